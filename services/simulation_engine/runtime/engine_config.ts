@@ -1,0 +1,307 @@
+/**
+ * Engine configuration: the knobs of the world, its thermodynamics, plugins and output, with
+ * defaults and validation that names the offending field.
+ *
+ * @module
+ */
+
+import type { Topology } from "./world.ts";
+
+/** Energy and entropy rules. */
+export interface ThermoConfig {
+  /** Energy cap per organism. */
+  maxEnergy: number;
+  /** Death when entropy reaches this. */
+  maxEntropy: number;
+  /** Extra energy charged for a failed instruction. */
+  failEnergy: number;
+  /** Extra entropy added for a failed instruction. */
+  failEntropy: number;
+  /** Extra energy for touching an unowned non-empty cell (PEEK/XCHG). */
+  unownedAccess: number;
+  /** Extra energy for touching a cell owned by another organism. */
+  foreignAccess: number;
+  /** Extra energy for writing a molecule (POKE/XCHG); STRUCTURE costs `structureWrite`. */
+  write: number;
+  structureWrite: number;
+  /** Extra energy for removing a STRUCTURE molecule. */
+  structureBreak: number;
+  /** Entropy added per molecule written. */
+  writeEntropy: number;
+  /** Hamming distance tolerated when matching labels. */
+  labelTolerance: number;
+}
+
+/** Energy sources. */
+export interface EnergyConfig {
+  /** ENERGY molecules placed at random before the first tick. */
+  initialCount: number;
+  /** Value of every ENERGY molecule placed by the sources. */
+  value: number;
+  /** Solar: molecules dropped at random cells per 1000 ticks. */
+  solarPer1000Ticks: number;
+  /** Geysers: fixed sources emitting into their neighbourhood. */
+  geysers: number;
+  geyserInterval: number;
+  geyserRadius: number;
+  /** Sources pause while ENERGY molecules cover more than this share (per mille) of the world. */
+  maxCoveragePerMille: number;
+}
+
+/** What happens to dead bodies. */
+export interface DecayConfig {
+  /** Ticks after death before a body cell decays. */
+  delayTicks: number;
+  /** Chance (per mille) that a decaying cell turns into ENERGY instead of vanishing. */
+  energyPerMille: number;
+  /** Value of ENERGY left by decay. */
+  energyValue: number;
+}
+
+/** Mutation at birth, chances per mille per birth. */
+export interface MutationConfig {
+  substitutionPerMille: number;
+  insertionPerMille: number;
+  deletionPerMille: number;
+  labelRewritePerMille: number;
+}
+
+/** Sampling and chunking of the emitted tick stream. */
+export interface IntervalsConfig {
+  /** Ticks between samples. */
+  sampling: number;
+  /** Samples between accumulated deltas (relative to the chunk's snapshot). */
+  accumulatedDelta: number;
+  /** Samples between full states. */
+  snapshot: number;
+  /** Snapshot periods per chunk; every chunk starts with a snapshot. */
+  chunk: number;
+}
+
+/** A program placed at start. */
+export interface ProgramPlacement {
+  name: string;
+  /** Assembler source. */
+  source: string;
+  /** How many copies (spread over the world by the seeded RNG when `origin` is absent). */
+  count: number;
+  /** Fixed origin of the first copy. */
+  origin?: number[];
+  energy: number;
+}
+
+/** The whole engine configuration. */
+export interface EngineConfig {
+  shape: number[];
+  topology: Topology;
+  seed: bigint;
+  thermo: ThermoConfig;
+  energy: EnergyConfig;
+  decay: DecayConfig;
+  mutation: MutationConfig;
+  intervals: IntervalsConfig;
+  programs: ProgramPlacement[];
+}
+
+/** Deep-partial input accepted by {@link resolveEngineConfig}. */
+export type EngineConfigInput = {
+  shape?: number[];
+  topology?: Topology;
+  seed?: bigint | number;
+  thermo?: Partial<ThermoConfig>;
+  energy?: Partial<EnergyConfig>;
+  decay?: Partial<DecayConfig>;
+  mutation?: Partial<MutationConfig>;
+  intervals?: Partial<IntervalsConfig>;
+  programs?: ProgramPlacement[];
+};
+
+/** Defaults, tuned so the shipped ancestor evolves on a 256x256 torus. */
+export const DEFAULT_THERMO: ThermoConfig = {
+  maxEnergy: 60000,
+  maxEntropy: 6000,
+  failEnergy: 3,
+  failEntropy: 2,
+  unownedAccess: 1,
+  foreignAccess: 4,
+  write: 1,
+  structureWrite: 5,
+  structureBreak: 10,
+  writeEntropy: 1,
+  labelTolerance: 2,
+};
+
+export const DEFAULT_ENERGY: EnergyConfig = {
+  initialCount: 2000,
+  value: 300,
+  solarPer1000Ticks: 2500,
+  geysers: 8,
+  geyserInterval: 20,
+  geyserRadius: 6,
+  maxCoveragePerMille: 150,
+};
+
+export const DEFAULT_DECAY: DecayConfig = {
+  delayTicks: 200,
+  energyPerMille: 150,
+  energyValue: 100,
+};
+
+export const DEFAULT_MUTATION: MutationConfig = {
+  substitutionPerMille: 60,
+  insertionPerMille: 15,
+  deletionPerMille: 15,
+  labelRewritePerMille: 20,
+};
+
+export const DEFAULT_INTERVALS: IntervalsConfig = {
+  sampling: 10,
+  accumulatedDelta: 5,
+  snapshot: 20,
+  chunk: 1,
+};
+
+/** Thrown for a configuration that cannot run; names the field. */
+export class ConfigError extends Error {
+  /** Dotted path of the bad field, e.g. `thermo.maxEntropy`. */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`Invalid config '${field}': ${message}`);
+    this.name = "ConfigError";
+    this.field = field;
+  }
+}
+
+function intField(
+  path: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new ConfigError(path, `expected an integer, got ${JSON.stringify(value)}`);
+  }
+  if (value < min || value > max) {
+    throw new ConfigError(path, `expected ${min}..${max}, got ${value}`);
+  }
+  return value;
+}
+
+function section<T extends object>(
+  name: string,
+  defaults: T,
+  input: Partial<T> | undefined,
+  ranges: { [K in keyof T]: [number, number] },
+): T {
+  if (input !== undefined && (typeof input !== "object" || input === null)) {
+    throw new ConfigError(name, "expected an object");
+  }
+  const out = { ...defaults };
+  for (const key of Object.keys(input ?? {})) {
+    if (!(key in defaults)) {
+      throw new ConfigError(
+        `${name}.${key}`,
+        `unknown field; known: ${Object.keys(defaults).join(", ")}`,
+      );
+    }
+  }
+  for (const key of Object.keys(defaults) as (keyof T & string)[]) {
+    const v = input?.[key] ?? defaults[key];
+    const [min, max] = ranges[key];
+    (out as Record<string, unknown>)[key] = intField(`${name}.${key}`, v, min, max);
+  }
+  return out;
+}
+
+/** Parses `256x256` or `64x64x8` into a shape. */
+export function parseShape(text: string): number[] {
+  const parts = text.trim().toLowerCase().split("x");
+  const shape = parts.map((p) => (/^\d+$/.test(p) ? Number(p) : NaN));
+  if (shape.length < 1 || shape.length > 4 || shape.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new ConfigError(
+      "shape",
+      `'${text}' is not a shape; expected sizes joined by 'x', e.g. 256x256 or 32x32x16`,
+    );
+  }
+  return shape;
+}
+
+/** Fills in defaults and validates. Throws {@link ConfigError} naming the field. */
+export function resolveEngineConfig(input: EngineConfigInput, ancestor?: ProgramPlacement): EngineConfig {
+  const shape = input.shape ?? [256, 256];
+  if (!Array.isArray(shape) || shape.length < 1 || shape.length > 4) {
+    throw new ConfigError("shape", "expected 1 to 4 dimension sizes, e.g. [256, 256]");
+  }
+  let cells = 1;
+  shape.forEach((s, i) => {
+    intField(`shape[${i}]`, s, 4, 1 << 20);
+    cells *= s;
+  });
+  if (cells > 1 << 28) {
+    throw new ConfigError("shape", `${shape.join("x")} has ${cells} cells; at most 2^28`);
+  }
+  const topology = input.topology ?? "torus";
+  if (topology !== "torus" && topology !== "bounded") {
+    throw new ConfigError("topology", `expected "torus" or "bounded", got ${JSON.stringify(topology)}`);
+  }
+  let seed: bigint;
+  const rawSeed = input.seed ?? 42;
+  if (typeof rawSeed === "bigint") seed = rawSeed;
+  else if (typeof rawSeed === "number" && Number.isSafeInteger(rawSeed)) seed = BigInt(rawSeed);
+  else throw new ConfigError("seed", `expected an integer, got ${JSON.stringify(rawSeed)}`);
+  if (seed < 0n || seed >= 1n << 64n) {
+    throw new ConfigError("seed", "expected 0..2^64-1");
+  }
+  const big = 1 << 30;
+  const thermo = section("thermo", DEFAULT_THERMO, input.thermo, {
+    maxEnergy: [1, 500000],
+    maxEntropy: [1, big],
+    failEnergy: [0, big],
+    failEntropy: [0, big],
+    unownedAccess: [0, big],
+    foreignAccess: [0, big],
+    write: [0, big],
+    structureWrite: [0, big],
+    structureBreak: [0, big],
+    writeEntropy: [0, big],
+    labelTolerance: [0, 3],
+  });
+  const energy = section("energy", DEFAULT_ENERGY, input.energy, {
+    initialCount: [0, big],
+    value: [1, 500000],
+    solarPer1000Ticks: [0, big],
+    geysers: [0, 10000],
+    geyserInterval: [1, big],
+    geyserRadius: [1, 1000],
+    maxCoveragePerMille: [0, 1000],
+  });
+  const decay = section("decay", DEFAULT_DECAY, input.decay, {
+    delayTicks: [0, big],
+    energyPerMille: [0, 1000],
+    energyValue: [1, 500000],
+  });
+  const mutation = section("mutation", DEFAULT_MUTATION, input.mutation, {
+    substitutionPerMille: [0, 1000],
+    insertionPerMille: [0, 1000],
+    deletionPerMille: [0, 1000],
+    labelRewritePerMille: [0, 1000],
+  });
+  const intervals = section("intervals", DEFAULT_INTERVALS, input.intervals, {
+    sampling: [1, big],
+    accumulatedDelta: [1, big],
+    snapshot: [1, big],
+    chunk: [1, 10000],
+  });
+  const programs = input.programs ?? (ancestor ? [ancestor] : []);
+  programs.forEach((p, i) => {
+    if (typeof p.source !== "string" || p.source.length === 0) {
+      throw new ConfigError(`programs[${i}].source`, "expected assembler source text");
+    }
+    intField(`programs[${i}].count`, p.count, 0, 100000);
+    intField(`programs[${i}].energy`, p.energy, 1, thermo.maxEnergy);
+    if (p.origin !== undefined && p.origin.length !== shape.length) {
+      throw new ConfigError(`programs[${i}].origin`, `expected ${shape.length} coordinates`);
+    }
+  });
+  return { shape: [...shape], topology, seed, thermo, energy, decay, mutation, intervals, programs };
+}
