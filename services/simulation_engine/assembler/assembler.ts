@@ -156,6 +156,9 @@ class Assembler {
       case "PLACE":
         if (a && b) this.place(this.immediate(a), this.positions(b, true), token, stmt);
         return;
+      case "EMIT":
+        if (a) this.emit(this.immediate(a), token, stmt);
+        return;
       case "REG":
         if (a && b) this.alias(a, b);
         return;

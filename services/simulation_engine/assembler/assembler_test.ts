@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatMolecule } from "../runtime/molecule.ts";
+import { formatMolecule, MoleculeType, pack } from "../runtime/molecule.ts";
 import { instructionByName, labelHash } from "../runtime/isa.ts";
 import { assemble, AssemblyError, type ProgramArtifact } from "./mod.ts";
 
@@ -322,4 +322,10 @@ Deno.test("garbage input only ever throws AssemblyError", () => {
     }
   }
   assert.ok(accepted > 0);
+});
+
+Deno.test(".EMIT writes one molecule at the cursor and moves on", () => {
+  const a = assemble("RET\n.EMIT STRUCTURE:7\nDUP");
+  assert.deepEqual(a.cells.map((c) => c.pos), [[0, 0], [1, 0], [2, 0]]);
+  assert.equal(a.cells[1]!.molecule, pack(MoleculeType.STRUCTURE, 7));
 });

@@ -33,7 +33,15 @@ export type Operand =
   | { readonly kind: "name"; readonly name: string; readonly token: Token };
 
 /** Directives by upper-case name without the dot. */
-export type DirectiveName = "ORG" | "DIR" | "PLACE" | "REG" | "DEFINE" | "ENTRY" | "DIRECTION";
+export type DirectiveName =
+  | "ORG"
+  | "DIR"
+  | "PLACE"
+  | "EMIT"
+  | "REG"
+  | "DEFINE"
+  | "ENTRY"
+  | "DIRECTION";
 
 /** A parsed statement. */
 export type Node =
@@ -75,6 +83,7 @@ const DIRECTIVES = new Map<string, { name: DirectiveName; sig: readonly string[]
   ["ORG", { name: "ORG", sig: ["position"] }],
   ["DIR", { name: "DIR", sig: ["direction"] }],
   ["PLACE", { name: "PLACE", sig: ["value", "position"] }],
+  ["EMIT", { name: "EMIT", sig: ["value"] }],
   ["REG", { name: "REG", sig: ["alias", "register"] }],
   ["DEFINE", { name: "DEFINE", sig: ["name", "value"] }],
   ["ENTRY", { name: "ENTRY", sig: [] }],
@@ -82,7 +91,8 @@ const DIRECTIVES = new Map<string, { name: DirectiveName; sig: readonly string[]
   ["IPDIR", { name: "DIRECTION", sig: ["direction"] }],
 ]);
 
-const DIRECTIVE_LIST = ".ORG, .DIR, .PLACE, .REG, .DEFINE, .ENTRY, .DIRECTION or .IPDIR";
+const DIRECTIVE_LIST =
+  ".ORG, .DIR, .PLACE, .EMIT, .REG, .DEFINE, .ENTRY, .DIRECTION or .IPDIR";
 
 /** Parses a decimal or `0x` integer with optional sign; undefined if malformed. */
 export function parseInteger(s: string): number | undefined {

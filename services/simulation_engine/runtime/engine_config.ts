@@ -30,6 +30,12 @@ export interface ThermoConfig {
   writeEntropy: number;
   /** Hamming distance tolerated when matching labels. */
   labelTolerance: number;
+  /**
+   * 1 lets PEEK take cells of other living organisms (predation, at `foreignAccess`); 0 makes
+   * it fail. Off by default: check-then-act races then tear holes into bodies under
+   * construction faster than selection removes them.
+   */
+  foreignPeek: number;
 }
 
 /** Energy sources. */
@@ -119,7 +125,7 @@ export type EngineConfigInput = {
 /** Defaults, tuned so the shipped ancestor evolves on a 256x256 torus. */
 export const DEFAULT_THERMO: ThermoConfig = {
   maxEnergy: 60000,
-  maxEntropy: 6000,
+  maxEntropy: 20000,
   failEnergy: 3,
   failEntropy: 2,
   unownedAccess: 1,
@@ -129,16 +135,17 @@ export const DEFAULT_THERMO: ThermoConfig = {
   structureBreak: 10,
   writeEntropy: 1,
   labelTolerance: 2,
+  foreignPeek: 0,
 };
 
 export const DEFAULT_ENERGY: EnergyConfig = {
   initialCount: 2000,
-  value: 300,
+  value: 1000,
   solarPer1000Ticks: 2500,
   geysers: 8,
   geyserInterval: 20,
   geyserRadius: 6,
-  maxCoveragePerMille: 150,
+  maxCoveragePerMille: 40,
 };
 
 export const DEFAULT_DECAY: DecayConfig = {
@@ -265,6 +272,7 @@ export function resolveEngineConfig(input: EngineConfigInput, ancestor?: Program
     structureBreak: [0, big],
     writeEntropy: [0, big],
     labelTolerance: [0, 3],
+    foreignPeek: [0, 1],
   });
   const energy = section("energy", DEFAULT_ENERGY, input.energy, {
     initialCount: [0, big],

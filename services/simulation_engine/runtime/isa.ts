@@ -134,6 +134,8 @@ const ROWS: Row[] = [
     "reproduction",
     "New organism at the active DP, direction V, energy R, body = own cells marked MR.",
   ],
+  ["IFMR", ["L"], 1, 1, "conditional", "Skip the next instruction unless DP + L is own."],
+  ["IFUR", ["L"], 1, 1, "conditional", "Skip the next instruction unless DP + L is unowned."],
 ];
 
 /** The instruction table, indexed by opcode. */

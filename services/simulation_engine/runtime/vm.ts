@@ -314,6 +314,13 @@ export class Vm {
         return this.#cond(o, typeOf(dr[this.#r(1)]!) === typeOf(dr[this.#r(2)]!), next);
       case O.IFER:
         return this.#cond(o, o.lastFailed, next);
+      case O.IFMR:
+      case O.IFUR: {
+        const t = this.#target(o, this.#lrView(o, this.#l(1)));
+        if (t < 0) return next;
+        const owner = this.#owners[t]!;
+        return this.#cond(o, op === O.IFMR ? owner === o.id : owner === 0, next);
+      }
       case O.JMPI:
       case O.CALL: {
         const target = this.#resolveLabel(o, valueOf(this.#imm(1)));
@@ -560,6 +567,10 @@ export class Vm {
     }
     const owner = this.#owners[t]!;
     const type = typeOf(m);
+    if (owner !== 0 && owner !== o.id && !this.#t.foreignPeek) {
+      this.#fail = "cell belongs to another organism";
+      return;
+    }
     if (owner !== o.id) this.#energy += owner === 0 ? this.#t.unownedAccess : this.#t.foreignAccess;
     if (type === MoleculeType.STRUCTURE) this.#energy += this.#t.structureBreak;
     if (!this.#claim(t)) return;
