@@ -91,8 +91,7 @@ const DIRECTIVES = new Map<string, { name: DirectiveName; sig: readonly string[]
   ["IPDIR", { name: "DIRECTION", sig: ["direction"] }],
 ]);
 
-const DIRECTIVE_LIST =
-  ".ORG, .DIR, .PLACE, .EMIT, .REG, .DEFINE, .ENTRY, .DIRECTION or .IPDIR";
+const DIRECTIVE_LIST = ".ORG, .DIR, .PLACE, .EMIT, .REG, .DEFINE, .ENTRY, .DIRECTION or .IPDIR";
 
 /** Parses a decimal or `0x` integer with optional sign; undefined if malformed. */
 export function parseInteger(s: string): number | undefined {

@@ -53,7 +53,13 @@ export function* replayChunk(chunk: TickDataChunk, size: number): Generator<Repl
   // The last full state, to rebase accumulated deltas on.
   const fullCells = cells.slice();
   const fullOwners = owners.slice();
-  yield { tick: Number(snap.tick), cells, owners, organisms: snap.organisms, summary: snap.summary };
+  yield {
+    tick: Number(snap.tick),
+    cells,
+    owners,
+    organisms: snap.organisms,
+    summary: snap.summary,
+  };
   for (const d of chunk.deltas) {
     switch (d.deltaType) {
       case DeltaType.FULL:

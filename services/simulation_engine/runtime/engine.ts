@@ -57,8 +57,9 @@ export function createEngine(config: EngineConfig): Engine {
     const ids: number[] = [];
     if (placement.count > 0) {
       const origin = placement.origin ?? config.shape.map((s) => Math.floor(s / 2));
-      ids.push(sim.place(artifact, origin, placement.energy).id);
-      for (const o of sim.placeRandomly(artifact, placement.count - 1, placement.energy)) {
+      const placeable = { ...artifact, name: placement.name };
+      ids.push(sim.place(placeable, origin, placement.energy).id);
+      for (const o of sim.placeRandomly(placeable, placement.count - 1, placement.energy)) {
         ids.push(o.id);
       }
     }

@@ -234,7 +234,10 @@ export function parseShape(text: string): number[] {
 }
 
 /** Fills in defaults and validates. Throws {@link ConfigError} naming the field. */
-export function resolveEngineConfig(input: EngineConfigInput, ancestor?: ProgramPlacement): EngineConfig {
+export function resolveEngineConfig(
+  input: EngineConfigInput,
+  ancestor?: ProgramPlacement,
+): EngineConfig {
   const shape = input.shape ?? [256, 256];
   if (!Array.isArray(shape) || shape.length < 1 || shape.length > 4) {
     throw new ConfigError("shape", "expected 1 to 4 dimension sizes, e.g. [256, 256]");
@@ -249,7 +252,10 @@ export function resolveEngineConfig(input: EngineConfigInput, ancestor?: Program
   }
   const topology = input.topology ?? "torus";
   if (topology !== "torus" && topology !== "bounded") {
-    throw new ConfigError("topology", `expected "torus" or "bounded", got ${JSON.stringify(topology)}`);
+    throw new ConfigError(
+      "topology",
+      `expected "torus" or "bounded", got ${JSON.stringify(topology)}`,
+    );
   }
   let seed: bigint;
   const rawSeed = input.seed ?? 42;
@@ -311,5 +317,15 @@ export function resolveEngineConfig(input: EngineConfigInput, ancestor?: Program
       throw new ConfigError(`programs[${i}].origin`, `expected ${shape.length} coordinates`);
     }
   });
-  return { shape: [...shape], topology, seed, thermo, energy, decay, mutation, intervals, programs };
+  return {
+    shape: [...shape],
+    topology,
+    seed,
+    thermo,
+    energy,
+    decay,
+    mutation,
+    intervals,
+    programs,
+  };
 }

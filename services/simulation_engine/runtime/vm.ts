@@ -472,7 +472,13 @@ export class Vm {
           this.#fail = "not enough energy for the child";
         } else if (o.mr === 0) this.#fail = "marker register is 0";
         else {
-          const err = this.#host.fork(o, o.dps[o.activeDp]!, u >> 1, (u & 1) === 0 ? 1 : -1, energy);
+          const err = this.#host.fork(
+            o,
+            o.dps[o.activeDp]!,
+            u >> 1,
+            (u & 1) === 0 ? 1 : -1,
+            energy,
+          );
           if (err !== null) this.#fail = err;
           else this.#energy += energy;
         }
@@ -636,7 +642,8 @@ export class Vm {
     if (cache !== undefined) {
       const at = cache.get(value);
       if (
-        at !== undefined && (cells[at]! & CONTENT_MASK) === (LABEL_CONTENT | (value & VALUE_MASK)) &&
+        at !== undefined &&
+        (cells[at]! & CONTENT_MASK) === (LABEL_CONTENT | (value & VALUE_MASK)) &&
         owners[at] === o.id
       ) {
         return at;

@@ -1,0 +1,60 @@
+/**
+ * The `evochora` command line: `deno task evochora <command> [options]`.
+ *
+ * @module
+ */
+
+import { AssemblyError } from "../services/simulation_engine/assembler/mod.ts";
+import { ConfigError } from "../services/simulation_engine/runtime/mod.ts";
+import { CliError } from "./cli_error.ts";
+import { simCommand } from "./sim_command.ts";
+
+const USAGE = `Usage: evochora <command> [options]
+
+Commands:
+  sim        run the simulation engine alone and print a summary
+
+Run 'evochora <command> --help' for a command's options.`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  sim: simCommand,
+};
+
+/** Runs the CLI; returns the exit code. Known errors become one line on stderr. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    console.error(`evochora: unknown command '${name}'\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (e) {
+    if (e instanceof CliError) {
+      console.error(`evochora ${name}: ${e.message}`);
+      return e.exitCode;
+    }
+    if (e instanceof AssemblyError || e instanceof ConfigError) {
+      console.error(`evochora ${name}: ${e.message}`);
+      return 2;
+    }
+    // node:util parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for bad flags.
+    const code = (e as { code?: string }).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`evochora ${name}: ${(e as Error).message}; see 'evochora ${name} --help'`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,23 @@
+/**
+ * The simulation runtime: world, organisms, instruction set, thermodynamics, plugins and the
+ * chunked tick stream.
+ *
+ * @module
+ */
+
+export * from "./engine_config.ts";
+export * from "./engine.ts";
+export * from "./isa.ts";
+export * from "./molecule.ts";
+export * from "./metadata.ts";
+export { Organism } from "./organism.ts";
+export { Rng } from "./rng.ts";
+export {
+  genomeHash,
+  type PlaceableProgram,
+  Simulation,
+  type SimulationPlugin,
+} from "./simulation.ts";
+export { fullCells, organismState, TickStream, type TickStreamOptions } from "./tick_stream.ts";
+export { replayChunk, type ReplayedState } from "./chunk_replay.ts";
+export { type Topology, World } from "./world.ts";
