@@ -92,6 +92,7 @@ export class Simulation implements VmHost {
    */
   place(program: PlaceableProgram, origin: readonly number[], energy: number): Organism {
     const w = this.world;
+    const taken = new Set<number>();
     const positions = program.cells.map((c) => {
       const f = w.flatOf(c.pos.map((v, i) => v + (origin[i] ?? 0)));
       if (f < 0) {
@@ -101,13 +102,14 @@ export class Simulation implements VmHost {
           } falls outside the world`,
         );
       }
-      if (w.cells[f] !== 0 || w.owners[f] !== 0) {
+      if (w.cells[f] !== 0 || w.owners[f] !== 0 || taken.has(f)) {
         throw new RangeError(
           `Cannot place program '${program.name}' at ${origin.join("|")}: cell ${
             c.pos.join("|")
-          } is occupied`,
+          } is occupied${taken.has(f) ? " by the program itself (the world is too small)" : ""}`,
         );
       }
+      taken.add(f);
       return f;
     });
     const ip = w.flatOf(program.entry.map((v, i) => v + (origin[i] ?? 0)));
@@ -152,9 +154,11 @@ export class Simulation implements VmHost {
 
   #fits(program: PlaceableProgram, origin: readonly number[]): boolean {
     const w = this.world;
+    const taken = new Set<number>();
     for (const c of program.cells) {
       const f = w.flatOf(c.pos.map((v, i) => v + (origin[i] ?? 0)));
-      if (f < 0 || w.cells[f] !== 0 || w.owners[f] !== 0) return false;
+      if (f < 0 || w.cells[f] !== 0 || w.owners[f] !== 0 || taken.has(f)) return false;
+      taken.add(f);
     }
     return true;
   }
