@@ -7,7 +7,6 @@
 
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
-import { TickDataChunkSchema, toBinary } from "../proto/mod.ts";
 import {
   ancestorPlacement,
   createEngine,
@@ -125,7 +124,7 @@ export async function simCommand(args: string[]): Promise<number> {
   let chunkBytes = 0;
   const emit = (chunk: ReturnType<TickStream["observe"]>) => {
     if (chunk === null) return;
-    const bytes = toBinary(TickDataChunkSchema, chunk);
+    const bytes = chunk.bytes;
     hash.update(bytes);
     chunks++;
     chunkBytes += bytes.length;

@@ -34,8 +34,8 @@ function chunk(index: number, cells: number): TickDataChunk {
       },
       organisms: [{
         id: 1,
-        ip: { components: [3, -4] },
-        dv: { components: [1, 0] },
+        ip: [3, 4],
+        dv: [1, 0],
         dataRegisters: [1, -2, 3],
         energy: 500,
         lastOpcode: -1,

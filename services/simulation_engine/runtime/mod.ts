@@ -18,6 +18,12 @@ export {
   Simulation,
   type SimulationPlugin,
 } from "./simulation.ts";
-export { fullCells, organismState, TickStream, type TickStreamOptions } from "./tick_stream.ts";
+export {
+  type EncodedChunk,
+  TickStream,
+  type TickStreamOptions,
+  writeOrganism,
+} from "./tick_stream.ts";
+export { ProtoWriter } from "./proto_writer.ts";
 export { replayChunk, type ReplayedState } from "./chunk_replay.ts";
 export { type Topology, World } from "./world.ts";

@@ -68,7 +68,8 @@ export class Organism {
   failureReason = "";
 
   alive = true;
-  deathTick = -1;
+  /** Tick of death; 0 while alive (nothing dies at tick 0). */
+  deathTick = 0;
   deathReason = "";
 
   /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { TickDataChunkSchema, toBinary } from "../../../proto/mod.ts";
+import { fromBinary, TickDataChunkSchema } from "../../../proto/mod.ts";
 import { replayChunk } from "./chunk_replay.ts";
 import { ancestorPlacement, createEngine } from "./engine.ts";
 import { type EngineConfigInput, resolveEngineConfig } from "./engine_config.ts";
@@ -16,7 +16,7 @@ function runHash(input: EngineConfigInput, ticks: number): string {
   });
   const hash = createHash("sha256");
   const emit = (c: ReturnType<TickStream["observe"]>) => {
-    if (c) hash.update(toBinary(TickDataChunkSchema, c));
+    if (c) hash.update(c.bytes);
   };
   emit(stream.observe());
   for (let t = 0; t < ticks; t++) {
@@ -87,11 +87,15 @@ START:
   let checked = 0;
   for (const c of chunks) {
     if (c === null) continue;
-    for (const s of replayChunk(c, sim.world.size)) {
+    for (const s of replayChunk(fromBinary(TickDataChunkSchema, c.bytes), sim.world.size)) {
       if (s.tick === 0) continue;
       const want = states.get(s.tick)!;
       const diff = [...want.keys()].filter((i) => want[i] !== s.cells[i]);
-      assert.deepEqual(diff, [], `tick ${s.tick}: cells ${diff.slice(0, 5).map((i) => `${i}:${want[i]}/${s.cells[i]}`)}`);
+      assert.deepEqual(
+        diff,
+        [],
+        `tick ${s.tick}: cells ${diff.slice(0, 5).map((i) => `${i}:${want[i]}/${s.cells[i]}`)}`,
+      );
       checked++;
     }
   }

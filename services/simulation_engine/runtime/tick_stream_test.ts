@@ -49,10 +49,10 @@ Deno.test("replaying every chunk reproduces the engine's world and organisms at 
     sim.step();
     record();
     c = stream.observe();
-    if (c !== null) chunks.push(toBinary(TickDataChunkSchema, c));
+    if (c !== null) chunks.push(c.bytes);
   }
   c = stream.flush();
-  if (c !== null) chunks.push(toBinary(TickDataChunkSchema, c));
+  if (c !== null) chunks.push(c.bytes);
   assert.ok(sim.organismsCreated > 1, "the ancestor should have reproduced");
   let samples = 0;
   const types = new Set<DeltaType>();
@@ -78,20 +78,31 @@ Deno.test("replaying every chunk reproduces the engine's world and organisms at 
 
 Deno.test("chunks are self-contained: each starts with a snapshot and spans its ticks", () => {
   const config = resolveEngineConfig(
-    { shape: [32, 32], seed: 3, intervals: { sampling: 5, accumulatedDelta: 3, snapshot: 6, chunk: 1 } },
+    {
+      shape: [32, 32],
+      seed: 3,
+      intervals: { sampling: 5, accumulatedDelta: 3, snapshot: 6, chunk: 1 },
+    },
     ancestorPlacement(0),
   );
   const engine = createEngine(config);
   const stream = new TickStream(engine.sim, { intervals: config.intervals, runId: "x" });
-  const chunks = [];
+  const encoded = [];
   stream.observe();
   for (let t = 0; t < 100; t++) {
     engine.sim.step();
     const c = stream.observe();
-    if (c) chunks.push(c);
+    if (c) encoded.push(c);
   }
   const last = stream.flush();
-  if (last) chunks.push(last);
+  if (last) encoded.push(last);
+  const chunks = encoded.map((e) => fromBinary(TickDataChunkSchema, e.bytes));
+  encoded.forEach((e, i) => {
+    assert.equal(e.index, i);
+    assert.equal(BigInt(e.firstTick), chunks[i]!.firstTick);
+    assert.equal(BigInt(e.lastTick), chunks[i]!.lastTick);
+    assert.equal(e.sampleCount, chunks[i]!.sampleCount);
+  });
   assert.equal(chunks.length, 4); // 21 samples (ticks 0..100 by 5), 6 per chunk
   chunks.forEach((c, i) => {
     assert.equal(c.chunkIndex, BigInt(i));
@@ -102,4 +113,24 @@ Deno.test("chunks are self-contained: each starts with a snapshot and spans its 
   assert.equal(chunks[0]!.firstTick, 0n);
   assert.equal(chunks[3]!.lastTick, 100n);
   assert.equal(chunks[3]!.sampleCount, 3);
+});
+
+Deno.test("the direct writer's bytes equal protobuf-es's encoding of the same chunk", () => {
+  const config = resolveEngineConfig(
+    { shape: [256, 40], seed: 21, intervals: { sampling: 2, accumulatedDelta: 2, snapshot: 3 } },
+    ancestorPlacement(2, 20000),
+  );
+  const engine = createEngine(config);
+  const stream = new TickStream(engine.sim, { intervals: config.intervals, runId: "run-ü-1" });
+  let compared = 0;
+  stream.observe();
+  for (let t = 0; t < 2500; t++) {
+    engine.sim.step();
+    const c = stream.observe();
+    if (c === null) continue;
+    const message = fromBinary(TickDataChunkSchema, c.bytes);
+    assert.deepEqual(toBinary(TickDataChunkSchema, message), c.bytes, `chunk ${c.index}`);
+    compared++;
+  }
+  assert.ok(compared > 100);
 });

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file evochora/v1/tick.proto.
  */
 export const file_evochora_v1_tick: GenFile = /*@__PURE__*/
-  fileDesc("ChZldm9jaG9yYS92MS90aWNrLnByb3RvEgtldm9jaG9yYS52MSJCCgtDZWxsQ29sdW1ucxISCgpmbGF0X2luZGV4GAEgAygFEhAKCG1vbGVjdWxlGAIgAygFEg0KBW93bmVyGAMgAygFIhwKBlZlY3RvchISCgpjb21wb25lbnRzGAEgAygFIqEFCg1PcmdhbmlzbVN0YXRlEgoKAmlkGAEgASgFEhEKCXBhcmVudF9pZBgCIAEoBRISCgpiaXJ0aF90aWNrGAMgASgDEhIKCmdlbmVyYXRpb24YBCABKAUSHwoCaXAYBSABKAsyEy5ldm9jaG9yYS52MS5WZWN0b3ISHwoCZHYYBiABKAsyEy5ldm9jaG9yYS52MS5WZWN0b3ISKgoNZGF0YV9wb2ludGVycxgHIAMoCzITLmV2b2Nob3JhLnYxLlZlY3RvchIRCglhY3RpdmVfZHAYCCABKAUSFgoOZGF0YV9yZWdpc3RlcnMYCSADKAUSLwoSbG9jYXRpb25fcmVnaXN0ZXJzGAogAygLMhMuZXZvY2hvcmEudjEuVmVjdG9yEhIKCmRhdGFfc3RhY2sYCyADKAUSKwoObG9jYXRpb25fc3RhY2sYDCADKAsyEy5ldm9jaG9yYS52MS5WZWN0b3ISJwoKY2FsbF9zdGFjaxgNIAMoCzITLmV2b2Nob3JhLnYxLlZlY3RvchIOCgZlbmVyZ3kYDiABKAUSDwoHZW50cm9weRgPIAEoBRIOCgZtYXJrZXIYECABKAUSEwoLZ2Vub21lX2hhc2gYESABKA0SEwoLbGFzdF9vcGNvZGUYEiABKAUSEQoJbGFzdF9hcmdzGBMgAygFEhEKCWxhc3RfY29zdBgUIAEoBRITCgtsYXN0X2ZhaWxlZBgVIAEoCBIWCg5mYWlsdXJlX3JlYXNvbhgWIAEoCRIdChVpbnN0cnVjdGlvbnNfZXhlY3V0ZWQYFyABKAMSDQoFYWxpdmUYGCABKAgSFAoMZGVhdGhfcmVhc29uGBkgASgJEhAKCGNoaWxkcmVuGBogASgFEhEKCWJvZHlfc2l6ZRgbIAEoBSL4AQoLVGlja1N1bW1hcnkSFwoPb3JnYW5pc21zX2FsaXZlGAEgASgFEhkKEW9yZ2FuaXNtc19jcmVhdGVkGAIgASgDEg4KBmJpcnRocxgDIAEoBRIOCgZkZWF0aHMYBCABKAUSFAoMdG90YWxfZW5lcmd5GAUgASgDEhUKDXRvdGFsX2VudHJvcHkYBiABKAMSFgoObWF4X2dlbmVyYXRpb24YByABKAUSGAoQZGlzdGluY3RfZ2Vub21lcxgIIAEoBRIXCg9tb2xlY3VsZV9jb3VudHMYCSADKAUSHQoVaW5zdHJ1Y3Rpb25zX2V4ZWN1dGVkGAogASgDIrMBCghUaWNrRGF0YRIMCgR0aWNrGAEgASgDEicKBWNlbGxzGAIgASgLMhguZXZvY2hvcmEudjEuQ2VsbENvbHVtbnMSLQoJb3JnYW5pc21zGAMgAygLMhouZXZvY2hvcmEudjEuT3JnYW5pc21TdGF0ZRIpCgdzdW1tYXJ5GAQgASgLMhguZXZvY2hvcmEudjEuVGlja1N1bW1hcnkSFgoOcm5nX3N0YXRlX2hhc2gYBSABKAQi6AEKCVRpY2tEZWx0YRIMCgR0aWNrGAEgASgDEioKCmRlbHRhX3R5cGUYAiABKA4yFi5ldm9jaG9yYS52MS5EZWx0YVR5cGUSLwoNY2hhbmdlZF9jZWxscxgDIAEoCzIYLmV2b2Nob3JhLnYxLkNlbGxDb2x1bW5zEi0KCW9yZ2FuaXNtcxgEIAMoCzIaLmV2b2Nob3JhLnYxLk9yZ2FuaXNtU3RhdGUSKQoHc3VtbWFyeRgFIAEoCzIYLmV2b2Nob3JhLnYxLlRpY2tTdW1tYXJ5EhYKDnJuZ19zdGF0ZV9oYXNoGAYgASgEIo0CCg1UaWNrRGF0YUNodW5rEg4KBnJ1bl9pZBgBIAEoCRISCgpmaXJzdF90aWNrGAIgASgDEhEKCWxhc3RfdGljaxgDIAEoAxInCghzbmFwc2hvdBgEIAEoCzIVLmV2b2Nob3JhLnYxLlRpY2tEYXRhEiYKBmRlbHRhcxgFIAMoCzIWLmV2b2Nob3JhLnYxLlRpY2tEZWx0YRIyCg5mb3JtYXRfdmVyc2lvbhgGIAEoDjIaLmV2b2Nob3JhLnYxLkZvcm1hdFZlcnNpb24SEwoLY2h1bmtfaW5kZXgYByABKAMSFAoMc2FtcGxlX2NvdW50GAggASgFEhUKDWNyZWF0ZWRfYXRfbXMYCSABKAMqRQoNRm9ybWF0VmVyc2lvbhIeChpGT1JNQVRfVkVSU0lPTl9VTlNQRUNJRklFRBAAEhQKEEZPUk1BVF9WRVJTSU9OXzEQASp0CglEZWx0YVR5cGUSGgoWREVMVEFfVFlQRV9VTlNQRUNJRklFRBAAEhoKFkRFTFRBX1RZUEVfSU5DUkVNRU5UQUwQARIaChZERUxUQV9UWVBFX0FDQ1VNVUxBVEVEEAISEwoPREVMVEFfVFlQRV9GVUxMEANiBnByb3RvMw");
+  fileDesc("ChZldm9jaG9yYS92MS90aWNrLnByb3RvEgtldm9jaG9yYS52MSJCCgtDZWxsQ29sdW1ucxISCgpmbGF0X2luZGV4GAEgAygFEhAKCG1vbGVjdWxlGAIgAygFEg0KBW93bmVyGAMgAygFIhwKBlZlY3RvchISCgpjb21wb25lbnRzGAEgAygFIs4ECg1PcmdhbmlzbVN0YXRlEgoKAmlkGAEgASgFEhEKCXBhcmVudF9pZBgCIAEoBRISCgpiaXJ0aF90aWNrGAMgASgDEhIKCmdlbmVyYXRpb24YBCABKAUSCgoCaXAYBSADKAUSCgoCZHYYBiADKBESFQoNZGF0YV9wb2ludGVycxgHIAMoBRIRCglhY3RpdmVfZHAYCCABKAUSFgoOZGF0YV9yZWdpc3RlcnMYCSADKAUSGgoSbG9jYXRpb25fcmVnaXN0ZXJzGAogAygREhIKCmRhdGFfc3RhY2sYCyADKAUSFgoObG9jYXRpb25fc3RhY2sYDCADKBESEgoKY2FsbF9zdGFjaxgNIAMoBRIOCgZlbmVyZ3kYDiABKAUSDwoHZW50cm9weRgPIAEoBRIOCgZtYXJrZXIYECABKAUSEwoLZ2Vub21lX2hhc2gYESABKA0SEwoLbGFzdF9vcGNvZGUYEiABKAUSEQoJbGFzdF9hcmdzGBMgAygFEhEKCWxhc3RfY29zdBgUIAEoBRITCgtsYXN0X2ZhaWxlZBgVIAEoCBIWCg5mYWlsdXJlX3JlYXNvbhgWIAEoCRIdChVpbnN0cnVjdGlvbnNfZXhlY3V0ZWQYFyABKAMSDQoFYWxpdmUYGCABKAgSFAoMZGVhdGhfcmVhc29uGBkgASgJEhAKCGNoaWxkcmVuGBogASgFEhEKCWJvZHlfc2l6ZRgbIAEoBRISCgpkZWF0aF90aWNrGBwgASgDEhUKDWxhc3RfcG9zaXRpb24YHSADKAUi+AEKC1RpY2tTdW1tYXJ5EhcKD29yZ2FuaXNtc19hbGl2ZRgBIAEoBRIZChFvcmdhbmlzbXNfY3JlYXRlZBgCIAEoAxIOCgZiaXJ0aHMYAyABKAUSDgoGZGVhdGhzGAQgASgFEhQKDHRvdGFsX2VuZXJneRgFIAEoAxIVCg10b3RhbF9lbnRyb3B5GAYgASgDEhYKDm1heF9nZW5lcmF0aW9uGAcgASgFEhgKEGRpc3RpbmN0X2dlbm9tZXMYCCABKAUSFwoPbW9sZWN1bGVfY291bnRzGAkgAygFEh0KFWluc3RydWN0aW9uc19leGVjdXRlZBgKIAEoAyKzAQoIVGlja0RhdGESDAoEdGljaxgBIAEoAxInCgVjZWxscxgCIAEoCzIYLmV2b2Nob3JhLnYxLkNlbGxDb2x1bW5zEi0KCW9yZ2FuaXNtcxgDIAMoCzIaLmV2b2Nob3JhLnYxLk9yZ2FuaXNtU3RhdGUSKQoHc3VtbWFyeRgEIAEoCzIYLmV2b2Nob3JhLnYxLlRpY2tTdW1tYXJ5EhYKDnJuZ19zdGF0ZV9oYXNoGAUgASgEIugBCglUaWNrRGVsdGESDAoEdGljaxgBIAEoAxIqCgpkZWx0YV90eXBlGAIgASgOMhYuZXZvY2hvcmEudjEuRGVsdGFUeXBlEi8KDWNoYW5nZWRfY2VsbHMYAyABKAsyGC5ldm9jaG9yYS52MS5DZWxsQ29sdW1ucxItCglvcmdhbmlzbXMYBCADKAsyGi5ldm9jaG9yYS52MS5PcmdhbmlzbVN0YXRlEikKB3N1bW1hcnkYBSABKAsyGC5ldm9jaG9yYS52MS5UaWNrU3VtbWFyeRIWCg5ybmdfc3RhdGVfaGFzaBgGIAEoBCKNAgoNVGlja0RhdGFDaHVuaxIOCgZydW5faWQYASABKAkSEgoKZmlyc3RfdGljaxgCIAEoAxIRCglsYXN0X3RpY2sYAyABKAMSJwoIc25hcHNob3QYBCABKAsyFS5ldm9jaG9yYS52MS5UaWNrRGF0YRImCgZkZWx0YXMYBSADKAsyFi5ldm9jaG9yYS52MS5UaWNrRGVsdGESMgoOZm9ybWF0X3ZlcnNpb24YBiABKA4yGi5ldm9jaG9yYS52MS5Gb3JtYXRWZXJzaW9uEhMKC2NodW5rX2luZGV4GAcgASgDEhQKDHNhbXBsZV9jb3VudBgIIAEoBRIVCg1jcmVhdGVkX2F0X21zGAkgASgDKkUKDUZvcm1hdFZlcnNpb24SHgoaRk9STUFUX1ZFUlNJT05fVU5TUEVDSUZJRUQQABIUChBGT1JNQVRfVkVSU0lPTl8xEAEqdAoJRGVsdGFUeXBlEhoKFkRFTFRBX1RZUEVfVU5TUEVDSUZJRUQQABIaChZERUxUQV9UWVBFX0lOQ1JFTUVOVEFMEAESGgoWREVMVEFfVFlQRV9BQ0NVTVVMQVRFRBACEhMKD0RFTFRBX1RZUEVfRlVMTBADYgZwcm90bzM");
 
 /**
  * Cells as parallel packed columns: entry i of each array describes one cell.
@@ -64,7 +64,9 @@ export const VectorSchema: GenMessage<Vector> = /*@__PURE__*/
   messageDesc(file_evochora_v1_tick, 1);
 
 /**
- * Full VM state of one organism at one sampled tick.
+ * Full VM state of one organism at one sampled tick. Positions and vectors are flattened
+ * coordinates, `dims` per entry (x first): flat packed arrays encode several times faster
+ * than nested messages, and a tick carries hundreds of organisms.
  *
  * @generated from message evochora.v1.OrganismState
  */
@@ -92,21 +94,25 @@ export type OrganismState = Message<"evochora.v1.OrganismState"> & {
   generation: number;
 
   /**
-   * @generated from field: evochora.v1.Vector ip = 5;
-   */
-  ip?: Vector | undefined;
-
-  /**
-   * IP direction
+   * coordinates
    *
-   * @generated from field: evochora.v1.Vector dv = 6;
+   * @generated from field: repeated int32 ip = 5;
    */
-  dv?: Vector | undefined;
+  ip: number[];
 
   /**
-   * @generated from field: repeated evochora.v1.Vector data_pointers = 7;
+   * IP direction, a unit vector
+   *
+   * @generated from field: repeated sint32 dv = 6;
    */
-  dataPointers: Vector[];
+  dv: number[];
+
+  /**
+   * DP0 then DP1, coordinates
+   *
+   * @generated from field: repeated int32 data_pointers = 7;
+   */
+  dataPointers: number[];
 
   /**
    * @generated from field: int32 active_dp = 8;
@@ -121,28 +127,32 @@ export type OrganismState = Message<"evochora.v1.OrganismState"> & {
   dataRegisters: number[];
 
   /**
-   * @generated from field: repeated evochora.v1.Vector location_registers = 10;
+   * LR0, LR1, ... vectors
+   *
+   * @generated from field: repeated sint32 location_registers = 10;
    */
-  locationRegisters: Vector[];
+  locationRegisters: number[];
 
   /**
-   * bottom first
+   * bottom first, packed molecules
    *
    * @generated from field: repeated int32 data_stack = 11;
    */
   dataStack: number[];
 
   /**
-   * @generated from field: repeated evochora.v1.Vector location_stack = 12;
+   * vectors, bottom first
+   *
+   * @generated from field: repeated sint32 location_stack = 12;
    */
-  locationStack: Vector[];
+  locationStack: number[];
 
   /**
-   * return positions, bottom first
+   * return positions as coordinates, bottom first
    *
-   * @generated from field: repeated evochora.v1.Vector call_stack = 13;
+   * @generated from field: repeated int32 call_stack = 13;
    */
-  callStack: Vector[];
+  callStack: number[];
 
   /**
    * ER
@@ -178,7 +188,7 @@ export type OrganismState = Message<"evochora.v1.OrganismState"> & {
   lastOpcode: number;
 
   /**
-   * argument cells of the last instruction
+   * argument cells of the last instruction, packed molecules
    *
    * @generated from field: repeated int32 last_args = 19;
    */
@@ -209,7 +219,7 @@ export type OrganismState = Message<"evochora.v1.OrganismState"> & {
   instructionsExecuted: bigint;
 
   /**
-   * false in the tick of death (its last state)
+   * false in the sample after its death (its last state)
    *
    * @generated from field: bool alive = 24;
    */
@@ -231,6 +241,20 @@ export type OrganismState = Message<"evochora.v1.OrganismState"> & {
    * @generated from field: int32 body_size = 27;
    */
   bodySize: number;
+
+  /**
+   * 0 while alive (nothing dies at tick 0)
+   *
+   * @generated from field: int64 death_tick = 28;
+   */
+  deathTick: bigint;
+
+  /**
+   * coordinates of the last instruction's opcode cell
+   *
+   * @generated from field: repeated int32 last_position = 29;
+   */
+  lastPosition: number[];
 };
 
 /**

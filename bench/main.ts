@@ -1,0 +1,14 @@
+/**
+ * `deno task bench [filter]`: every hot path's benchmark, printed as Markdown.
+ *
+ * @module
+ */
+
+import { runSuites, type Suite } from "./_harness.ts";
+import { chunkFigures, engineThroughput } from "./engine_bench.ts";
+
+const SUITES: Suite[] = [engineThroughput, chunkFigures];
+
+if (import.meta.main) {
+  await runSuites(SUITES, Deno.args[0] ?? "");
+}

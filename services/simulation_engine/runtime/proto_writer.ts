@@ -1,0 +1,180 @@
+/**
+ * A minimal protobuf wire writer for the hot path: writes straight into one growable buffer,
+ * with length prefixes patched in place. Produces the same bytes as protobuf-es for the same
+ * field values (fields written in field-number order, defaults omitted by the callers).
+ *
+ * @module
+ */
+
+const WIRE_VARINT = 0;
+const WIRE_LEN = 2;
+
+/** Growable byte buffer with protobuf primitives. */
+export class ProtoWriter {
+  buf: Uint8Array;
+  pos = 0;
+
+  constructor(capacity = 1 << 16) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  /** Forgets the content, keeps the memory. */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** A copy of the written bytes. */
+  bytes(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+
+  /** Unsigned varint of a non-negative safe integer. */
+  uvarint(v: number): void {
+    this.ensure(10);
+    const buf = this.buf;
+    let p = this.pos;
+    while (v > 0x7f) {
+      buf[p++] = (v & 0x7f) | 0x80;
+      v = v > 0xffffffff ? Math.floor(v / 128) : v >>> 7;
+    }
+    buf[p++] = v;
+    this.pos = p;
+  }
+
+  /** int32/int64 varint: negative numbers take 10 bytes (two's complement, 64 bits). */
+  int(v: number): void {
+    if (v >= 0) {
+      this.uvarint(v);
+      return;
+    }
+    this.ensure(10);
+    const buf = this.buf;
+    let p = this.pos;
+    // Low 32 bits, then sign-extended high bits.
+    let lo = v >>> 0;
+    let hi = Math.floor(v / 4294967296) >>> 0;
+    for (let i = 0; i < 9; i++) {
+      buf[p++] = (lo & 0x7f) | 0x80;
+      lo = (lo >>> 7) | ((hi & 0x7f) << 25);
+      hi >>>= 7;
+    }
+    buf[p++] = lo & 0x01;
+    this.pos = p;
+  }
+
+  /** uint64 from a bigint. */
+  uint64(v: bigint): void {
+    let x = BigInt.asUintN(64, v);
+    this.ensure(10);
+    while (x > 0x7fn) {
+      this.buf[this.pos++] = Number(x & 0x7fn) | 0x80;
+      x >>= 7n;
+    }
+    this.buf[this.pos++] = Number(x);
+  }
+
+  tag(field: number, wire: number): void {
+    this.uvarint((field << 3) | wire);
+  }
+
+  /** A varint field, omitted when 0 (proto3 default). */
+  intField(field: number, v: number): void {
+    if (v === 0) return;
+    this.tag(field, WIRE_VARINT);
+    this.int(v);
+  }
+
+  /** A bool field, omitted when false. */
+  boolField(field: number, v: boolean): void {
+    if (!v) return;
+    this.tag(field, WIRE_VARINT);
+    this.uvarint(1);
+  }
+
+  /** A uint64 field from a bigint, omitted when 0. */
+  uint64Field(field: number, v: bigint): void {
+    if (v === 0n) return;
+    this.tag(field, WIRE_VARINT);
+    this.uint64(v);
+  }
+
+  /** A string field, omitted when empty. */
+  stringField(field: number, s: string): void {
+    if (s.length === 0) return;
+    this.tag(field, WIRE_LEN);
+    const start = this.begin();
+    this.ensure(s.length * 3);
+    const { written } = ENCODER.encodeInto(s, this.buf.subarray(this.pos));
+    this.pos += written;
+    this.end(start);
+  }
+
+  /** Packed repeated sint32 (zigzag) values, omitted when empty. */
+  packedSigned(field: number, values: ArrayLike<number>): void {
+    if (values.length === 0) return;
+    this.tag(field, WIRE_LEN);
+    const start = this.begin();
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      this.uvarint(((v << 1) ^ (v >> 31)) >>> 0);
+    }
+    this.end(start);
+  }
+
+  /** Packed repeated int32/int64 values `values[from..to)`, omitted when empty. */
+  packed(field: number, values: ArrayLike<number>, from = 0, to = values.length): void {
+    if (to <= from) return;
+    this.tag(field, WIRE_LEN);
+    const start = this.begin();
+    for (let i = from; i < to; i++) this.int(values[i]!);
+    this.end(start);
+  }
+
+  /** Opens a length-delimited field body (tag already written); pass the result to end(). */
+  begin(): number {
+    this.ensure(1);
+    this.pos++; // one byte reserved for the length; widened in end() if needed
+    return this.pos;
+  }
+
+  /** Closes a length-delimited body opened by begin(), writing its length prefix. */
+  end(start: number): void {
+    const len = this.pos - start;
+    let size = 1;
+    for (let v = len; v > 0x7f; v = Math.floor(v / 128)) size++;
+    if (size > 1) {
+      this.ensure(size - 1);
+      this.buf.copyWithin(start + size - 1, start, this.pos);
+      this.pos += size - 1;
+    }
+    let p = start - 1;
+    let v = len;
+    while (v > 0x7f) {
+      this.buf[p++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[p] = v;
+  }
+
+  /** Appends raw bytes. */
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+}
+
+const ENCODER = new TextEncoder();
+
+/** Wire type of length-delimited fields, for callers writing nested messages. */
+export const LEN = WIRE_LEN;
