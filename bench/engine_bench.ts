@@ -140,7 +140,7 @@ export const chunkFigures: Suite = {
       { name: "bytes per snapshot (TickData)", value: snapBytes / messages.length, unit: "B" },
       { name: "bytes per delta (TickDelta)", value: deltaBytes / Math.max(1, deltas), unit: "B" },
       {
-        name: "bytes per chunk (1000 ticks, 100 samples)",
+        name: "bytes per chunk (200 ticks, 20 samples)",
         value: evolvedRaw / evolved.length,
         unit: "B",
       },
