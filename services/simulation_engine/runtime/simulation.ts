@@ -126,7 +126,11 @@ export class Simulation implements VmHost {
       energy,
       rng: this.rng.fork(),
     });
-    program.cells.forEach((c, i) => w.set(positions[i]!, c.molecule & CONTENT_MASK, o.id));
+    // Empty cells of the program stay unowned: nothing would free them at death.
+    program.cells.forEach((c, i) => {
+      const m = c.molecule & CONTENT_MASK;
+      w.set(positions[i]!, m, m === 0 ? 0 : o.id);
+    });
     o.owned = positions.filter((_, i) => (program.cells[i]!.molecule & CONTENT_MASK) !== 0);
     o.genomeHash = genomeHash(w, o.owned, o.ip);
     o.bodySize = o.owned.length;

@@ -47,7 +47,7 @@ const LABEL_CONTENT = MoleculeType.LABEL << 20;
 /** Masks of all values within Hamming distance 1..3 of 0 over 20 bits, nearest first. */
 function hammingMasks(maxDistance: number): Int32Array {
   const out: number[] = [];
-  for (let i = 0; i < 20; i++) out.push(1 << i);
+  if (maxDistance >= 1) { for (let i = 0; i < 20; i++) out.push(1 << i); }
   if (maxDistance >= 2) {
     for (let i = 0; i < 20; i++) for (let j = i + 1; j < 20; j++) out.push((1 << i) | (1 << j));
   }
@@ -125,7 +125,7 @@ export class Vm {
       if (p < 0) {
         this.#energy = spec.energy;
         this.#entropy = spec.entropy;
-        this.#finish(o, op, len, -1, "argument beyond the world's edge");
+        this.#finish(o, op, i, -1, "argument beyond the world's edge");
         return;
       }
       argPos[i] = p;
@@ -589,6 +589,10 @@ export class Vm {
   }
 
   #poke(o: Organism, t: number, molecule: number): void {
+    if (this.#claims[t] === this.#host.tick) {
+      this.#fail = "cell taken by an organism of higher priority this tick";
+      return;
+    }
     if (this.#cells[t] !== 0) {
       this.#fail = "cell is not empty";
       return;
@@ -611,6 +615,7 @@ export class Vm {
     const old = this.#cells[t]!;
     if (content !== 0) this.#chargeWrite(content);
     if (old !== 0 && owner === 0) this.#energy += this.#t.unownedAccess;
+    if (typeOf(old) === MoleculeType.STRUCTURE && old !== 0) this.#energy += this.#t.structureBreak;
     if (!this.#claim(t)) return;
     if (content === 0) this.#world.set(t, 0, 0);
     else {
@@ -618,7 +623,7 @@ export class Vm {
       o.owned.push(t);
     }
     o.dr[r] = old & CONTENT_MASK;
-    if (typeOf(old) === MoleculeType.ENERGY && old !== 0) {
+    if (typeOf(old) === MoleculeType.ENERGY && valueOf(old) > 0) {
       o.er = Math.min(o.er + valueOf(old), this.#t.maxEnergy);
     }
   }
@@ -632,8 +637,11 @@ export class Vm {
   }
 
   /**
-   * Position of the LABEL best matching `value`: own labels first, then the smallest Hamming
-   * distance, then the nearest. -1 when none is within the tolerance.
+   * Position of the LABEL best matching `value`: the own label this organism jumped to last
+   * for that value while it still stands (labels do not move, and a parent copying itself
+   * then stays in its own body instead of jumping into the half-built copy); otherwise own
+   * labels first, then the smallest Hamming distance, then the nearest. -1 when none is within
+   * the tolerance.
    */
   #resolveLabel(o: Organism, value: number): number {
     const cells = this.#cells;

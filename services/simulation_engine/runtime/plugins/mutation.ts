@@ -38,18 +38,27 @@ export class Mutation implements SimulationPlugin {
     if (rng.nextInt(1000) < c.labelRewritePerMille) this.#rewriteLabel(sim, body);
   }
 
+  /** A molecule like `near` but different from it. */
   #randomMolecule(sim: Simulation, near: number): number {
     const rng = sim.rng;
     switch (typeOf(near)) {
-      case MoleculeType.DATA:
-        return withValue(near, valueOf(near) + rng.nextInt(9) - 4);
+      case MoleculeType.DATA: {
+        const step = 1 + rng.nextInt(4);
+        return withValue(near, valueOf(near) + (rng.nextInt(2) === 0 ? step : -step));
+      }
       case MoleculeType.REGISTER:
-        return pack(MoleculeType.REGISTER, rng.nextInt(8));
+        return pack(MoleculeType.REGISTER, (valueOf(near) + 1 + rng.nextInt(7)) & 7);
       case MoleculeType.LABEL:
       case MoleculeType.LABELREF:
         return withValue(near, valueOf(near) ^ (1 << rng.nextInt(19)));
-      default:
-        return pack(MoleculeType.CODE, 1 + rng.nextInt(INSTRUCTIONS.length - 1));
+      default: {
+        // Any opcode but the current one (1..n-1; 0 is the empty cell).
+        const n = INSTRUCTIONS.length - 1;
+        const current = typeOf(near) === MoleculeType.CODE ? valueOf(near) : 0;
+        let op = 1 + rng.nextInt(n);
+        if (op === current) op = 1 + (op % n);
+        return pack(MoleculeType.CODE, op);
+      }
     }
   }
 
