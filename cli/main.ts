@@ -7,11 +7,16 @@
 import { AssemblyError } from "../services/simulation_engine/assembler/mod.ts";
 import { ConfigError } from "../services/simulation_engine/runtime/mod.ts";
 import { CliError } from "./cli_error.ts";
+import { inspectCommand } from "./inspect_command.ts";
+import { devCommand, runCommand } from "./run_command.ts";
 import { simCommand } from "./sim_command.ts";
 
 const USAGE = `Usage: evochora <command> [options]
 
 Commands:
+  dev        the in-process pipeline with defaults, until Ctrl-C
+  run        the in-process pipeline for N ticks; waits until everything is stored
+  inspect    list the runs in a data directory and verify them
   sim        run the simulation engine alone and print a summary
 
 Run 'evochora <command> --help' for a command's options.`;
@@ -20,6 +25,9 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   sim: simCommand,
+  run: runCommand,
+  dev: devCommand,
+  inspect: inspectCommand,
 };
 
 /** Runs the CLI; returns the exit code. Known errors become one line on stderr. */

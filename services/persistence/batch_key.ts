@@ -1,0 +1,64 @@
+/**
+ * Storage keys of a run. Batch keys are a pure function of the data, so a replay after a crash
+ * rebuilds the same keys and the no-clobber commit turns duplicates into no-ops.
+ *
+ * @module
+ */
+
+/** Ticks per prefix directory: keeps directories (and S3 listings) to a few thousand keys. */
+export const TICKS_PER_PREFIX = 1_000_000;
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, "0");
+}
+
+/** `runs/<runId>/` */
+export function runPrefix(runId: string): string {
+  return `runs/${runId}/`;
+}
+
+/** `runs/<runId>/metadata.pb` */
+export function metadataKey(runId: string): string {
+  return `runs/${runId}/metadata.pb`;
+}
+
+/** `runs/<runId>/raw/` */
+export function rawPrefix(runId: string): string {
+  return `runs/${runId}/raw/`;
+}
+
+/** `runs/<runId>/raw/<first / 1e6, 7 digits>/batch_<first:019>_<last:019>.pb.zst` */
+export function batchKey(runId: string, firstTick: number, lastTick: number): string {
+  return `runs/${runId}/raw/${pad(Math.floor(firstTick / TICKS_PER_PREFIX), 7)}/batch_${
+    pad(firstTick, 19)
+  }_${pad(lastTick, 19)}.pb.zst`;
+}
+
+/** `runs/<runId>/dead-letter/` */
+export function deadLetterPrefix(runId: string): string {
+  return `runs/${runId}/dead-letter/`;
+}
+
+/** Key of a dead letter for one record: unique per source position. */
+export function deadLetterKey(
+  runId: string,
+  source: string,
+  partition: number,
+  offset: number,
+): string {
+  return `runs/${runId}/dead-letter/${source}_p${pad(partition, 4)}_o${pad(offset, 19)}.pb`;
+}
+
+const BATCH_RE = /\/batch_(\d{19})_(\d{19})\.pb\.zst$/;
+
+/** First and last tick of a batch key, or null when the key is not a batch. */
+export function parseBatchKey(key: string): { firstTick: number; lastTick: number } | null {
+  const m = BATCH_RE.exec(key);
+  return m ? { firstTick: Number(m[1]), lastTick: Number(m[2]) } : null;
+}
+
+/** Run id from any key under `runs/`, or null. */
+export function runIdOf(key: string): string | null {
+  const m = /^runs\/([^/]+)\//.exec(key);
+  return m ? m[1]! : null;
+}

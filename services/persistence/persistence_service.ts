@@ -1,0 +1,332 @@
+/**
+ * The persistence service: one of N competing workers. It drains chunk records, groups them
+ * into batches whose boundaries the data decides (chunk index / chunks per batch), writes
+ * each complete batch as one zstd file, publishes a BatchInfo, and only then commits the
+ * records. A crash before the commit redelivers the records; the replay rebuilds the same key
+ * and bytes and the no-clobber commit makes it a no-op.
+ *
+ * @module
+ */
+
+import {
+  BatchInfoSchema,
+  create,
+  DeadLetterSchema,
+  FORMAT_VERSION,
+  toBinary,
+} from "../../proto/mod.ts";
+import type { Consumer, Delivery, Queue } from "../../resources/queue/queue.ts";
+import { ClosedError } from "../../resources/queue/queue.ts";
+import { writeMessages } from "../../resources/storage/message_stream.ts";
+import type { Storage } from "../../resources/storage/storage.ts";
+import type { Topic } from "../../resources/topic/topic.ts";
+import type { Service, ServiceState, ServiceStatus } from "../runner/service.ts";
+import { batchKey, deadLetterKey } from "./batch_key.ts";
+import { readChunkHeader } from "./chunk_header.ts";
+import { batchIndexOf, type ChunkRecordInfo, parseChunkRecord } from "./chunk_record.ts";
+
+/** Options for {@link PersistenceService}. */
+export interface PersistenceOptions {
+  name: string;
+  input: Queue;
+  storage: Storage;
+  notify: Topic;
+  group: string;
+  maxRecords: number;
+  drainTimeoutMs: number;
+  attempts: number;
+  retryBaseMs: number;
+  zstdLevel: number;
+}
+
+interface Pending {
+  runId: string;
+  batch: number;
+  batchChunks: number;
+  partition: number;
+  chunks: Map<number, { info: ChunkRecordInfo; delivery: Delivery }>;
+  /** Index of the run's last chunk when it is in this batch. */
+  finalIndex: number | undefined;
+  /** Failed attempts so far, and when the next may start. */
+  failures: number;
+  notBefore: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Writes batches of chunks to storage. */
+export class PersistenceService implements Service {
+  readonly name: string;
+  readonly kind = "persistence";
+  readonly done: Promise<void>;
+  #resolveDone!: () => void;
+  readonly #o: PersistenceOptions;
+  #consumer: Consumer | null = null;
+  #state: ServiceState = "created";
+  #error: string | undefined;
+  #stopping = false;
+  readonly #pending = new Map<string, Pending>();
+  readonly #m = {
+    records: 0,
+    bytes: 0,
+    stored_bytes: 0,
+    batches: 0,
+    duplicate_batches: 0,
+    dead_letters: 0,
+    errors: 0,
+    retries: 0,
+    abandoned_batches: 0,
+  };
+
+  constructor(options: PersistenceOptions) {
+    this.#o = options;
+    this.name = options.name;
+    this.done = new Promise((r) => (this.#resolveDone = r));
+  }
+
+  start(): Promise<void> {
+    this.#state = "running";
+    this.#consumer = this.#o.input.consumer({ group: this.#o.group, member: this.name });
+    this.#loop().then(
+      () => {
+        this.#state = "stopped";
+        this.#resolveDone();
+      },
+      (e) => {
+        this.#state = "failed";
+        this.#error = (e as Error).message;
+        this.#resolveDone();
+      },
+    );
+    return Promise.resolve();
+  }
+
+  async #loop(): Promise<void> {
+    const consumer = this.#consumer!;
+    try {
+      while (!this.#stopping) {
+        let deliveries: Delivery[];
+        try {
+          deliveries = await consumer.drain(this.#o.maxRecords, this.#o.drainTimeoutMs);
+        } catch (e) {
+          if (e instanceof ClosedError) break;
+          throw e;
+        }
+        for (const d of deliveries) await this.#accept(d);
+        await this.#writeComplete();
+        this.#dropLost();
+      }
+    } finally {
+      // In-flight incomplete batches are abandoned uncommitted: whoever gets their
+      // partitions next receives the records again.
+      this.#m.abandoned_batches += this.#pending.size;
+      this.#pending.clear();
+      await consumer.close();
+    }
+  }
+
+  async #accept(d: Delivery): Promise<void> {
+    this.#m.records++;
+    this.#m.bytes += d.value.length;
+    let info: ChunkRecordInfo;
+    try {
+      info = parseChunkRecord(d);
+      const h = readChunkHeader(d.value);
+      const mismatch = h.runId !== info.runId
+        ? `run id '${h.runId}' in the chunk, '${info.runId}' in the header`
+        : h.chunkIndex !== info.chunkIndex
+        ? `chunk index ${h.chunkIndex} in the chunk, ${info.chunkIndex} in the header`
+        : h.firstTick !== info.firstTick || h.lastTick !== info.lastTick
+        ? `ticks ${h.firstTick}..${h.lastTick} in the chunk, ${info.firstTick}..${info.lastTick} in the header`
+        : !h.hasSnapshot
+        ? "chunk has no snapshot"
+        : h.formatVersion !== FORMAT_VERSION
+        ? `format version ${h.formatVersion}, this build reads ${FORMAT_VERSION}`
+        : null;
+      if (mismatch !== null) throw new RangeError(mismatch);
+    } catch (e) {
+      await this.#deadLetterAndCommit([d], `undecodable chunk record: ${(e as Error).message}`, 1);
+      return;
+    }
+    const batch = batchIndexOf(info);
+    const id = `${info.runId}/${batch}`;
+    let p = this.#pending.get(id);
+    if (p === undefined) {
+      p = {
+        runId: info.runId,
+        batch,
+        batchChunks: info.batchChunks,
+        partition: d.partition,
+        chunks: new Map(),
+        finalIndex: undefined,
+        failures: 0,
+        notBefore: 0,
+      };
+      this.#pending.set(id, p);
+    }
+    p.chunks.set(info.chunkIndex, { info, delivery: d }); // a redelivered duplicate replaces
+    if (info.final) p.finalIndex = info.chunkIndex;
+  }
+
+  #isComplete(p: Pending): boolean {
+    const first = p.batch * p.batchChunks;
+    const last = p.finalIndex ?? first + p.batchChunks - 1;
+    for (let i = first; i <= last; i++) if (!p.chunks.has(i)) return false;
+    return true;
+  }
+
+  async #writeComplete(): Promise<void> {
+    for (const [id, p] of this.#pending) {
+      if (!this.#isComplete(p) || performance.now() < p.notBefore) continue;
+      if (await this.#writeBatch(p)) this.#pending.delete(id);
+    }
+  }
+
+  /** Writes, notifies, commits. Returns false when the batch must be tried again later. */
+  async #writeBatch(p: Pending): Promise<boolean> {
+    const entries = [...p.chunks.values()].sort((a, b) => a.info.chunkIndex - b.info.chunkIndex);
+    const firstTick = entries[0]!.info.firstTick;
+    const lastTick = entries[entries.length - 1]!.info.lastTick;
+    const key = batchKey(p.runId, firstTick, lastTick);
+    const deliveries = entries.map((e) => e.delivery);
+    let written: Awaited<ReturnType<typeof writeMessages>>;
+    try {
+      written = await writeMessages(this.#o.storage, key, deliveries.map((d) => d.value), {
+        level: this.#o.zstdLevel,
+      });
+    } catch (e) {
+      p.failures++;
+      this.#m.errors++;
+      this.#error = `writing '${key}' failed (attempt ${p.failures}): ${(e as Error).message}`;
+      if (p.failures < this.#o.attempts) {
+        this.#m.retries++;
+        p.notBefore = performance.now() + this.#o.retryBaseMs * 2 ** (p.failures - 1);
+        return false;
+      }
+      // Bounded retries are over: the records go to the dead-letter store with the reason, so
+      // the partition moves on. If even that fails, they stay uncommitted and are retried.
+      const ok = await this.#deadLetterAndCommit(
+        deliveries,
+        `batch '${key}' could not be written after ${p.failures} attempts: ${(e as Error).message}`,
+        p.failures,
+      );
+      if (!ok) p.notBefore = performance.now() + this.#o.retryBaseMs * 2 ** this.#o.attempts;
+      return ok;
+    }
+    if (written.created) this.#m.batches++;
+    else this.#m.duplicate_batches++;
+    this.#m.stored_bytes += written.storedBytes;
+    const info = create(BatchInfoSchema, {
+      runId: p.runId,
+      storageKey: key,
+      firstTick: BigInt(firstTick),
+      lastTick: BigInt(lastTick),
+      rawBytes: BigInt(written.rawBytes),
+      storedBytes: BigInt(written.storedBytes),
+      chunkCount: entries.length,
+      writer: this.name,
+      writtenAtMs: BigInt(Date.now()),
+      formatVersion: FORMAT_VERSION,
+    });
+    try {
+      await this.#o.notify.publish({
+        key: p.runId,
+        value: toBinary(BatchInfoSchema, info),
+        headers: { run: p.runId, key },
+      });
+    } catch (e) {
+      // The file is durable; without a notification the records stay uncommitted, and a
+      // replay re-publishes (the write is then a no-op).
+      this.#m.errors++;
+      this.#error = `publishing BatchInfo for '${key}' failed: ${(e as Error).message}`;
+      p.notBefore = performance.now() + this.#o.retryBaseMs;
+      return false;
+    }
+    await this.#consumer!.commit(deliveries);
+    this.#error = undefined;
+    return true;
+  }
+
+  /** Stores each record as a DeadLetter, then commits them. false when storing failed. */
+  async #deadLetterAndCommit(
+    deliveries: readonly Delivery[],
+    reason: string,
+    attempts: number,
+  ): Promise<boolean> {
+    try {
+      for (const d of deliveries) {
+        const runId = /^[A-Za-z0-9._=-]{1,128}$/.test(d.headers.run ?? "")
+          ? d.headers.run!
+          : "unknown-run";
+        const letter = create(DeadLetterSchema, {
+          runId,
+          source: this.#o.input.name,
+          payload: d.value,
+          reason,
+          attempts,
+          service: this.name,
+          failedAtMs: BigInt(Date.now()),
+          formatVersion: FORMAT_VERSION,
+        });
+        const w = await this.#o.storage.openWriter(
+          deadLetterKey(runId, this.#o.input.name, d.partition, d.offset),
+        );
+        try {
+          await w.write(toBinary(DeadLetterSchema, letter));
+          await w.commit();
+        } catch (e) {
+          await w.abort();
+          throw e;
+        }
+        this.#m.dead_letters++;
+      }
+    } catch (e) {
+      this.#m.errors++;
+      this.#error = `dead-letter store failed: ${(e as Error).message}; records stay uncommitted`;
+      return false;
+    }
+    await this.#consumer!.commit(deliveries);
+    return true;
+  }
+
+  /** Forgets batches of partitions this member lost in a rebalance (never commits them). */
+  #dropLost(): void {
+    const owned = new Set(this.#consumer!.assignment());
+    for (const [id, p] of this.#pending) {
+      if (!owned.has(p.partition)) {
+        this.#pending.delete(id);
+        this.#m.abandoned_batches++;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === "created") {
+      this.#state = "stopped";
+      this.#resolveDone();
+      return;
+    }
+    this.#stopping = true;
+    if (this.#state === "running") this.#state = "stopping";
+    await this.done;
+  }
+
+  /** Simulates a crash for tests: leaves the group without finishing or committing anything. */
+  async crash(): Promise<void> {
+    this.#stopping = true;
+    this.#pending.clear();
+    await this.#consumer?.close();
+    await this.done;
+  }
+
+  status(): ServiceStatus {
+    const s: ServiceStatus = {
+      name: this.name,
+      kind: this.kind,
+      state: this.#state,
+      metrics: { ...this.#m, pending_batches: this.#pending.size },
+    };
+    if (this.#error !== undefined) s.error = this.#error;
+    return s;
+  }
+}

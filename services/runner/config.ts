@@ -1,0 +1,414 @@
+/**
+ * The typed pipeline configuration: resources chosen by a `kind` discriminant, services bound
+ * to resources by name, and the order to start them. A config file is a TS module whose
+ * default export is `defineConfig({...})`; secrets come from the environment, never the file.
+ *
+ * @example
+ * ```ts
+ * import { defineConfig } from "@evochora/config";
+ * export default defineConfig({
+ *   resources: {
+ *     "raw-tick-data": { kind: "memory-queue", partitions: 6 },
+ *     "tick-storage": { kind: "filesystem", root: "./data" },
+ *   },
+ *   services: { ... },
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ConfigError, type EngineConfigInput } from "../simulation_engine/runtime/mod.ts";
+
+export { ConfigError };
+
+/** In-memory queue (one process). */
+export interface MemoryQueueConfig {
+  kind: "memory-queue";
+  /** Partitions: the most persistence instances that can work at once. Default 6. */
+  partitions?: number;
+  /** Backpressure bound on retained bytes. Default 256 MiB. */
+  maxBytes?: number;
+}
+
+/** In-memory topic (one process). */
+export interface MemoryTopicConfig {
+  kind: "memory-topic";
+  /** Default 3. */
+  partitions?: number;
+  /** Messages kept per partition. Default 100000. */
+  retention?: number;
+}
+
+/** Files under a root directory. */
+export interface FilesystemStorageConfig {
+  kind: "filesystem";
+  /** Directory; relative paths resolve against the working directory. */
+  root: string;
+}
+
+/** Any resource. */
+export type ResourceConfig = MemoryQueueConfig | MemoryTopicConfig | FilesystemStorageConfig;
+
+/** The simulation engine: writes metadata, then chunks. */
+export interface SimulationEngineServiceConfig {
+  kind: "simulation-engine";
+  /** Queue for tick chunks. */
+  output: string;
+  /** Queue for the run's metadata. */
+  metadataOutput: string;
+  /** Engine settings (world, thermodynamics, plugins, intervals, programs). */
+  engine?: EngineConfigInput;
+  /** Ticks to run; 0 runs until stopped. Default 0. */
+  ticks?: number;
+  /** Chunks per batch file: batch boundaries are chunk index / this. Default 5. */
+  chunksPerBatch?: number;
+  /** Run id; default: UTC time, seed and a random suffix. */
+  runId?: string;
+}
+
+/** Writes each run's metadata to storage. */
+export interface MetadataPersistenceServiceConfig {
+  kind: "metadata-persistence";
+  input: string;
+  storage: string;
+}
+
+/** Writes batches of chunks to storage; several instances compete for the work. */
+export interface PersistenceServiceConfig {
+  kind: "persistence";
+  input: string;
+  storage: string;
+  /** Topic for BatchInfo notifications. */
+  notify: string;
+  /** Consumer group. Default "persistence". */
+  group?: string;
+  /** Records per drain. Default 64. */
+  maxRecords?: number;
+  /** Milliseconds a drain waits for the first record. Default 200. */
+  drainTimeoutMs?: number;
+  /** Write attempts before a batch goes to the dead-letter store. Default 3. */
+  attempts?: number;
+  /** Milliseconds before the first retry; doubles per attempt. Default 100. */
+  retryBaseMs?: number;
+  /** zstd level of batch files. Default 3. */
+  zstdLevel?: number;
+}
+
+/** Any service. */
+export type ServiceConfig =
+  | SimulationEngineServiceConfig
+  | MetadataPersistenceServiceConfig
+  | PersistenceServiceConfig;
+
+/** A pipeline: resources, services bound to them, start order. */
+export interface PipelineConfig {
+  resources: Record<string, ResourceConfig>;
+  services: Record<string, ServiceConfig>;
+  /** Services in start order; default: the order of `services`. */
+  startupSequence?: string[];
+}
+
+/** Identity function that gives a config file its types. */
+export function defineConfig(config: PipelineConfig): PipelineConfig {
+  return config;
+}
+
+/** A resource with every default filled in. */
+export type ResolvedResource =
+  | Required<MemoryQueueConfig>
+  | Required<MemoryTopicConfig>
+  | Required<FilesystemStorageConfig>;
+
+/** A service with every default filled in (the engine settings stay partial, see EngineConfigInput). */
+export type ResolvedService =
+  | (Required<Omit<SimulationEngineServiceConfig, "runId" | "engine">> & {
+    engine: EngineConfigInput;
+    runId?: string;
+  })
+  | Required<MetadataPersistenceServiceConfig>
+  | Required<PersistenceServiceConfig>;
+
+/** The config after defaults and validation. */
+export interface ResolvedConfig {
+  resources: Record<string, ResolvedResource>;
+  services: Record<string, ResolvedService>;
+  startupSequence: string[];
+}
+
+const RESOURCE_KINDS = ["memory-queue", "memory-topic", "filesystem"] as const;
+const SERVICE_KINDS = ["simulation-engine", "metadata-persistence", "persistence"] as const;
+const QUEUE_KINDS = new Set(["memory-queue"]);
+const TOPIC_KINDS = new Set(["memory-topic"]);
+const STORAGE_KINDS = new Set(["filesystem"]);
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function int(path: string, v: unknown, fallback: number, min: number, max: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isInteger(v)) {
+    throw new ConfigError(path, `expected an integer, got ${JSON.stringify(v)}`);
+  }
+  if (v < min || v > max) throw new ConfigError(path, `expected ${min}..${max}, got ${v}`);
+  return v;
+}
+
+function str(path: string, v: unknown, fallback?: string): string {
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== "string" || v.length === 0) {
+    throw new ConfigError(path, `expected a non-empty string, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function onlyFields(path: string, o: Obj, allowed: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) {
+      throw new ConfigError(`${path}.${k}`, `unknown field; allowed: ${allowed.join(", ")}`);
+    }
+  }
+}
+
+function resolveResource(name: string, raw: unknown): ResolvedResource {
+  const path = `resources.${name}`;
+  if (!isObj(raw)) throw new ConfigError(path, "expected an object with a 'kind'");
+  const kind = raw.kind;
+  switch (kind) {
+    case "memory-queue":
+      onlyFields(path, raw, ["kind", "partitions", "maxBytes"]);
+      return {
+        kind,
+        partitions: int(`${path}.partitions`, raw.partitions, 6, 1, 1024),
+        maxBytes: int(`${path}.maxBytes`, raw.maxBytes, 256 * 2 ** 20, 1024, 2 ** 40),
+      };
+    case "memory-topic":
+      onlyFields(path, raw, ["kind", "partitions", "retention"]);
+      return {
+        kind,
+        partitions: int(`${path}.partitions`, raw.partitions, 3, 1, 1024),
+        retention: int(`${path}.retention`, raw.retention, 100000, 1, 2 ** 31),
+      };
+    case "filesystem":
+      onlyFields(path, raw, ["kind", "root"]);
+      return { kind, root: str(`${path}.root`, raw.root) };
+    default:
+      throw new ConfigError(
+        `${path}.kind`,
+        `unknown kind ${JSON.stringify(kind)}; allowed: ${RESOURCE_KINDS.join(", ")}`,
+      );
+  }
+}
+
+function ref(
+  path: string,
+  v: unknown,
+  resources: Record<string, ResolvedResource>,
+  kinds: Set<string>,
+  what: string,
+): string {
+  const name = str(path, v);
+  const r = resources[name];
+  if (r === undefined) {
+    throw new ConfigError(
+      path,
+      `no resource named '${name}'; defined: ${Object.keys(resources).join(", ") || "none"}`,
+    );
+  }
+  if (!kinds.has(r.kind)) {
+    throw new ConfigError(path, `resource '${name}' is a ${r.kind}, expected ${what}`);
+  }
+  return name;
+}
+
+function resolveService(
+  name: string,
+  raw: unknown,
+  resources: Record<string, ResolvedResource>,
+): ResolvedService {
+  const path = `services.${name}`;
+  if (!isObj(raw)) throw new ConfigError(path, "expected an object with a 'kind'");
+  const kind = raw.kind;
+  const queue = (f: string) => ref(`${path}.${f}`, raw[f], resources, QUEUE_KINDS, "a queue");
+  switch (kind) {
+    case "simulation-engine": {
+      onlyFields(path, raw, [
+        "kind",
+        "output",
+        "metadataOutput",
+        "engine",
+        "ticks",
+        "chunksPerBatch",
+        "runId",
+      ]);
+      if (raw.engine !== undefined && !isObj(raw.engine)) {
+        throw new ConfigError(`${path}.engine`, "expected an object");
+      }
+      const out: ResolvedService = {
+        kind,
+        output: queue("output"),
+        metadataOutput: queue("metadataOutput"),
+        engine: (raw.engine ?? {}) as EngineConfigInput,
+        ticks: int(`${path}.ticks`, raw.ticks, 0, 0, Number.MAX_SAFE_INTEGER),
+        chunksPerBatch: int(`${path}.chunksPerBatch`, raw.chunksPerBatch, 5, 1, 100000),
+      };
+      if (raw.runId !== undefined) {
+        const id = str(`${path}.runId`, raw.runId);
+        if (!/^[A-Za-z0-9._=-]{1,128}$/.test(id) || id === "." || id === "..") {
+          throw new ConfigError(`${path}.runId`, "expected 1-128 characters of [A-Za-z0-9._=-]");
+        }
+        out.runId = id;
+      }
+      return out;
+    }
+    case "metadata-persistence":
+      onlyFields(path, raw, ["kind", "input", "storage"]);
+      return {
+        kind,
+        input: queue("input"),
+        storage: ref(`${path}.storage`, raw.storage, resources, STORAGE_KINDS, "a storage"),
+      };
+    case "persistence":
+      onlyFields(path, raw, [
+        "kind",
+        "input",
+        "storage",
+        "notify",
+        "group",
+        "maxRecords",
+        "drainTimeoutMs",
+        "attempts",
+        "retryBaseMs",
+        "zstdLevel",
+      ]);
+      return {
+        kind,
+        input: queue("input"),
+        storage: ref(`${path}.storage`, raw.storage, resources, STORAGE_KINDS, "a storage"),
+        notify: ref(`${path}.notify`, raw.notify, resources, TOPIC_KINDS, "a topic"),
+        group: str(`${path}.group`, raw.group, "persistence"),
+        maxRecords: int(`${path}.maxRecords`, raw.maxRecords, 64, 1, 100000),
+        drainTimeoutMs: int(`${path}.drainTimeoutMs`, raw.drainTimeoutMs, 200, 1, 600000),
+        attempts: int(`${path}.attempts`, raw.attempts, 3, 1, 100),
+        retryBaseMs: int(`${path}.retryBaseMs`, raw.retryBaseMs, 100, 0, 600000),
+        zstdLevel: int(`${path}.zstdLevel`, raw.zstdLevel, 3, 1, 19),
+      };
+    default:
+      throw new ConfigError(
+        `${path}.kind`,
+        `unknown kind ${JSON.stringify(kind)}; allowed: ${SERVICE_KINDS.join(", ")}`,
+      );
+  }
+}
+
+/** Validates a config and fills in defaults. Throws ConfigError naming the field. */
+export function resolveConfig(input: unknown): ResolvedConfig {
+  if (!isObj(input)) throw new ConfigError("(root)", "expected an object from defineConfig()");
+  onlyFields("(root)", input, ["resources", "services", "startupSequence"]);
+  if (!isObj(input.resources)) throw new ConfigError("resources", "expected an object");
+  if (!isObj(input.services)) throw new ConfigError("services", "expected an object");
+  const resources: Record<string, ResolvedResource> = {};
+  for (const [name, raw] of Object.entries(input.resources)) {
+    resources[name] = resolveResource(name, raw);
+  }
+  const services: Record<string, ResolvedService> = {};
+  for (const [name, raw] of Object.entries(input.services)) {
+    services[name] = resolveService(name, raw, resources);
+  }
+  const names = Object.keys(services);
+  let sequence = names;
+  if (input.startupSequence !== undefined) {
+    if (!Array.isArray(input.startupSequence)) {
+      throw new ConfigError("startupSequence", "expected an array of service names");
+    }
+    sequence = input.startupSequence.map((n, i) => {
+      if (typeof n !== "string" || services[n] === undefined) {
+        throw new ConfigError(
+          `startupSequence[${i}]`,
+          `no service named ${JSON.stringify(n)}; defined: ${names.join(", ")}`,
+        );
+      }
+      return n;
+    });
+    const dup = sequence.find((n, i) => sequence.indexOf(n) !== i);
+    if (dup) throw new ConfigError("startupSequence", `'${dup}' appears twice`);
+    const missing = names.filter((n) => !sequence.includes(n));
+    if (missing.length > 0) {
+      throw new ConfigError("startupSequence", `does not start: ${missing.join(", ")}`);
+    }
+  }
+  const engines = names.filter((n) => services[n]!.kind === "simulation-engine");
+  if (engines.length > 1) {
+    throw new ConfigError("services", `more than one simulation-engine: ${engines.join(", ")}`);
+  }
+  return { resources, services, startupSequence: sequence };
+}
+
+/** Options for {@link defaultConfig}. */
+export interface DefaultConfigOptions {
+  dataDir?: string;
+  persistence?: number;
+  ticks?: number;
+  engine?: EngineConfigInput;
+}
+
+/** The in-process pipeline: memory queues and topic, files under `dataDir`. */
+export function defaultConfig(options: DefaultConfigOptions = {}): PipelineConfig {
+  const persistence = options.persistence ?? 3;
+  const services: Record<string, ServiceConfig> = {
+    "metadata-persistence": {
+      kind: "metadata-persistence",
+      input: "metadata",
+      storage: "tick-storage",
+    },
+  };
+  for (let i = 1; i <= persistence; i++) {
+    services[`persistence-${i}`] = {
+      kind: "persistence",
+      input: "raw-tick-data",
+      storage: "tick-storage",
+      notify: "batch-topic",
+    };
+  }
+  services["simulation-engine"] = {
+    kind: "simulation-engine",
+    output: "raw-tick-data",
+    metadataOutput: "metadata",
+    engine: options.engine ?? {},
+    ticks: options.ticks ?? 0,
+  };
+  return {
+    resources: {
+      "raw-tick-data": { kind: "memory-queue", partitions: 6 },
+      "metadata": { kind: "memory-queue", partitions: 1 },
+      "batch-topic": { kind: "memory-topic", partitions: 3 },
+      "tick-storage": { kind: "filesystem", root: options.dataDir ?? "./data" },
+    },
+    services,
+    startupSequence: Object.keys(services),
+  };
+}
+
+/** Loads a config file (a module whose default export is the config) and resolves it. */
+export async function loadConfigFile(path: string): Promise<PipelineConfig> {
+  let mod: { default?: unknown };
+  try {
+    await Deno.stat(path);
+  } catch {
+    throw new ConfigError("--config", `cannot read '${path}': no such file`);
+  }
+  try {
+    mod = await import(pathToFileURL(resolve(path)).href);
+  } catch (e) {
+    throw new ConfigError("--config", `cannot load '${path}': ${(e as Error).message}`);
+  }
+  if (!isObj(mod.default)) {
+    throw new ConfigError("--config", `'${path}' has no default export from defineConfig()`);
+  }
+  return mod.default as unknown as PipelineConfig;
+}

@@ -1,0 +1,10 @@
+/**
+ * The pipeline runner and its typed configuration.
+ *
+ * @module
+ */
+
+export * from "./config.ts";
+export * from "./pipeline.ts";
+export type { Resource } from "./resources.ts";
+export type { Service, ServiceState, ServiceStatus } from "./service.ts";

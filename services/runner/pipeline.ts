@@ -1,0 +1,188 @@
+/**
+ * The runner: builds the resources a config names, creates the services bound to them, starts
+ * them in the configured order, reports their status, drains and stops them.
+ *
+ * @module
+ */
+
+import type { Queue } from "../../resources/queue/queue.ts";
+import type { Storage } from "../../resources/storage/storage.ts";
+import type { Topic } from "../../resources/topic/topic.ts";
+import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
+import { PersistenceService } from "../persistence/persistence_service.ts";
+import { EngineService } from "../simulation_engine/engine_service.ts";
+import type { ResolvedConfig, ResolvedResource } from "./config.ts";
+import { buildResource, type Resource } from "./resources.ts";
+import type { Service, ServiceStatus } from "./service.ts";
+
+/** Status of one resource. */
+export interface ResourceStatus {
+  name: string;
+  kind: string;
+  description: string;
+  stats?: Record<string, unknown>;
+}
+
+/** Everything the status line, /api/pipeline and /metrics need. */
+export interface PipelineStatus {
+  services: ServiceStatus[];
+  resources: ResourceStatus[];
+}
+
+/** A built pipeline. */
+export class Pipeline {
+  readonly config: ResolvedConfig;
+  readonly resources: ReadonlyMap<string, Resource>;
+  /** Services in start order. */
+  readonly services: readonly Service[];
+  /** The engine service, when the config has one. */
+  readonly engine: EngineService | undefined;
+  #started: Service[] = [];
+
+  private constructor(
+    config: ResolvedConfig,
+    resources: Map<string, Resource>,
+    services: Service[],
+  ) {
+    this.config = config;
+    this.resources = resources;
+    this.services = services;
+    this.engine = services.find((s): s is EngineService => s instanceof EngineService);
+  }
+
+  /**
+   * Builds resources and services. `only` restricts to some services (one per process in
+   * distributed setups); their resources are built, the others not.
+   */
+  static async create(config: ResolvedConfig, only?: readonly string[]): Promise<Pipeline> {
+    const names = only ?? config.startupSequence;
+    for (const n of names) {
+      if (config.services[n] === undefined) {
+        throw new RangeError(
+          `No service named '${n}'; the config defines: ${config.startupSequence.join(", ")}`,
+        );
+      }
+    }
+    const needed = new Set<string>();
+    for (const n of names) {
+      const s = config.services[n]!;
+      for (const v of Object.values(s)) {
+        if (typeof v === "string" && config.resources[v] !== undefined) needed.add(v);
+      }
+    }
+    const resources = new Map<string, Resource>();
+    try {
+      for (const name of needed) {
+        resources.set(name, await buildResource(name, config.resources[name] as ResolvedResource));
+      }
+    } catch (e) {
+      for (const r of resources.values()) await r.instance.close().catch(() => {});
+      throw e;
+    }
+    const queue = (n: string) => resources.get(n)!.instance as Queue;
+    const topic = (n: string) => resources.get(n)!.instance as Topic;
+    const storage = (n: string) => resources.get(n)!.instance as Storage;
+    const services: Service[] = [];
+    for (const name of config.startupSequence.filter((n) => names.includes(n))) {
+      const s = config.services[name]!;
+      switch (s.kind) {
+        case "simulation-engine": {
+          const o: ConstructorParameters<typeof EngineService>[0] = {
+            name,
+            output: queue(s.output),
+            metadataOutput: queue(s.metadataOutput),
+            engine: s.engine,
+            ticks: s.ticks,
+            chunksPerBatch: s.chunksPerBatch,
+          };
+          if (s.runId !== undefined) o.runId = s.runId;
+          services.push(new EngineService(o));
+          break;
+        }
+        case "metadata-persistence":
+          services.push(
+            new MetadataPersistenceService({
+              name,
+              input: queue(s.input),
+              storage: storage(s.storage),
+            }),
+          );
+          break;
+        case "persistence":
+          services.push(
+            new PersistenceService({
+              name,
+              input: queue(s.input),
+              storage: storage(s.storage),
+              notify: topic(s.notify),
+              group: s.group,
+              maxRecords: s.maxRecords,
+              drainTimeoutMs: s.drainTimeoutMs,
+              attempts: s.attempts,
+              retryBaseMs: s.retryBaseMs,
+              zstdLevel: s.zstdLevel,
+            }),
+          );
+          break;
+      }
+    }
+    return new Pipeline(config, resources, services);
+  }
+
+  /** Starts the services in order. */
+  async start(): Promise<void> {
+    for (const s of this.services) {
+      await s.start();
+      this.#started.push(s);
+    }
+  }
+
+  /**
+   * Waits until every queue's consumer groups have committed everything (nothing left to
+   * persist) and no service holds a pending batch. Resolves false on timeout.
+   */
+  async drained(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline && !signal?.aborted) {
+      if (this.#isDrained()) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.#isDrained();
+  }
+
+  #isDrained(): boolean {
+    for (const r of this.resources.values()) {
+      if (r.role !== "queue") continue;
+      const lag = (r.instance as Queue).stats().lag;
+      if (Object.values(lag).some((n) => n > 0)) return false;
+    }
+    return this.services.every((s) => (s.status().metrics.pending_batches ?? 0) === 0);
+  }
+
+  /**
+   * Stops gracefully: the engine first (it flushes its partial chunk), then waits up to
+   * `drainMs` for the consumers to persist everything, then stops the rest in reverse order
+   * and closes the resources. Returns whether everything accepted was persisted.
+   */
+  async stop(drainMs = 60000, signal?: AbortSignal): Promise<boolean> {
+    if (this.engine && this.#started.includes(this.engine)) await this.engine.stop();
+    const complete = await this.drained(drainMs, signal);
+    for (const s of [...this.#started].reverse()) await s.stop();
+    this.#started = [];
+    for (const r of this.resources.values()) await r.instance.close();
+    return complete;
+  }
+
+  status(): PipelineStatus {
+    return {
+      services: this.services.map((s) => s.status()),
+      resources: [...this.resources.entries()].map(([name, r]) => {
+        const out: ResourceStatus = { name, kind: r.kind, description: r.description };
+        if (r.role !== "storage") {
+          out.stats = { ...(r.instance as Queue | Topic).stats() };
+        }
+        return out;
+      }),
+    };
+  }
+}

@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { listRuns, verifyRun } from "../../cli/inspect_command.ts";
+import { MemoryQueue } from "../../resources/queue/memory_queue.ts";
+import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
+import type { Storage, StorageWriter } from "../../resources/storage/storage.ts";
+import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
+import { PersistenceService } from "../persistence/persistence_service.ts";
+import { EngineService } from "../simulation_engine/engine_service.ts";
+import { defaultConfig, resolveConfig } from "./config.ts";
+import { Pipeline } from "./pipeline.ts";
+
+const ENGINE = { shape: [256, 64], seed: 5, intervals: { sampling: 5, snapshot: 10 } };
+
+async function tempDir(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "evochora-pipeline-" });
+}
+
+function withBatchSize(
+  dataDir: string,
+  ticks: number,
+  persistence: number,
+  chunksPerBatch: number,
+) {
+  const cfg = defaultConfig({ dataDir, persistence, ticks, engine: ENGINE });
+  for (const s of Object.values(cfg.services)) {
+    if (s.kind === "simulation-engine") s.chunksPerBatch = chunksPerBatch;
+  }
+  return resolveConfig(cfg);
+}
+
+Deno.test("three competing persistence workers store every sampled tick exactly once", async () => {
+  const dir = await tempDir();
+  const pipeline = await Pipeline.create(withBatchSize(dir, 3000, 3, 1));
+  await pipeline.start();
+  await pipeline.engine!.done;
+  assert.equal(await pipeline.stop(30000), true);
+  const status = pipeline.status();
+  const workers = status.services.filter((s) => s.kind === "persistence");
+  assert.equal(workers.length, 3);
+  for (const w of workers) assert.ok((w.metrics.batches ?? 0) > 0, `${w.name} wrote no batch`);
+  const storage = await FilesystemStorage.open({ root: dir });
+  const runs = await listRuns(storage);
+  assert.deepEqual(runs, [pipeline.engine!.runId]);
+  const report = await verifyRun(storage, runs[0]!);
+  assert.deepEqual(report.errors, []);
+  assert.equal(report.metadata, true);
+  assert.equal(report.firstTick, 0);
+  assert.equal(report.lastTick, 3000);
+  assert.equal(report.samples, 3000 / 5 + 1);
+  const totalBatches = workers.reduce((n, w) => n + (w.metrics.batches ?? 0), 0);
+  assert.equal(report.batches, totalBatches);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a worker that crashes mid-batch has its records redelivered and stored once", async () => {
+  const dir = await tempDir();
+  const pipeline = await Pipeline.create(withBatchSize(dir, 4000, 3, 4));
+  await pipeline.start();
+  const victim = pipeline.services.find((s) => s.name === "persistence-2") as PersistenceService;
+  // Wait until the victim holds part of a batch, then kill it before it commits.
+  const deadline = performance.now() + 20000;
+  while ((victim.status().metrics.pending_batches ?? 0) === 0 && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.ok((victim.status().metrics.pending_batches ?? 0) > 0, "victim never held a batch");
+  await victim.crash();
+  await pipeline.engine!.done;
+  assert.equal(await pipeline.stop(30000), true);
+  const queue = pipeline.resources.get("raw-tick-data")!.instance as MemoryQueue;
+  assert.ok(queue.stats().redelivered > 0, "nothing was redelivered");
+  const storage = await FilesystemStorage.open({ root: dir });
+  const report = await verifyRun(storage, pipeline.engine!.runId);
+  assert.deepEqual(report.errors, []);
+  assert.equal(report.samples, 4000 / 5 + 1);
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** Puts the chunks of a short engine run on a fresh queue. */
+async function chunkQueue(): Promise<MemoryQueue> {
+  const queue = new MemoryQueue({ name: "raw", partitions: 2, maxBytes: 2 ** 30 });
+  const meta = new MemoryQueue({ name: "meta", partitions: 1, maxBytes: 2 ** 30 });
+  const engine = new EngineService({
+    name: "engine",
+    output: queue,
+    metadataOutput: meta,
+    engine: ENGINE,
+    ticks: 600,
+    chunksPerBatch: 3,
+    runId: "replay-run",
+  });
+  await engine.start();
+  await engine.done;
+  return queue;
+}
+
+async function persistAll(queue: MemoryQueue, storage: Storage): Promise<PersistenceService> {
+  const worker = new PersistenceService({
+    name: "p",
+    input: queue,
+    storage,
+    notify: new MemoryTopic({ name: "t", partitions: 1 }),
+    group: "persistence",
+    maxRecords: 64,
+    drainTimeoutMs: 50,
+    attempts: 3,
+    retryBaseMs: 10,
+    zstdLevel: 3,
+  });
+  await worker.start();
+  const deadline = performance.now() + 20000;
+  while ((queue.stats().lag.persistence ?? 1) > 0 && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await worker.stop();
+  return worker;
+}
+
+Deno.test("replaying the same records rebuilds the same keys and bytes, and commits nothing new", async () => {
+  const dir = await tempDir();
+  const storage = await FilesystemStorage.open({ root: dir });
+  const first = await persistAll(await chunkQueue(), storage);
+  const keys = (await storage.listKeys("runs/replay-run/raw/")).keys;
+  const bytes = await Promise.all(keys.map((k) => storage.read(k)));
+  assert.ok(keys.length >= 2);
+  assert.equal(first.status().metrics.batches, keys.length);
+  const second = await persistAll(await chunkQueue(), storage);
+  assert.equal(second.status().metrics.batches, 0);
+  assert.equal(second.status().metrics.duplicate_batches, keys.length);
+  assert.deepEqual((await storage.listKeys("runs/replay-run/raw/")).keys, keys);
+  for (const [i, k] of keys.entries()) assert.deepEqual(await storage.read(k), bytes[i]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** A storage whose writers fail on commit: like a disk that refuses every write. */
+class FailingStorage implements Storage {
+  readonly description = "failing";
+  openWriter(key: string): Promise<StorageWriter> {
+    return Promise.resolve({
+      key,
+      write: () => Promise.resolve(),
+      commit: () => Promise.reject(new Error("EACCES: permission denied")),
+      abort: () => Promise.resolve(),
+    });
+  }
+  openReader(): Promise<ReadableStream<Uint8Array>> {
+    return Promise.reject(new Error("unreadable"));
+  }
+  read(): Promise<Uint8Array> {
+    return Promise.reject(new Error("unreadable"));
+  }
+  exists(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+  size(): Promise<number | null> {
+    return Promise.resolve(null);
+  }
+  listKeys() {
+    return Promise.resolve({ keys: [] });
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+Deno.test("when storage refuses writes the records stay uncommitted and the error is reported", async () => {
+  const queue = await chunkQueue();
+  const total = queue.stats().recordsIn;
+  const worker = new PersistenceService({
+    name: "p",
+    input: queue,
+    storage: new FailingStorage(),
+    notify: new MemoryTopic({ name: "t", partitions: 1 }),
+    group: "persistence",
+    maxRecords: 64,
+    drainTimeoutMs: 20,
+    attempts: 2,
+    retryBaseMs: 5,
+    zstdLevel: 3,
+  });
+  await worker.start();
+  await new Promise((r) => setTimeout(r, 300));
+  const status = worker.status();
+  await worker.stop();
+  assert.equal(queue.stats().lag.persistence, total);
+  assert.ok((status.metrics.errors ?? 0) > 0);
+  assert.equal(status.metrics.batches, 0);
+  assert.equal(status.metrics.dead_letters, 0);
+  assert.match(status.error ?? "", /permission denied/);
+});

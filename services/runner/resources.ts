@@ -1,0 +1,58 @@
+/**
+ * Builds resource implementations from their resolved config, by `kind`. The only place that
+ * knows implementations: services receive the interfaces.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { MemoryQueue } from "../../resources/queue/memory_queue.ts";
+import type { Queue } from "../../resources/queue/queue.ts";
+import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
+import type { Storage } from "../../resources/storage/storage.ts";
+import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
+import type { Topic } from "../../resources/topic/topic.ts";
+import type { ResolvedResource } from "./config.ts";
+
+/** A built resource with what it is. */
+export type Resource =
+  | { role: "queue"; kind: string; description: string; instance: Queue }
+  | { role: "topic"; kind: string; description: string; instance: Topic }
+  | { role: "storage"; kind: string; description: string; instance: Storage };
+
+/** Creates the implementation for one resource config. */
+export async function buildResource(name: string, config: ResolvedResource): Promise<Resource> {
+  switch (config.kind) {
+    case "memory-queue":
+      return {
+        role: "queue",
+        kind: config.kind,
+        description: `in-memory queue, ${config.partitions} partitions`,
+        instance: new MemoryQueue({
+          name,
+          partitions: config.partitions,
+          maxBytes: config.maxBytes,
+        }),
+      };
+    case "memory-topic":
+      return {
+        role: "topic",
+        kind: config.kind,
+        description: `in-memory topic, ${config.partitions} partitions`,
+        instance: new MemoryTopic({
+          name,
+          partitions: config.partitions,
+          retention: config.retention,
+        }),
+      };
+    case "filesystem": {
+      const storage = await FilesystemStorage.open({ root: resolve(config.root) });
+      return {
+        role: "storage",
+        kind: config.kind,
+        description: storage.description,
+        instance: storage,
+      };
+    }
+  }
+}
