@@ -52,8 +52,6 @@ interface Pending {
   notBefore: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** Writes batches of chunks to storage. */
 export class PersistenceService implements Service {
   readonly name: string;
