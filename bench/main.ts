@@ -6,8 +6,9 @@
 
 import { runSuites, type Suite } from "./_harness.ts";
 import { chunkFigures, engineThroughput } from "./engine_bench.ts";
+import { persistenceThroughput, pipelineVsEngine } from "./pipeline_bench.ts";
 
-const SUITES: Suite[] = [engineThroughput, chunkFigures];
+const SUITES: Suite[] = [engineThroughput, chunkFigures, persistenceThroughput, pipelineVsEngine];
 
 if (import.meta.main) {
   await runSuites(SUITES, Deno.args[0] ?? "");

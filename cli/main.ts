@@ -9,6 +9,7 @@ import { ConfigError } from "../services/simulation_engine/runtime/mod.ts";
 import { CliError } from "./cli_error.ts";
 import { inspectCommand } from "./inspect_command.ts";
 import { devCommand, runCommand } from "./run_command.ts";
+import { serviceCommand } from "./service_command.ts";
 import { simCommand } from "./sim_command.ts";
 
 const USAGE = `Usage: evochora <command> [options]
@@ -17,6 +18,7 @@ Commands:
   dev        the in-process pipeline with defaults, until Ctrl-C
   run        the in-process pipeline for N ticks; waits until everything is stored
   inspect    list the runs in a data directory and verify them
+  service    run some services of a config file in this process (multi-process setups)
   sim        run the simulation engine alone and print a summary
 
 Run 'evochora <command> --help' for a command's options.`;
@@ -28,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   run: runCommand,
   dev: devCommand,
   inspect: inspectCommand,
+  service: serviceCommand,
 };
 
 /** Runs the CLI; returns the exit code. Known errors become one line on stderr. */

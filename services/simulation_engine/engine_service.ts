@@ -6,6 +6,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { SimulationMetadataSchema, toBinary } from "../../proto/mod.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
 import { chunkRecord } from "../persistence/chunk_record.ts";
@@ -120,8 +121,9 @@ export class EngineService implements Service {
         if (performance.now() > until) break;
       }
       await emit(chunk);
-      // Let consumers and I/O run: the pipeline shares this thread in-process.
-      await new Promise((r) => setTimeout(r, 0));
+      // Let consumers and I/O run: the pipeline shares this thread in-process. setImmediate
+      // costs ~10 µs here; setTimeout(0) costs ~2 ms (measured), a third of the run time.
+      await new Promise((r) => setImmediate(r));
     }
     await emit(this.#stream.flush());
     if (held !== null) await this.#put(held, true);

@@ -1,0 +1,173 @@
+/**
+ * Pipeline benchmarks: persistence throughput beside plain zstd-3 of the same bytes, and the
+ * in-process pipeline's ticks/s beside the engine alone, with peak memory.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { constants, zstdCompressSync } from "node:zlib";
+import { MemoryQueue } from "../resources/queue/memory_queue.ts";
+import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
+import { MemoryTopic } from "../resources/topic/memory_topic.ts";
+import { chunkRecord } from "../services/persistence/chunk_record.ts";
+import { PersistenceService } from "../services/persistence/persistence_service.ts";
+import { defaultConfig, Pipeline, resolveConfig } from "../services/runner/mod.ts";
+import {
+  ancestorPlacement,
+  createEngine,
+  resolveEngineConfig,
+  TickStream,
+} from "../services/simulation_engine/runtime/mod.ts";
+import type { Figure, Suite } from "./_harness.ts";
+import { evolvedChunks } from "./engine_bench.ts";
+
+const CHUNKS_PER_BATCH = 5;
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** One persistence worker writing real chunks to files, beside zstd-3 of the same batches. */
+export const persistenceThroughput: Suite = {
+  name: "persistence: one worker vs plain zstd-3 of the same bytes (256x256 chunks)",
+  async run(): Promise<Figure[]> {
+    const { chunks } = evolvedChunks(30000);
+    const evolved = chunks.slice(Math.floor(chunks.length / 3));
+    const raw = evolved.reduce((n, c) => n + c.bytes.length, 0);
+    // Plain: concatenate each batch's chunks and compress, no framing, no files.
+    let plainMs = performance.now();
+    let plainCpu = cpuSeconds();
+    for (let i = 0; i < evolved.length; i += CHUNKS_PER_BATCH) {
+      const part = evolved.slice(i, i + CHUNKS_PER_BATCH);
+      const buf = new Uint8Array(part.reduce((n, c) => n + c.bytes.length, 0));
+      let at = 0;
+      for (const c of part) {
+        buf.set(c.bytes, at);
+        at += c.bytes.length;
+      }
+      zstdCompressSync(buf, { params: { [constants.ZSTD_c_compressionLevel]: 3 } });
+    }
+    plainMs = performance.now() - plainMs;
+    plainCpu = cpuSeconds() - plainCpu;
+
+    const queue = new MemoryQueue({ name: "raw", partitions: 1, maxBytes: 2 ** 31 });
+    for (const c of evolved) {
+      await queue.put(chunkRecord({
+        runId: "bench",
+        chunkIndex: c.index,
+        firstTick: c.firstTick,
+        lastTick: c.lastTick,
+        batchChunks: CHUNKS_PER_BATCH,
+        final: c === evolved[evolved.length - 1],
+      }, c.bytes));
+    }
+    const dir = await Deno.makeTempDir({ prefix: "evochora-bench-" });
+    const storage = await FilesystemStorage.open({ root: dir });
+    const worker = new PersistenceService({
+      name: "p",
+      input: queue,
+      storage,
+      notify: new MemoryTopic({ name: "t", partitions: 1 }),
+      group: "persistence",
+      maxRecords: 64,
+      drainTimeoutMs: 5,
+      attempts: 3,
+      retryBaseMs: 10,
+      zstdLevel: 3,
+    });
+    let ms = performance.now();
+    let cpu = cpuSeconds();
+    await worker.start();
+    while ((queue.stats().lag.persistence ?? 1) > 0) await new Promise((r) => setTimeout(r, 1));
+    ms = performance.now() - ms;
+    cpu = cpuSeconds() - cpu;
+    await worker.stop();
+    const stored = worker.status().metrics.stored_bytes ?? 0;
+    await Deno.remove(dir, { recursive: true });
+    const mbs = raw / 1e6 / (ms / 1000);
+    const plainMbs = raw / 1e6 / (plainMs / 1000);
+    const perCore = raw / 1e6 / cpu;
+    const plainPerCore = raw / 1e6 / plainCpu;
+    return [
+      { name: `raw chunk bytes persisted`, value: raw / 1e6, unit: "MB" },
+      { name: "plain zstd-3 of the batches (wall)", value: plainMbs, unit: "MB/s" },
+      {
+        name: "persistence worker: drain, frame, zstd-3, fsync, BatchInfo, commit (wall)",
+        value: mbs,
+        unit: "MB/s",
+        ratio: mbs / plainMbs,
+        ratioOf: "of plain zstd-3",
+      },
+      { name: "plain zstd-3 per CPU second", value: plainPerCore, unit: "MB/s/core" },
+      {
+        name: "persistence worker per CPU second",
+        value: perCore,
+        unit: "MB/s/core",
+        ratio: perCore / plainPerCore,
+        ratioOf: "of plain zstd-3",
+      },
+      { name: "compression ratio of the stored batches", value: raw / stored, unit: "×" },
+    ];
+  },
+};
+
+/** The whole in-process pipeline beside the engine alone, same seed and ticks. */
+export const pipelineVsEngine: Suite = {
+  name: "pipeline: in-process end to end vs the engine alone (256x256, seed 42, 30000 ticks)",
+  async run(): Promise<Figure[]> {
+    const ticks = 30000;
+    let peak = Deno.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 50);
+
+    // Engine alone: simulation plus the tick stream (the chunks it would hand to a queue).
+    const config = resolveEngineConfig({ shape: [256, 256], seed: 42 }, ancestorPlacement());
+    const engine = createEngine(config);
+    const stream = new TickStream(engine.sim, { intervals: config.intervals, runId: "bench" });
+    let aloneMs = performance.now();
+    stream.observe();
+    for (let t = 0; t < ticks; t++) {
+      engine.sim.step();
+      stream.observe();
+    }
+    stream.flush();
+    aloneMs = performance.now() - aloneMs;
+    const alonePeak = peak;
+
+    const dir = await Deno.makeTempDir({ prefix: "evochora-bench-" });
+    const pipeline = await Pipeline.create(
+      resolveConfig(
+        defaultConfig({ dataDir: dir, ticks, persistence: 3, engine: { seed: 42 } }),
+      ),
+    );
+    peak = Deno.memoryUsage().rss;
+    let ms = performance.now();
+    await pipeline.start();
+    await pipeline.engine!.done;
+    const complete = await pipeline.stop(120000);
+    ms = performance.now() - ms;
+    clearInterval(sampler);
+    const st = pipeline.status();
+    const stored = st.services.reduce((n, s) => n + (s.metrics.stored_bytes ?? 0), 0);
+    const rawBytes = st.services.find((s) => s.kind === "simulation-engine")!.metrics.bytes ?? 0;
+    await Deno.remove(dir, { recursive: true });
+    if (!complete) throw new Error("pipeline did not drain");
+    const aloneTps = ticks / (aloneMs / 1000);
+    const tps = ticks / (ms / 1000);
+    return [
+      { name: "engine alone (simulation + tick stream)", value: aloneTps, unit: "ticks/s" },
+      {
+        name: "pipeline: engine, memory queue, 3 persistence workers, files",
+        value: tps,
+        unit: "ticks/s",
+        ratio: tps / aloneTps,
+        ratioOf: "of the engine alone",
+      },
+      { name: "raw chunk bytes through the pipeline", value: rawBytes / 1e6, unit: "MB" },
+      { name: "stored (zstd-3)", value: stored / 1e6, unit: "MB" },
+      { name: "peak resident memory, engine alone", value: alonePeak / 2 ** 20, unit: "MiB" },
+      { name: "peak resident memory, pipeline", value: peak / 2 ** 20, unit: "MiB" },
+    ];
+  },
+};

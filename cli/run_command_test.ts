@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+
+async function evochora(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+function lastJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]!);
+}
+
+Deno.test("run --json stores every chunk and names each persistence instance's share", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-run-" });
+  const r = await evochora(
+    "run",
+    "--ticks",
+    "3000",
+    "--shape",
+    "256x64",
+    "--seed",
+    "3",
+    "--data-dir",
+    dir,
+    "--persistence",
+    "2",
+    "--json",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const s = lastJson(r.stdout);
+  for (
+    const k of ["runId", "ticks", "chunks", "batches", "rawBytes", "storedBytes", "deadLetters"]
+  ) {
+    assert.ok(k in s, `missing ${k}`);
+  }
+  assert.equal(s.ticks, 3000);
+  assert.equal(s.deadLetters, 0);
+  assert.equal(s.complete, true);
+  const persistence = s.persistence as Record<string, { batches: number }>;
+  assert.deepEqual(Object.keys(persistence).sort(), ["persistence-1", "persistence-2"]);
+  const batches = Object.values(persistence).reduce((n, p) => n + p.batches, 0);
+  assert.equal(batches, s.batches);
+  const inspect = await evochora("inspect", "--data-dir", dir, "--json");
+  assert.equal(inspect.code, 0, inspect.stdout + inspect.stderr);
+  const report = lastJson(inspect.stdout) as {
+    runs: { runId: string; ok: boolean; batches: number }[];
+  };
+  assert.equal(report.runs.length, 1);
+  assert.equal(report.runs[0]!.runId, s.runId);
+  assert.equal(report.runs[0]!.batches, s.batches);
+  await Deno.remove(dir, { recursive: true });
+});
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...await listFiles(p));
+    else out.push(p);
+  }
+  return out.sort();
+}
+
+Deno.test("inspect names the file and byte offset of a truncated or corrupted batch", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-inspect-" });
+  const r = await evochora(
+    "run",
+    "--ticks",
+    "2500",
+    "--shape",
+    "256x64",
+    "--data-dir",
+    dir,
+    "--json",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const batches = (await listFiles(dir)).filter((f) => f.endsWith(".pb.zst"));
+  assert.ok(batches.length >= 2);
+  const truncated = batches[0]!;
+  const bytes = await Deno.readFile(truncated);
+  await Deno.writeFile(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
+  const flipped = batches[1]!;
+  const other = await Deno.readFile(flipped);
+  for (let i = 40; i < other.length; i += 97) other[i] = other[i]! ^ 0x5a;
+  await Deno.writeFile(flipped, other);
+  const inspect = await evochora("inspect", "--data-dir", dir);
+  assert.equal(inspect.code, 1, inspect.stdout + inspect.stderr);
+  const key = (f: string) => f.slice(dir.length + 1);
+  assert.match(inspect.stdout, /FAILED/);
+  assert.ok(inspect.stdout.includes(key(truncated)), inspect.stdout);
+  assert.ok(inspect.stdout.includes(key(flipped)), inspect.stdout);
+  assert.match(inspect.stdout, /byte \d+/);
+  assert.doesNotMatch(inspect.stdout + inspect.stderr, /\n\s+at /);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("an unwritable data directory is a clear error, not a stack trace", async () => {
+  const file = await Deno.makeTempFile();
+  const r = await evochora("run", "--ticks", "10", "--data-dir", `${file}/data`);
+  assert.equal(r.code, 1);
+  assert.ok(r.stderr.includes(`${file}/data`), r.stderr);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  await Deno.remove(file);
+});
+
+Deno.test("a bad config file is reported with the field that is wrong", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/bad.config.ts`;
+  await Deno.writeTextFile(
+    file,
+    `export default { resources: { q: { kind: "kafka-ish" } }, services: {} };\n`,
+  );
+  const r = await evochora("run", "--config", file, "--ticks", "10");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Invalid config 'resources.q.kind': unknown kind "kafka-ish"/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  await Deno.remove(dir, { recursive: true });
+});

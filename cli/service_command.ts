@@ -1,0 +1,94 @@
+/**
+ * `evochora service <name> --config F`: one service of a config in this process, for
+ * multi-process and multi-host setups (Kafka queues and topics, S3 storage). The same service
+ * code as in-process; only the resources differ.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { loadConfigFile, Pipeline, resolveConfig } from "../services/runner/mod.ts";
+import { CliError } from "./cli_error.ts";
+import { Progress } from "./progress.ts";
+
+export const SERVICE_USAGE = `Usage: evochora service <name> [<name>...] --config F [--json]
+
+Runs the named services of config F in this process until they finish (a finite engine run)
+or until Ctrl-C/SIGTERM, then stops them cleanly.
+
+Options:
+  --config F     the config file (required)
+  --json         print the final status as one JSON object on stdout
+  -h, --help     show this help`;
+
+/** Runs `evochora service`. */
+export async function serviceCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      config: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(SERVICE_USAGE);
+    return 0;
+  }
+  if (values.config === undefined) throw new CliError("--config is required; see --help");
+  if (positionals.length === 0) throw new CliError("name at least one service to run; see --help");
+  const config = resolveConfig(await loadConfigFile(values.config));
+  let pipeline: Pipeline;
+  try {
+    pipeline = await Pipeline.create(config, positionals);
+  } catch (e) {
+    throw new CliError((e as Error).message, 1);
+  }
+  const stop = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) Deno.exit(130);
+    console.error("\nStopping (Ctrl-C again to abandon)");
+    stop.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const progress = new Progress();
+  const line = () =>
+    pipeline.status().services.map((s) => {
+      const m = s.metrics;
+      const figures = s.kind === "simulation-engine"
+        ? `tick ${m.tick}, ${Math.round(m.ticks_per_second ?? 0)} ticks/s, ${m.chunks} chunks`
+        : s.kind === "persistence"
+        ? `${m.batches} batches, ${
+          ((m.stored_bytes ?? 0) / 1e6).toFixed(1)
+        } MB stored, ${m.pending_batches} pending`
+        : `${m.records} records`;
+      return `${s.name} ${s.state}: ${figures}${s.error ? ` (${s.error})` : ""}`;
+    }).join(" | ");
+  try {
+    await pipeline.start();
+    console.error(`Started ${positionals.join(", ")} from ${values.config}`);
+    const timer = setInterval(() => progress.update(line), 500);
+    await Promise.race([
+      Promise.all(pipeline.services.map((s) => s.done)),
+      new Promise<void>((r) => stop.signal.addEventListener("abort", () => r())),
+    ]);
+    // A lone engine stops when done; consumers stop on a signal. Drain only what this
+    // process owns (its queues are shared with other processes, so do not wait for them).
+    const onlyEngine = pipeline.services.every((s) => s.kind === "simulation-engine");
+    await pipeline.stop(onlyEngine ? 0 : 5000);
+    clearInterval(timer);
+    progress.done(line);
+    const status = pipeline.status();
+    if (values.json) console.log(JSON.stringify(status));
+    const failed = status.services.filter((s) => s.state === "failed");
+    for (const s of failed) console.error(`${s.name} failed: ${s.error}`);
+    return failed.length === 0 ? 0 : 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}

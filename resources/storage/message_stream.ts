@@ -1,0 +1,307 @@
+/**
+ * Message streams: objects holding size-delimited messages (each a varint length, then that many
+ * bytes; the framing of `encodeDelimited` in proto/mod.ts) compressed as one zstd stream. The raw batches
+ * of a run are stored this way; any Storage implementation can hold them.
+ *
+ * @module
+ */
+
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { DelimitedDecodeError, MAX_MESSAGE_BYTES } from "../../proto/mod.ts";
+import type { CommitResult, Storage } from "./storage.ts";
+import type { ZstdWorker } from "./zstd_worker.ts";
+import {
+  checkZstdLevel,
+  createZstdCompressor,
+  decompressZstd,
+  DEFAULT_ZSTD_LEVEL,
+  ZstdDecodeError,
+} from "./zstd.ts";
+
+/** An object that is not a valid message stream: bad zstd data or a bad record inside it. */
+export class CorruptObjectError extends Error {
+  /** Always "CorruptObjectError". */
+  override readonly name = "CorruptObjectError";
+  /** `message` is complete (it names the key and the offset already). */
+  constructor(
+    /** The object's key. */
+    readonly key: string,
+    /** Byte offset of the problem, in the stored (compressed) or in the decompressed bytes. */
+    readonly offset: number,
+    /** Which bytes `offset` counts. */
+    readonly offsetIn: "compressed" | "decompressed",
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Options of {@link writeMessages}. */
+export interface WriteMessagesOptions {
+  /** zstd level, default 3. */
+  level?: number;
+  /**
+   * Compress on this worker thread instead of the calling one. The batch is framed into one
+   * buffer first; the bytes are the same as streaming (zstd's output does not depend on how
+   * the input is split).
+   */
+  worker?: ZstdWorker;
+}
+
+/** What {@link writeMessages} wrote. `bytes` and `storedBytes` are the same number. */
+export interface WriteMessagesResult extends CommitResult {
+  /** Size of the framed messages before compression. */
+  rawBytes: number;
+  /** Size of the stored object. */
+  storedBytes: number;
+}
+
+/** The messages of a stream and where each record (its length prefix) starts, decompressed. */
+export interface ReadMessagesResult {
+  /** The message bytes, in order; views into one buffer. */
+  messages: Uint8Array[];
+  /** For each message, the offset of its length prefix in the decompressed stream. */
+  offsets: number[];
+}
+
+/** Framed input is handed to the compressor in pieces of about this size. */
+const STAGING = 1024 * 1024;
+/** Messages at least this large are passed on as they are instead of copied into staging. */
+const PASS_THROUGH = 256 * 1024;
+
+function varint(n: number, out: Uint8Array, at: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
+}
+
+/**
+ * Frames `messages` into chunks of about {@link STAGING} bytes: small messages are copied
+ * together so the compressor sees few large writes; large ones pass through uncopied. Fresh
+ * staging buffers each time, since the compressor may still hold the previous one.
+ */
+async function* frame(
+  messages: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  counter: { raw: number },
+): AsyncGenerator<Uint8Array> {
+  let staging = new Uint8Array(STAGING);
+  let fill = 0;
+  let index = 0;
+  for await (const message of messages) {
+    if (!(message instanceof Uint8Array)) {
+      throw new TypeError(`writeMessages: message ${index} is not a Uint8Array`);
+    }
+    if (message.length > MAX_MESSAGE_BYTES) {
+      throw new RangeError(
+        `writeMessages: message ${index} has ${message.length} bytes, more than protobuf's ` +
+          `limit of ${MAX_MESSAGE_BYTES}`,
+      );
+    }
+    index++;
+    const passThrough = message.length >= PASS_THROUGH;
+    if (fill + 10 + (passThrough ? 0 : message.length) > STAGING) {
+      yield staging.subarray(0, fill);
+      staging = new Uint8Array(STAGING);
+      fill = 0;
+    }
+    const start = fill;
+    fill = varint(message.length, staging, fill);
+    counter.raw += fill - start + message.length;
+    if (passThrough) {
+      yield staging.subarray(0, fill);
+      yield message;
+      staging = new Uint8Array(STAGING);
+      fill = 0;
+    } else {
+      staging.set(message, fill);
+      fill += message.length;
+    }
+  }
+  if (fill > 0) yield staging.subarray(0, fill);
+}
+
+/**
+ * Writes `messages` (already-encoded protobuf messages) to `key` as one zstd stream of
+ * size-delimited records, then commits. Deterministic: the same messages and level give the same
+ * bytes however the input is split, so a replayed batch is byte-identical to the first attempt
+ * (with the same zstd library, i.e. the same Deno release) and its commit is a no-op
+ * (`created: false`).
+ *
+ * On any error (a message that is not bytes, a failing iterator, a storage error) the writer is
+ * aborted, so nothing is left under the key, and the error is rethrown. Messages must not be
+ * changed until the returned promise settles.
+ */
+export async function writeMessages(
+  storage: Storage,
+  key: string,
+  messages: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: WriteMessagesOptions = {},
+): Promise<WriteMessagesResult> {
+  const level = options.level ?? DEFAULT_ZSTD_LEVEL;
+  checkZstdLevel(level);
+  if (options.worker !== undefined) {
+    return await writeMessagesOnWorker(storage, key, messages, level, options.worker);
+  }
+  const writer = await storage.openWriter(key);
+  try {
+    const counter = { raw: 0 };
+    let stored = 0;
+    // pipeline() applies backpressure both ways and tears every stage down on any error.
+    await pipeline(
+      Readable.from(frame(messages, counter)),
+      createZstdCompressor(level),
+      async (compressed: AsyncIterable<Uint8Array>) => {
+        for await (const chunk of compressed) {
+          stored += chunk.length;
+          await writer.write(chunk);
+        }
+      },
+    );
+    const result = await writer.commit();
+    return { ...result, rawBytes: counter.raw, storedBytes: stored };
+  } catch (e) {
+    await writer.abort().catch(() => {
+      // The original error matters more than a failed cleanup.
+    });
+    throw e;
+  }
+}
+
+async function writeMessagesOnWorker(
+  storage: Storage,
+  key: string,
+  messages: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  level: number,
+  worker: ZstdWorker,
+): Promise<WriteMessagesResult> {
+  const parts: Uint8Array[] = [];
+  for await (const m of messages) {
+    if (!(m instanceof Uint8Array)) {
+      throw new TypeError(`Cannot write '${key}': a message is not a Uint8Array`);
+    }
+    parts.push(m);
+  }
+  let size = 0;
+  for (const m of parts) size += varintSize(m.length) + m.length;
+  const framed = new Uint8Array(size);
+  let at = 0;
+  for (const m of parts) {
+    at = varint(m.length, framed, at);
+    framed.set(m, at);
+    at += m.length;
+  }
+  const compressed = await worker.compress(framed, level);
+  const writer = await storage.openWriter(key);
+  try {
+    await writer.write(compressed);
+    const result = await writer.commit();
+    return { ...result, rawBytes: size, storedBytes: compressed.length };
+  } catch (e) {
+    await writer.abort().catch(() => {
+      // The original error matters more than a failed cleanup.
+    });
+    throw e;
+  }
+}
+
+function varintSize(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+/**
+ * Splits size-delimited records without parsing them. Throws {@link DelimitedDecodeError} with
+ * the offset of the bad record's length prefix. The messages are views into `bytes`.
+ */
+export function splitDelimited(bytes: Uint8Array): ReadMessagesResult {
+  const messages: Uint8Array[] = [];
+  const offsets: number[] = [];
+  const end = bytes.length;
+  let offset = 0;
+  while (offset < end) {
+    let size = 0;
+    let scale = 1;
+    let pos = offset;
+    for (;;) {
+      if (pos >= end) {
+        throw new DelimitedDecodeError(
+          `truncated length prefix: the data ends inside the varint (${end - offset} byte(s) ` +
+            `remain)`,
+          offset,
+        );
+      }
+      const b = bytes[pos++]!;
+      size += (b & 0x7f) * scale;
+      scale *= 128;
+      if ((b & 0x80) === 0) break;
+      if (pos - offset >= 10) {
+        throw new DelimitedDecodeError(
+          "corrupt length prefix: varint longer than 10 bytes",
+          offset,
+        );
+      }
+    }
+    const remain = end - pos;
+    if (size > MAX_MESSAGE_BYTES) {
+      throw new DelimitedDecodeError(
+        `corrupt length prefix: says ${size} bytes, more than the limit of ${MAX_MESSAGE_BYTES}`,
+        offset,
+      );
+    }
+    if (size > remain) {
+      throw new DelimitedDecodeError(
+        `truncated message: length prefix says ${size} bytes, ${remain} remain`,
+        offset,
+      );
+    }
+    messages.push(bytes.subarray(pos, pos + size));
+    offsets.push(offset);
+    offset = pos + size;
+  }
+  return { messages, offsets };
+}
+
+/**
+ * Reads a message stream written by {@link writeMessages}: the messages (views into one
+ * decompressed buffer) and the decompressed offset of each record. Throws NotFoundError for a
+ * missing key and {@link CorruptObjectError}, naming the key and a byte offset, for an object
+ * that is truncated, corrupt or not a message stream.
+ */
+export async function readMessages(storage: Storage, key: string): Promise<ReadMessagesResult> {
+  const stored = await storage.read(key);
+  let raw: Uint8Array;
+  try {
+    raw = decompressZstd(stored);
+  } catch (e) {
+    if (!(e instanceof ZstdDecodeError)) throw e;
+    throw new CorruptObjectError(
+      key,
+      e.offset,
+      "compressed",
+      `Cannot read batch '${key}': ${e.message}`,
+      { cause: e },
+    );
+  }
+  try {
+    return splitDelimited(raw);
+  } catch (e) {
+    if (!(e instanceof DelimitedDecodeError)) throw e;
+    throw new CorruptObjectError(
+      key,
+      e.offset,
+      "decompressed",
+      `Cannot read batch '${key}': record at byte ${e.offset} of ${raw.length} decompressed ` +
+        `bytes: ${e.message}`,
+      { cause: e },
+    );
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Object storage for the pipeline: the {@link Storage} interface, its filesystem
+ * implementation, and message streams (size-delimited protobuf messages compressed as one zstd
+ * stream, the format of raw batches).
+ *
+ * The contract tests every implementation must pass live in `./storage_contract.ts` (test code,
+ * not exported here).
+ *
+ * @module
+ */
+
+export {
+  type CommitResult,
+  InvalidKeyError,
+  isKeySegment,
+  type KeyPage,
+  type ListOptions,
+  NotFoundError,
+  type Storage,
+  type StorageWriter,
+  validateKey,
+  validatePrefix,
+} from "./storage.ts";
+export {
+  DataDirectoryError,
+  FilesystemStorage,
+  type FilesystemStorageOptions,
+} from "./filesystem_storage.ts";
+export {
+  CorruptObjectError,
+  readMessages,
+  type ReadMessagesResult,
+  splitDelimited,
+  writeMessages,
+  type WriteMessagesOptions,
+  type WriteMessagesResult,
+} from "./message_stream.ts";
+export {
+  checkZstdLevel,
+  compressZstd,
+  createZstdCompressor,
+  decompressZstd,
+  DEFAULT_ZSTD_LEVEL,
+  ZstdDecodeError,
+} from "./zstd.ts";

@@ -1,0 +1,66 @@
+/**
+ * zstd compression on a worker thread, so that compressing batches overlaps with the
+ * simulation (in-process) or with draining the next records (a persistence process).
+ * Same bytes as {@link compressZstd}: one-shot, content checksum, deterministic.
+ *
+ * @module
+ */
+
+interface Pending {
+  resolve(out: Uint8Array): void;
+  reject(e: Error): void;
+}
+
+/** One compression worker; terminate it with {@link ZstdWorker.close}. */
+export class ZstdWorker {
+  #worker: Worker | null = null;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+
+  #ensure(): Worker {
+    if (this.#worker !== null) return this.#worker;
+    const w = new Worker(new URL("./_zstd_worker.ts", import.meta.url).href, { type: "module" });
+    w.onmessage = (e: MessageEvent<{ id: number; out?: Uint8Array; error?: string }>) => {
+      const p = this.#pending.get(e.data.id);
+      if (p === undefined) return;
+      this.#pending.delete(e.data.id);
+      if (e.data.out !== undefined) p.resolve(e.data.out);
+      else p.reject(new Error(`zstd compression failed: ${e.data.error}`));
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      const err = new Error(`zstd worker crashed: ${e.message}`);
+      for (const p of this.#pending.values()) p.reject(err);
+      this.#pending.clear();
+      this.#worker?.terminate();
+      this.#worker = null;
+    };
+    this.#worker = w;
+    return w;
+  }
+
+  /**
+   * Compresses `bytes` at `level`. The buffer is transferred to the worker: the caller must
+   * not use `bytes` afterwards (pass a buffer it owns).
+   */
+  compress(bytes: Uint8Array, level: number): Promise<Uint8Array> {
+    const worker = this.#ensure();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? bytes
+        : bytes.slice();
+      worker.postMessage({ id, bytes: owned, level }, [owned.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Terminates the worker; pending compressions reject. */
+  close(): void {
+    this.#worker?.terminate();
+    this.#worker = null;
+    const err = new Error("zstd worker closed");
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+}
