@@ -1,0 +1,171 @@
+/**
+ * JSON shapes of the query API: the contract between the API (services/api/) and the web
+ * client (web/). Binary forms are protobuf messages from proto/ (e.g. WorldRegion).
+ *
+ * @module
+ */
+
+/** Error body of every 4xx/5xx answer. */
+export interface ApiError {
+  error: {
+    /** e.g. "bad_parameter", "not_found", "internal". */
+    code: string;
+    message: string;
+    /** The offending parameter, for bad_parameter. */
+    parameter?: string;
+  };
+}
+
+/** GET /api/runs */
+export interface RunSummary {
+  runId: string;
+  startedAtMs: number;
+  seed: string;
+  shape: number[];
+  topology: "torus" | "bounded";
+  minTick: number | null;
+  maxTick: number | null;
+  batches: number;
+  storedBytes: number;
+}
+export interface RunsResponse {
+  runs: RunSummary[];
+}
+
+/** GET /api/runs/:run */
+export interface RunDetail extends RunSummary {
+  intervals: { sampling: number; accumulatedDelta: number; snapshot: number; chunk: number };
+  engineVersion: string;
+  moleculeTypes: string[];
+  instructionNames: string[];
+  programs: {
+    name: string;
+    origin: number[];
+    energy: number;
+    genomeHash: number;
+    cellCount: number;
+    source: string;
+  }[];
+  config: unknown;
+}
+
+/** GET /api/runs/:run/ticks */
+export interface TicksResponse {
+  runId: string;
+  minTick: number | null;
+  maxTick: number | null;
+  samplingInterval: number;
+  /** All sampled ticks, ascending (may be long: one per sample). */
+  ticks: number[];
+}
+
+/** GET /api/runs/:run/world/:tick?region=x0,y0,x1,y1 (JSON form; x1/y1 exclusive). */
+export interface WorldResponse {
+  runId: string;
+  tick: number;
+  shape: number[];
+  /** Region: origin inclusive, size per dimension. */
+  origin: number[];
+  size: number[];
+  /** Parallel columns over the non-empty or owned cells of the region. */
+  cells: {
+    /** World-flat index (x fastest). */
+    flatIndex: number[];
+    /** Packed molecule: bits 0-19 signed value, 20-23 type, 24-27 marker. */
+    molecule: number[];
+    owner: number[];
+  };
+}
+
+/** One row of GET /api/runs/:run/organisms/:tick */
+export interface OrganismSummary {
+  id: number;
+  parentId: number;
+  birthTick: number;
+  generation: number;
+  energy: number;
+  entropy: number;
+  ip: number[];
+  dv: number[];
+  genomeHash: number;
+  bodySize: number;
+  children: number;
+  alive: boolean;
+  lastInstruction: string;
+  lastFailed: boolean;
+}
+export interface OrganismsResponse {
+  runId: string;
+  tick: number;
+  organisms: OrganismSummary[];
+}
+
+/** GET /api/runs/:run/organisms/:tick/:id */
+export interface OrganismDetail extends OrganismSummary {
+  tick: number;
+  dataPointers: number[][];
+  activeDp: number;
+  /** Data registers as formatted molecules, e.g. "DATA:5". */
+  dataRegisters: string[];
+  locationRegisters: number[][];
+  dataStack: string[];
+  locationStack: number[][];
+  callStack: number[][];
+  marker: number;
+  lastInstructionPosition: number[] | null;
+  lastCost: number;
+  failureReason: string;
+  instructionsExecuted: number;
+  deathReason: string;
+}
+
+/** GET /api/runs/:run/lineage?root=&depth= */
+export interface LineageNode {
+  id: number;
+  parentId: number;
+  birthTick: number;
+  deathTick: number | null;
+  generation: number;
+  genomeHash: number;
+  children: LineageNode[];
+}
+export interface LineageResponse {
+  runId: string;
+  root: LineageNode;
+  /** Nodes cut off by depth. */
+  truncated: number;
+}
+
+/** GET /api/runs/:run/stats?metrics=a,b&from=&to=&maxPoints= */
+export interface StatsResponse {
+  runId: string;
+  metrics: string[];
+  /** ticks[i] with series[m][i] for each metric m. */
+  ticks: number[];
+  series: Record<string, number[]>;
+  /** Rows per point when downsampled (1 = raw). */
+  bucket: number;
+}
+
+/** GET /api/pipeline */
+export interface PipelineResponse {
+  mode: "serve" | "in-process";
+  services: {
+    name: string;
+    kind: string;
+    state: string;
+    error?: string;
+    metrics: Record<string, number>;
+  }[];
+  resources: { name: string; kind: string; description: string; stats?: Record<string, unknown> }[];
+}
+
+/** Data of each SSE event "progress" on GET /api/runs/:run/live */
+export interface LiveProgress {
+  runId: string;
+  tick: number;
+  maxStoredTick: number | null;
+  ticksPerSecond: number;
+  organismsAlive: number;
+  batches: number;
+}
