@@ -127,3 +127,50 @@ Deno.test("a bad config file is reported with the field that is wrong", async ()
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("SIGTERM stops a running pipeline cleanly and everything accepted is stored", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-sigterm-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      MAIN,
+      "run",
+      "--ticks",
+      "0",
+      "--shape",
+      "256x64",
+      "--data-dir",
+      dir,
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  // Let it run until at least one batch is on disk.
+  const deadline = Date.now() + 30000;
+  const hasBatch = async () => {
+    const found = await new Deno.Command("find", { args: [dir, "-name", "*.pb.zst"] }).output();
+    return new TextDecoder().decode(found.stdout).trim() !== "";
+  };
+  while (!(await hasBatch()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  child.kill("SIGTERM");
+  const out = await child.output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  const s = lastJson(stdout);
+  assert.equal(s.complete, true);
+  assert.ok((s.ticks as number) > 0);
+  const inspect = await evochora("inspect", "--data-dir", dir, "--json");
+  assert.equal(inspect.code, 0, inspect.stdout);
+  const report = lastJson(inspect.stdout) as { runs: { lastTick: number; samples: number }[] };
+  // Every chunk the engine produced before the signal, the partial last one included, is stored.
+  assert.equal(report.runs[0]!.samples, report.runs[0]!.lastTick / 10 + 1);
+  assert.ok(report.runs[0]!.lastTick >= (s.ticks as number) - 10);
+  await Deno.remove(dir, { recursive: true });
+});
