@@ -7,8 +7,15 @@
 import { runSuites, type Suite } from "./_harness.ts";
 import { chunkFigures, engineThroughput } from "./engine_bench.ts";
 import { persistenceThroughput, pipelineVsEngine } from "./pipeline_bench.ts";
+import { apiThroughput } from "../services/api/api_bench.ts";
 
-const SUITES: Suite[] = [engineThroughput, chunkFigures, persistenceThroughput, pipelineVsEngine];
+const SUITES: Suite[] = [
+  engineThroughput,
+  chunkFigures,
+  persistenceThroughput,
+  pipelineVsEngine,
+  apiThroughput,
+];
 
 if (import.meta.main) {
   await runSuites(SUITES, Deno.args[0] ?? "");

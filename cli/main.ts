@@ -9,6 +9,7 @@ import { ConfigError } from "../services/simulation_engine/runtime/mod.ts";
 import { CliError } from "./cli_error.ts";
 import { inspectCommand } from "./inspect_command.ts";
 import { devCommand, runCommand } from "./run_command.ts";
+import { serveCommand } from "./serve_command.ts";
 import { serviceCommand } from "./service_command.ts";
 import { simCommand } from "./sim_command.ts";
 
@@ -18,6 +19,7 @@ Commands:
   dev        the in-process pipeline with defaults, until Ctrl-C
   run        the in-process pipeline for N ticks; waits until everything is stored
   inspect    list the runs in a data directory and verify them
+  serve      the query API and web client over existing data
   service    run some services of a config file in this process (multi-process setups)
   sim        run the simulation engine alone and print a summary
 
@@ -31,6 +33,7 @@ const COMMANDS: Record<string, Command> = {
   dev: devCommand,
   inspect: inspectCommand,
   service: serviceCommand,
+  serve: serveCommand,
 };
 
 /** Runs the CLI; returns the exit code. Known errors become one line on stderr. */

@@ -37,8 +37,9 @@ Options:
 
 export const DEV_USAGE = `Usage: evochora dev [options]
 
-Runs the in-process pipeline with the default config until Ctrl-C. Accepts the options of
-'evochora run'; --ticks defaults to 0 (run until stopped).`;
+Runs the in-process pipeline with the default config, the indexers, the query API and the
+web client until Ctrl-C, and prints the URL. Accepts the options of 'evochora run';
+--ticks defaults to 0 (run until stopped), --port sets the API port (default 8080).`;
 
 /** The --json summary of a run. */
 export interface RunSummary {
@@ -135,6 +136,7 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
       "data-dir": { type: "string" },
       persistence: { type: "string" },
       config: { type: "string" },
+      port: { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -146,7 +148,10 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
     return 0;
   }
   const base = values.config === undefined
-    ? defaultConfig({ dataDir: values["data-dir"] ?? "./data" })
+    ? defaultConfig({
+      dataDir: values["data-dir"] ?? "./data",
+      ...(dev ? { apiPort: intFlag("port", values.port, 8080) } : {}),
+    })
     : await loadConfigFile(values.config);
   const overrides: Parameters<typeof applyOverrides>[1] = {
     ticks: intFlag("ticks", values.ticks, dev ? 0 : 10000),
@@ -205,6 +210,10 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
   try {
     await pipeline.start();
+    const api = pipeline.services.find((s) => s.kind === "query-api") as
+      | { url: string }
+      | undefined;
+    if (api !== undefined) console.log(`Evochora: ${api.url}/ - open it in a browser`);
     if (dev || !values.json) {
       console.error(
         `Run ${engine.runId}: ${config.startupSequence.length} services, data in ${

@@ -8,15 +8,20 @@
 /** Error body of every 4xx/5xx answer. */
 export interface ApiError {
   error: {
-    /** e.g. "bad_parameter", "not_found", "internal". */
+    /**
+     * "bad_parameter" (400), "not_found" (404), "no_index" (404: the data needs an index the
+     * indexers have not written yet), "internal" (500).
+     */
     code: string;
     message: string;
     /** The offending parameter, for bad_parameter. */
     parameter?: string;
+    /** For a tick that is not stored (404): the nearest sampled ticks, below and/or above. */
+    nearestTicks?: number[];
   };
 }
 
-/** GET /api/runs */
+/** GET /api/runs (newest first) */
 export interface RunSummary {
   runId: string;
   startedAtMs: number;
@@ -131,8 +136,13 @@ export interface LineageNode {
 }
 export interface LineageResponse {
   runId: string;
+  /**
+   * The organism `root` names. For root=0 (the default): a synthetic node for the run (id 0,
+   * parentId 0, generation -1, birthTick 0) whose children are the placed organisms and any
+   * organism whose parent never appeared in a sample. Children are ordered by id.
+   */
   root: LineageNode;
-  /** Nodes cut off by depth. */
+  /** Nodes cut off by depth (or beyond the API's node limit, 20000 by default). */
   truncated: number;
 }
 
@@ -140,10 +150,10 @@ export interface LineageResponse {
 export interface StatsResponse {
   runId: string;
   metrics: string[];
-  /** ticks[i] with series[m][i] for each metric m. */
+  /** ticks[i] with series[m][i] for each metric m; when downsampled, each bucket's first tick. */
   ticks: number[];
   series: Record<string, number[]>;
-  /** Rows per point when downsampled (1 = raw). */
+  /** Rows per point when downsampled (1 = raw); each point is the mean of its rows. */
   bucket: number;
 }
 
@@ -163,6 +173,7 @@ export interface PipelineResponse {
 /** Data of each SSE event "progress" on GET /api/runs/:run/live */
 export interface LiveProgress {
   runId: string;
+  /** The engine's tick when the API runs beside the engine of this run, else maxStoredTick. */
   tick: number;
   maxStoredTick: number | null;
   ticksPerSecond: number;

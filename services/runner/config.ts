@@ -97,11 +97,39 @@ export interface PersistenceServiceConfig {
   zstdLevel?: number;
 }
 
+/** Derives index files (stats, organisms, catalog) from stored batches. */
+export interface IndexerServiceConfig {
+  kind: "indexer";
+  /** Which index. */
+  index: "stats" | "organisms" | "catalog";
+  /** Topic of BatchInfo notifications. */
+  input: string;
+  storage: string;
+  /** Consumer group; default `<index>-indexer`. Instances of one group compete. */
+  group?: string;
+  /** Interval of the catch-up scan of storage, ms; 0 turns it off. Default 2000. */
+  catchUpIntervalMs?: number;
+}
+
+/** The query API and the web client over HTTP. */
+export interface HttpApiServiceConfig {
+  kind: "http-api";
+  storage: string;
+  /** Default 127.0.0.1 (this machine only). */
+  host?: string;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+  /** Directory of the built web client; default web/dist of this repository. */
+  webRoot?: string;
+}
+
 /** Any service. */
 export type ServiceConfig =
   | SimulationEngineServiceConfig
   | MetadataPersistenceServiceConfig
-  | PersistenceServiceConfig;
+  | PersistenceServiceConfig
+  | IndexerServiceConfig
+  | HttpApiServiceConfig;
 
 /** A pipeline: resources, services bound to them, start order. */
 export interface PipelineConfig {
@@ -129,7 +157,9 @@ export type ResolvedService =
     runId?: string;
   })
   | Required<MetadataPersistenceServiceConfig>
-  | Required<PersistenceServiceConfig>;
+  | Required<PersistenceServiceConfig>
+  | Required<IndexerServiceConfig>
+  | (Required<Omit<HttpApiServiceConfig, "webRoot">> & { webRoot?: string });
 
 /** The config after defaults and validation. */
 export interface ResolvedConfig {
@@ -139,7 +169,13 @@ export interface ResolvedConfig {
 }
 
 const RESOURCE_KINDS = ["memory-queue", "memory-topic", "filesystem"] as const;
-const SERVICE_KINDS = ["simulation-engine", "metadata-persistence", "persistence"] as const;
+const SERVICE_KINDS = [
+  "simulation-engine",
+  "metadata-persistence",
+  "persistence",
+  "indexer",
+  "http-api",
+] as const;
 const QUEUE_KINDS = new Set(["memory-queue"]);
 const TOPIC_KINDS = new Set(["memory-topic"]);
 const STORAGE_KINDS = new Set(["filesystem"]);
@@ -298,6 +334,41 @@ function resolveService(
         retryBaseMs: int(`${path}.retryBaseMs`, raw.retryBaseMs, 100, 0, 600000),
         zstdLevel: int(`${path}.zstdLevel`, raw.zstdLevel, 3, 1, 19),
       };
+    case "indexer": {
+      onlyFields(path, raw, ["kind", "index", "input", "storage", "group", "catchUpIntervalMs"]);
+      const index = raw.index;
+      if (index !== "stats" && index !== "organisms" && index !== "catalog") {
+        throw new ConfigError(
+          `${path}.index`,
+          `unknown index ${JSON.stringify(index)}; allowed: stats, organisms, catalog`,
+        );
+      }
+      return {
+        kind,
+        index,
+        input: ref(`${path}.input`, raw.input, resources, TOPIC_KINDS, "a topic"),
+        storage: ref(`${path}.storage`, raw.storage, resources, STORAGE_KINDS, "a storage"),
+        group: str(`${path}.group`, raw.group, `${index}-indexer`),
+        catchUpIntervalMs: int(
+          `${path}.catchUpIntervalMs`,
+          raw.catchUpIntervalMs,
+          2000,
+          0,
+          3600000,
+        ),
+      };
+    }
+    case "http-api": {
+      onlyFields(path, raw, ["kind", "storage", "host", "port", "webRoot"]);
+      const out: ResolvedService = {
+        kind,
+        storage: ref(`${path}.storage`, raw.storage, resources, STORAGE_KINDS, "a storage"),
+        host: str(`${path}.host`, raw.host, "127.0.0.1"),
+        port: int(`${path}.port`, raw.port, 8080, 0, 65535),
+      };
+      if (raw.webRoot !== undefined) out.webRoot = str(`${path}.webRoot`, raw.webRoot);
+      return out;
+    }
     default:
       throw new ConfigError(
         `${path}.kind`,
@@ -355,6 +426,10 @@ export interface DefaultConfigOptions {
   persistence?: number;
   ticks?: number;
   engine?: EngineConfigInput;
+  /** Add the three indexers (stats, organisms, catalog). Default true. */
+  indexers?: boolean;
+  /** Add the query API and web client on this port (0: any free port); absent: no API. */
+  apiPort?: number;
 }
 
 /** The in-process pipeline: memory queues and topic, files under `dataDir`. */
@@ -374,6 +449,19 @@ export function defaultConfig(options: DefaultConfigOptions = {}): PipelineConfi
       storage: "tick-storage",
       notify: "batch-topic",
     };
+  }
+  if (options.indexers ?? true) {
+    for (const index of ["stats", "organisms", "catalog"] as const) {
+      services[`${index}-indexer`] = {
+        kind: "indexer",
+        index,
+        input: "batch-topic",
+        storage: "tick-storage",
+      };
+    }
+  }
+  if (options.apiPort !== undefined) {
+    services["http-api"] = { kind: "http-api", storage: "tick-storage", port: options.apiPort };
   }
   services["simulation-engine"] = {
     kind: "simulation-engine",

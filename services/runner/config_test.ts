@@ -24,8 +24,13 @@ Deno.test("the default config resolves with 3 persistence workers started before
     "persistence-1",
     "persistence-2",
     "persistence-3",
+    "stats-indexer",
+    "organisms-indexer",
+    "catalog-indexer",
     "simulation-engine",
   ]);
+  const api = resolveConfig(defaultConfig({ apiPort: 0, indexers: false }));
+  assert.deepEqual(api.startupSequence.slice(-2), ["http-api", "simulation-engine"]);
   assert.deepEqual(c.resources["raw-tick-data"], {
     kind: "memory-queue",
     partitions: 6,
@@ -106,5 +111,5 @@ export default defineConfig({
   assert.deepEqual(c.startupSequence, ["p", "e"]);
   await assert.rejects(() => loadConfigFile(`${dir}/missing.ts`), /cannot read/);
   await Deno.remove(dir, { recursive: true });
-  assert.equal(defineConfig(defaultConfig()).startupSequence?.length, 5);
+  assert.equal(defineConfig(defaultConfig()).startupSequence?.length, 8);
 });

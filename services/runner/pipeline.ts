@@ -8,6 +8,8 @@
 import type { Queue } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
+import { ApiService, type ApiServiceOptions } from "../api/mod.ts";
+import { IndexerService } from "../indexer/mod.ts";
 import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
 import { PersistenceService } from "../persistence/persistence_service.ts";
 import { EngineService } from "../simulation_engine/engine_service.ts";
@@ -108,6 +110,20 @@ export class Pipeline {
             }),
           );
           break;
+        case "indexer":
+          services.push(
+            new IndexerService({
+              name,
+              kind: s.index,
+              input: topic(s.input),
+              storage: storage(s.storage),
+              group: s.group,
+              catchUpIntervalMs: s.catchUpIntervalMs,
+            }),
+          );
+          break;
+        case "http-api":
+          break; // below, once the pipeline exists
         case "persistence":
           services.push(
             new PersistenceService({
@@ -126,7 +142,37 @@ export class Pipeline {
           break;
       }
     }
-    return new Pipeline(config, resources, services);
+    const pipeline = new Pipeline(config, resources, services);
+    // The API reports on the pipeline it runs in; built after, since it needs the others.
+    const order = config.startupSequence.filter((n) => names.includes(n));
+    for (const name of order) {
+      const s = config.services[name]!;
+      if (s.kind !== "http-api") continue;
+      const o: ApiServiceOptions = {
+        name,
+        storage: storage(s.storage),
+        host: s.host,
+        port: s.port,
+        webRoot: s.webRoot ?? new URL("../../web/dist", import.meta.url).pathname,
+        pipeline: () => ({
+          ...pipeline.status(),
+          mode: pipeline.engine === undefined ? "serve" : "in-process",
+        }),
+        live: () => {
+          const e = pipeline.engine;
+          if (e === undefined) return null;
+          const m = e.status().metrics;
+          return {
+            runId: e.runId,
+            tick: m.tick ?? 0,
+            ticksPerSecond: m.ticks_per_second ?? 0,
+            organismsAlive: m.organisms_alive ?? 0,
+          };
+        },
+      };
+      services.splice(order.indexOf(name), 0, new ApiService(o));
+    }
+    return pipeline;
   }
 
   /** Starts the services in order. */

@@ -1,0 +1,468 @@
+/**
+ * The API's view of the runs in storage: metadata, batch listings (cached briefly, since runs
+ * grow), catalog entries, and the samples and world states of sampled ticks, with LRU caches
+ * of decompressed batches, decoded chunks and replayed world states.
+ *
+ * Keys are only ever built from validated run ids (see params.ts) and from keys the listing
+ * returned.
+ *
+ * @module
+ */
+
+import {
+  fromBinary,
+  type OrganismState,
+  type SimulationMetadata,
+  SimulationMetadataSchema,
+  type TickDataChunk,
+  TickDataChunkSchema,
+  type TickSummary,
+} from "../../proto/mod.ts";
+import { readMessages } from "../../resources/storage/message_stream.ts";
+import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
+import type { CatalogEntry } from "../indexer/schema.ts";
+import { metadataKey, parseBatchKey, rawPrefix, runIdOf } from "../persistence/batch_key.ts";
+import { type ChunkHeader, readChunkHeader } from "../persistence/chunk_header.ts";
+import { ApiHttpError, notFound } from "./errors.ts";
+import { type IndexReader, listAll, StorageIndexReader } from "./index_reader.ts";
+import { type CacheStats, LruCache } from "./lru_cache.ts";
+import { ReplayCursor } from "./replay_cursor.ts";
+
+/** A run's metadata and what follows from it. */
+export interface RunInfo {
+  runId: string;
+  metadata: SimulationMetadata;
+  shape: number[];
+  /** Cells in the world. */
+  cellCount: number;
+  /** Ticks between samples (at least 1). */
+  sampling: number;
+  startedAtMs: number;
+}
+
+/** One raw batch file. */
+export interface BatchRef {
+  key: string;
+  firstTick: number;
+  lastTick: number;
+}
+
+/** A run as listed at one moment: its batches, ascending, and the catalog entries present. */
+export interface RunView {
+  info: RunInfo;
+  batches: BatchRef[];
+  /** First tick of each batch (for binary search). */
+  firstTicks: number[];
+  /** Catalog entries by raw batch key (batches the catalog indexer has not reached are absent). */
+  catalog: Map<string, CatalogEntry>;
+  /** When the listing was taken (ms, the store's clock). */
+  listedAt: number;
+}
+
+/** One sampled tick of a decoded chunk. */
+export interface Sample {
+  tick: number;
+  batch: BatchRef;
+  /** Position of the chunk in its batch file. */
+  chunkPosition: number;
+  chunk: TickDataChunk;
+  organisms: OrganismState[];
+  summary: TickSummary | undefined;
+}
+
+/** The whole world at a sampled tick (dense, world-flat, x fastest). Do not modify. */
+export interface WorldState {
+  tick: number;
+  cells: Int32Array;
+  owners: Int32Array;
+}
+
+/** Options of {@link RunStore}. */
+export interface RunStoreOptions {
+  storage: Storage;
+  /** Index reader; default reads the indexers' files from `storage`. */
+  index?: IndexReader;
+  /** How long batch listings and the run list are reused, ms. Default 1000. */
+  listingTtlMs?: number;
+  /** Decoded chunks kept. Default 32. */
+  cacheChunks?: number;
+  /** Encoded bytes of the decoded chunks kept. Default 128 MiB. */
+  cacheChunkBytes?: number;
+  /** Bytes of decompressed batches kept (for decoding further chunks of them). Default 256 MiB. */
+  cacheBatchBytes?: number;
+  /** Bytes of replayed world states kept. Default 256 MiB. */
+  cacheStateBytes?: number;
+  /** Clock, ms. Default performance.now. */
+  now?: () => number;
+}
+
+interface Timed<T> {
+  at: number;
+  value: Promise<T>;
+}
+
+interface BatchContents {
+  messages: Uint8Array[];
+  headers: ChunkHeader[];
+  bytes: number;
+}
+
+function newer(a: RunInfo, b: RunInfo): boolean {
+  return a.startedAtMs !== b.startedAtMs ? a.startedAtMs > b.startedAtMs : a.runId > b.runId;
+}
+
+/** Largest index i with xs[i] <= v, or -1. */
+function floorIndex(xs: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = xs.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]! <= v) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/** 404 for a tick that is not a stored sample, naming the nearest sampled ticks. */
+function tickNotStored(
+  runId: string,
+  tick: number,
+  below: number | null,
+  above: number | null,
+  range: [number, number] | null,
+): ApiHttpError {
+  const nearest = [below, above].filter((t): t is number => t !== null);
+  const where = range === null
+    ? `run '${runId}' has no stored ticks yet`
+    : tick < range[0] || tick > range[1]
+    ? `run '${runId}' holds ticks ${range[0]}..${range[1]}`
+    : `it is not a sampled tick of run '${runId}'`;
+  const err = notFound(
+    `Tick ${tick} is not stored: ${where}` +
+      (nearest.length > 0 ? `; nearest sampled ticks: ${nearest.join(" and ")}` : ""),
+  );
+  err.nearestTicks = nearest;
+  return err;
+}
+
+/** Storage access with caches, shared by the API's handlers. */
+export class RunStore {
+  readonly storage: Storage;
+  readonly index: IndexReader;
+  readonly #ttl: number;
+  readonly #now: () => number;
+  #runIds: Timed<string[]> | undefined;
+  readonly #infos = new Map<string, RunInfo>();
+  readonly #warned = new Set<string>();
+  readonly #views = new Map<string, Timed<RunView>>();
+  readonly #catalogEntries = new LruCache<string, CatalogEntry>({
+    name: "catalog",
+    maxEntries: 50000,
+  });
+  readonly #sizes = new LruCache<string, number>({ name: "sizes", maxEntries: 100000 });
+  readonly #directories = new LruCache<string, ChunkHeader[]>({
+    name: "directories",
+    maxEntries: 10000,
+  });
+  readonly #batches: LruCache<string, BatchContents>;
+  readonly #chunks: LruCache<string, { chunk: TickDataChunk; bytes: number }>;
+  readonly #states: LruCache<string, WorldState>;
+  readonly #cursors: LruCache<string, ReplayCursor>;
+
+  constructor(options: RunStoreOptions) {
+    this.storage = options.storage;
+    this.index = options.index ?? new StorageIndexReader(options.storage);
+    this.#ttl = options.listingTtlMs ?? 1000;
+    this.#now = options.now ?? (() => performance.now());
+    this.#batches = new LruCache({
+      name: "batches",
+      maxBytes: options.cacheBatchBytes ?? 256 * 2 ** 20,
+      sizeOf: (b) => b.bytes,
+    });
+    this.#chunks = new LruCache({
+      name: "chunks",
+      maxEntries: options.cacheChunks ?? 32,
+      // Encoded size; decoded objects take a few times more.
+      maxBytes: options.cacheChunkBytes ?? 128 * 2 ** 20,
+      sizeOf: (c) => c.bytes,
+    });
+    this.#states = new LruCache({
+      name: "states",
+      maxBytes: options.cacheStateBytes ?? 256 * 2 ** 20,
+      sizeOf: (s) => s.cells.byteLength + s.owners.byteLength,
+    });
+    // Two chunks replaying at once (e.g. two clients playing different parts of a run).
+    this.#cursors = new LruCache({
+      name: "replay_cursors",
+      maxEntries: 2,
+      maxBytes: options.cacheStateBytes ?? 256 * 2 ** 20,
+      sizeOf: (c) => c.bytes,
+    });
+  }
+
+  #fresh<T>(t: Timed<T> | undefined): t is Timed<T> {
+    return t !== undefined && this.#now() - t.at < this.#ttl;
+  }
+
+  /** Run ids with any key under `runs/`, sorted (listing reused for the TTL). */
+  runIds(): Promise<string[]> {
+    if (this.#fresh(this.#runIds)) return this.#runIds.value;
+    const value = (async () => {
+      const ids = new Set<string>();
+      for (const key of await listAll(this.storage, "runs/")) {
+        const id = runIdOf(key);
+        if (id !== null) ids.add(id);
+      }
+      return [...ids].sort();
+    })();
+    const entry = { at: this.#now(), value };
+    this.#runIds = entry;
+    value.catch(() => {
+      if (this.#runIds === entry) this.#runIds = undefined;
+    });
+    return value;
+  }
+
+  /** The run's metadata, or null when it has none (yet). `runId` must be validated. */
+  async info(runId: string): Promise<RunInfo | null> {
+    const cached = this.#infos.get(runId);
+    if (cached !== undefined) return cached;
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.storage.read(metadataKey(runId));
+    } catch (e) {
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
+    const metadata = fromBinary(SimulationMetadataSchema, bytes);
+    const shape = [...metadata.shape];
+    const info: RunInfo = {
+      runId,
+      metadata,
+      shape,
+      cellCount: shape.reduce((a, b) => a * b, 1),
+      sampling: Math.max(1, metadata.intervals?.sampling ?? 1),
+      startedAtMs: Number(metadata.startedAtMs),
+    };
+    this.#infos.set(runId, info);
+    return info;
+  }
+
+  /** Every run with readable metadata, newest first (a run with corrupt metadata is skipped). */
+  async runs(): Promise<RunInfo[]> {
+    const infos = await Promise.all((await this.runIds()).map(async (id) => {
+      try {
+        return await this.info(id);
+      } catch (e) {
+        if (!this.#warned.has(id)) {
+          this.#warned.add(id);
+          console.warn(`api: skipping run '${id}': ${(e as Error).message}`);
+        }
+        return null;
+      }
+    }));
+    return infos.filter((i): i is RunInfo => i !== null).sort((a, b) => newer(a, b) ? -1 : 1);
+  }
+
+  /** A validated run id or `latest` to the run's info; 404 when unknown. */
+  async resolve(runId: string): Promise<RunInfo> {
+    if (runId === "latest") {
+      const newest = (await this.runs())[0];
+      if (newest === undefined) throw notFound("No runs in storage yet");
+      return newest;
+    }
+    const info = await this.info(runId);
+    if (info === null) throw notFound(`No run '${runId}' (or it has no metadata yet)`);
+    return info;
+  }
+
+  /** The run's batches and catalog (listing reused for the TTL). */
+  view(info: RunInfo): Promise<RunView> {
+    const cached = this.#views.get(info.runId);
+    if (this.#fresh(cached)) return cached.value;
+    const value = this.#list(info);
+    const entry = { at: this.#now(), value };
+    this.#views.set(info.runId, entry);
+    value.catch(() => {
+      if (this.#views.get(info.runId) === entry) this.#views.delete(info.runId);
+    });
+    return value;
+  }
+
+  async #list(info: RunInfo): Promise<RunView> {
+    const listedAt = this.#now();
+    const batches: BatchRef[] = [];
+    for (const key of await listAll(this.storage, rawPrefix(info.runId))) {
+      const r = parseBatchKey(key);
+      if (r !== null) batches.push({ key, ...r });
+    }
+    batches.sort((a, b) => a.firstTick - b.firstTick);
+    const catalog = new Map<string, CatalogEntry>();
+    const byRange = new Map(batches.map((b) => [`${b.firstTick}_${b.lastTick}`, b]));
+    const indexed = await this.index.list(info.runId, "catalog");
+    await Promise.all(indexed.map(async (range) => {
+      const batch = byRange.get(`${range.firstTick}_${range.lastTick}`);
+      if (batch === undefined) return;
+      let entry = this.#catalogEntries.get(batch.key);
+      if (entry === undefined) {
+        try {
+          const read = await this.index.catalog(info.runId, range);
+          if (read === null) return;
+          entry = read;
+          this.#catalogEntries.set(batch.key, entry);
+        } catch (e) {
+          // A malformed catalog file is the indexer's problem; the raw listing still serves.
+          console.warn(`api: ignoring catalog of ${batch.key}: ${(e as Error).message}`);
+          return;
+        }
+      }
+      catalog.set(batch.key, entry);
+    }));
+    return { info, batches, firstTicks: batches.map((b) => b.firstTick), catalog, listedAt };
+  }
+
+  /** Sampled ticks of one batch, ascending: the catalog's, else every sampling interval. */
+  ticksOf(view: RunView, batch: BatchRef): number[] {
+    const entry = view.catalog.get(batch.key);
+    if (entry !== undefined) return entry.ticks;
+    const s = view.info.sampling;
+    const out: number[] = [];
+    for (let t = batch.firstTick; t <= batch.lastTick; t += s) out.push(t);
+    return out;
+  }
+
+  /** Every sampled tick of the run, ascending. */
+  allTicks(view: RunView): number[] {
+    const out: number[] = [];
+    for (const b of view.batches) {
+      for (const t of this.ticksOf(view, b)) out.push(t);
+    }
+    return out;
+  }
+
+  /** The batch holding a sampled tick; 404 naming the nearest sampled ticks otherwise. */
+  locate(view: RunView, tick: number): BatchRef {
+    const { batches } = view;
+    if (batches.length === 0) throw tickNotStored(view.info.runId, tick, null, null, null);
+    const i = floorIndex(view.firstTicks, tick);
+    const range: [number, number] = [batches[0]!.firstTick, batches.at(-1)!.lastTick];
+    let below: number | null = null;
+    let above: number | null = null;
+    if (i >= 0) {
+      const batch = batches[i]!;
+      // Fast path without a catalog entry: the samples are every sampling interval.
+      if (
+        !view.catalog.has(batch.key) && tick <= batch.lastTick &&
+        (tick - batch.firstTick) % view.info.sampling === 0
+      ) return batch;
+      const ticks = this.ticksOf(view, batch);
+      const j = floorIndex(ticks, tick);
+      if (j >= 0 && ticks[j] === tick) return batch;
+      below = j >= 0 ? ticks[j]! : (i > 0 ? batches[i - 1]!.lastTick : null);
+      above = j + 1 < ticks.length ? ticks[j + 1]! : (batches[i + 1]?.firstTick ?? null);
+    } else {
+      above = batches[0]!.firstTick;
+    }
+    throw tickNotStored(view.info.runId, tick, below, above, range);
+  }
+
+  async #loadBatch(key: string): Promise<BatchContents> {
+    const { messages } = await readMessages(this.storage, key);
+    const headers = messages.map((m) => readChunkHeader(m));
+    this.#directories.set(key, headers);
+    return { messages, headers, bytes: messages.reduce((n, m) => n + m.length, 0) };
+  }
+
+  /** The chunk headers of a batch (reads the batch once). */
+  async #directory(key: string): Promise<ChunkHeader[]> {
+    const cached = this.#directories.get(key);
+    if (cached !== undefined) return cached;
+    return (await this.#batches.getOrLoad(key, () => this.#loadBatch(key))).headers;
+  }
+
+  /** The decoded chunk at `position` of a batch. */
+  async chunk(batch: BatchRef, position: number): Promise<TickDataChunk> {
+    const entry = await this.#chunks.getOrLoad(`${batch.key}#${position}`, async () => {
+      const contents = await this.#batches.getOrLoad(batch.key, () => this.#loadBatch(batch.key));
+      const bytes = contents.messages[position];
+      if (bytes === undefined) throw new Error(`${batch.key} has no chunk ${position}`);
+      return { chunk: fromBinary(TickDataChunkSchema, bytes), bytes: bytes.length };
+    });
+    return entry.chunk;
+  }
+
+  /** A sampled tick's chunk, organisms and summary; 404 when the tick is not stored. */
+  async sample(view: RunView, tick: number): Promise<Sample> {
+    const batch = this.locate(view, tick);
+    const headers = await this.#directory(batch.key);
+    const position = headers.findIndex((h) => h.firstTick <= tick && tick <= h.lastTick);
+    if (position < 0) {
+      throw tickNotStored(view.info.runId, tick, null, null, [batch.firstTick, batch.lastTick]);
+    }
+    const chunk = await this.chunk(batch, position);
+    const base = { tick, batch, chunkPosition: position, chunk };
+    const snap = chunk.snapshot;
+    if (snap !== undefined && Number(snap.tick) === tick) {
+      return { ...base, organisms: snap.organisms, summary: snap.summary };
+    }
+    const delta = chunk.deltas.find((d) => Number(d.tick) === tick);
+    if (delta === undefined) {
+      const ticks = [snap, ...chunk.deltas].filter((s) => s !== undefined).map((s) =>
+        Number(s.tick)
+      );
+      const j = floorIndex(ticks, tick);
+      throw tickNotStored(
+        view.info.runId,
+        tick,
+        ticks[j] ?? null,
+        ticks[j + 1] ?? null,
+        [batch.firstTick, batch.lastTick],
+      );
+    }
+    return { ...base, organisms: delta.organisms, summary: delta.summary };
+  }
+
+  /**
+   * The whole world at a sampled tick (cached), replayed from its chunk by a cursor that moves
+   * forwards through the chunk, so that the next tick of a played timeline costs one delta.
+   */
+  async state(view: RunView, tick: number): Promise<WorldState> {
+    const sample = await this.sample(view, tick);
+    return await this.#states.getOrLoad(`${view.info.runId}@${tick}`, () => {
+      const key = `${sample.batch.key}#${sample.chunkPosition}`;
+      let cursor = this.#cursors.get(key);
+      if (cursor === undefined || cursor.chunk !== sample.chunk) {
+        cursor = new ReplayCursor(sample.chunk, view.info.cellCount);
+        this.#cursors.set(key, cursor);
+      }
+      if (!cursor.seek(tick)) {
+        return Promise.reject(new Error(`Chunk of tick ${tick} does not replay to it`));
+      }
+      // Copies: the cursor moves on.
+      return Promise.resolve({ tick, cells: cursor.cells.slice(), owners: cursor.owners.slice() });
+    });
+  }
+
+  /** Stored bytes of the run's batches (catalog, else the file sizes, cached). */
+  async storedBytes(view: RunView): Promise<number> {
+    const sizes = await Promise.all(view.batches.map(async (b) => {
+      const entry = view.catalog.get(b.key);
+      if (entry !== undefined) return entry.storedBytes;
+      return await this.#sizes.getOrLoad(b.key, async () => (await this.storage.size(b.key)) ?? 0);
+    }));
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+
+  /** Counters of the data caches. */
+  cacheStats(): CacheStats[] {
+    return [
+      this.#batches.stats(),
+      this.#chunks.stats(),
+      this.#states.stats(),
+      this.#cursors.stats(),
+    ];
+  }
+}

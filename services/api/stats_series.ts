@@ -1,0 +1,74 @@
+/**
+ * GET /api/runs/:run/stats: metric series from the stats index over a tick range, downsampled
+ * to at most `maxPoints` points by bucket means.
+ *
+ * @module
+ */
+
+import { STATS_COLUMNS, type StatsColumn, type StatsRow } from "../indexer/schema.ts";
+import type { StatsResponse } from "./api_types.ts";
+import { noIndex } from "./errors.ts";
+import type { IndexData } from "./index_data.ts";
+
+/** Metric names: every stats column but `tick`. */
+export const STATS_METRICS: readonly Exclude<StatsColumn, "tick">[] = STATS_COLUMNS
+  .map((c) => c[0])
+  .filter((n): n is Exclude<StatsColumn, "tick"> => n !== "tick");
+
+/** What a stats request asks for. */
+export interface StatsQuery {
+  metrics: Exclude<StatsColumn, "tick">[];
+  /** Inclusive tick bounds. */
+  from: number;
+  to: number;
+  maxPoints: number;
+}
+
+/**
+ * Averages consecutive rows in buckets of `bucket` rows; each point carries the first tick of
+ * its bucket. `bucket` 1 keeps the rows as they are.
+ */
+export function downsample(
+  rows: readonly StatsRow[],
+  metrics: readonly StatsColumn[],
+  maxPoints: number,
+): { ticks: number[]; series: Record<string, number[]>; bucket: number } {
+  const bucket = Math.max(1, Math.ceil(rows.length / maxPoints));
+  const ticks: number[] = [];
+  const series: Record<string, number[]> = {};
+  for (const m of metrics) series[m] = [];
+  for (let i = 0; i < rows.length; i += bucket) {
+    const end = Math.min(rows.length, i + bucket);
+    ticks.push(rows[i]!.tick);
+    for (const m of metrics) {
+      let sum = 0;
+      for (let j = i; j < end; j++) sum += rows[j]![m];
+      series[m]!.push(bucket === 1 ? sum : sum / (end - i));
+    }
+  }
+  return { ticks, series, bucket };
+}
+
+/** The series of a run; 404 `no_index` when no stats file exists for it yet. */
+export async function statsSeries(
+  index: IndexData,
+  runId: string,
+  q: StatsQuery,
+): Promise<StatsResponse> {
+  const files = await index.list(runId, "stats");
+  if (files.length === 0) {
+    throw noIndex(
+      `No statistics for run '${runId}' yet: the stats indexer has not written any batch`,
+    );
+  }
+  const wanted = files.filter((f) => f.lastTick >= q.from && f.firstTick <= q.to);
+  const parts = await Promise.all(wanted.map((f) => index.statsRows(runId, f)));
+  const rows: StatsRow[] = [];
+  for (const part of parts) {
+    for (const r of part) if (r.tick >= q.from && r.tick <= q.to) rows.push(r);
+  }
+  rows.sort((a, b) => a.tick - b.tick);
+  // Batches are disjoint; drop a duplicated tick anyway rather than double-count it.
+  const unique = rows.filter((r, i) => i === 0 || r.tick !== rows[i - 1]!.tick);
+  return { runId, metrics: q.metrics, ...downsample(unique, q.metrics, q.maxPoints) };
+}
