@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { ApiService } from "../services/api/mod.ts";
 import {
   ConfigError,
   defaultConfig,
@@ -210,9 +211,7 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
   try {
     await pipeline.start();
-    const api = pipeline.services.find((s) => s.kind === "query-api") as
-      | { url: string }
-      | undefined;
+    const api = pipeline.services.find((s): s is ApiService => s instanceof ApiService);
     if (api !== undefined) console.log(`Evochora: ${api.url}/ - open it in a browser`);
     if (dev || !values.json) {
       console.error(
