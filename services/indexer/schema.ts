@@ -127,6 +127,11 @@ export const ORGANISM_COLUMNS = [
 /** Names of the organism columns. */
 export type OrganismColumn = typeof ORGANISM_COLUMNS[number][0];
 
+/** One organisms row: numbers, except the two STRING columns. */
+export type OrganismRow =
+  & Record<Exclude<OrganismColumn, "death_reason" | "program">, number>
+  & { death_reason: string; program: string };
+
 /** State the stats indexer carries from batch to batch of a run. */
 export interface StatsState {
   runId: string;
@@ -134,4 +139,9 @@ export interface StatsState {
   lastTick: number;
   /** Every genome hash seen so far, ascending. */
   genomes: number[];
+  /**
+   * Raw batches of the run that could not be read (corrupt) and were passed over: their ticks
+   * have no stats rows and their genomes are missing from `genomes`. Absent when none.
+   */
+  skippedBatches?: string[];
 }

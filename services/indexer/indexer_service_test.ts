@@ -1,0 +1,319 @@
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
+import type { Storage } from "../../resources/storage/storage.ts";
+import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
+import type { Topic } from "../../resources/topic/topic.ts";
+import { defaultConfig, Pipeline, resolveConfig } from "../runner/mod.ts";
+import {
+  copyRun,
+  FIXTURE_ENGINE,
+  pathOf,
+  publishBatchInfo,
+  rawBatches,
+  referenceStats,
+  snapshotFiles,
+  tempDir,
+  until,
+  untilIndexed,
+} from "./_test_run.ts";
+import type { IndexKind } from "./batch_indexer.ts";
+import { type IndexerOptions, INDEXERS, IndexerService } from "./indexer_service.ts";
+import { readOrganisms, readStats } from "./parquet.ts";
+import { loadRawBatch, loadRunInfo } from "./raw_batch.ts";
+import { batchKey } from "../persistence/batch_key.ts";
+import { indexPrefix, statsKey, statsStateKey } from "./schema.ts";
+import { decodeStatsState, statsIndexer } from "./stats_indexer.ts";
+
+const KINDS: IndexKind[] = ["stats", "organisms", "catalog"];
+
+function indexer(
+  kind: IndexKind,
+  input: Topic,
+  storage: Storage,
+  extra: Partial<IndexerOptions> = {},
+): IndexerService {
+  return new IndexerService({
+    name: `${kind}-1`,
+    kind,
+    input,
+    storage,
+    drainTimeoutMs: 20,
+    ...extra,
+  });
+}
+
+async function stopAll(services: IndexerService[]): Promise<void> {
+  for (const s of services) await s.stop();
+}
+
+Deno.test("an indexer started after the run finished catches up from storage alone", async () => {
+  const run = await copyRun();
+  const topic = new MemoryTopic({ name: "batches", partitions: 3 });
+  const services = KINDS.map((k) => indexer(k, topic, run.storage));
+  for (const s of services) await s.start();
+  for (const k of KINDS) await untilIndexed(run.storage, INDEXERS[k], run.batches);
+  await until("idle", () => services.every((s) => s.status().metrics.pending === 0));
+  await stopAll(services);
+  for (const s of services) {
+    const st = s.status();
+    strictEqual(st.state, "stopped");
+    strictEqual(st.error, undefined, st.error);
+    strictEqual(st.metrics.messages, 0);
+    strictEqual(st.metrics.found_batches, run.batches.length);
+    strictEqual(st.metrics.batches, run.batches.length);
+    strictEqual(st.metrics.last_tick, run.batches.at(-1)!.lastTick);
+  }
+  deepStrictEqual(
+    await readStats(run.storage, run.runId),
+    await referenceStats(run.storage, run.batches),
+  );
+});
+
+Deno.test("reprocessing is idempotent: no new files, the same bytes, on any storage", async () => {
+  const a = await copyRun();
+  const b = await copyRun();
+  for (const run of [a, b]) {
+    const topic = new MemoryTopic({ name: "batches", partitions: 3 });
+    const services = KINDS.map((k) => indexer(k, topic, run.storage));
+    for (const s of services) await s.start();
+    for (const k of KINDS) await untilIndexed(run.storage, INDEXERS[k], run.batches);
+    await stopAll(services);
+  }
+  const prefix = `runs/${a.runId}/index/`;
+  const before = await snapshotFiles(a.storage, prefix);
+  strictEqual(before.size, a.batches.length * 4); // stats, state, organisms, catalog
+  // Two independent indexings of the same run give the same bytes.
+  deepStrictEqual(await snapshotFiles(b.storage, prefix), before);
+
+  // Fresh groups, every BatchInfo delivered and every batch listed: all of it is a no-op.
+  const topic = new MemoryTopic({ name: "batches", partitions: 3 });
+  for (const ref of a.batches) await publishBatchInfo(topic, ref);
+  const again = KINDS.map((k) => indexer(k, topic, a.storage, { group: `${k}-again` }));
+  for (const s of again) await s.start();
+  await until("all messages committed", () =>
+    again.every((s) => {
+      const m = s.status().metrics;
+      return m.lag === 0 && m.pending === 0 && (m.catch_ups ?? 0) >= 1;
+    }));
+  await stopAll(again);
+  for (const s of again) {
+    strictEqual(s.status().metrics.batches, 0, s.name);
+    strictEqual(s.status().metrics.messages, a.batches.length);
+  }
+  deepStrictEqual(await snapshotFiles(a.storage, prefix), before);
+
+  // Indexing a batch directly again reports that nothing was created.
+  const info = await loadRunInfo(a.storage, a.runId);
+  for (const k of KINDS) {
+    const r = await INDEXERS[k].index(
+      a.storage,
+      await loadRawBatch(a.storage, a.batches[3]!),
+      info,
+    );
+    strictEqual(r.created, false, k);
+  }
+  deepStrictEqual(await snapshotFiles(a.storage, prefix), before);
+});
+
+Deno.test("a fresh stats indexer continues where a stopped one left off, with identical results", async () => {
+  const run = await copyRun();
+  const expected = await referenceStats(run.storage, run.batches);
+  const topic = new MemoryTopic({ name: "batches", partitions: 3 });
+  for (const ref of run.batches.slice(0, 3)) await publishBatchInfo(topic, ref);
+  // Topic only: the first instance sees three messages and nothing else.
+  const first = indexer("stats", topic, run.storage, { catchUpIntervalMs: 0 });
+  await first.start();
+  await untilIndexed(run.storage, statsIndexer, run.batches.slice(0, 3));
+  await until("three committed", () => first.status().metrics.lag === 0);
+  await first.stop();
+  strictEqual(first.status().metrics.batches, 3);
+  ok(!(await run.storage.exists(statsStateKey(run.runId, run.batches[3]!.lastTick))));
+  // A crash between the Parquet file and the state of the third batch: only the state is lost.
+  const third = run.batches[2]!;
+  await Deno.remove(pathOf(run.dir, statsStateKey(run.runId, third.lastTick)));
+  const parquetBefore = await run.storage.read(
+    statsKey(run.runId, third.firstTick, third.lastTick),
+  );
+
+  for (const ref of run.batches.slice(3)) await publishBatchInfo(topic, ref);
+  const second = indexer("stats", topic, run.storage, { name: "stats-2" });
+  await second.start();
+  await untilIndexed(run.storage, statsIndexer, run.batches);
+  await until("idle", () => second.status().metrics.pending === 0);
+  await second.stop();
+  strictEqual(second.status().error, undefined, second.status().error);
+  deepStrictEqual(await readStats(run.storage, run.runId), expected);
+  deepStrictEqual(
+    await run.storage.read(statsKey(run.runId, third.firstTick, third.lastTick)),
+    parquetBefore,
+  );
+  const state = decodeStatsState(
+    "last",
+    run.runId,
+    await run.storage.read(statsStateKey(run.runId, run.batches.at(-1)!.lastTick)),
+  );
+  strictEqual(state.genomes.length, expected.at(-1)!.genomes_ever);
+});
+
+Deno.test("out-of-order BatchInfo delivery waits for predecessors and yields the same stats", async () => {
+  const run = await copyRun();
+  const expected = await referenceStats(run.storage, run.batches);
+  const topic = new MemoryTopic({ name: "batches", partitions: 1 });
+  const svc = indexer("stats", topic, run.storage, { catchUpIntervalMs: 0 });
+  await svc.start();
+  const late = run.batches.slice(3).reverse();
+  for (const ref of late) await publishBatchInfo(topic, ref);
+  await until("later batches waiting", () => svc.status().metrics.waiting === late.length);
+  strictEqual(svc.status().metrics.lag, late.length, "waiting batches stay uncommitted");
+  deepStrictEqual(await snapshotFiles(run.storage, indexPrefix(run.runId, "stats")), new Map());
+  for (const ref of run.batches.slice(0, 3).reverse()) await publishBatchInfo(topic, ref);
+  await untilIndexed(run.storage, statsIndexer, run.batches);
+  await until("all committed", () => svc.status().metrics.lag === 0);
+  await svc.stop();
+  deepStrictEqual(await readStats(run.storage, run.runId), expected);
+  ok(expected.some((r) => r.tick > run.batches[2]!.lastTick && r.genomes_new > 0));
+});
+
+Deno.test("bad messages and corrupt batches are reported and skipped; the loop goes on", async () => {
+  const run = await copyRun();
+  const expected = await referenceStats(run.storage, run.batches);
+  const corrupt = run.batches[3]!;
+  await Deno.writeFile(pathOf(run.dir, corrupt.key), new TextEncoder().encode("not zstd at all"));
+  const missing = {
+    runId: run.runId,
+    key: batchKey(run.runId, 90000, 90990),
+    firstTick: 90000,
+    lastTick: 90990,
+  };
+  const topic = new MemoryTopic({ name: "batches", partitions: 1 });
+  await topic.publish({ key: run.runId, value: new Uint8Array([0xff, 0xff, 0xff]) });
+  await publishBatchInfo(topic, missing);
+  const opts = { attempts: 2, retryBaseMs: 5 };
+  const stats = indexer("stats", topic, run.storage, opts);
+  const orgs = indexer("organisms", topic, run.storage, opts);
+  await stats.start();
+  await orgs.start();
+  const good = run.batches.filter((b) => b !== corrupt);
+  await until("good batches indexed", async () => {
+    for (const b of good) {
+      if (!(await run.storage.exists(statsIndexer.doneKey(b)))) return false;
+      if (!(await run.storage.exists(INDEXERS.organisms.doneKey(b)))) return false;
+    }
+    return [stats, orgs].every((s) =>
+      s.status().metrics.skipped_batches === 3 && s.status().metrics.lag === 0
+    );
+  });
+  for (const s of [stats, orgs]) {
+    strictEqual(s.status().state, "running");
+    strictEqual(s.status().metrics.failed_batches, 2);
+  }
+  await stopAll([stats, orgs]);
+  const all = [stats, orgs].flatMap((s) => s.recentErrors().map((e) => `${s.kind}: ${e}`)).join(
+    "\n",
+  );
+  for (const kind of ["stats-indexer", "organisms-indexer"]) {
+    ok(all.includes(`${kind}: skipped undecodable BatchInfo at batches/0@0`), all);
+    ok(
+      new RegExp(`${kind}: skipped '${missing.key}' after 2 attempts: .*does not exist`).test(all),
+      all,
+    );
+    ok(
+      new RegExp(`${kind}: skipped '${corrupt.key}' after 2 attempts: .*Cannot read batch`).test(
+        all,
+      ),
+      all,
+    );
+  }
+  // The corrupt batch is passed over: later stats go on, its genomes missing from the state.
+  const state = decodeStatsState(
+    "s",
+    run.runId,
+    await run.storage.read(statsStateKey(run.runId, corrupt.lastTick)),
+  );
+  deepStrictEqual(state.skippedBatches, [corrupt.key]);
+  const rows = await readStats(run.storage, run.runId);
+  deepStrictEqual(
+    rows.filter((r) => r.tick < corrupt.firstTick),
+    expected.filter((r) => r.tick < corrupt.firstTick),
+  );
+  strictEqual(
+    rows.filter((r) => r.tick >= corrupt.firstTick && r.tick <= corrupt.lastTick).length,
+    0,
+  );
+  const after = (r: { tick: number }) => r.tick > corrupt.lastTick;
+  deepStrictEqual(
+    rows.filter(after).map((r) => ({ ...r, genomes_new: 0, genomes_ever: 0 })),
+    expected.filter(after).map((r) => ({ ...r, genomes_new: 0, genomes_ever: 0 })),
+  );
+  ok((await readOrganisms(run.storage, run.runId)).length > 0);
+});
+
+Deno.test("indexers beside a live pipeline index every batch from its topic, racing harmlessly", async () => {
+  const dir = tempDir();
+  const p = await Pipeline.create(
+    resolveConfig(
+      defaultConfig({
+        dataDir: dir,
+        ticks: 4000,
+        persistence: 2,
+        engine: FIXTURE_ENGINE,
+        indexers: false,
+      }),
+    ),
+  );
+  const topic = p.resources.get("batch-topic")!.instance as Topic;
+  const storage = p.resources.get("tick-storage")!.instance as Storage;
+  const topicOnly = { catchUpIntervalMs: 0 };
+  const services = [
+    // Two members of one group share the work; a second group redoes all of it at the same
+    // time (racing on every batch), with the catch-up on.
+    indexer("stats", topic, storage, { ...topicOnly, name: "stats-a" }),
+    indexer("stats", topic, storage, { ...topicOnly, name: "stats-b" }),
+    indexer("stats", topic, storage, { name: "stats-c", group: "stats-racer" }),
+    indexer("organisms", topic, storage, topicOnly),
+    indexer("catalog", topic, storage, topicOnly),
+  ];
+  // Members join before any message exists: no rebalance moves work between them later.
+  for (const s of services) await s.start();
+  await p.start();
+  await p.engine!.done;
+  ok(await p.drained(20000));
+  const view = new FilesystemStorage({ root: dir });
+  const batches = await rawBatches(view);
+  strictEqual(batches.length, 5);
+  for (const k of KINDS) await untilIndexed(view, INDEXERS[k], batches);
+  await until(
+    "topic consumed",
+    () => services.every((s) => s.status().metrics.lag === 0 && s.status().metrics.pending === 0),
+  );
+  await stopAll(services);
+  await p.stop();
+  for (const s of services) {
+    strictEqual(s.status().error, undefined, `${s.name}: ${s.status().error}`);
+  }
+  deepStrictEqual(await readStats(view, batches[0]!.runId), await referenceStats(view, batches));
+  const messages = services.slice(0, 2).reduce((n, s) => n + (s.status().metrics.messages ?? 0), 0);
+  strictEqual(messages, batches.length, "one group sees each BatchInfo once");
+});
+
+Deno.test("batches that reach storage later without a message are found by a later catch-up", async () => {
+  const run = await copyRun();
+  const side = tempDir();
+  const later = run.batches.slice(3);
+  for (const b of later) await Deno.rename(pathOf(run.dir, b.key), `${side}/${b.lastTick}`);
+  const topic = new MemoryTopic({ name: "batches", partitions: 1 });
+  const svc = indexer("stats", topic, run.storage, { catchUpIntervalMs: 30 });
+  await svc.start();
+  await untilIndexed(run.storage, statsIndexer, run.batches.slice(0, 3));
+  for (const b of later) await Deno.rename(`${side}/${b.lastTick}`, pathOf(run.dir, b.key));
+  await untilIndexed(run.storage, statsIndexer, run.batches);
+  await svc.stop();
+  const m = svc.status().metrics;
+  strictEqual(m.messages, 0);
+  strictEqual(m.found_batches, run.batches.length);
+  ok((m.catch_ups ?? 0) >= 3, "taken on the second sighting");
+  deepStrictEqual(
+    await readStats(run.storage, run.runId),
+    await referenceStats(run.storage, run.batches),
+  );
+});

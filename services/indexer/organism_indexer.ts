@@ -1,0 +1,98 @@
+/**
+ * The organism indexer: one {@link OrganismRow} per organism that appears in a raw batch,
+ * written as Parquet at {@link organismsKey}. Batches are independent: no ordering needed.
+ *
+ * `program` is the organism's body at the first sample of the batch that shows it: the
+ * molecules of the cells it owns then, in world-flat index order, formatted like `DATA:5` and
+ * joined by spaces (empty for an organism first seen dead: dead bodies lose their owner).
+ *
+ * @module
+ */
+
+import type { Storage } from "../../resources/storage/storage.ts";
+import { replayChunk } from "../simulation_engine/runtime/chunk_replay.ts";
+import { formatMolecule } from "../simulation_engine/runtime/molecule.ts";
+import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
+import { indexFileMetadata, writeParquetRows } from "./parquet.ts";
+import { type RawBatch, type RunInfo, writeObject } from "./raw_batch.ts";
+import { indexPrefix, ORGANISM_COLUMNS, type OrganismRow, organismsKey } from "./schema.ts";
+
+/**
+ * Computes the organism rows of `batch` for a world of `size` cells, ascending by id. Pure:
+ * no I/O.
+ */
+export function computeOrganisms(batch: RawBatch, size: number): OrganismRow[] {
+  const rows = new Map<number, OrganismRow>();
+  let fresh = new Uint8Array(1024);
+  for (const chunk of batch.chunks) {
+    for (const s of replayChunk(chunk, size)) {
+      const newIds: number[] = [];
+      for (const o of s.organisms) {
+        let row = rows.get(o.id);
+        if (row === undefined) {
+          row = {
+            id: o.id,
+            parent_id: o.parentId,
+            birth_tick: Number(o.birthTick),
+            death_tick: -1,
+            death_reason: "",
+            generation: o.generation,
+            genome_hash: o.genomeHash,
+            body_size: o.bodySize,
+            children: 0,
+            first_seen_tick: s.tick,
+            last_seen_tick: s.tick,
+            energy_last: 0,
+            program: "",
+          };
+          rows.set(o.id, row);
+          newIds.push(o.id);
+        }
+        row.last_seen_tick = s.tick;
+        row.energy_last = o.energy;
+        row.children = o.children;
+        if (!o.alive) {
+          row.death_tick = Number(o.deathTick);
+          row.death_reason = o.deathReason;
+        }
+      }
+      if (newIds.length === 0) continue;
+      // Bodies of the organisms first seen here: one pass over the owners.
+      const maxId = Math.max(...newIds);
+      if (fresh.length <= maxId) fresh = new Uint8Array(Math.max(maxId + 1, fresh.length * 2));
+      for (const id of newIds) fresh[id] = 1;
+      const bodies = new Map<number, string[]>(newIds.map((id) => [id, []]));
+      const { cells, owners } = s;
+      const limit = fresh.length;
+      for (let i = 0; i < size; i++) {
+        const o = owners[i]!;
+        if (o > 0 && o < limit && fresh[o] === 1) bodies.get(o)!.push(formatMolecule(cells[i]!));
+      }
+      for (const id of newIds) {
+        fresh[id] = 0;
+        rows.get(id)!.program = bodies.get(id)!.join(" ");
+      }
+    }
+  }
+  return [...rows.values()].sort((a, b) => a.id - b.id);
+}
+
+/** The organisms index kind. */
+export const organismIndexer: BatchIndexer = {
+  kind: "organisms",
+  needsRunInfo: true,
+  doneKey: (ref) => organismsKey(ref.runId, ref.firstTick, ref.lastTick),
+  donePrefix: (runId) => indexPrefix(runId, "organisms"),
+  prerequisite: () => null,
+  async index(storage: Storage, batch: RawBatch, run: RunInfo | null): Promise<IndexResult> {
+    if (run === null) throw new Error(`Organisms of '${batch.key}' need the run's metadata`);
+    const rows = computeOrganisms(batch, run.size);
+    const parquet = writeParquetRows(ORGANISM_COLUMNS, rows, indexFileMetadata("organisms", batch));
+    const created = await writeObject(
+      storage,
+      organismsKey(batch.runId, batch.firstTick, batch.lastTick),
+      parquet,
+    );
+    return { rows: rows.length, created };
+  },
+};

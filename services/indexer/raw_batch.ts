@@ -1,0 +1,210 @@
+/**
+ * Storage access of the indexers: a raw batch decoded into its chunks, the run facts they need
+ * from the run's metadata, paged listings, and no-clobber writes of derived objects.
+ *
+ * @module
+ */
+
+import {
+  FORMAT_VERSION,
+  fromBinary,
+  SimulationMetadataSchema,
+  type TickDataChunk,
+} from "../../proto/mod.ts";
+import { CorruptObjectError, readMessages } from "../../resources/storage/message_stream.ts";
+import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
+import { metadataKey, parseBatchKey, runIdOf } from "../persistence/batch_key.ts";
+import { decodeTickDataChunk } from "./chunk_decoder.ts";
+
+/** A raw batch that exists but cannot be used: bad zstd, framing, protobuf or contents. */
+export class CorruptBatchError extends Error {
+  override readonly name = "CorruptBatchError";
+  constructor(readonly key: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A raw batch key that names no object. */
+export class MissingBatchError extends Error {
+  override readonly name = "MissingBatchError";
+  constructor(readonly key: string) {
+    super(`Raw batch '${key}' does not exist`);
+  }
+}
+
+/** A raw batch key taken apart. */
+export interface BatchRef {
+  runId: string;
+  key: string;
+  firstTick: number;
+  lastTick: number;
+}
+
+/** The parts of a raw batch key, or null when `key` is not one. */
+export function batchRef(key: string): BatchRef | null {
+  const ticks = parseBatchKey(key);
+  const runId = runIdOf(key);
+  if (ticks === null || runId === null || !key.startsWith(`runs/${runId}/raw/`)) return null;
+  if (ticks.lastTick < ticks.firstTick) return null;
+  return { runId, key, ...ticks };
+}
+
+/** A decoded raw batch. */
+export interface RawBatch extends BatchRef {
+  /** Chunks in order (ascending chunk index). */
+  chunks: TickDataChunk[];
+  /** Size of the framed messages before compression. */
+  rawBytes: number;
+  /** Size of the stored object. */
+  storedBytes: number;
+}
+
+function varintSize(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+/**
+ * Reads and decodes the raw batch at `ref.key`. Throws {@link MissingBatchError} when it is
+ * absent and {@link CorruptBatchError} (naming the key and what is wrong) when it is not a
+ * readable batch of the ticks its key names; other errors (storage failures) pass through.
+ */
+export async function loadRawBatch(storage: Storage, ref: BatchRef): Promise<RawBatch> {
+  const { key } = ref;
+  let messages: Uint8Array[];
+  let storedBytes: number;
+  try {
+    messages = (await readMessages(storage, key)).messages;
+    storedBytes = (await storage.size(key)) ?? 0;
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new MissingBatchError(key);
+    if (e instanceof CorruptObjectError) throw new CorruptBatchError(key, e.message, { cause: e });
+    throw e;
+  }
+  if (messages.length === 0) throw new CorruptBatchError(key, `Raw batch '${key}' has no chunks`);
+  const chunks: TickDataChunk[] = [];
+  let rawBytes = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    rawBytes += varintSize(m.length) + m.length;
+    let chunk: TickDataChunk;
+    try {
+      chunk = decodeTickDataChunk(m);
+    } catch (e) {
+      throw new CorruptBatchError(
+        key,
+        `Raw batch '${key}': chunk ${i} is not a TickDataChunk: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    if (chunk.formatVersion > FORMAT_VERSION) {
+      throw new CorruptBatchError(
+        key,
+        `Raw batch '${key}': chunk ${i} has format version ${chunk.formatVersion}, this build reads ${FORMAT_VERSION}`,
+      );
+    }
+    if (chunk.snapshot === undefined) {
+      throw new CorruptBatchError(key, `Raw batch '${key}': chunk ${i} has no snapshot`);
+    }
+    chunks.push(chunk);
+  }
+  const first = Number(chunks[0]!.firstTick);
+  const last = Number(chunks[chunks.length - 1]!.lastTick);
+  if (first !== ref.firstTick || last !== ref.lastTick) {
+    throw new CorruptBatchError(
+      key,
+      `Raw batch '${key}' holds ticks ${first}..${last}, its key says ${ref.firstTick}..${ref.lastTick}`,
+    );
+  }
+  return { ...ref, chunks, rawBytes, storedBytes };
+}
+
+/** What the indexers need from a run's metadata. */
+export interface RunInfo {
+  runId: string;
+  shape: number[];
+  /** Cells in the world. */
+  size: number;
+  /** Ticks between samples. */
+  sampling: number;
+}
+
+/** A run whose metadata is not (yet) in storage. */
+export class MissingMetadataError extends Error {
+  override readonly name = "MissingMetadataError";
+  constructor(readonly key: string) {
+    super(`Run metadata '${key}' does not exist (yet)`);
+  }
+}
+
+/**
+ * Reads a run's metadata. Throws {@link MissingMetadataError} when it is absent (it may still
+ * be on its way) and a plain Error naming the key when it is undecodable or unusable.
+ */
+export async function loadRunInfo(storage: Storage, runId: string): Promise<RunInfo> {
+  const key = metadataKey(runId);
+  let bytes: Uint8Array;
+  try {
+    bytes = await storage.read(key);
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new MissingMetadataError(key);
+    throw e;
+  }
+  let shape: number[];
+  let sampling: number;
+  try {
+    const meta = fromBinary(SimulationMetadataSchema, bytes);
+    shape = [...meta.shape];
+    sampling = meta.intervals?.sampling ?? 0;
+  } catch (e) {
+    throw new Error(`Run metadata '${key}' is not a SimulationMetadata: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (shape.length === 0 || !Number.isSafeInteger(size) || size <= 0) {
+    throw new Error(`Run metadata '${key}' has an unusable world shape [${shape.join(", ")}]`);
+  }
+  if (!(sampling >= 1)) {
+    throw new Error(`Run metadata '${key}' has sampling interval ${sampling}`);
+  }
+  return { runId, shape, size, sampling };
+}
+
+/**
+ * Writes `bytes` under `key` with a no-clobber commit. Returns false when the key existed (the
+ * write was a no-op: another instance or an earlier attempt wrote it). Leaves nothing behind
+ * on failure.
+ */
+export async function writeObject(
+  storage: Storage,
+  key: string,
+  bytes: Uint8Array,
+): Promise<boolean> {
+  const w = await storage.openWriter(key);
+  try {
+    await w.write(bytes);
+    return (await w.commit()).created;
+  } catch (e) {
+    await w.abort().catch(() => {
+      // The original error matters more than a failed cleanup.
+    });
+    throw e;
+  }
+}
+
+/** Every key under `prefix`, following the listing's pages. */
+export async function listAllKeys(storage: Storage, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await storage.listKeys(prefix, cursor === undefined ? {} : { cursor });
+    keys.push(...page.keys);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return keys;
+}

@@ -1,0 +1,235 @@
+/**
+ * The stats indexer: one {@link StatsRow} per sampled tick of a raw batch, written as Parquet
+ * at {@link statsKey}, and the run's {@link StatsState} after the batch at
+ * {@link statsStateKey}.
+ *
+ * Most columns come from the sample alone (its organisms, the replayed world, the engine's
+ * summary for the run-wide counters). `genomes_new` and `genomes_ever` depend on every earlier
+ * tick of the run, so a run's batches are indexed in tick order: a batch needs the state
+ * written after its predecessor (the batch ending one sampling interval before it starts); the
+ * batch starting at tick 0 starts from an empty state. A genome counts as seen once a living
+ * organism carries it at a sample (organisms born and dead between two samples do not count,
+ * matching `genomes_distinct`).
+ *
+ * @module
+ */
+
+import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
+import { replayChunk } from "../simulation_engine/runtime/chunk_replay.ts";
+import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
+import { indexFileMetadata, writeParquetRows } from "./parquet.ts";
+import type { BatchRef, RawBatch, RunInfo } from "./raw_batch.ts";
+import { writeObject } from "./raw_batch.ts";
+import {
+  indexPrefix,
+  STATS_COLUMNS,
+  statsKey,
+  type StatsRow,
+  type StatsState,
+  statsStateKey,
+} from "./schema.ts";
+
+/** The state a run starts from. */
+export function emptyStatsState(runId: string): StatsState {
+  return { runId, lastTick: -1, genomes: [] };
+}
+
+/**
+ * Key of the state a batch starts from, or null for the run's first batch (tick 0). The
+ * predecessor ends one sampling interval before `ref.firstTick`.
+ */
+export function predecessorStateKey(ref: BatchRef, sampling: number): string | null {
+  if (ref.firstTick === 0) return null;
+  return statsStateKey(ref.runId, ref.firstTick - sampling);
+}
+
+/** Encodes a state as the JSON stored at {@link statsStateKey}. */
+export function encodeStatsState(state: StatsState): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(state) + "\n");
+}
+
+/** Decodes a stored state; throws naming `key` when it is not a StatsState of `runId`. */
+export function decodeStatsState(key: string, runId: string, bytes: Uint8Array): StatsState {
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`Stats state '${key}' is not JSON: ${(e as Error).message}`, { cause: e });
+  }
+  const s = v as Partial<StatsState> | null;
+  if (
+    s === null || typeof s !== "object" || s.runId !== runId ||
+    typeof s.lastTick !== "number" || !Array.isArray(s.genomes) ||
+    !s.genomes.every((g) => Number.isSafeInteger(g)) ||
+    (s.skippedBatches !== undefined && !Array.isArray(s.skippedBatches))
+  ) {
+    throw new Error(`Stats state '${key}' is not a stats state of run '${runId}'`);
+  }
+  return s as StatsState;
+}
+
+/** Reads the state a batch starts from (empty for the first batch). */
+export async function readPredecessorState(
+  storage: Storage,
+  ref: BatchRef,
+  sampling: number,
+): Promise<StatsState> {
+  const key = predecessorStateKey(ref, sampling);
+  if (key === null) return emptyStatsState(ref.runId);
+  let bytes: Uint8Array;
+  try {
+    bytes = await storage.read(key);
+  } catch (e) {
+    if (e instanceof NotFoundError) {
+      throw new Error(
+        `Stats of '${ref.key}' need the state of the previous batch at '${key}', which is missing`,
+      );
+    }
+    throw e;
+  }
+  return decodeStatsState(key, ref.runId, bytes);
+}
+
+/** Rows of a batch and the state after it. */
+export interface StatsResult {
+  rows: StatsRow[];
+  state: StatsState;
+}
+
+/**
+ * Computes the stats rows of `batch` for a world of `size` cells, continuing from `previous`
+ * (the state after the batch before it). Pure: no I/O.
+ */
+export function computeStats(batch: RawBatch, size: number, previous: StatsState): StatsResult {
+  const seen = new Set(previous.genomes);
+  const rows: StatsRow[] = [];
+  const typeCounts = new Float64Array(16);
+  let mark = new Uint8Array(1024);
+  for (const chunk of batch.chunks) {
+    for (const s of replayChunk(chunk, size)) {
+      let alive = 0;
+      let died = 0;
+      let energy = 0;
+      let entropy = 0;
+      let genMax = 0;
+      let genSum = 0;
+      let maxId = 0;
+      const genomeCounts = new Map<number, number>();
+      for (const o of s.organisms) {
+        if (!o.alive) {
+          died++;
+          continue;
+        }
+        alive++;
+        energy += o.energy;
+        entropy += o.entropy;
+        genSum += o.generation;
+        if (o.generation > genMax) genMax = o.generation;
+        if (o.id > maxId) maxId = o.id;
+        genomeCounts.set(o.genomeHash, (genomeCounts.get(o.genomeHash) ?? 0) + 1);
+      }
+      if (mark.length <= maxId) mark = new Uint8Array(Math.max(maxId + 1, mark.length * 2));
+      else mark.fill(0);
+      for (const o of s.organisms) if (o.alive) mark[o.id] = 1;
+      let genomesActive = 0;
+      let genomesNew = 0;
+      let shannon = 0;
+      for (const [g, n] of genomeCounts) {
+        if (n >= 2) genomesActive++;
+        if (!seen.has(g)) {
+          seen.add(g);
+          genomesNew++;
+        }
+        const p = n / alive;
+        shannon -= p * Math.log(p);
+      }
+      typeCounts.fill(0);
+      let owned = 0;
+      const { cells, owners } = s;
+      const limit = mark.length;
+      for (let i = 0; i < size; i++) {
+        const m = cells[i]!;
+        if (m !== 0) typeCounts[(m >>> 20) & 0xf]!++;
+        const o = owners[i]!;
+        if (o > 0 && o < limit && mark[o] === 1) owned++;
+      }
+      const sum = s.summary;
+      rows.push({
+        tick: s.tick,
+        alive,
+        born: sum?.births ?? 0,
+        died,
+        created_total: Number(sum?.organismsCreated ?? 0n),
+        energy_total: energy,
+        energy_mean: alive > 0 ? energy / alive : 0,
+        entropy_total: entropy,
+        entropy_mean: alive > 0 ? entropy / alive : 0,
+        generation_max: genMax,
+        generation_mean: alive > 0 ? genSum / alive : 0,
+        genomes_distinct: genomeCounts.size,
+        genomes_active: genomesActive,
+        genomes_new: genomesNew,
+        genomes_ever: seen.size,
+        // -0 when a single genome holds everything: store a clean 0.
+        shannon_diversity: shannon === 0 ? 0 : shannon,
+        cells_code: typeCounts[0]!,
+        cells_data: typeCounts[1]!,
+        cells_energy: typeCounts[2]!,
+        cells_structure: typeCounts[3]!,
+        cells_label: typeCounts[4]!,
+        cells_labelref: typeCounts[5]!,
+        cells_register: typeCounts[6]!,
+        cells_owned: owned,
+        instructions_total: Number(sum?.instructionsExecuted ?? 0n),
+      });
+    }
+  }
+  const state: StatsState = {
+    runId: batch.runId,
+    lastTick: batch.lastTick,
+    genomes: [...seen].sort((a, b) => a - b),
+  };
+  if (previous.skippedBatches !== undefined) state.skippedBatches = [...previous.skippedBatches];
+  return { rows, state };
+}
+
+function need(run: RunInfo | null, ref: BatchRef): RunInfo {
+  if (run === null) throw new Error(`Stats of '${ref.key}' need the run's metadata`);
+  return run;
+}
+
+/** The stats index kind. */
+export const statsIndexer: BatchIndexer = {
+  kind: "stats",
+  needsRunInfo: true,
+  doneKey: (ref) => statsStateKey(ref.runId, ref.lastTick),
+  donePrefix: (runId) => `${indexPrefix(runId, "state")}stats/`,
+  prerequisite: (ref, run) => predecessorStateKey(ref, need(run, ref).sampling),
+  async index(storage: Storage, batch: RawBatch, run: RunInfo | null): Promise<IndexResult> {
+    const info = need(run, batch);
+    const previous = await readPredecessorState(storage, batch, info.sampling);
+    const { rows, state } = computeStats(batch, info.size, previous);
+    const parquet = writeParquetRows(STATS_COLUMNS, rows, indexFileMetadata("stats", batch));
+    const a = await writeObject(
+      storage,
+      statsKey(batch.runId, batch.firstTick, batch.lastTick),
+      parquet,
+    );
+    const b = await writeObject(
+      storage,
+      statsStateKey(batch.runId, batch.lastTick),
+      encodeStatsState(state),
+    );
+    return { rows: rows.length, created: a || b };
+  },
+  async passOver(storage: Storage, ref: BatchRef, run: RunInfo | null): Promise<void> {
+    const previous = await readPredecessorState(storage, ref, need(run, ref).sampling);
+    const state: StatsState = {
+      runId: ref.runId,
+      lastTick: ref.lastTick,
+      genomes: previous.genomes,
+      skippedBatches: [...(previous.skippedBatches ?? []), ref.key],
+    };
+    await writeObject(storage, statsStateKey(ref.runId, ref.lastTick), encodeStatsState(state));
+  },
+};

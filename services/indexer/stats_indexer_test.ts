@@ -1,0 +1,118 @@
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import { replayChunk } from "../simulation_engine/runtime/chunk_replay.ts";
+import {
+  copyRun,
+  decodeWithProtobufEs,
+  indexedRun,
+  referenceStats,
+  sampleRun,
+} from "./_test_run.ts";
+import { readStats } from "./parquet.ts";
+import { loadRawBatch, loadRunInfo } from "./raw_batch.ts";
+import { STATS_COLUMNS, type StatsRow, statsStateKey } from "./schema.ts";
+import { decodeStatsState, statsIndexer } from "./stats_indexer.ts";
+
+const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+
+Deno.test("stats rows equal an independent recomputation from the decoded chunks", async () => {
+  const run = await indexedRun();
+  const rows = await readStats(run.storage, run.runId);
+  const meta = await loadRunInfo(run.storage, run.runId);
+
+  // Recompute from protobuf-es's decoding, with the engine's own summary as a second witness.
+  const expected: Partial<StatsRow>[] = [];
+  const seen = new Set<number>();
+  for (const b of run.batches) {
+    for (const chunk of await decodeWithProtobufEs(run.storage, b.key)) {
+      for (const s of replayChunk(chunk, meta.size)) {
+        const living = s.organisms.filter((o) => o.alive);
+        const counts = new Map<number, number>();
+        for (const o of living) counts.set(o.genomeHash, (counts.get(o.genomeHash) ?? 0) + 1);
+        let fresh = 0;
+        for (const g of counts.keys()) if (!seen.has(g)) (seen.add(g), fresh++);
+        const ids = new Set(living.map((o) => o.id));
+        let owned = 0;
+        for (const o of s.owners) if (ids.has(o)) owned++;
+        const sum = s.summary!;
+        strictEqual(living.length, sum.organismsAlive, `alive at ${s.tick}`);
+        expected.push({
+          tick: s.tick,
+          alive: living.length,
+          died: s.organisms.length - living.length,
+          born: sum.births,
+          created_total: Number(sum.organismsCreated),
+          energy_total: Number(sum.totalEnergy),
+          entropy_total: Number(sum.totalEntropy),
+          generation_max: sum.maxGeneration,
+          genomes_distinct: sum.distinctGenomes,
+          genomes_active: [...counts.values()].filter((n) => n >= 2).length,
+          genomes_new: fresh,
+          genomes_ever: seen.size,
+          shannon_diversity: -[...counts.values()].reduce(
+            (h, n) => h + (n / living.length) * Math.log(n / living.length),
+            0,
+          ),
+          energy_mean: living.length ? Number(sum.totalEnergy) / living.length : 0,
+          cells_code: sum.moleculeCounts[0]!,
+          cells_data: sum.moleculeCounts[1]!,
+          cells_energy: sum.moleculeCounts[2]!,
+          cells_structure: sum.moleculeCounts[3]!,
+          cells_label: sum.moleculeCounts[4]!,
+          cells_labelref: sum.moleculeCounts[5]!,
+          cells_register: sum.moleculeCounts[6]!,
+          cells_owned: owned,
+          instructions_total: Number(sum.instructionsExecuted),
+        });
+        strictEqual(s.organisms.length - living.length, sum.deaths, `deaths at ${s.tick}`);
+      }
+    }
+  }
+  strictEqual(rows.length, expected.length);
+  for (let i = 0; i < rows.length; i++) {
+    const got = rows[i]!;
+    for (const [k, v] of Object.entries(expected[i]!)) {
+      ok(
+        close(got[k as keyof StatsRow], v as number),
+        `tick ${got.tick} ${k}: ${got[k as keyof StatsRow]} != ${v}`,
+      );
+    }
+    strictEqual(Object.keys(got).length, STATS_COLUMNS.length);
+    if (i > 0) ok(got.genomes_ever >= rows[i - 1]!.genomes_ever, "genomes_ever is monotone");
+  }
+  // The fixture has teeth: deaths, several genomes, new genomes after the first batch.
+  strictEqual(rows[0]!.tick, 0);
+  strictEqual(rows[0]!.genomes_new, rows[0]!.genomes_distinct);
+  ok(rows.some((r) => r.died > 0), "someone dies");
+  ok(rows.some((r) => r.tick > run.batches[0]!.lastTick && r.genomes_new > 0), "late new genomes");
+  const total = rows.reduce((n, r) => n + r.born, 0);
+  strictEqual(total, rows.at(-1)!.created_total - rows[0]!.created_total, "births add up");
+});
+
+Deno.test("the state after each batch holds every genome seen so far", async () => {
+  const run = await indexedRun();
+  const rows = await referenceStats(run.storage, run.batches);
+  deepStrictEqual(await readStats(run.storage, run.runId), rows);
+  for (const b of run.batches) {
+    const key = statsStateKey(run.runId, b.lastTick);
+    const state = decodeStatsState(key, run.runId, await run.storage.read(key));
+    strictEqual(state.lastTick, b.lastTick);
+    const last = rows.filter((r) => r.tick <= b.lastTick).at(-1)!;
+    strictEqual(state.genomes.length, last.genomes_ever);
+    deepStrictEqual(state.genomes, [...state.genomes].sort((x, y) => x - y));
+  }
+});
+
+Deno.test("a stats batch needs the state after its predecessor; the first starts empty", async () => {
+  const run = await sampleRun();
+  const { storage } = await copyRun();
+  const info = await loadRunInfo(storage, run.runId);
+  strictEqual(statsIndexer.prerequisite(run.batches[0]!, info), null);
+  const second = run.batches[1]!;
+  const key = statsStateKey(run.runId, run.batches[0]!.lastTick);
+  strictEqual(statsIndexer.prerequisite(second, info), key);
+  await rejects(
+    statsIndexer.index(storage, await loadRawBatch(storage, second), info),
+    (e: Error) => e.message.includes(key) && e.message.includes(second.key),
+  );
+  ok(!(await storage.exists(statsIndexer.doneKey(second))));
+});
