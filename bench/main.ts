@@ -8,6 +8,7 @@ import { runSuites, type Suite } from "./_harness.ts";
 import { chunkFigures, engineThroughput } from "./engine_bench.ts";
 import { persistenceThroughput, pipelineVsEngine } from "./pipeline_bench.ts";
 import { apiThroughput } from "../services/api/api_bench.ts";
+import { s3Throughput } from "../resources/storage/s3_bench.ts";
 
 const SUITES: Suite[] = [
   engineThroughput,
@@ -15,6 +16,7 @@ const SUITES: Suite[] = [
   persistenceThroughput,
   pipelineVsEngine,
   apiThroughput,
+  s3Throughput,
 ];
 
 if (import.meta.main) {

@@ -43,3 +43,10 @@ export {
   DEFAULT_ZSTD_LEVEL,
   ZstdDecodeError,
 } from "./zstd.ts";
+export {
+  type ConditionalWrites,
+  ConditionalWritesUnsupportedError,
+  S3BucketError,
+  S3Storage,
+  type S3StorageOptions,
+} from "./s3_storage.ts";

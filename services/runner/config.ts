@@ -49,8 +49,31 @@ export interface FilesystemStorageConfig {
   root: string;
 }
 
+/**
+ * Objects in an S3 bucket (AWS S3, MinIO, SeaweedFS). Endpoint, region and credentials come
+ * from the environment: AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
+ */
+export interface S3StorageConfig {
+  kind: "s3";
+  /** Bucket; default env EVOCHORA_S3_BUCKET. It must exist. */
+  bucket?: string;
+  /** Key prefix inside the bucket, e.g. "evochora/". Default "". */
+  prefix?: string;
+  /** Multipart part size in bytes, >= 5 MiB. Default 8 MiB. */
+  partSize?: number;
+  /**
+   * "auto" probes whether the server honours If-None-Match on writes; "required" insists;
+   * "check" uses a HEAD before completing (a narrow race remains). Default "auto".
+   */
+  conditionalWrites?: "auto" | "required" | "check";
+}
+
 /** Any resource. */
-export type ResourceConfig = MemoryQueueConfig | MemoryTopicConfig | FilesystemStorageConfig;
+export type ResourceConfig =
+  | MemoryQueueConfig
+  | MemoryTopicConfig
+  | FilesystemStorageConfig
+  | S3StorageConfig;
 
 /** The simulation engine: writes metadata, then chunks. */
 export interface SimulationEngineServiceConfig {
@@ -148,7 +171,8 @@ export function defineConfig(config: PipelineConfig): PipelineConfig {
 export type ResolvedResource =
   | Required<MemoryQueueConfig>
   | Required<MemoryTopicConfig>
-  | Required<FilesystemStorageConfig>;
+  | Required<FilesystemStorageConfig>
+  | Required<S3StorageConfig>;
 
 /** A service with every default filled in (the engine settings stay partial, see EngineConfigInput). */
 export type ResolvedService =
@@ -168,7 +192,7 @@ export interface ResolvedConfig {
   startupSequence: string[];
 }
 
-const RESOURCE_KINDS = ["memory-queue", "memory-topic", "filesystem"] as const;
+const RESOURCE_KINDS = ["memory-queue", "memory-topic", "filesystem", "s3"] as const;
 const SERVICE_KINDS = [
   "simulation-engine",
   "metadata-persistence",
@@ -178,7 +202,7 @@ const SERVICE_KINDS = [
 ] as const;
 const QUEUE_KINDS = new Set(["memory-queue"]);
 const TOPIC_KINDS = new Set(["memory-topic"]);
-const STORAGE_KINDS = new Set(["filesystem"]);
+const STORAGE_KINDS = new Set(["filesystem", "s3"]);
 
 type Obj = Record<string, unknown>;
 
@@ -233,6 +257,30 @@ function resolveResource(name: string, raw: unknown): ResolvedResource {
     case "filesystem":
       onlyFields(path, raw, ["kind", "root"]);
       return { kind, root: str(`${path}.root`, raw.root) };
+    case "s3": {
+      onlyFields(path, raw, ["kind", "bucket", "prefix", "partSize", "conditionalWrites"]);
+      const bucket = raw.bucket ?? Deno.env.get("EVOCHORA_S3_BUCKET");
+      if (bucket === undefined) {
+        throw new ConfigError(
+          `${path}.bucket`,
+          "missing; set it or the EVOCHORA_S3_BUCKET variable",
+        );
+      }
+      const cw = raw.conditionalWrites ?? "auto";
+      if (cw !== "auto" && cw !== "required" && cw !== "check") {
+        throw new ConfigError(
+          `${path}.conditionalWrites`,
+          `unknown mode ${JSON.stringify(cw)}; allowed: auto, required, check`,
+        );
+      }
+      return {
+        kind,
+        bucket: str(`${path}.bucket`, bucket),
+        prefix: raw.prefix === undefined ? "" : String(raw.prefix),
+        partSize: int(`${path}.partSize`, raw.partSize, 8 * 2 ** 20, 5 * 2 ** 20, 5 * 2 ** 30),
+        conditionalWrites: cw,
+      };
+    }
     default:
       throw new ConfigError(
         `${path}.kind`,

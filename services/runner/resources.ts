@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { MemoryQueue } from "../../resources/queue/memory_queue.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
+import { S3Storage } from "../../resources/storage/s3_storage.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
@@ -45,6 +46,20 @@ export async function buildResource(name: string, config: ResolvedResource): Pro
           retention: config.retention,
         }),
       };
+    case "s3": {
+      const storage = await S3Storage.open({
+        bucket: config.bucket,
+        prefix: config.prefix,
+        partSize: config.partSize,
+        conditionalWrites: config.conditionalWrites,
+      });
+      return {
+        role: "storage",
+        kind: config.kind,
+        description: storage.description,
+        instance: storage,
+      };
+    }
     case "filesystem": {
       const storage = await FilesystemStorage.open({ root: resolve(config.root) });
       return {

@@ -1,0 +1,265 @@
+/**
+ * An in-memory S3 behind the {@link S3Operations} interface, for unit tests of S3Storage's
+ * adapter logic (test code, not exported from mod.ts). It keeps objects and pending multipart
+ * uploads, lists in byte order with StartAfter / MaxKeys / continuation tokens, optionally
+ * honours `If-None-Match: *`, logs every call, and lets a test inject failures and delays.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type {
+  AbortMultipartUploadCommandInput,
+  CompleteMultipartUploadCommandInput,
+  CreateMultipartUploadCommandInput,
+  DeleteObjectCommandInput,
+  GetObjectCommandInput,
+  HeadBucketCommandInput,
+  HeadObjectCommandInput,
+  ListObjectsV2CommandInput,
+  PutObjectCommandInput,
+  UploadPartCommandInput,
+} from "@aws-sdk/client-s3";
+import { multipartEtag, type S3Body, type S3Operations } from "./s3_storage.ts";
+
+/** An error shaped like the SDK's service exceptions. */
+export function s3Error(name: string, status: number | undefined, attempts = 1): Error {
+  const e = new Error(`${name} (fake S3)`);
+  e.name = name;
+  return Object.assign(e, {
+    $metadata: status === undefined ? { attempts } : { httpStatusCode: status, attempts },
+  });
+}
+
+/** A network error shaped like Node's. */
+export function networkError(code: string): Error {
+  return Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code });
+}
+
+/** One logged call. */
+export interface FakeCall {
+  op: keyof S3Operations;
+  input: unknown;
+}
+
+/** What the fake does with `If-None-Match: *`. */
+export type FakeConditional = "honour" | "ignore" | "reject";
+
+/** Options of {@link FakeS3}. */
+export interface FakeS3Options {
+  /** On PutObject, default "honour". */
+  put?: FakeConditional;
+  /** On CompleteMultipartUpload, default "honour". */
+  complete?: FakeConditional;
+  /** Body chunk size of getObject streams, default 64 KiB. */
+  chunk?: number;
+}
+
+function md5hex(bytes: Uint8Array): string {
+  return createHash("md5").update(bytes).digest("hex");
+}
+
+function bodyBytes(body: unknown): Uint8Array {
+  if (body === undefined) return new Uint8Array(0);
+  if (body instanceof Uint8Array) return body.slice();
+  if (typeof body === "string") return new TextEncoder().encode(body);
+  throw new TypeError(`fake S3 takes Uint8Array or string bodies, got ${typeof body}`);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+interface StoredObject {
+  bytes: Uint8Array;
+  etag: string;
+}
+
+interface Upload {
+  key: string;
+  parts: Map<number, StoredObject>;
+}
+
+/** The in-memory S3. */
+export class FakeS3 implements S3Operations {
+  readonly objects = new Map<string, StoredObject>();
+  readonly uploads = new Map<string, Upload>();
+  readonly calls: FakeCall[] = [];
+  /** Return an error to fail the call (before it takes effect), or undefined. */
+  fail: ((op: keyof S3Operations, input: unknown) => Error | undefined) | undefined;
+  /** Awaited before each call takes effect. */
+  delay: ((op: keyof S3Operations, input: unknown) => Promise<void>) | undefined;
+  /** UploadPart calls running now, and the most at once. */
+  partsInFlight = 0;
+  maxPartsInFlight = 0;
+  destroyed = false;
+  readonly #options: Required<FakeS3Options>;
+  #nextUpload = 1;
+
+  constructor(options: FakeS3Options = {}) {
+    this.#options = {
+      put: options.put ?? "honour",
+      complete: options.complete ?? "honour",
+      chunk: options.chunk ?? 64 * 1024,
+    };
+  }
+
+  /** Calls of one operation, in order. */
+  callsOf(op: keyof S3Operations): unknown[] {
+    return this.calls.filter((c) => c.op === op).map((c) => c.input);
+  }
+
+  async #enter(op: keyof S3Operations, input: unknown): Promise<void> {
+    this.calls.push({ op, input });
+    if (this.delay !== undefined) await this.delay(op, input);
+    const e = this.fail?.(op, input);
+    if (e !== undefined) throw e;
+  }
+
+  #conditional(mode: FakeConditional, ifNoneMatch: string | undefined, key: string): void {
+    if (ifNoneMatch === undefined) return;
+    if (mode === "reject") throw s3Error("NotImplemented", 501);
+    if (mode === "honour" && this.objects.has(key)) throw s3Error("PreconditionFailed", 412);
+  }
+
+  async headBucket(input: HeadBucketCommandInput): Promise<unknown> {
+    await this.#enter("headBucket", input);
+    return {};
+  }
+
+  async putObject(input: PutObjectCommandInput): Promise<{ ETag?: string }> {
+    await this.#enter("putObject", input);
+    const key = input.Key!;
+    this.#conditional(this.#options.put, input.IfNoneMatch, key);
+    const bytes = bodyBytes(input.Body);
+    const etag = `"${md5hex(bytes)}"`;
+    this.objects.set(key, { bytes, etag });
+    return { ETag: etag };
+  }
+
+  async createMultipartUpload(
+    input: CreateMultipartUploadCommandInput,
+  ): Promise<{ UploadId?: string }> {
+    await this.#enter("createMultipartUpload", input);
+    const id = `upload-${this.#nextUpload++}`;
+    this.uploads.set(id, { key: input.Key!, parts: new Map() });
+    return { UploadId: id };
+  }
+
+  async uploadPart(input: UploadPartCommandInput): Promise<{ ETag?: string }> {
+    this.partsInFlight++;
+    this.maxPartsInFlight = Math.max(this.maxPartsInFlight, this.partsInFlight);
+    try {
+      await this.#enter("uploadPart", input);
+      const upload = this.uploads.get(input.UploadId!);
+      if (upload === undefined || upload.key !== input.Key) throw s3Error("NoSuchUpload", 404);
+      const bytes = bodyBytes(input.Body);
+      const etag = `"${md5hex(bytes)}"`;
+      upload.parts.set(input.PartNumber!, { bytes, etag });
+      return { ETag: etag };
+    } finally {
+      this.partsInFlight--;
+    }
+  }
+
+  async completeMultipartUpload(
+    input: CompleteMultipartUploadCommandInput,
+  ): Promise<{ ETag?: string }> {
+    await this.#enter("completeMultipartUpload", input);
+    const upload = this.uploads.get(input.UploadId!);
+    if (upload === undefined || upload.key !== input.Key) throw s3Error("NoSuchUpload", 404);
+    this.#conditional(this.#options.complete, input.IfNoneMatch, upload.key);
+    const parts = input.MultipartUpload?.Parts ?? [];
+    const chunks: Uint8Array[] = [];
+    parts.forEach((p, i) => {
+      const stored = upload.parts.get(p.PartNumber!);
+      if (stored === undefined || stored.etag !== p.ETag) throw s3Error("InvalidPart", 400);
+      if (i < parts.length - 1 && stored.bytes.length < 5 * 1024 * 1024) {
+        throw s3Error("EntityTooSmall", 400);
+      }
+      if (i > 0 && p.PartNumber! <= parts[i - 1]!.PartNumber!) {
+        throw s3Error("InvalidPartOrder", 400);
+      }
+      chunks.push(stored.bytes);
+    });
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    const etag = `"${multipartEtag(parts.map((p) => p.ETag!))}"`;
+    this.objects.set(upload.key, { bytes, etag });
+    this.uploads.delete(input.UploadId!);
+    return { ETag: etag };
+  }
+
+  async abortMultipartUpload(input: AbortMultipartUploadCommandInput): Promise<unknown> {
+    await this.#enter("abortMultipartUpload", input);
+    if (!this.uploads.delete(input.UploadId!)) throw s3Error("NoSuchUpload", 404);
+    return {};
+  }
+
+  async headObject(
+    input: HeadObjectCommandInput,
+  ): Promise<{ ContentLength?: number; ETag?: string }> {
+    await this.#enter("headObject", input);
+    const o = this.objects.get(input.Key!);
+    if (o === undefined) throw s3Error("NotFound", 404);
+    return { ContentLength: o.bytes.length, ETag: o.etag };
+  }
+
+  async getObject(input: GetObjectCommandInput): Promise<{ Body?: S3Body }> {
+    await this.#enter("getObject", input);
+    const o = this.objects.get(input.Key!);
+    if (o === undefined) throw s3Error("NoSuchKey", 404);
+    const bytes = o.bytes;
+    const chunk = this.#options.chunk;
+    return {
+      Body: {
+        transformToWebStream: () => {
+          let at = 0;
+          return new ReadableStream<Uint8Array>({
+            pull(c) {
+              if (at >= bytes.length) return c.close();
+              c.enqueue(bytes.slice(at, at + chunk));
+              at += chunk;
+            },
+          });
+        },
+        transformToByteArray: () => Promise.resolve(bytes.slice()),
+      },
+    };
+  }
+
+  async listObjectsV2(input: ListObjectsV2CommandInput): Promise<{
+    Contents?: { Key?: string }[];
+    IsTruncated?: boolean;
+    NextContinuationToken?: string;
+  }> {
+    await this.#enter("listObjectsV2", input);
+    const prefix = input.Prefix ?? "";
+    const after = input.ContinuationToken ?? input.StartAfter ?? "";
+    const max = Math.min(input.MaxKeys ?? 1000, 1000);
+    const keys = [...this.objects.keys()]
+      .filter((k) => k.startsWith(prefix) && k > after)
+      .sort(compare);
+    const page = keys.slice(0, max);
+    const truncated = keys.length > max;
+    return {
+      Contents: page.map((Key) => ({ Key })),
+      IsTruncated: truncated,
+      ...(truncated ? { NextContinuationToken: page[page.length - 1]! } : {}),
+    };
+  }
+
+  async deleteObject(input: DeleteObjectCommandInput): Promise<unknown> {
+    await this.#enter("deleteObject", input);
+    this.objects.delete(input.Key!);
+    return {};
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+  }
+}
