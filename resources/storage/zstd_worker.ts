@@ -39,6 +39,11 @@ export class ZstdWorker {
     return w;
   }
 
+  /** Starts the thread now rather than on the first compression (it takes ~100 ms to load). */
+  warmUp(): void {
+    this.#ensure();
+  }
+
   /**
    * Compresses `bytes` at `level`. The buffer is transferred to the worker: the caller must
    * not use `bytes` afterwards (pass a buffer it owns).

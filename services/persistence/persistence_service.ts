@@ -40,6 +40,8 @@ export interface PersistenceOptions {
   zstdLevel: number;
   /** Compress on a worker thread (default true): overlaps with the rest of the process. */
   compressOnWorker?: boolean;
+  /** A compression thread to use (and not close); default: one of its own. */
+  zstdWorker?: ZstdWorker;
 }
 
 interface Pending {
@@ -92,7 +94,11 @@ export class PersistenceService implements Service {
   start(): Promise<void> {
     this.#state = "running";
     this.#consumer = this.#o.input.consumer({ group: this.#o.group, member: this.name });
-    if (this.#o.compressOnWorker ?? true) this.#zstd = new ZstdWorker();
+    if (this.#o.zstdWorker !== undefined) this.#zstd = this.#o.zstdWorker;
+    else if (this.#o.compressOnWorker ?? true) {
+      this.#zstd = new ZstdWorker();
+      this.#zstd.warmUp();
+    }
     this.#loop().then(
       () => {
         this.#state = "stopped";
@@ -127,7 +133,7 @@ export class PersistenceService implements Service {
       // partitions next receives the records again.
       this.#m.abandoned_batches += this.#pending.size;
       this.#pending.clear();
-      this.#zstd?.close();
+      if (this.#o.zstdWorker === undefined) this.#zstd?.close();
       await consumer.close();
     }
   }

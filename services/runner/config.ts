@@ -50,6 +50,36 @@ export interface FilesystemStorageConfig {
 }
 
 /**
+ * A Kafka (or Redpanda) topic used as a queue. Brokers come from the environment:
+ * KAFKA_BOOTSTRAP_SERVERS or REDPANDA_BOOTSTRAP_SERVERS (SASL/TLS from KAFKA_* variables).
+ */
+export interface KafkaQueueConfig {
+  kind: "kafka-queue";
+  /** Topic; default the resource's name. Created when missing. */
+  topic?: string;
+  /** Partitions: the most persistence instances that can work at once. Default 6. */
+  partitions?: number;
+  /** Values above this are split into parts and reassembled by consumers. Default 900 KiB. */
+  maxMessageBytes?: number;
+  /** Producer backpressure: bytes not yet acknowledged by the broker. Default 64 MiB. */
+  maxBytes?: number;
+  /** Wire compression. Default "zstd". */
+  compression?: "zstd" | "none";
+  /** Milliseconds to wait for more records before sending. Default 0. */
+  lingerMs?: number;
+  /** Consumer groups whose lag this process reports (e.g. the engine's: ["persistence"]). */
+  groups?: string[];
+}
+
+/** A Kafka (or Redpanda) topic for notifications. Brokers as for {@link KafkaQueueConfig}. */
+export interface KafkaTopicConfig {
+  kind: "kafka-topic";
+  topic?: string;
+  /** Default 3. */
+  partitions?: number;
+}
+
+/**
  * Objects in an S3 bucket (AWS S3, MinIO, SeaweedFS). Endpoint, region and credentials come
  * from the environment: AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
  */
@@ -73,7 +103,9 @@ export type ResourceConfig =
   | MemoryQueueConfig
   | MemoryTopicConfig
   | FilesystemStorageConfig
-  | S3StorageConfig;
+  | S3StorageConfig
+  | KafkaQueueConfig
+  | KafkaTopicConfig;
 
 /** The simulation engine: writes metadata, then chunks. */
 export interface SimulationEngineServiceConfig {
@@ -172,7 +204,9 @@ export type ResolvedResource =
   | Required<MemoryQueueConfig>
   | Required<MemoryTopicConfig>
   | Required<FilesystemStorageConfig>
-  | Required<S3StorageConfig>;
+  | Required<S3StorageConfig>
+  | Required<KafkaQueueConfig>
+  | Required<KafkaTopicConfig>;
 
 /** A service with every default filled in (the engine settings stay partial, see EngineConfigInput). */
 export type ResolvedService =
@@ -192,7 +226,14 @@ export interface ResolvedConfig {
   startupSequence: string[];
 }
 
-const RESOURCE_KINDS = ["memory-queue", "memory-topic", "filesystem", "s3"] as const;
+const RESOURCE_KINDS = [
+  "memory-queue",
+  "memory-topic",
+  "filesystem",
+  "s3",
+  "kafka-queue",
+  "kafka-topic",
+] as const;
 const SERVICE_KINDS = [
   "simulation-engine",
   "metadata-persistence",
@@ -200,8 +241,8 @@ const SERVICE_KINDS = [
   "indexer",
   "http-api",
 ] as const;
-const QUEUE_KINDS = new Set(["memory-queue"]);
-const TOPIC_KINDS = new Set(["memory-topic"]);
+const QUEUE_KINDS = new Set(["memory-queue", "kafka-queue"]);
+const TOPIC_KINDS = new Set(["memory-topic", "kafka-topic"]);
 const STORAGE_KINDS = new Set(["filesystem", "s3"]);
 
 type Obj = Record<string, unknown>;
@@ -257,6 +298,52 @@ function resolveResource(name: string, raw: unknown): ResolvedResource {
     case "filesystem":
       onlyFields(path, raw, ["kind", "root"]);
       return { kind, root: str(`${path}.root`, raw.root) };
+    case "kafka-queue": {
+      onlyFields(path, raw, [
+        "kind",
+        "topic",
+        "partitions",
+        "maxMessageBytes",
+        "maxBytes",
+        "compression",
+        "lingerMs",
+        "groups",
+      ]);
+      const compression = raw.compression ?? "zstd";
+      if (compression !== "zstd" && compression !== "none") {
+        throw new ConfigError(
+          `${path}.compression`,
+          `unknown compression ${JSON.stringify(compression)}; allowed: zstd, none`,
+        );
+      }
+      const groups = raw.groups ?? [];
+      if (!Array.isArray(groups) || groups.some((g) => typeof g !== "string")) {
+        throw new ConfigError(`${path}.groups`, "expected an array of group names");
+      }
+      return {
+        kind,
+        topic: str(`${path}.topic`, raw.topic, name),
+        partitions: int(`${path}.partitions`, raw.partitions, 6, 1, 10000),
+        maxMessageBytes: int(
+          `${path}.maxMessageBytes`,
+          raw.maxMessageBytes,
+          900 * 1024,
+          1024,
+          2 ** 30,
+        ),
+        maxBytes: int(`${path}.maxBytes`, raw.maxBytes, 64 * 2 ** 20, 1024, 2 ** 40),
+        compression,
+        lingerMs: int(`${path}.lingerMs`, raw.lingerMs, 0, 0, 60000),
+        groups: groups as string[],
+      };
+    }
+    case "kafka-topic":
+      onlyFields(path, raw, ["kind", "topic", "partitions"]);
+      return {
+        kind,
+        topic: str(`${path}.topic`, raw.topic, name),
+        partitions: int(`${path}.partitions`, raw.partitions, 3, 1, 10000),
+      };
     case "s3": {
       onlyFields(path, raw, ["kind", "bucket", "prefix", "partSize", "conditionalWrites"]);
       const bucket = raw.bucket ?? Deno.env.get("EVOCHORA_S3_BUCKET");

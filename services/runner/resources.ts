@@ -6,11 +6,13 @@
  */
 
 import { resolve } from "node:path";
+import { KafkaQueue } from "../../resources/queue/kafka_queue.ts";
 import { MemoryQueue } from "../../resources/queue/memory_queue.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import { S3Storage } from "../../resources/storage/s3_storage.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
+import { KafkaTopic } from "../../resources/topic/kafka_topic.ts";
 import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
 import type { ResolvedResource } from "./config.ts";
@@ -44,6 +46,33 @@ export async function buildResource(name: string, config: ResolvedResource): Pro
           name,
           partitions: config.partitions,
           retention: config.retention,
+        }),
+      };
+    case "kafka-queue":
+      return {
+        role: "queue",
+        kind: config.kind,
+        description: `Kafka topic '${config.topic}', ${config.partitions} partitions`,
+        instance: await KafkaQueue.open({
+          name,
+          topic: config.topic,
+          partitions: config.partitions,
+          maxMessageBytes: config.maxMessageBytes,
+          maxBytes: config.maxBytes,
+          compression: config.compression,
+          lingerMs: config.lingerMs,
+          groups: config.groups,
+        }),
+      };
+    case "kafka-topic":
+      return {
+        role: "topic",
+        kind: config.kind,
+        description: `Kafka topic '${config.topic}', ${config.partitions} partitions`,
+        instance: await KafkaTopic.open({
+          name,
+          topic: config.topic,
+          partitions: config.partitions,
         }),
       };
     case "s3": {

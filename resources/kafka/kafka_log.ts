@@ -1,0 +1,608 @@
+/**
+ * The core shared by KafkaQueue and KafkaTopic: one topic, its producer (BatchingProducer),
+ * the consumers joined through it (KafkaPullConsumer), topic setup, and the counters behind
+ * stats(). Not a public API; use resources/queue/kafka_queue.ts and
+ * resources/topic/kafka_topic.ts.
+ *
+ * Lag is the group's committed offset against the high watermark, summed over partitions.
+ * stats() is synchronous, so it returns the last known values: the producer's acknowledgements
+ * and this process's commits update them at once, and an admin query (committed offsets of the
+ * known groups, high watermarks) refreshes them at most every `lagRefreshMs`.
+ *
+ * @module
+ */
+
+import { checkPartitions } from "../queue/_partitioned_log.ts";
+import {
+  ClosedError,
+  type ConsumerOptions,
+  type LogStats,
+  type QueueRecord,
+} from "../queue/queue.ts";
+import { ensureTopic, type EnsureTopicResult } from "./admin.ts";
+import { BatchingProducer, RECORD_OVERHEAD } from "./batching_producer.ts";
+import {
+  type AdminClient,
+  createKafkaClient,
+  type KafkaClient,
+  type KafkaConnectionOptions,
+  type ProducerClient,
+} from "./client.ts";
+import type { KafkaLogSummary } from "./logger.ts";
+import { KafkaPullConsumer, type PullConsumerStatus } from "./pull_consumer.ts";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Options common to the Kafka queue and topic. See each field for its default. */
+export interface KafkaLogOptions extends KafkaConnectionOptions {
+  /** Resource name (status, messages). */
+  name: string;
+  /** Kafka topic (default: `name`). */
+  topic?: string;
+  /** Number of partitions, an integer >= 1; an existing topic must have exactly this many. */
+  partitions: number;
+  /**
+   * Split threshold, bytes: a value larger than this is sent as parts of at most this size and
+   * reassembled by the consumer (default 900 KiB, under Kafka's default 1 MiB batch limit).
+   */
+  maxMessageBytes?: number;
+  /**
+   * Producer backpressure, bytes: put() waits while the bytes accepted but not yet
+   * acknowledged by the broker, plus the new record, exceed this (a larger record is accepted
+   * when nothing is in flight). Default 64 MiB (queue), 16 MiB (topic).
+   */
+  maxBytes?: number;
+  /**
+   * How long a record may wait in the batching buffer for others, ms (default 0). With 0 a
+   * request goes out as soon as none is in flight; records put meanwhile are batched into the
+   * next one, so batching still happens under load, without adding latency to a producer
+   * that awaits each put() (as the engine does).
+   */
+  lingerMs?: number;
+  /**
+   * Most bytes per partition in one produce request (default 900 KiB); a request holds up to
+   * this much per partition, for all partitions with buffered records.
+   */
+  batchBytes?: number;
+  /** Compression of record batches (default "zstd"; codec on node:zlib). */
+  compression?: "zstd" | "none";
+  /** zstd level 1-22 (default 3). */
+  zstdLevel?: number;
+  /** Idempotent producer (default true; acks=all, one request in flight). */
+  idempotent?: boolean;
+  /** Broker-side timeout of a produce request, ms (default 30000). */
+  ackTimeoutMs?: number;
+  /** `max.message.bytes` of a topic created here (default 2 MiB). */
+  topicMaxMessageBytes?: number;
+  /** Replication factor of a topic created here (default -1: the broker's default). */
+  replicationFactor?: number;
+  /** Consumer session timeout, ms: a member that stops heartbeating is evicted after it (default 10000). */
+  sessionTimeoutMs?: number;
+  /** How long the group waits for members to rejoin in a rebalance, ms (default 30000). */
+  rebalanceTimeoutMs?: number;
+  /** Consumer heartbeat interval, ms (default 1000). */
+  heartbeatIntervalMs?: number;
+  /** Longest wait of one fetch at the broker, ms (default 500). */
+  fetchMaxWaitMs?: number;
+  /** Most bytes of one fetch response (default 32 MiB). */
+  fetchMaxBytes?: number;
+  /** Most bytes per partition in one fetch response (default 4 MiB). */
+  fetchMaxBytesPerPartition?: number;
+  /** Bytes a consumer buffers before pausing its partitions (default 32 MiB). */
+  consumerBufferBytes?: number;
+  /** Records after which an unfinished large message is abandoned (default 10000). */
+  abandonAfterRecords?: number;
+  /** Lag refresh interval of stats(), ms (default 1000). */
+  lagRefreshMs?: number;
+  /** How long close() waits for accepted records to be stored, ms (default 30000). */
+  closeTimeoutMs?: number;
+  /**
+   * Consumer groups whose lag stats() reports (besides the groups joined through this
+   * object), e.g. the persistence group in the engine's process.
+   */
+  groups?: string[];
+  /** A client to use instead of one made from the connection options (tests). */
+  client?: KafkaClient;
+}
+
+/** Extra options of the core. */
+export interface KafkaLogCoreOptions {
+  /** `queue NAME` or `topic NAME`. */
+  what: string;
+  defaultMaxBytes: number;
+  /**
+   * Bound on retained bytes (produced here, not yet committed by every known group, plus in
+   * flight); undefined: no such bound.
+   */
+  maxRetainedBytes?: number | undefined;
+  /** Extra topic configs for a topic created here (e.g. retention.ms). */
+  topicConfig?: Record<string, string>;
+}
+
+/** What the Kafka queue and topic report beyond LogStats. */
+export interface KafkaStatus {
+  brokers: readonly string[];
+  topic: string;
+  /** Whether the topic was set up and the producer connected. */
+  ready: boolean;
+  /** The latest error (setup, producer, consumer, stats), if any. */
+  lastError?: string;
+  /** kafkajs' errors and warnings, counted; the latest ones. */
+  log: KafkaLogSummary;
+  producer: { requests: number; inflightBytes: number; lastError?: string };
+  consumers: PullConsumerStatus[];
+}
+
+/** Resolved numeric options. */
+interface Resolved {
+  topic: string;
+  maxMessageBytes: number;
+  maxBytes: number;
+  lingerMs: number;
+  batchBytes: number;
+  compression: "zstd" | "none";
+  zstdLevel: number;
+  idempotent: boolean;
+  ackTimeoutMs: number;
+  topicMaxMessageBytes: number;
+  replicationFactor: number;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  fetchMaxWaitMs: number;
+  fetchMaxBytes: number;
+  fetchMaxBytesPerPartition: number;
+  consumerBufferBytes: number;
+  abandonAfterRecords: number;
+  lagRefreshMs: number;
+  closeTimeoutMs: number;
+}
+
+function int(name: string, v: number | undefined, d: number, min: number): number {
+  const n = v ?? d;
+  if (!Number.isInteger(n) || n < min) {
+    throw new RangeError(`${name} must be an integer >= ${min}, got ${n}`);
+  }
+  return n;
+}
+
+function resolve(o: KafkaLogOptions, core: KafkaLogCoreOptions): Resolved {
+  const compression = o.compression ?? "zstd";
+  if (compression !== "zstd" && compression !== "none") {
+    throw new RangeError(`compression must be "zstd" or "none", got "${compression}"`);
+  }
+  const topic = o.topic ?? o.name;
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
+    throw new RangeError(
+      `Kafka topic name "${topic}" is invalid: use 1-249 of A-Z a-z 0-9 . _ -`,
+    );
+  }
+  const r: Resolved = {
+    topic,
+    maxMessageBytes: int("maxMessageBytes", o.maxMessageBytes, 900 * KiB, 1),
+    maxBytes: int("maxBytes", o.maxBytes, core.defaultMaxBytes, 1),
+    lingerMs: int("lingerMs", o.lingerMs, 0, 0),
+    batchBytes: int("batchBytes", o.batchBytes, 900 * KiB, 1),
+    compression,
+    zstdLevel: int("zstdLevel", o.zstdLevel, 3, 1),
+    idempotent: o.idempotent ?? true,
+    ackTimeoutMs: int("ackTimeoutMs", o.ackTimeoutMs, 30000, 1),
+    topicMaxMessageBytes: int("topicMaxMessageBytes", o.topicMaxMessageBytes, 2 * MiB, 1),
+    replicationFactor: int("replicationFactor", o.replicationFactor, -1, -1),
+    sessionTimeoutMs: int("sessionTimeoutMs", o.sessionTimeoutMs, 10000, 1),
+    rebalanceTimeoutMs: int("rebalanceTimeoutMs", o.rebalanceTimeoutMs, 30000, 1),
+    heartbeatIntervalMs: int("heartbeatIntervalMs", o.heartbeatIntervalMs, 1000, 1),
+    fetchMaxWaitMs: int("fetchMaxWaitMs", o.fetchMaxWaitMs, 500, 0),
+    fetchMaxBytes: int("fetchMaxBytes", o.fetchMaxBytes, 32 * MiB, 1),
+    fetchMaxBytesPerPartition: int(
+      "fetchMaxBytesPerPartition",
+      o.fetchMaxBytesPerPartition,
+      4 * MiB,
+      1,
+    ),
+    consumerBufferBytes: int("consumerBufferBytes", o.consumerBufferBytes, 32 * MiB, 1),
+    abandonAfterRecords: int("abandonAfterRecords", o.abandonAfterRecords, 10000, 1),
+    lagRefreshMs: int("lagRefreshMs", o.lagRefreshMs, 1000, 0),
+    closeTimeoutMs: int("closeTimeoutMs", o.closeTimeoutMs, 30000, 0),
+  };
+  if (r.replicationFactor === 0) throw new RangeError("replicationFactor must be -1 or >= 1");
+  if (r.zstdLevel > 22) throw new RangeError(`zstdLevel must be in 1..22, got ${r.zstdLevel}`);
+  if (r.heartbeatIntervalMs >= r.sessionTimeoutMs) {
+    throw new RangeError(
+      `heartbeatIntervalMs (${r.heartbeatIntervalMs}) must be lower than sessionTimeoutMs ` +
+        `(${r.sessionTimeoutMs})`,
+    );
+  }
+  return r;
+}
+
+/** Whether `e` or one of its causes is an Error named `name`. */
+function hasName(e: unknown, name: string): boolean {
+  for (let x: unknown = e, depth = 0; x instanceof Error && depth < 8; depth++) {
+    if (x.name === name) return true;
+    x = x.cause;
+  }
+  return false;
+}
+
+/** Records produced here and acknowledged, per partition, for the retained-bytes bound. */
+interface Stored {
+  offset: number;
+  size: number;
+}
+
+/** See the module doc. */
+export class KafkaLog {
+  readonly name: string;
+  readonly partitions: number;
+  readonly topic: string;
+  readonly what: string;
+  readonly client: KafkaClient;
+  readonly producer: BatchingProducer;
+  readonly #r: Resolved;
+  readonly #core: KafkaLogCoreOptions;
+  readonly #admin: AdminClient;
+  readonly #producerClient: ProducerClient;
+  #ready: Promise<void> | undefined;
+  #isReady = false;
+  #setup: EnsureTopicResult | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #lastError: string | undefined;
+  readonly #consumers = new Set<KafkaPullConsumer>();
+  readonly #groups = new Set<string>();
+  /** Counters of deliveries. */
+  #recordsOut = 0;
+  #bytesOut = 0;
+  #redelivered = 0;
+  /** Per group and partition, one past the highest offset delivered in this process. */
+  readonly #delivered = new Map<string, number[]>();
+  /** Known offsets. */
+  readonly #high: number[];
+  readonly #low: number[];
+  readonly #committed = new Map<string, (number | undefined)[]>();
+  #lastRefresh = -Infinity;
+  #refreshing: Promise<void> | undefined;
+  #pollTimer: ReturnType<typeof setTimeout> | undefined;
+  /** For the retained-bytes bound. */
+  readonly #stored: Stored[][];
+  #storedBytes = 0;
+
+  constructor(options: KafkaLogOptions, core: KafkaLogCoreOptions) {
+    checkPartitions(options.partitions);
+    if (typeof options.name !== "string" || options.name === "") {
+      throw new TypeError("name must be a non-empty string");
+    }
+    if (core.maxRetainedBytes !== undefined && !(core.maxRetainedBytes > 0)) {
+      throw new RangeError(`maxRetainedBytes must be > 0, got ${core.maxRetainedBytes}`);
+    }
+    this.#r = resolve(options, core);
+    this.#core = core;
+    this.name = options.name;
+    this.partitions = options.partitions;
+    this.topic = this.#r.topic;
+    this.what = core.what;
+    this.client = options.client ?? createKafkaClient(options);
+    for (const g of options.groups ?? []) this.#groups.add(g);
+    this.#high = new Array<number>(this.partitions).fill(0);
+    this.#low = new Array<number>(this.partitions).fill(0);
+    this.#stored = Array.from({ length: this.partitions }, () => []);
+    this.#admin = this.client.admin();
+    this.#producerClient = this.client.producer({
+      idempotent: this.#r.idempotent,
+      ackTimeoutMs: this.#r.ackTimeoutMs,
+      zstdLevel: this.#r.zstdLevel,
+    });
+    const producerOptions: ConstructorParameters<typeof BatchingProducer>[0] = {
+      what: this.what,
+      topic: this.topic,
+      partitions: this.partitions,
+      maxMessageBytes: this.#r.maxMessageBytes,
+      maxBytes: this.#r.maxBytes,
+      lingerMs: this.#r.lingerMs,
+      batchBytes: this.#r.batchBytes,
+      compression: this.#r.compression,
+      sink: this.client.sink,
+      connect: async () => {
+        await this.ready();
+        return this.#producerClient;
+      },
+      onStored: (partition, offset, size) => this.#onStored(partition, offset, size),
+    };
+    const bound = core.maxRetainedBytes;
+    if (bound !== undefined) {
+      producerOptions.canAdmit = (size, inflight) => {
+        const held = inflight + this.#storedBytes;
+        return held === 0 || held + size <= bound;
+      };
+    }
+    this.producer = new BatchingProducer(producerOptions);
+  }
+
+  /** The largest record batch the producer sends (for the topic's max.message.bytes). */
+  get requiredMessageBytes(): number {
+    return Math.max(this.#r.batchBytes, this.#r.maxMessageBytes + RECORD_OVERHEAD + 1024) + 1024;
+  }
+
+  /**
+   * Connects the admin client, creates or checks the topic, connects the producer. Memoized;
+   * after a failure the next call tries again. Rejects with a message naming the brokers.
+   */
+  ready(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError(this.what));
+    this.#ready ??= this.#setUp().catch((e) => {
+      this.#ready = undefined;
+      const detail = (e as Error)?.message ?? String(e);
+      const message = e instanceof Error && e.name === "TopicMismatchError"
+        ? detail
+        : `${this.what}: cannot set up Kafka topic '${this.topic}' at ` +
+          `${this.client.brokers.join(",")}: ${detail}`;
+      this.#error("setup", message, e);
+      throw new Error(message, { cause: e });
+    });
+    return this.#ready;
+  }
+
+  async #setUp(): Promise<void> {
+    await this.#admin.connect();
+    this.#setup = await ensureTopic(this.#admin, {
+      topic: this.topic,
+      partitions: this.partitions,
+      replicationFactor: this.#r.replicationFactor,
+      maxMessageBytes: Math.max(this.#r.topicMaxMessageBytes, this.requiredMessageBytes),
+      requiredMessageBytes: this.requiredMessageBytes,
+      config: this.#core.topicConfig ?? {},
+      what: this.what,
+    });
+    await this.#producerClient.connect();
+    this.#isReady = true;
+  }
+
+  /** Whether the topic was created by this object (false when it existed). */
+  get created(): boolean {
+    return this.#setup?.created ?? false;
+  }
+
+  /** Accepts a record (see Queue.put). */
+  put(record: QueueRecord, signal?: AbortSignal): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError(this.what));
+    const p = this.producer.put(record, signal);
+    if (this.producer.blocked > 0) this.#schedulePoll();
+    return p;
+  }
+
+  /** Waits until every accepted record is stored. Rejects when closed. */
+  flush(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError(this.what));
+    return this.producer.flush();
+  }
+
+  /** Joins a consumer group. */
+  join(options: ConsumerOptions, fromBeginning: boolean): KafkaPullConsumer {
+    if (this.#closed) throw new ClosedError(this.what);
+    if (typeof options.group !== "string" || options.group === "") {
+      throw new TypeError("consumer group must be a non-empty string");
+    }
+    if (typeof options.member !== "string") throw new TypeError("member must be a string");
+    const group = options.group;
+    this.#groups.add(group);
+    const member = options.member === "" ? "member" : options.member;
+    const consumer = new KafkaPullConsumer(
+      this.client.consumer({
+        group,
+        member,
+        sessionTimeoutMs: this.#r.sessionTimeoutMs,
+        rebalanceTimeoutMs: this.#r.rebalanceTimeoutMs,
+        heartbeatIntervalMs: this.#r.heartbeatIntervalMs,
+        fetchMaxWaitMs: this.#r.fetchMaxWaitMs,
+        fetchMaxBytes: this.#r.fetchMaxBytes,
+        fetchMaxBytesPerPartition: this.#r.fetchMaxBytesPerPartition,
+      }),
+      {
+        what: `consumer ${options.member} of ${this.what}`,
+        topic: this.topic,
+        group,
+        member,
+        fromBeginning,
+        bufferBytes: this.#r.consumerBufferBytes,
+        abandonAfterRecords: this.#r.abandonAfterRecords,
+        rejoinWaitMs: this.#r.rebalanceTimeoutMs,
+        ready: () => this.ready(),
+        isFatal: (e) => hasName(e, "TopicMismatchError"),
+        sink: this.client.sink,
+        onDelivered: (partition, offset, bytes) =>
+          this.#onDelivered(group, partition, offset, bytes),
+        onCommitted: (partition, position) => this.#onCommitted(group, partition, position),
+        onClosed: () => this.#consumers.delete(consumer),
+      },
+    );
+    this.#consumers.add(consumer);
+    return consumer;
+  }
+
+  /** Counters, retained bytes and lag (last known; see the module doc). */
+  stats(): LogStats {
+    this.#maybeRefresh();
+    const lag: Record<string, number> = {};
+    for (const g of this.#groups) lag[g] = this.#lag(g);
+    return {
+      recordsIn: this.producer.recordsStored,
+      bytesIn: this.producer.bytesStored,
+      recordsOut: this.#recordsOut,
+      bytesOut: this.#bytesOut,
+      redelivered: this.#redelivered,
+      retainedBytes: this.producer.inflightBytes + this.#storedBytes,
+      lag,
+      blockedProducers: this.producer.blocked,
+    };
+  }
+
+  /** Connection, errors and consumers, for status views. */
+  status(): KafkaStatus {
+    const s: KafkaStatus = {
+      brokers: this.client.brokers,
+      topic: this.topic,
+      ready: this.#isReady,
+      log: this.client.sink.summary(),
+      producer: { requests: this.producer.requests, inflightBytes: this.producer.inflightBytes },
+      consumers: [...this.#consumers].map((c) => c.status()),
+    };
+    if (this.producer.lastError !== undefined) s.producer.lastError = this.producer.lastError;
+    const last = s.log.lastError;
+    if (last !== undefined) s.lastError = `${last.message}${last.error ? `: ${last.error}` : ""}`;
+    else if (this.#lastError !== undefined) s.lastError = this.#lastError;
+    return s;
+  }
+
+  /**
+   * Closes: blocked puts and pending drains reject with ClosedError; accepted records are
+   * stored (up to closeTimeoutMs); consumers leave their groups; connections close.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    if (this.#pollTimer !== undefined) clearTimeout(this.#pollTimer);
+    this.#pollTimer = undefined;
+    const consumers = [...this.#consumers];
+    await Promise.all([
+      this.producer.close(this.#r.closeTimeoutMs),
+      ...consumers.map((c) => c.close()),
+    ]);
+    await this.#refreshing;
+    const ready = this.#ready;
+    if (ready !== undefined) await ready.catch(() => {});
+    await this.#producerClient.disconnect().catch((e) =>
+      this.#error("close", "producer disconnect", e)
+    );
+    await this.#admin.disconnect().catch((e) => this.#error("close", "admin disconnect", e));
+  }
+
+  #error(namespace: string, message: string, e: unknown): void {
+    this.#lastError = message;
+    this.client.sink.error(namespace, message, e);
+  }
+
+  #onStored(partition: number, offset: number, size: number): void {
+    if (offset >= 0 && offset + 1 > this.#high[partition]!) this.#high[partition] = offset + 1;
+    if (this.#core.maxRetainedBytes !== undefined && offset >= 0) {
+      this.#stored[partition]!.push({ offset, size });
+      this.#storedBytes += size;
+      this.#trim(partition);
+    }
+  }
+
+  #onDelivered(group: string, partition: number, offset: number, bytes: number): void {
+    this.#recordsOut++;
+    this.#bytesOut += bytes;
+    let d = this.#delivered.get(group);
+    if (d === undefined) {
+      d = new Array<number>(this.partitions).fill(0);
+      this.#delivered.set(group, d);
+    }
+    if (offset < d[partition]!) this.#redelivered++;
+    else d[partition] = offset + 1;
+  }
+
+  #onCommitted(group: string, partition: number, position: number): void {
+    this.#setCommitted(group, partition, position);
+    if (this.#core.maxRetainedBytes !== undefined) {
+      this.#trim(partition);
+      this.producer.admit();
+    }
+  }
+
+  #setCommitted(group: string, partition: number, position: number): void {
+    let c = this.#committed.get(group);
+    if (c === undefined) {
+      c = new Array<number | undefined>(this.partitions).fill(undefined);
+      this.#committed.set(group, c);
+    }
+    const prev = c[partition];
+    if (prev === undefined || position > prev) c[partition] = position;
+  }
+
+  #lag(group: string): number {
+    const c = this.#committed.get(group);
+    let n = 0;
+    for (let p = 0; p < this.partitions; p++) {
+      const low = this.#low[p]!;
+      const from = Math.max(c?.[p] ?? low, low);
+      n += Math.max(0, this.#high[p]! - from);
+    }
+    return n;
+  }
+
+  /** Drops stored records that every known group has committed. */
+  #trim(partition: number): void {
+    if (this.#groups.size === 0) return;
+    let min = Infinity;
+    for (const g of this.#groups) {
+      const c = this.#committed.get(g)?.[partition];
+      min = Math.min(min, c ?? -1);
+    }
+    const q = this.#stored[partition]!;
+    let n = 0;
+    while (n < q.length && q[n]!.offset < min) {
+      this.#storedBytes -= q[n]!.size;
+      n++;
+    }
+    if (n > 0) q.splice(0, n);
+  }
+
+  #maybeRefresh(): void {
+    if (this.#closed || !this.#isReady || this.#refreshing !== undefined) return;
+    if (performance.now() - this.#lastRefresh < this.#r.lagRefreshMs) return;
+    this.#refreshing = this.#refresh().finally(() => {
+      this.#refreshing = undefined;
+      this.#lastRefresh = performance.now();
+    });
+  }
+
+  async #refresh(): Promise<void> {
+    try {
+      const offsets = await this.#admin.topicOffsets(this.topic);
+      for (const o of offsets) {
+        if (o.partition < 0 || o.partition >= this.partitions) continue;
+        if (o.high > this.#high[o.partition]!) this.#high[o.partition] = o.high;
+        this.#low[o.partition] = o.low;
+      }
+      for (const g of [...this.#groups]) {
+        for (const o of await this.#admin.groupOffsets(g, this.topic)) {
+          if (o.offset >= 0 && o.partition >= 0 && o.partition < this.partitions) {
+            this.#setCommitted(g, o.partition, o.offset);
+          }
+        }
+      }
+      if (this.#core.maxRetainedBytes !== undefined) {
+        for (let p = 0; p < this.partitions; p++) this.#trim(p);
+        this.producer.admit();
+      }
+    } catch (e) {
+      if (!this.#closed) this.#error("stats", `${this.what}: cannot read offsets`, e);
+    }
+  }
+
+  /** While puts are blocked on the retained bound, polls the groups' commits. */
+  #schedulePoll(): void {
+    if (this.#core.maxRetainedBytes === undefined) return;
+    if (this.#pollTimer !== undefined || this.#closed) return;
+    this.#pollTimer = setTimeout(async () => {
+      this.#pollTimer = undefined;
+      if (this.#closed) return;
+      if (this.#isReady && this.#refreshing === undefined) {
+        this.#refreshing = this.#refresh().finally(() => {
+          this.#refreshing = undefined;
+          this.#lastRefresh = performance.now();
+        });
+        await this.#refreshing;
+      }
+      if (this.producer.blocked > 0) this.#schedulePoll();
+    }, Math.max(100, Math.floor(this.#r.lagRefreshMs / 2)));
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Shared Kafka client code for KafkaQueue and KafkaTopic: connection settings from options and
+ * environment, the kafkajs client behind narrow interfaces, the zstd codec, topic setup, the
+ * quiet log sink, the batching producer and the pull consumer.
+ *
+ * @module
+ */
+
+export {
+  type AdminClient,
+  type ConsumerClient,
+  createKafkaClient,
+  type CreateKafkaClientOptions,
+  type EnvReader,
+  type KafkaClient,
+  type KafkaConnectionOptions,
+  parseBrokers,
+  type ProducerClient,
+  resolveConnection,
+  type ResolvedConnection,
+} from "./client.ts";
+export { ensureTopic, type EnsureTopicOptions, TopicMismatchError } from "./admin.ts";
+export { type KafkaLogRecord, KafkaLogSink, type KafkaLogSummary } from "./logger.ts";
+export { registerZstdCodec, zstdCodec } from "./zstd_codec.ts";
+export type { KafkaLogOptions, KafkaStatus } from "./kafka_log.ts";
+export { PART_COUNT, PART_INDEX, PART_MSG } from "./large_messages.ts";

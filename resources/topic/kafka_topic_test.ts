@@ -1,0 +1,44 @@
+/**
+ * Unit tests of KafkaTopic against an in-memory fake cluster (no network). The same contract
+ * runs against a real broker in tests/integration/kafka_topic_test.ts.
+ */
+
+import assert from "node:assert/strict";
+import { FakeKafka } from "../kafka/_fake_kafka.ts";
+import { KafkaTopic } from "./kafka_topic.ts";
+import { topicContract } from "./topic_contract.ts";
+
+topicContract("KafkaTopic on a fake cluster", ({ partitions }) => {
+  const topic = new KafkaTopic({ name: "contract", partitions, client: new FakeKafka() });
+  return Promise.resolve({ topic, cleanup: () => topic.close() });
+});
+
+Deno.test("KafkaTopic: retentionMs becomes the new topic's retention.ms", async () => {
+  const client = new FakeKafka();
+  const t = await KafkaTopic.open({ name: "batches", partitions: 2, client, retentionMs: 3600000 });
+  try {
+    assert.equal(client.topics.get("batches")!.config["retention.ms"], "3600000");
+  } finally {
+    await t.close();
+  }
+  assert.throws(() => new KafkaTopic({ name: "x", partitions: 1, client, retentionMs: 1.5 }));
+});
+
+Deno.test("KafkaTopic: publish of a large message is split and reassembled", async () => {
+  const client = new FakeKafka();
+  const t = new KafkaTopic({ name: "big", partitions: 1, client, maxMessageBytes: 1000 });
+  try {
+    const c = t.subscribe({ group: "g", member: "m" });
+    const value = new Uint8Array(4500).map((_, i) => i & 0xff);
+    await t.publish({ key: "k", value });
+    assert.equal(client.topics.get("big")!.partitions[0]!.length, 5);
+    let got: Awaited<ReturnType<typeof c.drain>> = [];
+    const deadline = Date.now() + 5000;
+    while (got.length === 0 && Date.now() < deadline) got = await c.drain(10, 20);
+    assert.equal(got.length, 1);
+    assert.deepEqual([...got[0]!.value], [...value]);
+    assert.equal(await c.commit(got), true);
+  } finally {
+    await t.close();
+  }
+});
