@@ -56,6 +56,8 @@ export interface RunSummary {
   complete: boolean;
   persistence: Record<string, Record<string, number>>;
   dataDir: string | undefined;
+  /** S3 bucket (and key prefix) when the storage is S3. */
+  bucket: string | undefined;
   elapsedMs: number;
   ticksPerSecond: number;
 }
@@ -175,6 +177,8 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
   const engine = pipeline.engine;
   if (engine === undefined) throw new CliError("the config has no simulation-engine service");
   const dataDir = Object.values(config.resources).find((r) => r.kind === "filesystem");
+  const s3Resource = Object.values(config.resources).find((r) => r.kind === "s3");
+  const s3 = s3Resource?.kind === "s3" ? s3Resource : undefined;
   const progress = new Progress();
   const started = performance.now();
   const rawQueue = [...pipeline.resources.values()].find((r) => r.role === "queue");
@@ -216,7 +220,11 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
     if (dev || !values.json) {
       console.error(
         `Run ${engine.runId}: ${config.startupSequence.length} services, data in ${
-          dataDir?.kind === "filesystem" ? dataDir.root : "(no filesystem storage)"
+          dataDir?.kind === "filesystem"
+            ? dataDir.root
+            : s3 !== undefined
+            ? `s3://${s3.bucket}/${s3.prefix}`
+            : "(no storage)"
         }${dev ? "; Ctrl-C to stop" : ""}`,
       );
     }
@@ -258,6 +266,7 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
       complete,
       persistence,
       dataDir: dataDir?.kind === "filesystem" ? dataDir.root : undefined,
+      bucket: s3 === undefined ? undefined : `${s3.bucket}${s3.prefix ? `/${s3.prefix}` : ""}`,
       elapsedMs: Math.round(elapsedMs),
       ticksPerSecond: Math.round((e.metrics.tick ?? 0) / (elapsedMs / 1000)),
     };
