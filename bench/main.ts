@@ -9,6 +9,7 @@ import { chunkFigures, engineThroughput } from "./engine_bench.ts";
 import { persistenceThroughput, pipelineVsEngine } from "./pipeline_bench.ts";
 import { apiThroughput } from "../services/api/api_bench.ts";
 import { s3Throughput } from "../resources/storage/s3_bench.ts";
+import { kafkaThroughput } from "./kafka_bench.ts";
 
 const SUITES: Suite[] = [
   engineThroughput,
@@ -16,6 +17,7 @@ const SUITES: Suite[] = [
   persistenceThroughput,
   pipelineVsEngine,
   apiThroughput,
+  kafkaThroughput,
   s3Throughput,
 ];
 

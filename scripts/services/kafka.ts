@@ -53,6 +53,12 @@ function pom(): string {
       <artifactId>kafka_2.13</artifactId>
       <version>${KAFKA_VERSION}</version>
     </dependency>
+    <!-- The perf tools (ProducerPerformance), for the benchmark beside our Kafka queue. -->
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka-tools</artifactId>
+      <version>${KAFKA_VERSION}</version>
+    </dependency>
     <!-- kafka_2.13 brings slf4j-api 1.7 and log4j-core 2 but no binding between them. -->
     <dependency>
       <groupId>org.apache.logging.log4j</groupId>
