@@ -96,7 +96,7 @@ export interface PreparedRecord {
  * The size counted for backpressure is the value's bytes plus the key's and headers' UTF-16
  * lengths: an approximation that keeps records with empty values from being free.
  */
-export function prepareRecord(record: QueueRecord): PreparedRecord {
+export function prepareRecord(record: QueueRecord, copy = true): PreparedRecord {
   if (typeof record.key !== "string") throw new TypeError("record key must be a string");
   if (!(record.value instanceof Uint8Array)) {
     throw new TypeError("record value must be a Uint8Array");
@@ -110,7 +110,7 @@ export function prepareRecord(record: QueueRecord): PreparedRecord {
   }
   return {
     key: record.key,
-    value: record.value.slice(),
+    value: copy ? record.value.slice() : record.value,
     headers: Object.freeze(headers),
     size,
   };

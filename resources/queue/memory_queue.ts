@@ -30,6 +30,12 @@ export interface MemoryQueueOptions {
    * A record counts its value's bytes plus the lengths of its key and header strings.
    */
   maxBytes: number;
+  /**
+   * Copy each value on put (default true), so a caller may reuse its buffer. False takes
+   * ownership instead: the caller must not change a value after put(). The in-process
+   * pipeline's engine hands over fresh buffers, and the copy of every chunk cost GC time.
+   */
+  copyValues?: boolean;
 }
 
 /** A put() waiting for room. */
@@ -52,6 +58,7 @@ export class MemoryQueue implements Queue {
   readonly #log: PartitionedLog;
   /** FIFO: a later put never overtakes an earlier blocked one, even if it would fit. */
   readonly #blocked: BlockedPut[] = [];
+  readonly #copy: boolean;
 
   constructor(options: MemoryQueueOptions) {
     if (!(options.maxBytes > 0)) {
@@ -59,6 +66,7 @@ export class MemoryQueue implements Queue {
     }
     this.name = options.name;
     this.maxBytes = options.maxBytes;
+    this.#copy = options.copyValues ?? true;
     this.#log = new PartitionedLog({
       what: `queue ${options.name}`,
       partitions: options.partitions,
@@ -73,7 +81,7 @@ export class MemoryQueue implements Queue {
     try {
       this.#log.checkOpen();
       if (signal?.aborted) throw abortReason(signal);
-      const prepared = prepareRecord(record);
+      const prepared = prepareRecord(record, this.#copy);
       if (this.#blocked.length === 0 && this.#fits(prepared.size)) {
         this.#log.append(prepared);
         return Promise.resolve();

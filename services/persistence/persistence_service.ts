@@ -58,7 +58,7 @@ interface Pending {
 }
 
 /** Batches written concurrently by one worker. */
-const WRITES_IN_FLIGHT = 2;
+const WRITES_IN_FLIGHT = 3;
 
 /** Writes batches of chunks to storage. */
 export class PersistenceService implements Service {
@@ -189,20 +189,22 @@ export class PersistenceService implements Service {
   }
 
   /**
-   * Writes the complete batches, two at a time: one compresses while the other's file is
-   * written and synced, which keeps both the compressor and the disk busy.
+   * Writes the complete batches with up to {@link WRITES_IN_FLIGHT} at once, starting the next
+   * as soon as one finishes: one batch compresses while another's file is written and synced,
+   * which keeps both the compressor and the disk busy.
    */
   async #writeComplete(): Promise<void> {
     const ready = [...this.#pending].filter(([, p]) =>
       this.#isComplete(p) && performance.now() >= p.notBefore
     );
-    for (let i = 0; i < ready.length; i += WRITES_IN_FLIGHT) {
-      await Promise.all(
-        ready.slice(i, i + WRITES_IN_FLIGHT).map(async ([id, p]) => {
-          if (await this.#writeBatch(p)) this.#pending.delete(id);
-        }),
-      );
-    }
+    let next = 0;
+    const lane = async () => {
+      while (next < ready.length) {
+        const [id, p] = ready[next++]!;
+        if (await this.#writeBatch(p)) this.#pending.delete(id);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(WRITES_IN_FLIGHT, ready.length) }, lane));
   }
 
   /** Writes, notifies, commits. Returns false when the batch must be tried again later. */

@@ -150,6 +150,8 @@ export interface PersistenceServiceConfig {
   retryBaseMs?: number;
   /** zstd level of batch files. Default 3. */
   zstdLevel?: number;
+  /** Compress on a worker thread (Deno's zlib compresses on the calling thread). Default true. */
+  compressOnWorker?: boolean;
 }
 
 /** Derives index files (stats, organisms, catalog) from stored batches. */
@@ -456,7 +458,11 @@ function resolveService(
         "attempts",
         "retryBaseMs",
         "zstdLevel",
+        "compressOnWorker",
       ]);
+      if (raw.compressOnWorker !== undefined && typeof raw.compressOnWorker !== "boolean") {
+        throw new ConfigError(`${path}.compressOnWorker`, "expected true or false");
+      }
       return {
         kind,
         input: queue("input"),
@@ -468,6 +474,7 @@ function resolveService(
         attempts: int(`${path}.attempts`, raw.attempts, 3, 1, 100),
         retryBaseMs: int(`${path}.retryBaseMs`, raw.retryBaseMs, 100, 0, 600000),
         zstdLevel: int(`${path}.zstdLevel`, raw.zstdLevel, 3, 1, 19),
+        compressOnWorker: raw.compressOnWorker ?? true,
       };
     case "indexer": {
       onlyFields(path, raw, ["kind", "index", "input", "storage", "group", "catchUpIntervalMs"]);

@@ -137,6 +137,7 @@ export class Pipeline {
               attempts: s.attempts,
               retryBaseMs: s.retryBaseMs,
               zstdLevel: s.zstdLevel,
+              compressOnWorker: s.compressOnWorker,
             }),
           );
           break;

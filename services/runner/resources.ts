@@ -31,10 +31,12 @@ export async function buildResource(name: string, config: ResolvedResource): Pro
         role: "queue",
         kind: config.kind,
         description: `in-memory queue, ${config.partitions} partitions`,
+        // Producers (the engine) hand over fresh buffers: no copy per record.
         instance: new MemoryQueue({
           name,
           partitions: config.partitions,
           maxBytes: config.maxBytes,
+          copyValues: false,
         }),
       };
     case "memory-topic":
