@@ -32,3 +32,14 @@ export function intFlag(
   }
   return n;
 }
+
+/** Parses a --seed flag (0..2^64-1); undefined when absent. */
+export function seedFlag(text: string | undefined): bigint | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim())) {
+    throw new CliError(`--seed expects a whole number, got '${text}'`);
+  }
+  const s = BigInt(text.trim());
+  if (s >= 1n << 64n) throw new CliError(`--seed must be below 2^64, got '${text}'`);
+  return s;
+}

@@ -15,6 +15,7 @@ import {
 } from "../proto/mod.ts";
 import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
 import { readMessages } from "../resources/storage/message_stream.ts";
+import { listAllKeys } from "../resources/storage/list_all_keys.ts";
 import type { Storage } from "../resources/storage/storage.ts";
 import {
   deadLetterPrefix,
@@ -52,22 +53,10 @@ export interface RunReport {
   errors: string[];
 }
 
-/** Every key under a prefix, through all pages. */
-export async function allKeys(storage: Storage, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.listKeys(prefix, cursor === undefined ? {} : { cursor });
-    keys.push(...page.keys);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return keys;
-}
-
 /** Run ids present under `runs/`. */
 export async function listRuns(storage: Storage): Promise<string[]> {
   const runs = new Set<string>();
-  for (const k of await allKeys(storage, "runs/")) {
+  for (const k of await listAllKeys(storage, "runs/")) {
     const m = /^runs\/([^/]+)\//.exec(k);
     if (m) runs.add(m[1]!);
   }
@@ -106,9 +95,9 @@ export async function verifyRun(storage: Storage, runId: string): Promise<RunRep
       fail(`'${metaKey}' does not decode as SimulationMetadata: ${(e as Error).message}`);
     }
   } else fail(`'${metaKey}' is missing`);
-  r.deadLetters = (await allKeys(storage, deadLetterPrefix(runId))).length;
+  r.deadLetters = (await listAllKeys(storage, deadLetterPrefix(runId))).length;
   if (r.deadLetters > 0) fail(`${r.deadLetters} dead letters under '${deadLetterPrefix(runId)}'`);
-  const batches = (await allKeys(storage, rawPrefix(runId)))
+  const batches = (await listAllKeys(storage, rawPrefix(runId)))
     .map((key) => ({ key, range: parseBatchKey(key) }))
     .filter((b): b is { key: string; range: { firstTick: number; lastTick: number } } => {
       if (b.range === null) fail(`'${b.key}' is not a batch file name`);

@@ -18,7 +18,7 @@ import {
   type ServiceConfig,
 } from "../services/runner/mod.ts";
 import { parseShape } from "../services/simulation_engine/runtime/mod.ts";
-import { CliError, intFlag } from "./cli_error.ts";
+import { CliError, intFlag, seedFlag } from "./cli_error.ts";
 import { compact, Progress } from "./progress.ts";
 
 export const RUN_USAGE = `Usage: evochora run [options]
@@ -107,16 +107,6 @@ export function applyOverrides(
   return { resources, services, startupSequence: sequence };
 }
 
-function parseSeed(text: string | undefined): bigint | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text.trim())) {
-    throw new CliError(`--seed expects a whole number, got '${text}'`);
-  }
-  const s = BigInt(text.trim());
-  if (s >= 1n << 64n) throw new CliError(`--seed must be below 2^64, got '${text}'`);
-  return s;
-}
-
 function mb(n: number): string {
   return (n / 1e6).toFixed(1);
 }
@@ -160,7 +150,7 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
     ticks: intFlag("ticks", values.ticks, dev ? 0 : 10000),
   };
   if (values.shape !== undefined) overrides.shape = parseShape(values.shape);
-  const seed = parseSeed(values.seed);
+  const seed = seedFlag(values.seed);
   if (seed !== undefined) overrides.seed = seed;
   if (values["data-dir"] !== undefined) overrides.dataDir = values["data-dir"];
   if (values.persistence !== undefined) {

@@ -15,7 +15,7 @@ import {
   resolveEngineConfig,
   TickStream,
 } from "../services/simulation_engine/runtime/mod.ts";
-import { CliError, intFlag } from "./cli_error.ts";
+import { CliError, intFlag, seedFlag } from "./cli_error.ts";
 import { compact, Progress } from "./progress.ts";
 
 export const SIM_USAGE = `Usage: evochora sim [options]
@@ -52,16 +52,6 @@ export interface SimSummary {
   elapsedMs: number;
   ticksPerSecond: number;
   instructionsPerSecond: number;
-}
-
-function parseSeed(text: string | undefined): bigint {
-  if (text === undefined) return 42n;
-  if (!/^\d+$/.test(text.trim())) {
-    throw new CliError(`--seed expects a whole number, got '${text}'`);
-  }
-  const s = BigInt(text.trim());
-  if (s >= 1n << 64n) throw new CliError(`--seed must be below 2^64, got '${text}'`);
-  return s;
 }
 
 /** Runs `evochora sim` with the given arguments; returns the process exit code. */
@@ -111,7 +101,7 @@ export async function simCommand(args: string[]): Promise<number> {
   const input: EngineConfigInput = {
     shape: values.shape === undefined ? [256, 256] : parseShape(values.shape),
     topology,
-    seed: parseSeed(values.seed),
+    seed: seedFlag(values.seed) ?? 42n,
     intervals: { sampling: intFlag("sampling", values.sampling, 10, 1) },
   };
   const config = resolveEngineConfig(input, placement);

@@ -1,25 +1,5 @@
 import assert from "node:assert/strict";
-
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
-
-async function evochora(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
-
-function lastJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]!);
-}
+import { evochora, lastJson } from "./_test_helpers.ts";
 
 Deno.test("sim --json prints the summary as the last stdout line, same seed same hash", async () => {
   const a = await evochora("sim", "--ticks", "3000", "--shape", "256x64", "--seed", "9", "--json");

@@ -50,3 +50,4 @@ export {
   S3Storage,
   type S3StorageOptions,
 } from "./s3_storage.ts";
+export { listAllKeys } from "./list_all_keys.ts";

@@ -7,6 +7,7 @@
  */
 
 import { parquetReadObjects } from "hyparquet";
+import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import { NotFoundError } from "../../resources/storage/storage.ts";
 import {
@@ -54,16 +55,7 @@ export function parseIndexKey(key: string): BatchRange | null {
 }
 
 /** Every key under `prefix`, through all pages. */
-export async function listAll(storage: Storage, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.listKeys(prefix, cursor === undefined ? {} : { cursor });
-    keys.push(...page.keys);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return keys;
-}
+export const listAll = listAllKeys;
 
 async function readOrNull(storage: Storage, key: string): Promise<Uint8Array | null> {
   try {

@@ -197,14 +197,4 @@ export async function writeObject(
   }
 }
 
-/** Every key under `prefix`, following the listing's pages. */
-export async function listAllKeys(storage: Storage, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.listKeys(prefix, cursor === undefined ? {} : { cursor });
-    keys.push(...page.keys);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return keys;
-}
+export { listAllKeys } from "../../resources/storage/list_all_keys.ts";
