@@ -173,7 +173,9 @@ class ServiceProcess {
       stderr: "piped",
     }).spawn();
     const collect = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
-      for await (const t of s.pipeThrough(new TextDecoderStream())) add(t);
+      const decoder = new TextDecoder();
+      for await (const bytes of s) add(decoder.decode(bytes, { stream: true }));
+      add(decoder.decode());
     };
     this.#reads = [
       collect(this.child.stdout, (t) => (this.stdout += t)),
