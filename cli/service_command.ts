@@ -71,6 +71,7 @@ export async function serviceCommand(args: string[]): Promise<number> {
   try {
     await pipeline.start();
     console.error(`Started ${positionals.join(", ")} from ${values.config}`);
+    if (pipeline.engine !== undefined) console.error(`Run ${pipeline.engine.runId}`);
     const timer = setInterval(() => progress.update(line), 500);
     await Promise.race([
       Promise.all(pipeline.services.map((s) => s.done)),
@@ -83,7 +84,9 @@ export async function serviceCommand(args: string[]): Promise<number> {
     clearInterval(timer);
     progress.done(line);
     const status = pipeline.status();
-    if (values.json) console.log(JSON.stringify(status));
+    if (values.json) {
+      console.log(JSON.stringify({ runId: pipeline.engine?.runId ?? null, ...status }));
+    }
     const failed = status.services.filter((s) => s.state === "failed");
     for (const s of failed) console.error(`${s.name} failed: ${s.error}`);
     return failed.length === 0 ? 0 : 1;

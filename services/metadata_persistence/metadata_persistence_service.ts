@@ -30,6 +30,8 @@ export interface MetadataPersistenceOptions {
   storage: Storage;
   /** Milliseconds between retries of a failed write. Default 200. */
   retryMs?: number;
+  /** Consumer group. Default "metadata-persistence". */
+  group?: string;
 }
 
 /** Writes run metadata to storage. */
@@ -53,7 +55,10 @@ export class MetadataPersistenceService implements Service {
 
   start(): Promise<void> {
     this.#state = "running";
-    this.#consumer = this.#o.input.consumer({ group: "metadata-persistence", member: this.name });
+    this.#consumer = this.#o.input.consumer({
+      group: this.#o.group ?? "metadata-persistence",
+      member: this.name,
+    });
     this.#loop().then(
       () => {
         this.#state = "stopped";

@@ -129,6 +129,8 @@ export interface MetadataPersistenceServiceConfig {
   kind: "metadata-persistence";
   input: string;
   storage: string;
+  /** Consumer group. Default "metadata-persistence". */
+  group?: string;
 }
 
 /** Writes batches of chunks to storage; several instances compete for the work. */
@@ -440,11 +442,12 @@ function resolveService(
       return out;
     }
     case "metadata-persistence":
-      onlyFields(path, raw, ["kind", "input", "storage"]);
+      onlyFields(path, raw, ["kind", "input", "storage", "group"]);
       return {
         kind,
         input: queue("input"),
         storage: ref(`${path}.storage`, raw.storage, resources, STORAGE_KINDS, "a storage"),
+        group: str(`${path}.group`, raw.group, "metadata-persistence"),
       };
     case "persistence":
       onlyFields(path, raw, [

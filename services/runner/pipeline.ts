@@ -107,6 +107,7 @@ export class Pipeline {
               name,
               input: queue(s.input),
               storage: storage(s.storage),
+              group: s.group,
             }),
           );
           break;
