@@ -4,37 +4,12 @@
  * from `deno task services:up` (CI starts them); without them these tests fail.
  */
 import assert from "node:assert/strict";
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { verifyRun } from "../../cli/inspect_command.ts";
 import { S3Storage } from "../../resources/storage/s3_storage.ts";
 import type { PersistenceService } from "../../services/persistence/persistence_service.ts";
 import { Pipeline, type PipelineConfig, resolveConfig } from "../../services/runner/mod.ts";
-import { parseEnvFile, servicesEnvFile } from "./kafka_helpers.ts";
+import { loadServicesEnv, removePrefix } from "./pipeline_services.ts";
 import kafkaS3 from "../../config/kafka-s3.config.ts";
-
-const NEEDED = [
-  "KAFKA_BOOTSTRAP_SERVERS",
-  "AWS_ENDPOINT",
-  "AWS_ACCESS_KEY_ID",
-  "EVOCHORA_S3_BUCKET",
-];
-
-/** Takes the servers' settings from the environment, else from the services env file. */
-async function loadServicesEnv(): Promise<void> {
-  if (NEEDED.every((n) => Deno.env.get(n))) return;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(servicesEnvFile());
-  } catch {
-    throw new Error(
-      `No Kafka/S3 settings (${NEEDED.join(", ")}) and no ${servicesEnvFile()}: ` +
-        "start the servers with `deno task services:up`",
-    );
-  }
-  for (const [k, v] of Object.entries(parseEnvFile(text))) {
-    if (!Deno.env.get(k)) Deno.env.set(k, v);
-  }
-}
 
 /** The shipped config with topics and a key prefix of their own, and test-sized runs. */
 function isolated(tag: string, ticks: number, chunksPerBatch: number): PipelineConfig {
@@ -51,35 +26,6 @@ function isolated(tag: string, ticks: number, chunksPerBatch: number): PipelineC
     }
   }
   return c;
-}
-
-/** Deletes the test's objects (they live under their own prefix). */
-async function removePrefix(prefix: string): Promise<void> {
-  const client = new S3Client({
-    endpoint: Deno.env.get("AWS_ENDPOINT")!,
-    region: Deno.env.get("AWS_REGION") ?? "us-east-1",
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: Deno.env.get("AWS_ACCESS_KEY_ID")!,
-      secretAccessKey: Deno.env.get("AWS_SECRET_ACCESS_KEY")!,
-    },
-  });
-  const Bucket = Deno.env.get("EVOCHORA_S3_BUCKET")!;
-  try {
-    let token: string | undefined;
-    do {
-      const page = await client.send(
-        new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-      if (keys.length > 0) {
-        await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }));
-      }
-      token = page.NextContinuationToken;
-    } while (token !== undefined);
-  } finally {
-    client.destroy();
-  }
 }
 
 Deno.test({

@@ -12,7 +12,6 @@
  * fails, it never skips.
  */
 import assert from "node:assert/strict";
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { listRuns, type RunReport, verifyRun } from "../../cli/inspect_command.ts";
 import { type BatchInfo, BatchInfoSchema, fromBinary } from "../../proto/mod.ts";
 import { type Admin, AssignerProtocol, Kafka, logLevel } from "kafkajs";
@@ -25,7 +24,8 @@ import type { PipelineConfig } from "../../services/runner/config.ts";
 import type { PipelineStatus } from "../../services/runner/pipeline.ts";
 import type { ServiceStatus } from "../../services/runner/service.ts";
 import kafkaS3 from "../../config/kafka-s3.config.ts";
-import { FAST, parseEnvFile, servicesEnvFile } from "./kafka_helpers.ts";
+import { FAST } from "./kafka_helpers.ts";
+import { loadServicesEnv, removePrefix } from "./pipeline_services.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("cli/main.ts", ROOT).pathname;
@@ -38,43 +38,6 @@ const VICTIM = "persistence-1";
 const SURVIVOR = "persistence-2";
 /** Delay between the kill and the replacement's start. */
 const RESTART_AFTER_MS = 3000;
-
-const NEEDED = [
-  "KAFKA_BOOTSTRAP_SERVERS",
-  "AWS_ENDPOINT",
-  "AWS_ACCESS_KEY_ID",
-  "EVOCHORA_S3_BUCKET",
-];
-const PASSED = [
-  ...NEEDED,
-  "REDPANDA_BOOTSTRAP_SERVERS",
-  "AWS_REGION",
-  "AWS_SECRET_ACCESS_KEY",
-];
-
-/** Takes the servers' settings from the environment, else from the services env file. */
-async function loadServicesEnv(): Promise<Record<string, string>> {
-  if (!NEEDED.every((n) => Deno.env.get(n))) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(servicesEnvFile());
-    } catch {
-      throw new Error(
-        `No Kafka/S3 settings (${NEEDED.join(", ")}) and no ${servicesEnvFile()}: ` +
-          "start the servers with `deno task services:up`",
-      );
-    }
-    for (const [k, v] of Object.entries(parseEnvFile(text))) {
-      if (!Deno.env.get(k)) Deno.env.set(k, v);
-    }
-  }
-  const env: Record<string, string> = {};
-  for (const n of PASSED) {
-    const v = Deno.env.get(n);
-    if (v !== undefined) env[n] = v;
-  }
-  return env;
-}
 
 /** Names of this run's topics, group and key prefix. */
 interface Isolation {
@@ -321,35 +284,6 @@ class BatchObserver {
     this.#stopped = true;
     await this.#loop.catch(() => {});
     await this.#topic.close().catch(() => {});
-  }
-}
-
-/** Deletes the test's objects (they live under their own prefix). */
-async function removePrefix(prefix: string): Promise<void> {
-  const client = new S3Client({
-    endpoint: Deno.env.get("AWS_ENDPOINT")!,
-    region: Deno.env.get("AWS_REGION") ?? "us-east-1",
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: Deno.env.get("AWS_ACCESS_KEY_ID")!,
-      secretAccessKey: Deno.env.get("AWS_SECRET_ACCESS_KEY")!,
-    },
-  });
-  const Bucket = Deno.env.get("EVOCHORA_S3_BUCKET")!;
-  try {
-    let token: string | undefined;
-    do {
-      const page = await client.send(
-        new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-      if (keys.length > 0) {
-        await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }));
-      }
-      token = page.NextContinuationToken;
-    } while (token !== undefined);
-  } finally {
-    client.destroy();
   }
 }
 
