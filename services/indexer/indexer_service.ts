@@ -27,7 +27,12 @@ import { ClosedError } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { Consumer, Delivery, Topic } from "../../resources/topic/topic.ts";
 import { rawPrefix, runIdOf } from "../persistence/batch_key.ts";
-import type { Service, ServiceState, ServiceStatus } from "../runner/service.ts";
+import {
+  type Service,
+  type ServiceState,
+  type ServiceStatus,
+  superviseLoop,
+} from "../runner/service.ts";
 import type { BatchIndexer, IndexKind } from "./batch_indexer.ts";
 import { catalogIndexer } from "./catalog_indexer.ts";
 import { organismIndexer } from "./organism_indexer.ts";
@@ -180,18 +185,15 @@ export class IndexerService implements Service {
     if (this.#state !== "created") return Promise.resolve();
     this.#state = "running";
     this.#consumer = this.#input.subscribe({ group: this.#group, member: this.name });
-    this.#loop().then(
-      () => {
-        this.#state = "stopped";
-        this.#resolveDone();
-      },
-      (e) => {
-        this.#state = "failed";
-        this.#error = (e as Error).message;
-        this.#resolveDone();
-      },
-    );
+    superviseLoop(this.#loop(), (error) => this.#ended(error));
     return Promise.resolve();
+  }
+
+  /** The work loop ended: stopped when it returned, failed with the error when it threw. */
+  #ended(error: string | undefined): void {
+    this.#state = error === undefined ? "stopped" : "failed";
+    if (error !== undefined) this.#error = error;
+    this.#resolveDone();
   }
 
   async #loop(): Promise<void> {

@@ -21,7 +21,12 @@ import {
 } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import { deadLetterKey, metadataKey } from "../persistence/batch_key.ts";
-import type { Service, ServiceState, ServiceStatus } from "../runner/service.ts";
+import {
+  type Service,
+  type ServiceState,
+  type ServiceStatus,
+  superviseLoop,
+} from "../runner/service.ts";
 
 /** Options for {@link MetadataPersistenceService}. */
 export interface MetadataPersistenceOptions {
@@ -59,18 +64,15 @@ export class MetadataPersistenceService implements Service {
       group: this.#o.group ?? "metadata-persistence",
       member: this.name,
     });
-    this.#loop().then(
-      () => {
-        this.#state = "stopped";
-        this.#resolveDone();
-      },
-      (e) => {
-        this.#state = "failed";
-        this.#error = (e as Error).message;
-        this.#resolveDone();
-      },
-    );
+    superviseLoop(this.#loop(), (error) => this.#ended(error));
     return Promise.resolve();
+  }
+
+  /** The work loop ended: stopped when it returned, failed with the error when it threw. */
+  #ended(error: string | undefined): void {
+    this.#state = error === undefined ? "stopped" : "failed";
+    if (error !== undefined) this.#error = error;
+    this.#resolveDone();
   }
 
   async #loop(): Promise<void> {

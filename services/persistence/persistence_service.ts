@@ -21,7 +21,12 @@ import { writeMessages } from "../../resources/storage/message_stream.ts";
 import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
-import type { Service, ServiceState, ServiceStatus } from "../runner/service.ts";
+import {
+  type Service,
+  type ServiceState,
+  type ServiceStatus,
+  superviseLoop,
+} from "../runner/service.ts";
 import { batchKey, deadLetterKey } from "./batch_key.ts";
 import { readChunkHeader } from "./chunk_header.ts";
 import { batchIndexOf, type ChunkRecordInfo, parseChunkRecord } from "./chunk_record.ts";
@@ -99,18 +104,15 @@ export class PersistenceService implements Service {
       this.#zstd = new ZstdWorker();
       this.#zstd.warmUp();
     }
-    this.#loop().then(
-      () => {
-        this.#state = "stopped";
-        this.#resolveDone();
-      },
-      (e) => {
-        this.#state = "failed";
-        this.#error = (e as Error).message;
-        this.#resolveDone();
-      },
-    );
+    superviseLoop(this.#loop(), (error) => this.#ended(error));
     return Promise.resolve();
+  }
+
+  /** The work loop ended: stopped when it returned, failed with the error when it threw. */
+  #ended(error: string | undefined): void {
+    this.#state = error === undefined ? "stopped" : "failed";
+    if (error !== undefined) this.#error = error;
+    this.#resolveDone();
   }
 
   async #loop(): Promise<void> {

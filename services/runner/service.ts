@@ -34,3 +34,15 @@ export interface Service {
   readonly done: Promise<void>;
   status(): ServiceStatus;
 }
+
+/**
+ * Runs a service's work loop in the background and reports how it ended: `ended(undefined)`
+ * when the loop returned, `ended(message)` when it threw. Keeps every service's bookkeeping of
+ * "stopped" versus "failed" the same.
+ */
+export function superviseLoop(
+  loop: Promise<void>,
+  ended: (error: string | undefined) => void,
+): void {
+  loop.then(() => ended(undefined), (e) => ended(e instanceof Error ? e.message : String(e)));
+}

@@ -10,7 +10,12 @@ import { setImmediate } from "node:timers";
 import { SimulationMetadataSchema, toBinary } from "../../proto/mod.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
 import { chunkRecord } from "../persistence/chunk_record.ts";
-import type { Service, ServiceState, ServiceStatus } from "../runner/service.ts";
+import {
+  type Service,
+  type ServiceState,
+  type ServiceStatus,
+  superviseLoop,
+} from "../runner/service.ts";
 import {
   ancestorPlacement,
   buildMetadata,
@@ -87,17 +92,14 @@ export class EngineService implements Service {
     this.#state = "running";
     this.#startedAt = performance.now();
     this.#ticksAtStart = this.engine.sim.tick;
-    this.#loop().then(
-      () => {
-        this.#state = "stopped";
-        this.#resolveDone();
-      },
-      (e) => {
-        this.#state = "failed";
-        this.#error = (e as Error).message;
-        this.#resolveDone();
-      },
-    );
+    superviseLoop(this.#loop(), (error) => this.#ended(error));
+  }
+
+  /** The work loop ended: stopped when it returned, failed with the error when it threw. */
+  #ended(error: string | undefined): void {
+    this.#state = error === undefined ? "stopped" : "failed";
+    if (error !== undefined) this.#error = error;
+    this.#resolveDone();
   }
 
   async #loop(): Promise<void> {
