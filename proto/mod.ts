@@ -90,6 +90,69 @@ export interface DelimitedMessage<Desc extends DescMessage> {
 }
 
 /**
+ * Walks a concatenation of size-delimited records without parsing them: yields each record's
+ * bytes (a view into `bytes`) and the offset of its length prefix. Throws
+ * {@link DelimitedDecodeError} for a truncated or corrupt prefix or a record running past the
+ * end; `format` words the message from what is wrong (`head`), why (`detail`) and where.
+ */
+export function* splitDelimitedRecords(
+  bytes: Uint8Array,
+  maxMessageBytes: number = MAX_MESSAGE_BYTES,
+  format: (head: string, detail: string, offset: number) => string = (head, detail, offset) =>
+    `${head} at byte ${offset}: ${detail}`,
+): Generator<{ bytes: Uint8Array; offset: number }, void, undefined> {
+  const end = bytes.length;
+  let offset = 0;
+  while (offset < end) {
+    // Length prefix: a varint of at most 10 bytes, decoded exactly while below 2^53.
+    let size = 0;
+    let scale = 1;
+    let pos = offset;
+    for (;;) {
+      if (pos >= end) {
+        throw new DelimitedDecodeError(
+          format(
+            "truncated length prefix",
+            `the data ends inside the varint (${end - offset} byte(s) remain)`,
+            offset,
+          ),
+          offset,
+        );
+      }
+      const b = bytes[pos++]!;
+      size += (b & 0x7f) * scale;
+      scale *= 128;
+      if ((b & 0x80) === 0) break;
+      if (pos - offset >= 10) {
+        throw new DelimitedDecodeError(
+          format("corrupt length prefix", "varint longer than 10 bytes", offset),
+          offset,
+        );
+      }
+    }
+    const remain = end - pos;
+    if (size > maxMessageBytes) {
+      throw new DelimitedDecodeError(
+        format(
+          "corrupt length prefix",
+          `says ${size} bytes, more than the limit of ${maxMessageBytes} (${remain} remain)`,
+          offset,
+        ),
+        offset,
+      );
+    }
+    if (size > remain) {
+      throw new DelimitedDecodeError(
+        format("truncated message", `length prefix says ${size} bytes, ${remain} remain`, offset),
+        offset,
+      );
+    }
+    yield { bytes: bytes.subarray(pos, pos + size), offset };
+    offset = pos + size;
+  }
+}
+
+/**
  * Yields the messages of `bytes`, a concatenation of size-delimited messages (each a varint
  * length followed by that many bytes of binary protobuf), in order and synchronously.
  *
@@ -106,58 +169,18 @@ export function* decodeDelimitedStream<Desc extends DescMessage>(
   options: DecodeDelimitedOptions = {},
 ): Generator<DelimitedMessage<Desc>, void, undefined> {
   const { maxMessageBytes = MAX_MESSAGE_BYTES, ...readOptions } = options;
-  const end = bytes.length;
-  let offset = 0;
-  while (offset < end) {
-    // Length prefix: a varint of at most 10 bytes, decoded exactly while below 2^53.
-    let size = 0;
-    let scale = 1;
-    let pos = offset;
-    for (;;) {
-      if (pos >= end) {
-        throw new DelimitedDecodeError(
-          `truncated length prefix at byte ${offset}: the data ends inside the varint ` +
-            `(${end - offset} byte(s) remain)`,
-          offset,
-        );
-      }
-      const b = bytes[pos++]!;
-      size += (b & 0x7f) * scale;
-      scale *= 128;
-      if ((b & 0x80) === 0) break;
-      if (pos - offset >= 10) {
-        throw new DelimitedDecodeError(
-          `corrupt length prefix at byte ${offset}: varint longer than 10 bytes`,
-          offset,
-        );
-      }
-    }
-    const remain = end - pos;
-    if (size > maxMessageBytes) {
-      throw new DelimitedDecodeError(
-        `corrupt length prefix at byte ${offset}: says ${size} bytes, more than the limit of ` +
-          `${maxMessageBytes} (${remain} remain)`,
-        offset,
-      );
-    }
-    if (size > remain) {
-      throw new DelimitedDecodeError(
-        `truncated message at byte ${offset}: length prefix says ${size} bytes, ${remain} remain`,
-        offset,
-      );
-    }
+  for (const record of splitDelimitedRecords(bytes, maxMessageBytes)) {
     let message: MessageShape<Desc>;
     try {
-      message = fromBinary(schema, bytes.subarray(pos, pos + size), readOptions);
+      message = fromBinary(schema, record.bytes, readOptions);
     } catch (cause) {
       const why = cause instanceof Error ? cause.message : String(cause);
       throw new DelimitedDecodeError(
-        `corrupt message at byte ${offset}: ${size}-byte ${schema.typeName} does not parse: ${why}`,
-        offset,
+        `corrupt message at byte ${record.offset}: ${record.bytes.length}-byte ${schema.typeName} does not parse: ${why}`,
+        record.offset,
         { cause },
       );
     }
-    yield { message, offset };
-    offset = pos + size;
+    yield { message, offset: record.offset };
   }
 }

@@ -8,7 +8,7 @@
 
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { DelimitedDecodeError, MAX_MESSAGE_BYTES } from "../../proto/mod.ts";
+import { DelimitedDecodeError, MAX_MESSAGE_BYTES, splitDelimitedRecords } from "../../proto/mod.ts";
 import type { CommitResult, Storage } from "./storage.ts";
 import type { ZstdWorker } from "./zstd_worker.ts";
 import {
@@ -225,47 +225,11 @@ function varintSize(n: number): number {
 export function splitDelimited(bytes: Uint8Array): ReadMessagesResult {
   const messages: Uint8Array[] = [];
   const offsets: number[] = [];
-  const end = bytes.length;
-  let offset = 0;
-  while (offset < end) {
-    let size = 0;
-    let scale = 1;
-    let pos = offset;
-    for (;;) {
-      if (pos >= end) {
-        throw new DelimitedDecodeError(
-          `truncated length prefix: the data ends inside the varint (${end - offset} byte(s) ` +
-            `remain)`,
-          offset,
-        );
-      }
-      const b = bytes[pos++]!;
-      size += (b & 0x7f) * scale;
-      scale *= 128;
-      if ((b & 0x80) === 0) break;
-      if (pos - offset >= 10) {
-        throw new DelimitedDecodeError(
-          "corrupt length prefix: varint longer than 10 bytes",
-          offset,
-        );
-      }
-    }
-    const remain = end - pos;
-    if (size > MAX_MESSAGE_BYTES) {
-      throw new DelimitedDecodeError(
-        `corrupt length prefix: says ${size} bytes, more than the limit of ${MAX_MESSAGE_BYTES}`,
-        offset,
-      );
-    }
-    if (size > remain) {
-      throw new DelimitedDecodeError(
-        `truncated message: length prefix says ${size} bytes, ${remain} remain`,
-        offset,
-      );
-    }
-    messages.push(bytes.subarray(pos, pos + size));
-    offsets.push(offset);
-    offset = pos + size;
+  // The caller says where (which key, which record); the message says what.
+  const format = (head: string, detail: string) => `${head}: ${detail}`;
+  for (const record of splitDelimitedRecords(bytes, MAX_MESSAGE_BYTES, format)) {
+    messages.push(record.bytes);
+    offsets.push(record.offset);
   }
   return { messages, offsets };
 }
