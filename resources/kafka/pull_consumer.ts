@@ -20,7 +20,7 @@
  * @module
  */
 
-import { abortReason } from "../queue/_partitioned_log.ts";
+import { abortReason, type Waiter, waitInSet } from "../queue/_partitioned_log.ts";
 import { ClosedError, type Consumer, type Delivery } from "../queue/queue.ts";
 import type { ConsumerClient, FetchedBatch, FetchedMessage } from "./client.ts";
 import type { KafkaLogSink } from "./logger.ts";
@@ -68,11 +68,6 @@ export interface PullConsumerStatus {
   uncommitted: number;
   discardedParts: number;
   lastError?: string;
-}
-
-interface Waiter {
-  wake(): void;
-  fail(error: unknown): void;
 }
 
 const utf8 = new TextDecoder();
@@ -270,27 +265,7 @@ export class KafkaPullConsumer implements Consumer {
   }
 
   #waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        this.#waiters.delete(waiter);
-      };
-      const waiter: Waiter = {
-        wake: () => {
-          cleanup();
-          resolve();
-        },
-        fail: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const onAbort = () => waiter.fail(abortReason(signal));
-      const timer = setTimeout(waiter.wake, ms);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.add(waiter);
-    });
+    return waitInSet(this.#waiters, ms, signal);
   }
 
   #bufferedBytes(): number {

@@ -175,9 +175,37 @@ class Partition {
 }
 
 /** A pending drain of a member, woken by any change that may give it records. */
-interface Waiter {
+export interface Waiter {
   wake(): void;
   fail(error: unknown): void;
+}
+
+/**
+ * Waits in `waiters` until woken (`wake`), failed (`fail`), `ms` passed, or `signal` aborts
+ * (rejects with its reason). Cleans its timer, listener and entry up in every case.
+ */
+export function waitInSet(waiters: Set<Waiter>, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      waiters.delete(waiter);
+    };
+    const waiter: Waiter = {
+      wake: () => {
+        cleanup();
+        resolve();
+      },
+      fail: (error) => {
+        cleanup();
+        reject(error);
+      },
+    };
+    const onAbort = () => waiter.fail(abortReason(signal));
+    const timer = setTimeout(waiter.wake, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    waiters.add(waiter);
+  });
 }
 
 /** One member of a group. */
@@ -431,27 +459,7 @@ export class PartitionedLog {
    * partition, a rebalance) or `ms` passed. Rejects on close and abort.
    */
   waitForChange(member: Member, ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        member.waiters.delete(waiter);
-      };
-      const waiter: Waiter = {
-        wake: () => {
-          cleanup();
-          resolve();
-        },
-        fail: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const onAbort = () => waiter.fail(abortReason(signal));
-      const timer = setTimeout(waiter.wake, ms);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      member.waiters.add(waiter);
-    });
+    return waitInSet(member.waiters, ms, signal);
   }
 
   /** Closes the log: every member is closed and its pending drains reject with ClosedError. */
