@@ -54,9 +54,6 @@ export function parseIndexKey(key: string): BatchRange | null {
   return m ? { firstTick: Number(m[1]), lastTick: Number(m[2]) } : null;
 }
 
-/** Every key under `prefix`, through all pages. */
-export const listAll = listAllKeys;
-
 async function readOrNull(storage: Storage, key: string): Promise<Uint8Array | null> {
   try {
     return await storage.read(key);
@@ -99,7 +96,7 @@ export class StorageIndexReader implements IndexReader {
   async list(runId: string, kind: IndexKind): Promise<BatchRange[]> {
     const ext = kind === "catalog" ? ".json" : ".parquet";
     const out: BatchRange[] = [];
-    for (const key of await listAll(this.#storage, indexPrefix(runId, kind))) {
+    for (const key of await listAllKeys(this.#storage, indexPrefix(runId, kind))) {
       if (!key.endsWith(ext)) continue;
       const r = parseIndexKey(key);
       if (r !== null) out.push(r);

@@ -24,7 +24,8 @@ import type { CatalogEntry } from "../indexer/schema.ts";
 import { metadataKey, parseBatchKey, rawPrefix, runIdOf } from "../persistence/batch_key.ts";
 import { type ChunkHeader, readChunkHeader } from "../persistence/chunk_header.ts";
 import { ApiHttpError, notFound } from "./errors.ts";
-import { type IndexReader, listAll, StorageIndexReader } from "./index_reader.ts";
+import { type IndexReader, StorageIndexReader } from "./index_reader.ts";
+import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
 import { type CacheStats, LruCache } from "./lru_cache.ts";
 import { ReplayCursor } from "./replay_cursor.ts";
 
@@ -212,7 +213,7 @@ export class RunStore {
     if (this.#fresh(this.#runIds)) return this.#runIds.value;
     const value = (async () => {
       const ids = new Set<string>();
-      for (const key of await listAll(this.storage, "runs/")) {
+      for (const key of await listAllKeys(this.storage, "runs/")) {
         const id = runIdOf(key);
         if (id !== null) ids.add(id);
       }
@@ -295,7 +296,7 @@ export class RunStore {
   async #list(info: RunInfo): Promise<RunView> {
     const listedAt = this.#now();
     const batches: BatchRef[] = [];
-    for (const key of await listAll(this.storage, rawPrefix(info.runId))) {
+    for (const key of await listAllKeys(this.storage, rawPrefix(info.runId))) {
       const r = parseBatchKey(key);
       if (r !== null) batches.push({ key, ...r });
     }

@@ -29,7 +29,7 @@ import { parseBatchKey, rawPrefix } from "../persistence/batch_key.ts";
 import { defaultConfig, Pipeline, resolveConfig } from "../runner/mod.ts";
 import type { EngineConfigInput } from "../simulation_engine/runtime/mod.ts";
 import { replayChunk } from "../simulation_engine/runtime/chunk_replay.ts";
-import { listAll } from "./index_reader.ts";
+import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
 
 /** Runs the in-process pipeline (engine and persistence only) into `dataDir`; the run id. */
 export async function makeRun(
@@ -80,7 +80,7 @@ export interface RefBatch {
 /** The raw batches of a run, decoded. */
 export async function readBatches(storage: Storage, runId: string): Promise<RefBatch[]> {
   const out: RefBatch[] = [];
-  for (const key of await listAll(storage, rawPrefix(runId))) {
+  for (const key of await listAllKeys(storage, rawPrefix(runId))) {
     const r = parseBatchKey(key);
     if (r === null) continue;
     const { messages } = await readMessages(storage, key);
