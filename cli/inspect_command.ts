@@ -7,12 +7,8 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  fromBinary,
-  SimulationMetadataSchema,
-  type TickDataChunk,
-  TickDataChunkSchema,
-} from "../proto/mod.ts";
+import { fromBinary, SimulationMetadataSchema, type TickDataChunk } from "../proto/mod.ts";
+import { decodeTickDataChunk } from "../services/indexer/chunk_decoder.ts";
 import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
 import { readMessages } from "../resources/storage/message_stream.ts";
 import { listAllKeys } from "../resources/storage/list_all_keys.ts";
@@ -129,7 +125,7 @@ export async function verifyRun(storage: Storage, runId: string): Promise<RunRep
       r.rawBytes += bytes.length;
       let chunk: TickDataChunk;
       try {
-        chunk = fromBinary(TickDataChunkSchema, bytes);
+        chunk = decodeTickDataChunk(bytes);
       } catch (e) {
         fail(
           `Cannot read batch '${b.key}': record at byte ${

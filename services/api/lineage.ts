@@ -5,7 +5,8 @@
  * @module
  */
 
-import { fromBinary, type OrganismState, TickDataChunkSchema } from "../../proto/mod.ts";
+import type { OrganismState } from "../../proto/mod.ts";
+import { decodeTickDataChunk } from "../indexer/chunk_decoder.ts";
 import { readMessages } from "../../resources/storage/message_stream.ts";
 import type { LineageNode, LineageResponse } from "./api_types.ts";
 import { notFound } from "./errors.ts";
@@ -163,7 +164,7 @@ export class LineageSource {
       const seen = new Map<number, LineageRecord>();
       const { messages } = await readMessages(this.#store.storage, batch.key);
       for (const bytes of messages) {
-        const chunk = fromBinary(TickDataChunkSchema, bytes);
+        const chunk = decodeTickDataChunk(bytes);
         for (const o of chunk.snapshot?.organisms ?? []) mergeRecord(seen, fromState(o));
         for (const d of chunk.deltas) for (const o of d.organisms) mergeRecord(seen, fromState(o));
       }

@@ -15,9 +15,9 @@ import {
   type SimulationMetadata,
   SimulationMetadataSchema,
   type TickDataChunk,
-  TickDataChunkSchema,
   type TickSummary,
 } from "../../proto/mod.ts";
+import { decodeTickDataChunk } from "../indexer/chunk_decoder.ts";
 import { readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
 import type { CatalogEntry } from "../indexer/schema.ts";
@@ -390,7 +390,7 @@ export class RunStore {
       const contents = await this.#batches.getOrLoad(batch.key, () => this.#loadBatch(batch.key));
       const bytes = contents.messages[position];
       if (bytes === undefined) throw new Error(`${batch.key} has no chunk ${position}`);
-      return { chunk: fromBinary(TickDataChunkSchema, bytes), bytes: bytes.length };
+      return { chunk: decodeTickDataChunk(bytes), bytes: bytes.length };
     });
     return entry.chunk;
   }
