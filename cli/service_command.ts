@@ -8,10 +8,12 @@
 
 import { parseArgs } from "node:util";
 import { loadConfigFile, Pipeline, resolveConfig } from "../services/runner/mod.ts";
-import { CliError } from "./cli_error.ts";
+import { CliError, intFlag } from "./cli_error.ts";
 import { Progress } from "./progress.ts";
+import { startStatusReports } from "./status_report.ts";
 
-export const SERVICE_USAGE = `Usage: evochora service <name> [<name>...] --config F [--json]
+export const SERVICE_USAGE =
+  `Usage: evochora service <name> [<name>...] --config F [--json] [--report-every MS]
 
 Runs the named services of config F in this process until they finish (a finite engine run)
 or until Ctrl-C/SIGTERM, then stops them cleanly.
@@ -19,6 +21,9 @@ or until Ctrl-C/SIGTERM, then stops them cleanly.
 Options:
   --config F     the config file (required)
   --json         print the final status as one JSON object on stdout
+  --report-every MS
+                 print a status report (memory, services' state and metrics) as one JSON
+                 line on stdout every MS milliseconds, and one at the end
   -h, --help     show this help`;
 
 /** Runs `evochora service`. */
@@ -28,6 +33,7 @@ export async function serviceCommand(args: string[]): Promise<number> {
     options: {
       config: { type: "string" },
       json: { type: "boolean", default: false },
+      "report-every": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -39,6 +45,7 @@ export async function serviceCommand(args: string[]): Promise<number> {
   }
   if (values.config === undefined) throw new CliError("--config is required; see --help");
   if (positionals.length === 0) throw new CliError("name at least one service to run; see --help");
+  const reportEvery = intFlag("report-every", values["report-every"], 0, 1);
   const config = resolveConfig(await loadConfigFile(values.config));
   let pipeline: Pipeline;
   try {
@@ -73,6 +80,9 @@ export async function serviceCommand(args: string[]): Promise<number> {
     console.error(`Started ${positionals.join(", ")} from ${values.config}`);
     if (pipeline.engine !== undefined) console.error(`Run ${pipeline.engine.runId}`);
     const timer = setInterval(() => progress.update(line), 500);
+    const stopReports = reportEvery > 0
+      ? startStatusReports({ everyMs: reportEvery, status: () => pipeline.status() })
+      : undefined;
     await Promise.race([
       Promise.all(pipeline.services.map((s) => s.done)),
       new Promise<void>((r) => stop.signal.addEventListener("abort", () => r())),
@@ -82,6 +92,7 @@ export async function serviceCommand(args: string[]): Promise<number> {
     const onlyEngine = pipeline.services.every((s) => s.kind === "simulation-engine");
     await pipeline.stop(onlyEngine ? 0 : 5000);
     clearInterval(timer);
+    stopReports?.();
     progress.done(line);
     const status = pipeline.status();
     if (values.json) {

@@ -38,7 +38,7 @@ interface Assembly {
 
 /** A growable FIFO of T with amortized O(1) shift. */
 class Fifo<T> {
-  #items: T[] = [];
+  #items: (T | undefined)[] = [];
   #head = 0;
 
   get length(): number {
@@ -56,8 +56,14 @@ class Fifo<T> {
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const x = this.#items[this.#head]!;
+    // The slot is cleared at once: a taken record must not stay reachable from here (its
+    // value is a large buffer) until the next compaction.
+    this.#items[this.#head] = undefined;
     this.#head++;
-    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
@@ -66,7 +72,7 @@ class Fifo<T> {
 
   /** Items from the head, without removing them. */
   *[Symbol.iterator](): Iterator<T> {
-    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!;
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i] as T;
   }
 }
 
