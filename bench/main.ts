@@ -10,6 +10,7 @@ import { persistenceThroughput, pipelineVsEngine } from "./pipeline_bench.ts";
 import { apiThroughput } from "../services/api/api_bench.ts";
 import { s3Throughput } from "../resources/storage/s3_bench.ts";
 import { kafkaThroughput } from "./kafka_bench.ts";
+import { memorySteadyState } from "./memory_bench.ts";
 
 const SUITES: Suite[] = [
   engineThroughput,
@@ -19,6 +20,7 @@ const SUITES: Suite[] = [
   apiThroughput,
   kafkaThroughput,
   s3Throughput,
+  memorySteadyState,
 ];
 
 if (import.meta.main) {

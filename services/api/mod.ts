@@ -24,6 +24,7 @@ export {
   wantsProtobuf,
 } from "./app.ts";
 export { ApiService, type ApiServiceOptions } from "./api_service.ts";
+export { type CacheLimits, DEFAULT_CACHE_BYTES, splitCacheBudget } from "./cache_budget.ts";
 export {
   type BatchRange,
   type IndexKind,

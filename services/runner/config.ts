@@ -180,6 +180,11 @@ export interface HttpApiServiceConfig {
   port?: number;
   /** Directory of the built web client; default web/dist of this repository. */
   webRoot?: string;
+  /**
+   * Bytes all the API's caches may hold together (decompressed batches, decoded chunks,
+   * replayed world states, finished answers), at least 1 MiB. Default 704 MiB.
+   */
+  cacheBytes?: number;
 }
 
 /** Any service. */
@@ -504,12 +509,13 @@ function resolveService(
       };
     }
     case "http-api": {
-      onlyFields(path, raw, ["kind", "storage", "host", "port", "webRoot"]);
+      onlyFields(path, raw, ["kind", "storage", "host", "port", "webRoot", "cacheBytes"]);
       const out: ResolvedService = {
         kind,
         storage: ref(`${path}.storage`, raw.storage, resources, STORAGE_KINDS, "a storage"),
         host: str(`${path}.host`, raw.host, "127.0.0.1"),
         port: int(`${path}.port`, raw.port, 8080, 0, 65535),
+        cacheBytes: int(`${path}.cacheBytes`, raw.cacheBytes, 704 * 2 ** 20, 2 ** 20, 2 ** 40),
       };
       if (raw.webRoot !== undefined) out.webRoot = str(`${path}.webRoot`, raw.webRoot);
       return out;

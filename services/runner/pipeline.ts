@@ -8,7 +8,7 @@
 import type { Queue } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
-import { ApiService, type ApiServiceOptions } from "../api/mod.ts";
+import { ApiService, type ApiServiceOptions, splitCacheBudget } from "../api/mod.ts";
 import { IndexerService } from "../indexer/mod.ts";
 import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
 import { PersistenceService } from "../persistence/persistence_service.ts";
@@ -156,6 +156,7 @@ export class Pipeline {
         host: s.host,
         port: s.port,
         webRoot: s.webRoot ?? new URL("../../web/dist", import.meta.url).pathname,
+        ...splitCacheBudget(s.cacheBytes),
         pipeline: () => ({
           ...pipeline.status(),
           mode: pipeline.engine === undefined ? "serve" : "in-process",

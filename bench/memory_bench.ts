@@ -1,0 +1,69 @@
+/**
+ * Steady-state memory of every process kind, beside the Deno runtime's own baseline (an idle
+ * `deno eval`): the soak scenarios (tests/soak/scenarios.ts) run for a short while each, and
+ * each process' median RSS after warm-up is reported with its ratio to the baseline and its
+ * slope. `deno task soak` runs the same for 30 minutes. The Kafka + S3 part needs
+ * `deno task services:up`.
+ *
+ * @module
+ */
+
+import { deleteTopics } from "../tests/integration/kafka_helpers.ts";
+import { loadServicesEnv, removePrefix } from "../tests/integration/pipeline_services.ts";
+import { inProcessScenario, kafkaS3Scenario, kafkaS3Topics } from "../tests/soak/scenarios.ts";
+import { runSoak, type SoakResult } from "../tests/soak/soak.ts";
+import type { Figure, Suite } from "./_harness.ts";
+
+const MiB = 2 ** 20;
+const OPTIONS = { durationMs: 90_000, warmupMs: 30_000, sampleMs: 2000 };
+
+function figures(r: SoakResult, label: string): Figure[] {
+  const out: Figure[] = [];
+  for (const p of r.processes) {
+    out.push({
+      name: `${label}: ${p.name} (${p.services.join(", ")}) steady RSS`,
+      value: p.figures.steadyRss / MiB,
+      unit: "MiB",
+      ratio: p.figures.steadyRss / r.baselineRss,
+      ratioOf: "of the Deno baseline",
+    });
+    out.push({
+      name: `${label}: ${p.name} RSS slope after warm-up`,
+      value: p.figures.rssSlopePerMin / MiB,
+      unit: "MiB/min",
+    });
+  }
+  return out;
+}
+
+/** See the module doc. */
+export const memorySteadyState: Suite = {
+  name: "memory: steady RSS per process kind (90 s each, 30 s warm-up, API under load)",
+  async run() {
+    const dir = await Deno.makeTempDir({ prefix: "evochora-bench-soak-" });
+    let inProcess: SoakResult;
+    try {
+      inProcess = await runSoak(inProcessScenario(dir), OPTIONS);
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+    const env = await loadServicesEnv();
+    const tag = `bench-soak-${crypto.randomUUID().slice(0, 8)}`;
+    let distributed: SoakResult;
+    try {
+      distributed = await runSoak(kafkaS3Scenario(tag, env), OPTIONS);
+    } finally {
+      await deleteTopics(env.KAFKA_BOOTSTRAP_SERVERS!, kafkaS3Topics(tag));
+      await removePrefix(`${tag}/`);
+    }
+    return [
+      {
+        name: "Deno runtime baseline: idle `deno eval`",
+        value: inProcess.baselineRss / MiB,
+        unit: "MiB",
+      },
+      ...figures(inProcess, "in-process"),
+      ...figures(distributed, "Kafka + S3"),
+    ];
+  },
+};

@@ -1,0 +1,112 @@
+/**
+ * What a soak run's memory samples say: the level after warm-up, the steady level, the slope
+ * (least squares over the samples after warm-up) and a leak verdict. Pure functions.
+ *
+ * @module
+ */
+
+/** One memory sample of a process, bytes; `tMs` counts from the process' start. */
+export interface MemoryPoint {
+  tMs: number;
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+/** The figures of one process. */
+export interface MemoryFigures {
+  samples: number;
+  /** RSS at the first sample at or after the warm-up. */
+  warmRss: number;
+  /** RSS of the last sample. */
+  endRss: number;
+  /** Median RSS after warm-up. */
+  steadyRss: number;
+  peakRss: number;
+  /** Least-squares slope of RSS after warm-up, bytes per minute. */
+  rssSlopePerMin: number;
+  /** Median V8 heap used after warm-up. */
+  steadyHeap: number;
+  heapSlopePerMin: number;
+  /** Median external (ArrayBuffer) bytes after warm-up. */
+  steadyExternal: number;
+  /** Seconds covered after warm-up. */
+  steadySeconds: number;
+}
+
+function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Least-squares slope of y over x (0 with fewer than two distinct x). */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return 0;
+  let sx = 0, sy = 0;
+  for (let i = 0; i < n; i++) {
+    sx += xs[i]!;
+    sy += ys[i]!;
+  }
+  const mx = sx / n, my = sy / n;
+  let num = 0, den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/**
+ * Figures of one process from its samples. Throws a RangeError when no sample lies at or
+ * after `warmupMs` (the run was shorter than its warm-up, or the process stopped reporting).
+ */
+export function analyze(points: readonly MemoryPoint[], warmupMs: number): MemoryFigures {
+  const steady = points.filter((p) => p.tMs >= warmupMs);
+  if (steady.length === 0) {
+    throw new RangeError(
+      `no memory sample after the warm-up of ${warmupMs} ms (${points.length} samples)`,
+    );
+  }
+  const minutes = steady.map((p) => p.tMs / 60_000);
+  return {
+    samples: points.length,
+    warmRss: steady[0]!.rss,
+    endRss: steady[steady.length - 1]!.rss,
+    steadyRss: median(steady.map((p) => p.rss)),
+    peakRss: Math.max(...points.map((p) => p.rss)),
+    rssSlopePerMin: slope(minutes, steady.map((p) => p.rss)),
+    steadyHeap: median(steady.map((p) => p.heapUsed)),
+    heapSlopePerMin: slope(minutes, steady.map((p) => p.heapUsed)),
+    steadyExternal: median(steady.map((p) => p.external)),
+    steadySeconds: (steady[steady.length - 1]!.tMs - steady[0]!.tMs) / 1000,
+  };
+}
+
+/** Limits of {@link leakVerdict}. */
+export interface LeakLimits {
+  /** Largest allowed rise of RSS from the warm level to the end (and to the steady median). */
+  marginBytes: number;
+}
+
+/**
+ * Why these figures show a leak, or undefined when they do not: RSS at the end (and the
+ * median after warm-up) more than `marginBytes` above RSS at the end of the warm-up. A level
+ * that merely fluctuates passes; growth that continues for the whole run does not.
+ */
+export function leakVerdict(f: MemoryFigures, limits: LeakLimits): string | undefined {
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  const rise = f.endRss - f.warmRss;
+  const medianRise = f.steadyRss - f.warmRss;
+  // Both must rise: a single high sample at the end (GC not yet run) is not a leak, nor is a
+  // low sample right after warm-up followed by a flat level.
+  if (rise > limits.marginBytes && medianRise > limits.marginBytes / 2) {
+    return `RSS rose from ${mb(f.warmRss)} after warm-up to ${mb(f.endRss)} at the end ` +
+      `(+${mb(rise)}, limit +${mb(limits.marginBytes)}; slope ${mb(f.rssSlopePerMin)}/min over ${
+        f.steadySeconds.toFixed(0)
+      } s)`;
+  }
+  return undefined;
+}

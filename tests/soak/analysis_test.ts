@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { analyze, leakVerdict, type MemoryPoint, slope } from "./analysis.ts";
+
+const MiB = 2 ** 20;
+
+function series(n: number, stepMs: number, rss: (i: number) => number): MemoryPoint[] {
+  return Array.from({ length: n }, (_, i) => ({
+    tMs: i * stepMs,
+    rss: rss(i),
+    heapUsed: 20 * MiB,
+    external: 5 * MiB,
+  }));
+}
+
+Deno.test("slope() is the least-squares slope", () => {
+  assert.equal(slope([0, 1, 2, 3], [1, 3, 5, 7]), 2);
+  assert.equal(slope([5], [1]), 0);
+  assert.equal(slope([1, 1], [1, 9]), 0);
+});
+
+Deno.test("analyze() measures from the first sample after warm-up", () => {
+  const f = analyze(series(13, 10_000, (i) => (100 + i) * MiB), 60_000);
+  assert.equal(f.warmRss, 106 * MiB);
+  assert.equal(f.endRss, 112 * MiB);
+  assert.equal(f.steadyRss, 109 * MiB);
+  assert.equal(f.peakRss, 112 * MiB);
+  assert.ok(Math.abs(f.rssSlopePerMin - 6 * MiB) < 1, `${f.rssSlopePerMin}`);
+  assert.equal(f.steadySeconds, 60);
+});
+
+Deno.test("analyze() rejects a run with no sample after warm-up", () => {
+  assert.throws(() => analyze(series(3, 1000, () => MiB), 60_000), /no memory sample after/);
+});
+
+Deno.test("leakVerdict() passes a level that fluctuates within the margin", () => {
+  const f = analyze(series(60, 5000, (i) => (300 + (i % 3 === 0 ? 30 : -20)) * MiB), 30_000);
+  assert.equal(leakVerdict(f, { marginBytes: 50 * MiB }), undefined);
+});
+
+Deno.test("leakVerdict() names a steady climb past the margin", () => {
+  // 17 MB/s, the Kafka consumer leak of issue 8, sampled every 5 s for 3 minutes.
+  const f = analyze(series(36, 5000, (i) => 100 * MiB + i * 5 * 17e6), 30_000);
+  const v = leakVerdict(f, { marginBytes: 50 * MiB });
+  assert.match(v ?? "", /RSS rose from \d+ MiB after warm-up to \d+ MiB at the end/);
+});
+
+Deno.test("leakVerdict() ignores one high last sample when the median stayed flat", () => {
+  const f = analyze(series(30, 5000, (i) => (i === 29 ? 400 : 300) * MiB), 30_000);
+  assert.equal(leakVerdict(f, { marginBytes: 50 * MiB }), undefined);
+});

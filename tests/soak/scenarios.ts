@@ -1,0 +1,130 @@
+/**
+ * The soak scenarios: every long-lived service kind, in one process on the memory queue and
+ * the filesystem, and as separate processes on Kafka and S3.
+ *
+ * @module
+ */
+
+import type { PipelineConfig } from "../../services/runner/config.ts";
+import type { SoakScenario } from "./soak.ts";
+
+const INDEXERS = ["stats", "organisms", "catalog"] as const;
+
+/**
+ * The API's cache budget in the soaks: small, so that the caches are full within the warm-up
+ * and any growth after it is not a cache filling up to its budget.
+ */
+const CACHE_BYTES = 64 * 2 ** 20;
+
+function indexerServices(storage: string): PipelineConfig["services"] {
+  const out: PipelineConfig["services"] = {};
+  for (const index of INDEXERS) {
+    out[`${index}-indexer`] = { kind: "indexer", index, input: "batch-topic", storage };
+  }
+  return out;
+}
+
+/** Every service in one process: memory queue and topic, files under `dataDir`. */
+export function inProcessScenario(dataDir: string): SoakScenario {
+  const config: PipelineConfig = {
+    resources: {
+      "raw-tick-data": { kind: "memory-queue", partitions: 6 },
+      "metadata": { kind: "memory-queue", partitions: 1 },
+      "batch-topic": { kind: "memory-topic", partitions: 3 },
+      "tick-storage": { kind: "filesystem", root: dataDir },
+    },
+    services: {
+      "metadata-persistence": {
+        kind: "metadata-persistence",
+        input: "metadata",
+        storage: "tick-storage",
+      },
+      "persistence-1": {
+        kind: "persistence",
+        input: "raw-tick-data",
+        storage: "tick-storage",
+        notify: "batch-topic",
+      },
+      "persistence-2": {
+        kind: "persistence",
+        input: "raw-tick-data",
+        storage: "tick-storage",
+        notify: "batch-topic",
+      },
+      ...indexerServices("tick-storage"),
+      "http-api": { kind: "http-api", storage: "tick-storage", port: 0, cacheBytes: CACHE_BYTES },
+      "simulation-engine": {
+        kind: "simulation-engine",
+        output: "raw-tick-data",
+        metadataOutput: "metadata",
+        ticks: 0,
+      },
+    },
+  };
+  return {
+    name: "in-process (memory queue + filesystem)",
+    config,
+    processes: [{ name: "pipeline", services: Object.keys(config.services) }],
+    apiService: "http-api",
+  };
+}
+
+/**
+ * Separate processes on Kafka and S3: metadata persistence, one persistence worker, the
+ * indexers, the API (under request load) and the engine, each its own process. Topics and the
+ * key prefix carry `tag`, so a run sees only its own data.
+ */
+export function kafkaS3Scenario(tag: string, env: Record<string, string>): SoakScenario {
+  const config: PipelineConfig = {
+    resources: {
+      "raw-tick-data": {
+        kind: "kafka-queue",
+        topic: `${tag}-ticks`,
+        partitions: 6,
+        groups: ["persistence"],
+      },
+      "metadata": { kind: "kafka-queue", topic: `${tag}-metadata`, partitions: 1 },
+      "batch-topic": { kind: "kafka-topic", topic: `${tag}-batches`, partitions: 3 },
+      "tick-storage": { kind: "s3", prefix: `${tag}/` },
+    },
+    services: {
+      "metadata-persistence": {
+        kind: "metadata-persistence",
+        input: "metadata",
+        storage: "tick-storage",
+      },
+      "persistence-1": {
+        kind: "persistence",
+        input: "raw-tick-data",
+        storage: "tick-storage",
+        notify: "batch-topic",
+      },
+      ...indexerServices("tick-storage"),
+      "http-api": { kind: "http-api", storage: "tick-storage", port: 0, cacheBytes: CACHE_BYTES },
+      "simulation-engine": {
+        kind: "simulation-engine",
+        output: "raw-tick-data",
+        metadataOutput: "metadata",
+        ticks: 0,
+      },
+    },
+  };
+  return {
+    name: "separate processes (Kafka + S3)",
+    config,
+    processes: [
+      { name: "metadata-persistence", services: ["metadata-persistence"] },
+      { name: "persistence", services: ["persistence-1"] },
+      { name: "indexers", services: INDEXERS.map((i) => `${i}-indexer`) },
+      { name: "api", services: ["http-api"] },
+      { name: "engine", services: ["simulation-engine"] },
+    ],
+    apiService: "http-api",
+    env,
+  };
+}
+
+/** The Kafka topics of {@link kafkaS3Scenario} (to delete afterwards). */
+export function kafkaS3Topics(tag: string): string[] {
+  return [`${tag}-ticks`, `${tag}-metadata`, `${tag}-batches`];
+}
