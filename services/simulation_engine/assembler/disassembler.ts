@@ -34,7 +34,7 @@ function text(
     ? instructionByOpcode(valueOf(opcodeMolecule))
     : undefined;
   if (spec === undefined) return formatMolecule(opcodeMolecule);
-  const parts = [spec.name];
+  const parts: string[] = [spec.name];
   let i = 0;
   for (const kind of spec.args) {
     const cells = argMolecules.slice(i, i + argCells(kind, dims));

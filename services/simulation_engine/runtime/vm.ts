@@ -10,6 +10,7 @@ import {
   INSTRUCTIONS,
   type InstructionSpec,
   LOCATION_REGISTERS,
+  OPCODES as O,
   STACK_LIMIT,
 } from "./isa.ts";
 import {
@@ -36,10 +37,8 @@ export interface VmHost {
   fork(parent: Organism, ip: number, axis: number, sign: number, energy: number): string | null;
 }
 
-const O = Object.fromEntries(INSTRUCTIONS.map((i) => [i.name, i.opcode])) as Record<
-  string,
-  number
->;
+/** Per opcode, the opcode of its partner variant (-1 when none), as a flat array for the hot path. */
+const PARTNER = Int32Array.from(INSTRUCTIONS, (i) => i.partner === null ? -1 : O[i.partner]);
 const OP_COUNT = INSTRUCTIONS.length;
 const MAX_ARG_CELLS = 16;
 const LABEL_CONTENT = MoleculeType.LABEL << 20;
@@ -215,7 +214,7 @@ export class Vm {
   #run(o: Organism, op: number, spec: InstructionSpec, next: number): number {
     const dr = o.dr;
     switch (op) {
-      case 0: // NOP
+      case O.NOP:
         return next;
       case O.SETI:
         dr[this.#r(1)] = this.#imm(2);
@@ -252,7 +251,8 @@ export class Vm {
       case O.ORR:
       case O.XORR: {
         const r = this.#r(1);
-        const res = this.#arith(op - 1, dr[r]!, valueOf(dr[this.#r(2)]!));
+        // The register form computes what its immediate partner does, with the value from R2.
+        const res = this.#arith(PARTNER[op]!, dr[r]!, valueOf(dr[this.#r(2)]!));
         if (res !== null) dr[r] = res;
         return next;
       }
@@ -489,7 +489,10 @@ export class Vm {
     }
   }
 
-  /** Arithmetic and bitwise ops on a register molecule and a value; null on failure. */
+  /**
+   * Arithmetic and bitwise ops on a register molecule and a value; null on failure. `op` is the
+   * immediate form (register forms pass their partner).
+   */
   #arith(op: number, reg: number, v: number): number | null {
     const a = valueOf(reg);
     let r: number;
