@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import type { S3Credentials } from "./s3_storage.ts";
+import type { S3Credentials } from "./s3_client_setup.ts";
 
 /** An S3 server to test against. */
 export interface S3TestServer {

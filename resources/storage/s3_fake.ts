@@ -20,7 +20,8 @@ import type {
   PutObjectCommandInput,
   UploadPartCommandInput,
 } from "@aws-sdk/client-s3";
-import { multipartEtag, type S3Body, type S3Operations } from "./s3_storage.ts";
+import type { S3Body, S3Operations } from "./s3_operations.ts";
+import { multipartEtag } from "./s3_writer.ts";
 
 /** An error shaped like the SDK's service exceptions. */
 export function s3Error(name: string, status: number | undefined, attempts = 1): Error {
