@@ -23,7 +23,8 @@ import {
   stopFromPidFile,
   tail,
 } from "./_proc.ts";
-import { encodeRecordBatch, KafkaConnection, KafkaError } from "./kafka_wire.ts";
+import { type Admin, Kafka, logLevel, Partitioners, type RetryOptions } from "kafkajs";
+import { dropTimeoutNegativeWarnings } from "../../resources/kafka/client.ts";
 
 export function kafkaHome(cfg: ServicesConfig): string {
   return `${cfg.cacheRoot}/kafka-${KAFKA_VERSION}`;
@@ -260,78 +261,194 @@ export async function startKafka(cfg: ServicesConfig): Promise<number> {
   });
 }
 
-/** The versions the check below speaks; Kafka 4.x removed every older one (KIP-896). */
-const NEEDED: Record<string, [number, number]> = {
-  Produce: [0, 3],
-  Fetch: [1, 4],
-  Metadata: [3, 4],
-  CreateTopics: [19, 2],
-  DeleteTopics: [20, 1],
-  FindCoordinator: [10, 1],
-  OffsetFetch: [9, 2],
-};
+/** Bounded kafkajs retries: `waitKafka` repeats the whole check, so each step may fail fast. */
+const RETRY: RetryOptions = { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 };
+/** How long the group coordinator may take to load `__consumer_offsets` (a fresh broker). */
+const COORDINATOR_TIMEOUT_MS = 30_000;
+/** How long the consumer may take to join its group and fetch the record just produced. */
+const CONSUME_TIMEOUT_MS = 30_000;
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
 
 /**
- * A real round trip through the broker: ApiVersions, Metadata (this broker registered), then
- * CreateTopics, Produce (acks=all), Fetch of the same record, DeleteTopics. Last it asks for a
- * group coordinator, which creates `__consumer_offsets`, and waits until the coordinator has
- * loaded it, so the first consumer group of a test joins at once instead of retrying.
+ * kafkajs marks the errors worth another attempt with `retriable`; anything else (ours, Node's)
+ * is not. Its own retries, once used up, end in a non-retriable error whose cause is the last
+ * one: that cause decides. Checked by shape: kafkajs' error classes are not named exports.
  */
-export async function checkKafka(cfg: ServicesConfig): Promise<void> {
-  const conn = await KafkaConnection.open(HOST, cfg.kafka.port);
-  try {
-    const versions = await conn.apiVersions();
-    for (const [name, [key, v]] of Object.entries(NEEDED)) {
-      const range = versions.get(key);
-      if (!range || v < range[0] || v > range[1]) {
-        throw new ServiceError(
-          `the broker does not serve ${name} v${v} (it serves ${range ?? "none"})`,
-        );
-      }
-    }
-    const meta = await conn.metadata([]);
-    if (!meta.brokers.some((b) => b.port === cfg.kafka.port)) {
-      throw new Error("the broker is not registered yet");
-    }
-    const topic = `evochora-services-health-${crypto.randomUUID().slice(0, 8)}`;
-    const created = await conn.createTopic(topic, 1);
-    if (created !== 0) throw new KafkaError(created, `CreateTopics ${topic}`);
+function retriable(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (e.name === "KafkaJSNumberOfRetriesExceeded") return retriable(e.cause);
+  return "retriable" in e && e.retriable === true;
+}
+
+/** The errors kafkajs throws when the broker does not serve a request (version) it needs. */
+const UNSUPPORTED = new Set(["KafkaJSServerDoesNotSupportApiKey", "KafkaJSNotImplemented"]);
+
+/**
+ * The kafkajs client of the check. Built here rather than with `createKafkaClient` so that
+ * `KAFKA_SASL_*`/`KAFKA_SSL` meant for a real cluster never reach the local broker's check, and
+ * so that retries stay short.
+ */
+function healthClient(broker: string): Kafka {
+  dropTimeoutNegativeWarnings();
+  return new Kafka({
+    clientId: "evochora-services",
+    brokers: [broker],
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    retry: RETRY,
+    logLevel: logLevel.NOTHING,
+  });
+}
+
+/**
+ * Asks for the offsets of `group` until its coordinator answers: the first FindCoordinator
+ * creates `__consumer_offsets`, and the coordinator answers "loading" until it has loaded it.
+ */
+async function waitCoordinator(admin: Admin, group: string): Promise<void> {
+  const deadline = performance.now() + COORDINATOR_TIMEOUT_MS;
+  for (;;) {
     try {
-      const value = new TextEncoder().encode(`services:up ${new Date().toISOString()}`);
-      let offset: bigint | undefined;
-      for (let i = 0; offset === undefined; i++) {
-        try {
-          offset = await conn.produce(
-            topic,
-            0,
-            encodeRecordBatch([{ key: null, value }], BigInt(Date.now())),
-          );
-        } catch (e) {
-          // the new partition's leader may need a moment
-          if (!(e instanceof KafkaError) || i >= 50) throw e;
-          await sleep(100);
-        }
+      await admin.fetchOffsets({ groupId: group });
+      return;
+    } catch (e) {
+      if (!retriable(e) || performance.now() >= deadline) {
+        throw new Error(`the group coordinator did not become ready: ${messageOf(e)}`);
       }
-      const records = await conn.fetch(topic, 0, offset);
-      const got = records.find((r) => r.offset === offset);
-      if (!got?.value || new TextDecoder().decode(got.value) !== new TextDecoder().decode(value)) {
-        throw new Error(`fetched ${records.length} records, none is the one just produced`);
-      }
-    } finally {
-      await conn.deleteTopic(topic).catch(() => {});
     }
-    const group = "evochora-services-health";
+    await sleep(100);
+  }
+}
+
+/** Produces one record to partition 0 with acks=all; returns its offset. */
+async function produceOne(kafka: Kafka, topic: string, value: string): Promise<string> {
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: RETRY,
+  });
+  await producer.connect();
+  try {
     for (let i = 0;; i++) {
-      const found = await conn.findGroupCoordinator(group);
-      const loaded = found === 0 ? await conn.offsetFetchAll(group) : found;
-      if (loaded === 0) break;
-      if (![14, 15, 16].includes(loaded) || i >= 300) {
-        throw new KafkaError(loaded, "the group coordinator did not become ready");
+      try {
+        const [sent] = await producer.send({
+          topic,
+          acks: -1,
+          messages: [{ partition: 0, value }],
+        });
+        const offset = sent?.baseOffset ?? sent?.offset;
+        if (offset === undefined) throw new Error(`Produce to ${topic}: no offset in the answer`);
+        return offset;
+      } catch (e) {
+        // the new partition's leader may need a moment
+        if (!retriable(e) || i >= 50) throw new Error(`Produce to ${topic}: ${messageOf(e)}`);
+        await sleep(100);
       }
-      await sleep(100);
     }
   } finally {
-    conn.close();
+    await producer.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Joins a fresh consumer group on `topic` (from the beginning, committing nothing) and returns
+ * the value of the record at `offset`, or fails after CONSUME_TIMEOUT_MS.
+ */
+async function consumeOne(
+  kafka: Kafka,
+  topic: string,
+  group: string,
+  offset: string,
+): Promise<string | undefined> {
+  const consumer = kafka.consumer({
+    groupId: group,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 200, // so that disconnect() need not wait long for a running fetch
+    retry: { ...RETRY, restartOnFailure: () => Promise.resolve(false) },
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    return await new Promise<string | undefined>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Fetch from ${topic}: no record within ${CONSUME_TIMEOUT_MS} ms`)),
+        CONSUME_TIMEOUT_MS,
+      );
+      consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+      consumer.run({
+        autoCommit: false,
+        eachMessage: ({ message }) => {
+          if (message.offset === offset) resolve(message.value?.toString());
+          return Promise.resolve();
+        },
+      }).catch(reject);
+    });
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * A real round trip through the broker with kafkajs, which negotiates protocol versions with
+ * the broker: Metadata (this broker registered), then the group coordinator (the first ask
+ * creates `__consumer_offsets`; waiting until it is loaded lets the first consumer group of a
+ * test join at once), then CreateTopics, Produce (acks=all), a consumer group that fetches the
+ * same record back, and DeleteGroups and DeleteTopics, so nothing is left behind.
+ */
+export async function checkKafka(cfg: ServicesConfig): Promise<void> {
+  const broker = `${HOST}:${cfg.kafka.port}`;
+  const kafka = healthClient(broker);
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+  } catch (e) {
+    await admin.disconnect().catch(() => {});
+    throw new Error(
+      `Cannot reach Kafka at ${broker}: ${messageOf(e)} ` +
+        "(is the broker running? deno task services:up starts it)",
+      { cause: e },
+    );
+  }
+  const id = crypto.randomUUID().slice(0, 8);
+  const topic = `evochora-services-health-${id}`;
+  const group = `evochora-services-health-${id}`;
+  try {
+    const { brokers } = await admin.describeCluster();
+    if (!brokers.some((b) => b.port === cfg.kafka.port)) {
+      throw new Error(`the broker at ${broker} is not registered yet`);
+    }
+    await waitCoordinator(admin, group);
+    // No waitForLeaders: kafkajs' wait gives up on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker
+    // answers while the topic propagates; produceOne retries instead.
+    const created = await admin.createTopics({
+      topics: [{ topic, numPartitions: 1 }],
+      waitForLeaders: false,
+    });
+    if (!created) {
+      throw new Error(`CreateTopics ${topic}: the topic exists already`);
+    }
+    try {
+      const value = `services:up ${new Date().toISOString()}`;
+      const offset = await produceOne(kafka, topic, value);
+      const got = await consumeOne(kafka, topic, group, offset);
+      if (got !== value) {
+        throw new Error(`fetched offset ${offset} of ${topic}, but not the value just produced`);
+      }
+    } finally {
+      await admin.deleteGroups([group]).catch(() => {});
+      await admin.deleteTopics({ topics: [topic], timeout: 5_000 }).catch(() => {});
+    }
+  } catch (e) {
+    if (e instanceof Error && UNSUPPORTED.has(e.name)) {
+      throw new ServiceError(`the Kafka broker at ${broker} lacks a request kafkajs needs: ${e}`);
+    }
+    throw new Error(`Kafka at ${broker} failed the check: ${messageOf(e)}`, { cause: e });
+  } finally {
+    await admin.disconnect().catch(() => {});
   }
 }
 
@@ -365,8 +482,9 @@ export async function waitKafka(
     await sleep(300);
   }
   throw new ServiceError(
-    `the Kafka broker did not pass its check within ${timeoutMs / 1000} s (last: ${last}); ` +
-      `last lines of ${dir}/server.log:\n${await tail(`${dir}/server.log`)}`,
+    `the Kafka broker at ${HOST}:${cfg.kafka.port} did not pass its check within ` +
+      `${timeoutMs / 1000} s (last: ${last}); last lines of ${dir}/server.log:\n` +
+      await tail(`${dir}/server.log`),
   );
 }
 

@@ -1,5 +1,5 @@
 // SeaweedFS as the local S3 server: built once from the Go module proxy into the cache, started as
-// `weed server -s3` on loopback ports, checked with real signed S3 requests.
+// `weed server -s3` on loopback ports, checked with real S3 requests through `@aws-sdk/client-s3`.
 
 import {
   allPorts,
@@ -24,7 +24,19 @@ import {
   tail,
   writeAtomic,
 } from "./_proc.ts";
-import { S3Client, xmlTag } from "./s3_client.ts";
+import {
+  AbortMultipartUploadCommand,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 
 const COMMIT = SEAWEEDFS_VERSION.slice(SEAWEEDFS_VERSION.lastIndexOf("-") + 1);
 
@@ -136,13 +148,39 @@ export async function provisionSeaweedfs(cfg: ServicesConfig): Promise<boolean> 
   return true;
 }
 
+/**
+ * An SDK client for the local gateway. Endpoint, region and credentials come from the config and
+ * every setting the SDK would otherwise look up in `AWS_*` or `~/.aws/config` is given, so a
+ * developer's real AWS setup never takes part in the check.
+ */
 function s3Client(cfg: ServicesConfig): S3Client {
   return new S3Client({
-    endpoint: `http://${HOST}:${cfg.s3.port}`,
+    endpoint: s3Endpoint(cfg),
     region: cfg.s3.region,
-    accessKey: cfg.s3.accessKey,
-    secretKey: cfg.s3.secretKey,
+    credentials: { accessKeyId: cfg.s3.accessKey, secretAccessKey: cfg.s3.secretKey },
+    forcePathStyle: true,
+    maxAttempts: 1, // waitSeaweedfs repeats the whole check
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      throwOnRequestTimeout: true,
+    },
+    expectContinueHeader: false,
+    // Plain SigV4 requests, no CRC32 headers: the check asks only what every S3 server speaks.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    defaultsMode: "standard",
+    retryMode: "standard",
+    useDualstackEndpoint: false,
+    useFipsEndpoint: false,
+    useArnRegion: false,
+    disableS3ExpressSessionAuth: true,
+    userAgentAppId: "evochora-services",
   });
+}
+
+function s3Endpoint(cfg: ServicesConfig): string {
+  return `http://${HOST}:${cfg.s3.port}`;
 }
 
 /** Starts `weed server` (master, volume, filer, S3 gateway in one process) detached. */
@@ -200,111 +238,201 @@ export interface S3Findings {
   completeMultipartIfNoneMatch: boolean;
 }
 
-function expect(what: string, status: number, want: number[], body: string): void {
-  if (!want.includes(status)) {
-    throw new Error(`${what}: HTTP ${status} (wanted ${want.join(" or ")}) ${body.slice(0, 300)}`);
-  }
-}
-
-async function multipart(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-  parts: Uint8Array[],
-  completeHeaders: Record<string, string>,
-): Promise<number> {
-  const created = await s3.send("POST", bucket, key, { query: { uploads: "" } });
-  expect("CreateMultipartUpload", created.status, [200], created.text());
-  const uploadId = xmlTag(created.text(), "UploadId");
-  if (!uploadId) throw new Error(`CreateMultipartUpload: no UploadId in ${created.text()}`);
-  const etags: string[] = [];
-  for (const [i, body] of parts.entries()) {
-    const up = await s3.send("PUT", bucket, key, {
-      query: { partNumber: String(i + 1), uploadId },
-      body,
-    });
-    expect(`UploadPart ${i + 1}`, up.status, [200], up.text());
-    etags.push(up.headers.get("etag") ?? "");
-  }
-  const xml = `<CompleteMultipartUpload>${
-    etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join("")
-  }</CompleteMultipartUpload>`;
-  const done = await s3.send("POST", bucket, key, {
-    query: { uploadId },
-    headers: { "content-type": "application/xml", ...completeHeaders },
-    body: new TextEncoder().encode(xml),
-  });
-  // Some servers answer 200 with an <Error> body; treat that as the error it names.
-  const code = xmlTag(done.text(), "Code");
-  const status = done.status === 200 && code === "PreconditionFailed" ? 412 : done.status;
-  if (status !== 200) {
-    await s3.send("DELETE", bucket, key, { query: { uploadId } }); // abort; best effort
-  }
-  return status;
+/** The HTTP status of an SDK error, if the server answered at all. */
+function httpStatus(e: unknown): number | undefined {
+  if (typeof e !== "object" || e === null || !("$metadata" in e)) return undefined;
+  const meta = e.$metadata;
+  if (typeof meta !== "object" || meta === null || !("httpStatusCode" in meta)) return undefined;
+  return typeof meta.httpStatusCode === "number" ? meta.httpStatusCode : undefined;
 }
 
 /**
- * One real round trip: create the bucket, PutObject, GetObject, ListObjectsV2, multipart upload,
- * and the two conditional writes the project's storage relies on. Cleans up its own objects.
+ * A 412, or the `PreconditionFailed` error some servers send in a 200 answer to
+ * CompleteMultipartUpload (the SDK throws that as the error it names).
+ */
+function preconditionFailed(e: unknown): boolean {
+  return httpStatus(e) === 412 || (e instanceof Error && e.name === "PreconditionFailed");
+}
+
+/** An error naming the request and what the server (or the socket) said. */
+function failed(what: string, e: unknown): Error {
+  const status = httpStatus(e);
+  const name = e instanceof Error ? e.name : "Error";
+  const message = e instanceof Error ? e.message : String(e);
+  const http = status === undefined ? "" : `HTTP ${status} `;
+  return new Error(`${what}: ${http}${name}: ${message}`, { cause: e });
+}
+
+/** Runs one request; a failure names the request. */
+async function step<T>(what: string, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (e) {
+    throw failed(what, e);
+  }
+}
+
+/** A conditional write that the server may refuse: true when it answered 412. */
+async function refused(what: string, write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return false;
+  } catch (e) {
+    if (preconditionFailed(e)) return true;
+    throw failed(what, e);
+  }
+}
+
+/**
+ * Uploads `parts` as one multipart object, completing with `If-None-Match: *`. Returns true when
+ * the completion was refused with 412; every failure aborts the upload (best effort).
+ */
+async function multipart(
+  s3: S3Client,
+  Bucket: string,
+  Key: string,
+  parts: Uint8Array[],
+  what: string,
+): Promise<boolean> {
+  const created = await step(
+    "CreateMultipartUpload",
+    () => s3.send(new CreateMultipartUploadCommand({ Bucket, Key })),
+  );
+  const UploadId = created.UploadId;
+  if (!UploadId) throw new Error(`CreateMultipartUpload: no UploadId for ${Key}`);
+  let done = false;
+  try {
+    const etags: CompletedPart[] = [];
+    for (const [i, Body] of parts.entries()) {
+      const PartNumber = i + 1;
+      const up = await step(
+        `UploadPart ${PartNumber}`,
+        () => s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body })),
+      );
+      etags.push({ PartNumber, ETag: up.ETag });
+    }
+    const wasRefused = await refused(
+      `CompleteMultipartUpload If-None-Match ${what}`,
+      () =>
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket,
+            Key,
+            UploadId,
+            IfNoneMatch: "*",
+            MultipartUpload: { Parts: etags },
+          }),
+        ),
+    );
+    done = !wasRefused;
+    return wasRefused;
+  } finally {
+    if (!done) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Creates the bucket unless this account owns it already. Being the first request, its failure
+ * without an HTTP answer means nothing listens at the endpoint.
+ */
+async function ensureBucket(s3: S3Client, cfg: ServicesConfig): Promise<void> {
+  const Bucket = cfg.s3.bucket;
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket }));
+  } catch (e) {
+    if (e instanceof Error && e.name === "BucketAlreadyOwnedByYou") return;
+    if (httpStatus(e) !== undefined) throw failed(`CreateBucket ${Bucket}`, e);
+    throw new Error(
+      `Cannot reach S3 at ${s3Endpoint(cfg)}: ${e instanceof Error ? e.message : String(e)} ` +
+        "(is SeaweedFS running? deno task services:up starts it)",
+      { cause: e },
+    );
+  }
+}
+
+async function getText(s3: S3Client, Bucket: string, Key: string): Promise<string | undefined> {
+  const got = await step(`GetObject ${Key}`, () => s3.send(new GetObjectCommand({ Bucket, Key })));
+  return await got.Body?.transformToString();
+}
+
+/**
+ * One real round trip with `@aws-sdk/client-s3`: create the bucket, PutObject, GetObject,
+ * ListObjectsV2, multipart upload, and the two conditional writes the project's storage relies
+ * on. Cleans up its own objects.
  */
 export async function checkS3(cfg: ServicesConfig): Promise<S3Findings> {
   const s3 = s3Client(cfg);
-  const bucket = cfg.s3.bucket;
-  const made = await s3.send("PUT", bucket, "");
-  if (made.status !== 200 && !/BucketAlreadyOwnedByYou/.test(made.text())) {
-    expect(`CreateBucket ${bucket}`, made.status, [200], made.text());
+  try {
+    await ensureBucket(s3, cfg);
+  } catch (e) {
+    s3.destroy();
+    throw e;
   }
   const prefix = `.evochora-services-health/${crypto.randomUUID()}`;
-  const enc = new TextEncoder();
-  const a = `${prefix}/a.txt`;
-  const b = `${prefix}/b.txt`;
-  const c = `${prefix}/c.bin`;
+  const keys = [`${prefix}/a.txt`, `${prefix}/b.txt`, `${prefix}/c.bin`] as const;
   try {
-    const body = enc.encode(`hello from services:up ${new Date().toISOString()}`);
-    const put = await s3.send("PUT", bucket, a, { body });
-    expect("PutObject", put.status, [200], put.text());
-    const got = await s3.send("GET", bucket, a);
-    expect("GetObject", got.status, [200], got.text());
-    if (got.text() !== new TextDecoder().decode(body)) {
-      throw new Error("GetObject returned other bytes than PutObject stored");
-    }
-    const again = await s3.send("PUT", bucket, a, {
-      headers: { "if-none-match": "*" },
-      body: enc.encode("must not replace"),
-    });
-    expect("PutObject If-None-Match on an existing key", again.status, [200, 412], again.text());
-    const fresh = await s3.send("PUT", bucket, b, { headers: { "if-none-match": "*" }, body });
-    expect("PutObject If-None-Match on a new key", fresh.status, [200], fresh.text());
-
-    const part1 = new Uint8Array(5 * 1024 * 1024).fill(7); // parts but the last need 5 MiB
-    const part2 = enc.encode("tail");
-    const mpNew = await multipart(s3, bucket, c, [part1, part2], { "if-none-match": "*" });
-    expect("CompleteMultipartUpload If-None-Match on a new key", mpNew, [200], "");
-    const whole = await s3.send("GET", bucket, c);
-    expect("GetObject of the multipart object", whole.status, [200], "");
-    if (whole.body.length !== part1.length + part2.length || whole.body[0] !== 7) {
-      throw new Error(`multipart object has ${whole.body.length} bytes, expected more`);
-    }
-    const mpOld = await multipart(s3, bucket, a, [part2], { "if-none-match": "*" });
-    expect("CompleteMultipartUpload If-None-Match on an existing key", mpOld, [200, 412], "");
-
-    const list = await s3.send("GET", bucket, "", {
-      query: { "list-type": "2", prefix: `${prefix}/` },
-    });
-    expect("ListObjectsV2", list.status, [200], list.text());
-    for (const k of [a, b, c]) {
-      if (!list.text().includes(`<Key>${k}</Key>`)) {
-        throw new Error(`ListObjectsV2 does not list ${k}: ${list.text().slice(0, 300)}`);
-      }
-    }
-    const after = await s3.send("GET", bucket, a);
-    if (after.text() !== new TextDecoder().decode(body)) {
-      throw new Error("a conditional write replaced an existing object although it answered");
-    }
-    return { putIfNoneMatch: again.status === 412, completeMultipartIfNoneMatch: mpOld === 412 };
+    return await roundTrip(s3, cfg.s3.bucket, prefix, keys);
   } finally {
-    for (const k of [a, b, c]) await s3.send("DELETE", bucket, k).catch(() => {});
+    for (const Key of keys) {
+      await s3.send(new DeleteObjectCommand({ Bucket: cfg.s3.bucket, Key })).catch(() => {});
+    }
+    s3.destroy();
   }
+}
+
+/** The requests of `checkS3` after the bucket exists, on the three `keys` under `prefix`. */
+async function roundTrip(
+  s3: S3Client,
+  Bucket: string,
+  prefix: string,
+  [a, b, c]: readonly [string, string, string],
+): Promise<S3Findings> {
+  const body = `hello from services:up ${new Date().toISOString()}`;
+  await step("PutObject", () => s3.send(new PutObjectCommand({ Bucket, Key: a, Body: body })));
+  if ((await getText(s3, Bucket, a)) !== body) {
+    throw new Error("GetObject returned other bytes than PutObject stored");
+  }
+  const putRefused = await refused(
+    "PutObject If-None-Match on an existing key",
+    () =>
+      s3.send(
+        new PutObjectCommand({ Bucket, Key: a, Body: "must not replace", IfNoneMatch: "*" }),
+      ),
+  );
+  await step(
+    "PutObject If-None-Match on a new key",
+    () => s3.send(new PutObjectCommand({ Bucket, Key: b, Body: body, IfNoneMatch: "*" })),
+  );
+
+  const part1 = new Uint8Array(5 * 1024 * 1024).fill(7); // parts but the last need 5 MiB
+  const part2 = new TextEncoder().encode("tail");
+  if (await multipart(s3, Bucket, c, [part1, part2], "on a new key")) {
+    throw new Error("CompleteMultipartUpload If-None-Match on a new key: HTTP 412 (wanted 200)");
+  }
+  const whole = await step(
+    "GetObject of the multipart object",
+    () => s3.send(new GetObjectCommand({ Bucket, Key: c })),
+  );
+  const bytes = await whole.Body?.transformToByteArray() ?? new Uint8Array();
+  if (bytes.length !== part1.length + part2.length || bytes[0] !== 7) {
+    throw new Error(`multipart object has ${bytes.length} bytes, expected more`);
+  }
+  const completeRefused = await multipart(s3, Bucket, a, [part2], "on an existing key");
+
+  const list = await step(
+    "ListObjectsV2",
+    () => s3.send(new ListObjectsV2Command({ Bucket, Prefix: `${prefix}/` })),
+  );
+  const listed = new Set((list.Contents ?? []).map((o) => o.Key));
+  for (const k of [a, b, c]) {
+    if (!listed.has(k)) throw new Error(`ListObjectsV2 does not list ${k}: ${[...listed]}`);
+  }
+  if ((await getText(s3, Bucket, a)) !== body) {
+    throw new Error("a conditional write replaced an existing object although it answered");
+  }
+  return { putIfNoneMatch: putRefused, completeMultipartIfNoneMatch: completeRefused };
 }
 
 /** Waits until the S3 gateway answers the full round trip; fails with the log tail. */
@@ -336,8 +464,8 @@ export async function waitSeaweedfs(
     await sleep(500);
   }
   throw new ServiceError(
-    `SeaweedFS did not pass the S3 check within ${timeoutMs / 1000} s (last: ${last}); ` +
-      `last lines of ${log}:\n${await tail(log)}`,
+    `SeaweedFS did not pass the S3 check at ${s3Endpoint(cfg)} within ${timeoutMs / 1000} s ` +
+      `(last: ${last}); last lines of ${log}:\n${await tail(log)}`,
   );
 }
 
