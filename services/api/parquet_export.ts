@@ -113,6 +113,8 @@ export async function parquetExport(
       });
       let next = 0;
       let finished = false;
+      // No read-ahead (highWaterMark 0): nothing is read or written until the body is read,
+      // so an answer turned into a 304 (revalidate.ts) costs no index reads.
       return new ReadableStream<Uint8Array>({
         async pull(controller) {
           if (finished) return;
@@ -137,7 +139,7 @@ export async function parquetExport(
           for (const b of writer.out.splice(0)) controller.enqueue(b);
           if (finished) controller.close();
         },
-      });
+      }, { highWaterMark: 0 });
     },
   };
 }

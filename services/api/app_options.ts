@@ -1,0 +1,51 @@
+/**
+ * What {@link ./app.ts} is built from: the storage of the runs, the pipeline beside the API (if
+ * any), and the bounds of its caches and answers.
+ *
+ * @module
+ */
+
+import type { Storage } from "../../resources/storage/storage.ts";
+import type { PipelineStatus } from "../runner/pipeline.ts";
+import type { PipelineResponse } from "./api_types.ts";
+import type { IndexReader } from "./index_reader.ts";
+import type { LiveProvider } from "./live_progress.ts";
+
+/** The pipeline's status, as the runner reports it; `mode` defaults to "in-process". */
+export type PipelineProvider = () => PipelineStatus & { mode?: PipelineResponse["mode"] };
+
+/** Options of {@link ./app.ts!createApp}. */
+export interface AppOptions {
+  /** Where the runs are. */
+  storage: Storage;
+  /** The pipeline's status, when the API runs beside it; absent: serve mode. */
+  pipeline?: PipelineProvider;
+  /** The running engine's progress, when the API runs beside it. */
+  live?: LiveProvider;
+  /** Directory of the built web client, served at `/`; absent: a small text page. */
+  webRoot?: string;
+  /** Decoded chunks kept in memory. Default 32. */
+  cacheChunks?: number;
+  /** Encoded bytes of the decoded chunks kept (decoded, they take a few times more). Default 128 MiB. */
+  cacheChunkBytes?: number;
+  /** Bytes of decompressed batches kept. Default 256 MiB. */
+  cacheBatchBytes?: number;
+  /** Bytes of replayed world states kept. Default 256 MiB. */
+  cacheStateBytes?: number;
+  /** Bytes of encoded immutable answers (world regions, organisms) kept. Default 64 MiB. */
+  cacheResponseBytes?: number;
+  /** How long storage listings are reused, ms. Default 1000. */
+  listingTtlMs?: number;
+  /** Longest gap between two live progress events, ms. Default 1000. */
+  liveIntervalMs?: number;
+  /** Largest world region per request, in cells. Default 2^22. */
+  maxRegionCells?: number;
+  /** Most lineage nodes per answer. Default 20000. */
+  maxLineageNodes?: number;
+  /** Index reader; default reads the indexers' files from `storage`. */
+  index?: IndexReader;
+  /** Where unexpected errors are logged. Default console.error. */
+  log?: (message: string) => void;
+  /** Ends open live streams when aborted (a server cannot shut down while they run). */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,125 @@
+/**
+ * HTTP caching of a stored tick's answers (world regions, organism lists), as a Hono middleware.
+ * Such an answer never changes once the tick is stored, so it is named by a strong ETag, marked
+ * immutable, answered with 304 on a matching If-None-Match, and its encoded body is kept by ETag.
+ * The ETag is also kept by URL, so that a warm request skips parsing, listing and hashing.
+ *
+ * @module
+ */
+
+import type { Context, MiddlewareHandler } from "hono";
+import { etagMatches } from "./etag.ts";
+import { type CacheStats, LruCache } from "./lru_cache.ts";
+
+/** Cache-Control of an answer that never changes. */
+export const IMMUTABLE = "public, max-age=31536000, immutable";
+
+/**
+ * Cache-Control of a stored tick's answer: immutable under a run id; `latest` names another
+ * run once a newer one starts, so clients must revalidate (the ETag names the run).
+ */
+export function tickCaching(c: Context): string {
+  return c.req.param("run") === "latest" ? "no-cache" : IMMUTABLE;
+}
+
+/** An encoded answer and its content type. */
+interface Encoded {
+  body: Uint8Array<ArrayBuffer>;
+  type: string;
+}
+
+/**
+ * Answers with the entity named `etag`: 304 when the client has it, else its body from the
+ * cache, built by `build` (and kept) on a miss.
+ */
+export type AnswerEntity = (
+  etag: string,
+  type: string,
+  build: () => Promise<Uint8Array<ArrayBuffer>>,
+) => Promise<Response>;
+
+/** The Hono environment of routes behind {@link ImmutableAnswers.middleware}. */
+export interface ImmutableEnv {
+  Variables: {
+    /** How the route answers; the ETag must name the run, tick, query and representation. */
+    answer: AnswerEntity;
+  };
+}
+
+/** Options of {@link ImmutableAnswers}. */
+export interface ImmutableAnswersOptions {
+  /** Bytes of encoded bodies kept. */
+  maxBytes: number;
+  /** URLs whose ETag is kept. Default 20000. */
+  maxUrls?: number;
+}
+
+/** The caches of immutable answers and the middleware that serves from them. */
+export class ImmutableAnswers {
+  readonly #bodies: LruCache<string, Encoded>;
+  readonly #etagByUrl: LruCache<string, string>;
+
+  constructor(options: ImmutableAnswersOptions) {
+    this.#bodies = new LruCache({
+      name: "responses",
+      maxBytes: options.maxBytes,
+      sizeOf: (r) => r.body.byteLength,
+    });
+    this.#etagByUrl = new LruCache({ name: "url_index", maxEntries: options.maxUrls ?? 20000 });
+  }
+
+  /** Counters of the body cache and of the URL index. */
+  stats(): CacheStats[] {
+    return [this.#bodies.stats(), this.#etagByUrl.stats()];
+  }
+
+  /**
+   * The middleware of a stored tick's route: answers a URL built before without running the
+   * handler, else gives the handler `c.get("answer")`. `variant` names the representation the
+   * request gets (e.g. "pb" or "json"), as the ETag must too.
+   */
+  middleware(variant: (c: Context) => string): MiddlewareHandler<ImmutableEnv> {
+    return async (c, next) => {
+      // `latest` names another run once a newer one starts: its URL names no fixed entity.
+      const key = c.req.param("run") === "latest" ? null : `${variant(c)} ${c.req.url}`;
+      if (key !== null) {
+        const before = this.#builtBefore(c, key);
+        if (before !== null) return before;
+      }
+      c.set("answer", (etag, type, build) => this.#answer(c, key, etag, type, build));
+      await next();
+    };
+  }
+
+  /** The answer built before for this URL key, or null. */
+  #builtBefore(c: Context, key: string): Response | null {
+    if (!this.#etagByUrl.has(key)) return null;
+    const etag = this.#etagByUrl.get(key)!;
+    const headers = entityHeaders(c, etag);
+    if (etagMatches(c.req.header("if-none-match"), etag)) return c.body(null, 304, headers);
+    if (!this.#bodies.has(etag)) return null;
+    const cached = this.#bodies.get(etag)!;
+    headers["content-type"] = cached.type;
+    return c.body(cached.body, 200, headers);
+  }
+
+  async #answer(
+    c: Context,
+    key: string | null,
+    etag: string,
+    type: string,
+    build: () => Promise<Uint8Array<ArrayBuffer>>,
+  ): Promise<Response> {
+    const headers = entityHeaders(c, etag);
+    if (etagMatches(c.req.header("if-none-match"), etag)) return c.body(null, 304, headers);
+    const cached = await this.#bodies.getOrLoad(etag, async () => ({ body: await build(), type }));
+    if (key !== null) this.#etagByUrl.set(key, etag);
+    headers["content-type"] = cached.type;
+    return c.body(cached.body, 200, headers);
+  }
+}
+
+/** The validators of an answer, sent with 200 and 304 alike. */
+function entityHeaders(c: Context, etag: string): Record<string, string> {
+  return { "etag": etag, "cache-control": tickCaching(c), "vary": "Accept" };
+}
