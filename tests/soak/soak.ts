@@ -97,6 +97,8 @@ interface Running {
   points: MemoryPoint[];
   last: ReportedService[];
   startedAt: number;
+  /** Set when the harness begins to stop it: later reports (during shutdown) are not kept. */
+  stopping: boolean;
   firstReport: Promise<void>;
   stdoutDone: Promise<void>;
   stderr: { text: string };
@@ -155,6 +157,7 @@ function start(spec: SoakProcessSpec, configPath: string, scenario: SoakScenario
     points: [],
     last: [],
     startedAt,
+    stopping: false,
     firstReport: new Promise<void>((res) => (reported = res)),
     stdoutDone: Promise.resolve(),
     stderr: { text: "" },
@@ -168,9 +171,10 @@ function start(spec: SoakProcessSpec, configPath: string, scenario: SoakScenario
       services?: ReportedService[];
     };
     if (rep.type !== "status" || rep.memory === undefined) return;
-    r.points.push({ tMs: performance.now() - startedAt, ...rep.memory });
-    r.last = rep.services ?? [];
+    r.last = rep.services ?? r.last;
     reported();
+    if (r.stopping) return;
+    r.points.push({ tMs: performance.now() - startedAt, ...rep.memory });
   });
   r.stderrDone = readLines(child.stderr, (line) => {
     r.stderr.text = (r.stderr.text + line + "\n").slice(-4000);
@@ -350,6 +354,7 @@ export async function runSoak(scenario: SoakScenario, o: SoakOptions): Promise<S
     clearInterval(progress);
     stopLoad.abort();
     loadCounts = await load?.catch(() => undefined);
+    for (const r of running) r.stopping = true;
     // The producers first (the engine is started last), so the consumers see the end.
     for (const r of [...running].reverse()) codes.set(r, await stopProcess(r, 20_000));
     await Deno.remove(dir, { recursive: true }).catch(() => {});
