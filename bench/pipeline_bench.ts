@@ -11,7 +11,7 @@ import { MemoryQueue } from "../resources/queue/memory_queue.ts";
 import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
 import { MemoryTopic } from "../resources/topic/memory_topic.ts";
 import { ZstdWorker } from "../resources/storage/zstd_worker.ts";
-import { chunkRecord } from "../services/persistence/chunk_record.ts";
+import { chunkRecord } from "../services/common/chunk_record.ts";
 import { PersistenceService } from "../services/persistence/persistence_service.ts";
 import { defaultConfig, Pipeline, resolveConfig } from "../services/runner/mod.ts";
 import {
@@ -80,7 +80,7 @@ export const persistenceThroughput: Suite = {
       attempts: 3,
       retryBaseMs: 10,
       zstdLevel: 3,
-      zstdWorker: zstd,
+      compressor: zstd,
     });
     let ms = performance.now();
     let cpu = cpuSeconds();

@@ -10,7 +10,6 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { DelimitedDecodeError, MAX_MESSAGE_BYTES, splitDelimitedRecords } from "../../proto/mod.ts";
 import type { CommitResult, Storage } from "./storage.ts";
-import type { ZstdWorker } from "./zstd_worker.ts";
 import {
   checkZstdLevel,
   createZstdCompressor,
@@ -38,6 +37,12 @@ export class CorruptObjectError extends Error {
   }
 }
 
+/** Compresses a whole buffer, e.g. on another thread (`ZstdWorker` is one). */
+export interface Compressor {
+  /** zstd-compresses `bytes` at `level`; may take ownership of `bytes`. */
+  compress(bytes: Uint8Array, level: number): Promise<Uint8Array>;
+}
+
 /** Options of {@link writeMessages}. */
 export interface WriteMessagesOptions {
   /** zstd level, default 3. */
@@ -47,7 +52,7 @@ export interface WriteMessagesOptions {
    * buffer first; the bytes are the same as streaming (zstd's output does not depend on how
    * the input is split).
    */
-  worker?: ZstdWorker;
+  worker?: Compressor;
 }
 
 /** What {@link writeMessages} wrote. `bytes` and `storedBytes` are the same number. */
@@ -177,7 +182,7 @@ async function writeMessagesOnWorker(
   key: string,
   messages: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   level: number,
-  worker: ZstdWorker,
+  worker: Compressor,
 ): Promise<WriteMessagesResult> {
   const parts: Uint8Array[] = [];
   for await (const m of messages) {

@@ -6,7 +6,8 @@
  */
 
 import type { Storage } from "../../resources/storage/storage.ts";
-import type { Service, ServiceState, ServiceStatus } from "../runner/service.ts";
+import { Lifecycle } from "../common/lifecycle.ts";
+import type { Service, ServiceStatus } from "../common/service.ts";
 import { type AppOptions, buildApi } from "./app.ts";
 
 /** Options of {@link ApiService}. */
@@ -26,14 +27,11 @@ export class ApiService implements Service {
   readonly name: string;
   /** The service kind, as in the runner's config. */
   readonly kind = "http-api";
-  readonly done: Promise<void>;
-  #resolveDone!: () => void;
+  readonly #life: Lifecycle;
   readonly #options: ApiServiceOptions;
   readonly #closing = new AbortController();
   readonly #api: ReturnType<typeof buildApi>;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
-  #state: ServiceState = "created";
-  #error: string | undefined;
   #url = "";
   #startedAt = 0;
 
@@ -42,7 +40,12 @@ export class ApiService implements Service {
     this.#options = options;
     const { name: _n, host: _h, port: _p, ...app } = options;
     this.#api = buildApi({ ...app, signal: this.#closing.signal });
-    this.done = new Promise((r) => this.#resolveDone = r);
+    this.#life = new Lifecycle(this.name, this.kind);
+  }
+
+  /** See Service.done. */
+  get done(): Promise<void> {
+    return this.#life.done;
   }
 
   /** The Hono app (for in-process requests without a socket). */
@@ -55,11 +58,20 @@ export class ApiService implements Service {
     return this.#url;
   }
 
+  /** Binds the port (a clear error when it cannot), then serves until stop(). */
   start(): Promise<void> {
-    if (this.#state !== "created") {
-      return Promise.reject(new Error(`Service '${this.name}' was started already`));
-    }
-    this.#state = "starting";
+    return this.#life.start(() => this.#listen(), async (signal) => {
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      // Live streams never end by themselves; end them so that shutdown can finish.
+      this.#closing.abort();
+      await this.#server!.shutdown();
+    });
+  }
+
+  #listen(): void {
     const hostname = this.#options.host ?? "127.0.0.1";
     try {
       this.#server = Deno.serve({
@@ -68,35 +80,20 @@ export class ApiService implements Service {
         onListen: () => {},
       }, this.#api.app.fetch);
     } catch (e) {
-      this.#state = "failed";
-      this.#error = `Cannot listen on ${hostname}:${this.#options.port ?? 8080}: ${
-        (e as Error).message
-      }`;
-      this.#resolveDone();
-      return Promise.reject(new Error(this.#error, { cause: e }));
+      throw new Error(
+        `Cannot listen on ${hostname}:${this.#options.port ?? 8080}: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
     const addr = this.#server.addr;
     const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
     this.#url = `http://${host}:${addr.port}`;
     this.#startedAt = performance.now();
-    this.#state = "running";
-    return Promise.resolve();
   }
 
-  async stop(): Promise<void> {
-    if (this.#state === "stopped" || this.#state === "failed") return;
-    if (this.#server === undefined) {
-      this.#state = "stopped";
-      this.#resolveDone();
-      return;
-    }
-    if (this.#state === "stopping") return await this.done;
-    this.#state = "stopping";
-    // Live streams never end by themselves; end them so that shutdown can finish.
-    this.#closing.abort();
-    await this.#server.shutdown();
-    this.#state = "stopped";
-    this.#resolveDone();
+  /** Ends live streams and shuts the server down. */
+  stop(): Promise<void> {
+    return this.#life.stop();
   }
 
   status(): ServiceStatus {
@@ -110,8 +107,6 @@ export class ApiService implements Service {
       metrics[`cache_${c.name}_misses`] = c.misses;
       metrics[`cache_${c.name}_bytes`] = c.bytes;
     }
-    const s: ServiceStatus = { name: this.name, kind: this.kind, state: this.#state, metrics };
-    if (this.#error !== undefined) s.error = this.#error;
-    return s;
+    return this.#life.status(metrics);
   }
 }

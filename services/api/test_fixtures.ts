@@ -25,7 +25,7 @@ import {
   STATS_COLUMNS,
   statsKey,
 } from "../indexer/schema.ts";
-import { parseBatchKey, rawPrefix } from "../persistence/batch_key.ts";
+import { parseBatchKey, rawPrefix } from "../common/storage_layout.ts";
 import { defaultConfig, Pipeline, resolveConfig } from "../runner/mod.ts";
 import type { EngineConfigInput } from "../simulation_engine/runtime/mod.ts";
 import { replayChunk } from "../simulation_engine/runtime/chunk_replay.ts";

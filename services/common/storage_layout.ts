@@ -1,9 +1,26 @@
 /**
- * Storage keys of a run. Batch keys are a pure function of the data, so a replay after a crash
- * rebuilds the same keys and the no-clobber commit turns duplicates into no-ops.
+ * The storage layout every service shares: the run-id grammar and the keys of a run (metadata,
+ * raw batches, dead letters). Batch keys are a pure function of the data, so a replay after a
+ * crash rebuilds the same keys and the no-clobber commit turns duplicates into no-ops.
  *
  * @module
  */
+
+/** Run ids: 1-128 of `[A-Za-z0-9._=-]` (one storage key segment), not `.` or `..`. */
+export const RUN_ID_PATTERN: RegExp = /^[A-Za-z0-9._=-]{1,128}$/;
+
+/** The run-id rule in words, for messages. */
+export const RUN_ID_RULE = "1-128 characters of [A-Za-z0-9._=-], not '.' or '..'";
+
+/** Whether `id` is a valid run id (see {@link RUN_ID_PATTERN}). */
+export function isRunId(id: string): boolean {
+  return RUN_ID_PATTERN.test(id) && id !== "." && id !== "..";
+}
+
+/** The run id a record's `run` header names, or `unknown-run` when it names none valid. */
+export function runIdOrUnknown(header: string | undefined): string {
+  return header !== undefined && isRunId(header) ? header : "unknown-run";
+}
 
 /** Ticks per prefix directory: keeps directories (and S3 listings) to a few thousand keys. */
 export const TICKS_PER_PREFIX = 1_000_000;

@@ -26,13 +26,10 @@ import { BatchInfoSchema, fromBinary } from "../../proto/mod.ts";
 import { ClosedError } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { Consumer, Delivery, Topic } from "../../resources/topic/topic.ts";
-import { rawPrefix, runIdOf } from "../persistence/batch_key.ts";
-import {
-  type Service,
-  type ServiceState,
-  type ServiceStatus,
-  superviseLoop,
-} from "../runner/service.ts";
+import { rawPrefix, runIdOf } from "../common/storage_layout.ts";
+import { runConsumerLoop } from "../common/consumer_loop.ts";
+import { Lifecycle } from "../common/lifecycle.ts";
+import type { Service, ServiceStatus } from "../common/service.ts";
 import type { BatchIndexer, IndexKind } from "./batch_indexer.ts";
 import { catalogIndexer } from "./catalog_indexer.ts";
 import { organismIndexer } from "./organism_indexer.ts";
@@ -108,8 +105,7 @@ interface Pending {
 export class IndexerService implements Service {
   readonly name: string;
   readonly kind: string;
-  readonly done: Promise<void>;
-  #resolveDone!: () => void;
+  readonly #life: Lifecycle;
   readonly #indexer: BatchIndexer;
   readonly #storage: Storage;
   readonly #input: Topic;
@@ -122,11 +118,7 @@ export class IndexerService implements Service {
   readonly #maxRecords: number;
   readonly #fixedRuns: readonly string[] | undefined;
   #consumer: Consumer | null = null;
-  #state: ServiceState = "created";
-  #error: string | undefined;
   readonly #recent: string[] = [];
-  #stopping = false;
-  readonly #abort = new AbortController();
   /** Raw key -> work not yet done. */
   readonly #pending = new Map<string, Pending>();
   /** Done keys of the pending batches. */
@@ -177,61 +169,54 @@ export class IndexerService implements Service {
     this.#maxRecords = options.maxRecords ?? 100;
     this.#fixedRuns = options.runs;
     for (const r of options.runs ?? []) this.#knownRuns.add(r);
-    this.done = new Promise((r) => (this.#resolveDone = r));
+    this.#life = new Lifecycle(this.name, this.kind);
+  }
+
+  /** See Service.done. */
+  get done(): Promise<void> {
+    return this.#life.done;
   }
 
   /** Joins the consumer group and starts the loop; the first catch-up runs inside it. */
   start(): Promise<void> {
-    if (this.#state !== "created") return Promise.resolve();
-    this.#state = "running";
-    this.#consumer = this.#input.subscribe({ group: this.#group, member: this.name });
-    superviseLoop(this.#loop(), (error) => this.#ended(error));
-    return Promise.resolve();
-  }
-
-  /** The work loop ended: stopped when it returned, failed with the error when it threw. */
-  #ended(error: string | undefined): void {
-    this.#state = error === undefined ? "stopped" : "failed";
-    if (error !== undefined) this.#error = error;
-    this.#resolveDone();
-  }
-
-  async #loop(): Promise<void> {
-    const consumer = this.#consumer!;
-    try {
-      while (!this.#stopping) {
-        const now = performance.now();
-        if (this.#catchUpMs > 0 && now >= this.#nextCatchUp) {
-          this.#nextCatchUp = now + this.#catchUpMs;
-          await this.#guard("catch-up", () => this.#catchUp());
-          if (this.#stopping) break;
-        }
-        let deliveries: Delivery[];
-        try {
-          const wait = this.#hasReady() ? 0 : this.#drainTimeoutMs;
-          deliveries = await consumer.drain(this.#maxRecords, wait, this.#abort.signal);
-        } catch (e) {
-          if (e instanceof ClosedError || this.#stopping) break;
-          this.#m.errors++;
-          this.#report(`draining '${this.#input.name}' failed: ${(e as Error).message}`);
-          await new Promise((r) => setTimeout(r, this.#drainTimeoutMs));
-          continue;
-        }
-        for (const d of deliveries) await this.#accept(d);
-        await this.#processPending();
-      }
-    } finally {
-      // Uncommitted messages go to whoever gets the partitions next; pending work found by the
-      // catch-up is found again by the next instance.
-      this.#pending.clear();
-      this.#pendingDoneKeys.clear();
-      await consumer.close();
-    }
+    return this.#life.start(
+      () => {
+        this.#consumer = this.#input.subscribe({ group: this.#group, member: this.name });
+      },
+      (signal) =>
+        runConsumerLoop({
+          consumer: this.#consumer!,
+          signal,
+          maxRecords: this.#maxRecords,
+          drainTimeoutMs: () => (this.#hasReady() ? 0 : this.#drainTimeoutMs),
+          beforeDrain: async () => {
+            const now = performance.now();
+            if (this.#catchUpMs > 0 && now >= this.#nextCatchUp) {
+              this.#nextCatchUp = now + this.#catchUpMs;
+              await this.#guard("catch-up", () => this.#catchUp());
+            }
+          },
+          onDrainError: (message) => {
+            this.#m.errors++;
+            this.#report(`draining '${this.#input.name}': ${message}`);
+          },
+          handle: async (deliveries) => {
+            for (const d of deliveries) await this.#accept(d);
+            await this.#processPending();
+          },
+          // Uncommitted messages go to whoever gets the partitions next; pending work found by
+          // the catch-up is found again by the next instance.
+          onEnd: () => {
+            this.#pending.clear();
+            this.#pendingDoneKeys.clear();
+          },
+        }),
+    );
   }
 
   /** Records an error: the status shows the last one, {@link recentErrors} the last few. */
   #report(message: string): void {
-    this.#error = message;
+    this.#life.error = message;
     this.#recent.push(message);
     if (this.#recent.length > RECENT_ERRORS) this.#recent.shift();
   }
@@ -337,7 +322,7 @@ export class IndexerService implements Service {
         : a.ref.firstTick - b.ref.firstTick
     );
     for (const p of items) {
-      if (this.#stopping) return;
+      if (this.#life.stopping) return;
       if (p.notBefore > performance.now()) continue;
       const t = performance.now();
       await this.#guard(`indexing '${p.ref.key}'`, () => this.#process(p));
@@ -508,16 +493,8 @@ export class IndexerService implements Service {
    * Finishes the batch in hand, then leaves the group: uncommitted messages go to the next
    * owner of their partitions, unfinished catch-up work to the next catch-up. Idempotent.
    */
-  async stop(): Promise<void> {
-    if (this.#state === "created") {
-      this.#state = "stopped";
-      this.#resolveDone();
-      return;
-    }
-    this.#stopping = true;
-    if (this.#state === "running") this.#state = "stopping";
-    this.#abort.abort();
-    await this.done;
+  stop(): Promise<void> {
+    return this.#life.stop();
   }
 
   /**
@@ -536,20 +513,13 @@ export class IndexerService implements Service {
     } catch {
       // A closed topic has no lag to report.
     }
-    const s: ServiceStatus = {
-      name: this.name,
-      kind: this.kind,
-      state: this.#state,
-      metrics: {
-        ...this.#m,
-        busy_ms: Math.round(this.#m.busy_ms),
-        pending: this.#pending.size,
-        waiting,
-        lag,
-        failed_batches: this.#failed.size,
-      },
-    };
-    if (this.#error !== undefined) s.error = this.#error;
-    return s;
+    return this.#life.status({
+      ...this.#m,
+      busy_ms: Math.round(this.#m.busy_ms),
+      pending: this.#pending.size,
+      waiting,
+      lag,
+      failed_batches: this.#failed.size,
+    });
   }
 }

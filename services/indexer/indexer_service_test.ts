@@ -20,7 +20,7 @@ import type { IndexKind } from "./batch_indexer.ts";
 import { type IndexerOptions, INDEXERS, IndexerService } from "./indexer_service.ts";
 import { readOrganisms, readStats } from "./parquet.ts";
 import { loadRawBatch, loadRunInfo } from "./raw_batch.ts";
-import { batchKey } from "../persistence/batch_key.ts";
+import { batchKey } from "../common/storage_layout.ts";
 import { indexPrefix, statsKey, statsStateKey } from "./schema.ts";
 import { decodeStatsState, statsIndexer } from "./stats_indexer.ts";
 

@@ -13,7 +13,7 @@ import {
 } from "../../proto/mod.ts";
 import { CorruptObjectError, readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
-import { metadataKey, parseBatchKey, runIdOf } from "../persistence/batch_key.ts";
+import { metadataKey, parseBatchKey, runIdOf } from "../common/storage_layout.ts";
 import { decodeTickDataChunk } from "./chunk_decoder.ts";
 
 /** A raw batch that exists but cannot be used: bad zstd, framing, protobuf or contents. */

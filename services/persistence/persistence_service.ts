@@ -8,28 +8,18 @@
  * @module
  */
 
-import {
-  BatchInfoSchema,
-  create,
-  DeadLetterSchema,
-  FORMAT_VERSION,
-  toBinary,
-} from "../../proto/mod.ts";
+import { BatchInfoSchema, create, FORMAT_VERSION, toBinary } from "../../proto/mod.ts";
 import type { Consumer, Delivery, Queue } from "../../resources/queue/queue.ts";
-import { ClosedError } from "../../resources/queue/queue.ts";
-import { writeMessages } from "../../resources/storage/message_stream.ts";
-import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
+import { type Compressor, writeMessages } from "../../resources/storage/message_stream.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
-import {
-  type Service,
-  type ServiceState,
-  type ServiceStatus,
-  superviseLoop,
-} from "../runner/service.ts";
-import { batchKey, deadLetterKey } from "./batch_key.ts";
+import { batchIndexOf, type ChunkRecordInfo, parseChunkRecord } from "../common/chunk_record.ts";
+import { runConsumerLoop } from "../common/consumer_loop.ts";
+import { writeDeadLetter } from "../common/dead_letters.ts";
+import { Lifecycle } from "../common/lifecycle.ts";
+import type { Service, ServiceStatus } from "../common/service.ts";
+import { batchKey } from "../common/storage_layout.ts";
 import { readChunkHeader } from "./chunk_header.ts";
-import { batchIndexOf, type ChunkRecordInfo, parseChunkRecord } from "./chunk_record.ts";
 
 /** Options for {@link PersistenceService}. */
 export interface PersistenceOptions {
@@ -43,10 +33,11 @@ export interface PersistenceOptions {
   attempts: number;
   retryBaseMs: number;
   zstdLevel: number;
-  /** Compress on a worker thread (default true): overlaps with the rest of the process. */
-  compressOnWorker?: boolean;
-  /** A compression thread to use (and not close); default: one of its own. */
-  zstdWorker?: ZstdWorker;
+  /**
+   * Where batches are compressed, e.g. a worker thread (the wiring makes and closes it), so
+   * that compression overlaps with the rest of the process. Absent: on the calling thread.
+   */
+  compressor?: Compressor;
 }
 
 interface Pending {
@@ -69,14 +60,9 @@ const WRITES_IN_FLIGHT = 3;
 export class PersistenceService implements Service {
   readonly name: string;
   readonly kind = "persistence";
-  readonly done: Promise<void>;
-  #resolveDone!: () => void;
+  readonly #life: Lifecycle;
   readonly #o: PersistenceOptions;
   #consumer: Consumer | null = null;
-  #zstd: ZstdWorker | null = null;
-  #state: ServiceState = "created";
-  #error: string | undefined;
-  #stopping = false;
   readonly #pending = new Map<string, Pending>();
   readonly #m = {
     records: 0,
@@ -93,51 +79,43 @@ export class PersistenceService implements Service {
   constructor(options: PersistenceOptions) {
     this.#o = options;
     this.name = options.name;
-    this.done = new Promise((r) => (this.#resolveDone = r));
+    this.#life = new Lifecycle(this.name, this.kind);
   }
 
+  /** See Service.done. */
+  get done(): Promise<void> {
+    return this.#life.done;
+  }
+
+  /** See Service.start. */
   start(): Promise<void> {
-    this.#state = "running";
-    this.#consumer = this.#o.input.consumer({ group: this.#o.group, member: this.name });
-    if (this.#o.zstdWorker !== undefined) this.#zstd = this.#o.zstdWorker;
-    else if (this.#o.compressOnWorker ?? true) {
-      this.#zstd = new ZstdWorker();
-      this.#zstd.warmUp();
-    }
-    superviseLoop(this.#loop(), (error) => this.#ended(error));
-    return Promise.resolve();
-  }
-
-  /** The work loop ended: stopped when it returned, failed with the error when it threw. */
-  #ended(error: string | undefined): void {
-    this.#state = error === undefined ? "stopped" : "failed";
-    if (error !== undefined) this.#error = error;
-    this.#resolveDone();
-  }
-
-  async #loop(): Promise<void> {
-    const consumer = this.#consumer!;
-    try {
-      while (!this.#stopping) {
-        let deliveries: Delivery[];
-        try {
-          deliveries = await consumer.drain(this.#o.maxRecords, this.#o.drainTimeoutMs);
-        } catch (e) {
-          if (e instanceof ClosedError) break;
-          throw e;
-        }
-        for (const d of deliveries) await this.#accept(d);
-        await this.#writeComplete();
-        this.#dropLost();
-      }
-    } finally {
-      // In-flight incomplete batches are abandoned uncommitted: whoever gets their
-      // partitions next receives the records again.
-      this.#m.abandoned_batches += this.#pending.size;
-      this.#pending.clear();
-      if (this.#o.zstdWorker === undefined) this.#zstd?.close();
-      await consumer.close();
-    }
+    return this.#life.start(
+      () => {
+        this.#consumer = this.#o.input.consumer({ group: this.#o.group, member: this.name });
+      },
+      (signal) =>
+        runConsumerLoop({
+          consumer: this.#consumer!,
+          signal,
+          maxRecords: this.#o.maxRecords,
+          drainTimeoutMs: this.#o.drainTimeoutMs,
+          onDrainError: (message) => {
+            this.#m.errors++;
+            this.#life.error = message;
+          },
+          handle: async (deliveries) => {
+            for (const d of deliveries) await this.#accept(d);
+            await this.#writeComplete();
+            this.#dropLost();
+          },
+          // In-flight incomplete batches are abandoned uncommitted: whoever gets their
+          // partitions next receives the records again.
+          onEnd: () => {
+            this.#m.abandoned_batches += this.#pending.size;
+            this.#pending.clear();
+          },
+        }),
+    );
   }
 
   async #accept(d: Delivery): Promise<void> {
@@ -222,14 +200,14 @@ export class PersistenceService implements Service {
         this.#o.storage,
         key,
         deliveries.map((d) => d.value),
-        this.#zstd === null
+        this.#o.compressor === undefined
           ? { level: this.#o.zstdLevel }
-          : { level: this.#o.zstdLevel, worker: this.#zstd },
+          : { level: this.#o.zstdLevel, worker: this.#o.compressor },
       );
     } catch (e) {
       p.failures++;
       this.#m.errors++;
-      this.#error = `writing '${key}' failed (attempt ${p.failures}): ${(e as Error).message}`;
+      this.#life.error = `writing '${key}' failed (attempt ${p.failures}): ${(e as Error).message}`;
       if (p.failures < this.#o.attempts) {
         this.#m.retries++;
         p.notBefore = performance.now() + this.#o.retryBaseMs * 2 ** (p.failures - 1);
@@ -270,12 +248,12 @@ export class PersistenceService implements Service {
       // The file is durable; without a notification the records stay uncommitted, and a
       // replay re-publishes (the write is then a no-op).
       this.#m.errors++;
-      this.#error = `publishing BatchInfo for '${key}' failed: ${(e as Error).message}`;
+      this.#life.error = `publishing BatchInfo for '${key}' failed: ${(e as Error).message}`;
       p.notBefore = performance.now() + this.#o.retryBaseMs;
       return false;
     }
     await this.#consumer!.commit(deliveries);
-    this.#error = undefined;
+    this.#life.error = undefined;
     return true;
   }
 
@@ -285,36 +263,17 @@ export class PersistenceService implements Service {
     reason: string,
     attempts: number,
   ): Promise<boolean> {
+    const from = { source: this.#o.input.name, service: this.name };
     try {
       for (const d of deliveries) {
-        const runId = /^[A-Za-z0-9._=-]{1,128}$/.test(d.headers.run ?? "")
-          ? d.headers.run!
-          : "unknown-run";
-        const letter = create(DeadLetterSchema, {
-          runId,
-          source: this.#o.input.name,
-          payload: d.value,
-          reason,
-          attempts,
-          service: this.name,
-          failedAtMs: BigInt(Date.now()),
-          formatVersion: FORMAT_VERSION,
-        });
-        const w = await this.#o.storage.openWriter(
-          deadLetterKey(runId, this.#o.input.name, d.partition, d.offset),
-        );
-        try {
-          await w.write(toBinary(DeadLetterSchema, letter));
-          await w.commit();
-        } catch (e) {
-          await w.abort();
-          throw e;
-        }
+        await writeDeadLetter(this.#o.storage, from, d, reason, attempts);
         this.#m.dead_letters++;
       }
     } catch (e) {
       this.#m.errors++;
-      this.#error = `dead-letter store failed: ${(e as Error).message}; records stay uncommitted`;
+      this.#life.error = `dead-letter store failed: ${
+        (e as Error).message
+      }; records stay uncommitted`;
       return false;
     }
     await this.#consumer!.commit(deliveries);
@@ -332,33 +291,21 @@ export class PersistenceService implements Service {
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.#state === "created") {
-      this.#state = "stopped";
-      this.#resolveDone();
-      return;
-    }
-    this.#stopping = true;
-    if (this.#state === "running") this.#state = "stopping";
-    await this.done;
+  /** See Service.stop. */
+  stop(): Promise<void> {
+    return this.#life.stop();
   }
 
   /** Simulates a crash for tests: leaves the group without finishing or committing anything. */
   async crash(): Promise<void> {
-    this.#stopping = true;
     this.#pending.clear();
+    const stopped = this.#life.stop();
     await this.#consumer?.close();
-    await this.done;
+    await stopped;
   }
 
+  /** See Service.status. */
   status(): ServiceStatus {
-    const s: ServiceStatus = {
-      name: this.name,
-      kind: this.kind,
-      state: this.#state,
-      metrics: { ...this.#m, pending_batches: this.#pending.size },
-    };
-    if (this.#error !== undefined) s.error = this.#error;
-    return s;
+    return this.#life.status({ ...this.#m, pending_batches: this.#pending.size });
   }
 }

@@ -7,4 +7,4 @@
 export * from "./config.ts";
 export * from "./pipeline.ts";
 export type { Resource } from "./resources.ts";
-export type { Service, ServiceState, ServiceStatus } from "./service.ts";
+export type { Service, ServiceState, ServiceStatus } from "../common/service.ts";

@@ -12,10 +12,11 @@ import { ApiService, type ApiServiceOptions, splitCacheBudget } from "../api/mod
 import { IndexerService } from "../indexer/mod.ts";
 import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
 import { PersistenceService } from "../persistence/persistence_service.ts";
+import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
 import { EngineService } from "../simulation_engine/engine_service.ts";
 import type { ResolvedConfig, ResolvedResource } from "./config.ts";
 import { buildResource, type Resource } from "./resources.ts";
-import type { Service, ServiceStatus } from "./service.ts";
+import type { Service, ServiceStatus } from "../common/service.ts";
 
 /** Status of one resource. */
 export interface ResourceStatus {
@@ -40,12 +41,16 @@ export class Pipeline {
   /** The engine service, when the config has one. */
   readonly engine: EngineService | undefined;
   #started: Service[] = [];
+  /** Releases what the wiring made for the services (compression threads). */
+  readonly #closers: (() => void)[];
 
   private constructor(
     config: ResolvedConfig,
     resources: Map<string, Resource>,
     services: Service[],
+    closers: (() => void)[],
   ) {
+    this.#closers = closers;
     this.config = config;
     this.resources = resources;
     this.services = services;
@@ -85,6 +90,7 @@ export class Pipeline {
     const topic = (n: string) => resources.get(n)!.instance as Topic;
     const storage = (n: string) => resources.get(n)!.instance as Storage;
     const services: Service[] = [];
+    const closers: (() => void)[] = [];
     for (const name of config.startupSequence.filter((n) => names.includes(n))) {
       const s = config.services[name]!;
       switch (s.kind) {
@@ -125,26 +131,32 @@ export class Pipeline {
           break;
         case "http-api":
           break; // below, once the pipeline exists
-        case "persistence":
-          services.push(
-            new PersistenceService({
-              name,
-              input: queue(s.input),
-              storage: storage(s.storage),
-              notify: topic(s.notify),
-              group: s.group,
-              maxRecords: s.maxRecords,
-              drainTimeoutMs: s.drainTimeoutMs,
-              attempts: s.attempts,
-              retryBaseMs: s.retryBaseMs,
-              zstdLevel: s.zstdLevel,
-              compressOnWorker: s.compressOnWorker,
-            }),
-          );
+        case "persistence": {
+          // One compression thread per worker, owned by the pipeline (closed in stop()).
+          const compressor = s.compressOnWorker ? new ZstdWorker() : undefined;
+          if (compressor !== undefined) {
+            compressor.warmUp();
+            closers.push(() => compressor.close());
+          }
+          const o: ConstructorParameters<typeof PersistenceService>[0] = {
+            name,
+            input: queue(s.input),
+            storage: storage(s.storage),
+            notify: topic(s.notify),
+            group: s.group,
+            maxRecords: s.maxRecords,
+            drainTimeoutMs: s.drainTimeoutMs,
+            attempts: s.attempts,
+            retryBaseMs: s.retryBaseMs,
+            zstdLevel: s.zstdLevel,
+          };
+          if (compressor !== undefined) o.compressor = compressor;
+          services.push(new PersistenceService(o));
           break;
+        }
       }
     }
-    const pipeline = new Pipeline(config, resources, services);
+    const pipeline = new Pipeline(config, resources, services, closers);
     // The API reports on the pipeline it runs in; built after, since it needs the others.
     const order = config.startupSequence.filter((n) => names.includes(n));
     for (const name of order) {
@@ -214,11 +226,26 @@ export class Pipeline {
    * and closes the resources. Returns whether everything accepted was persisted.
    */
   async stop(drainMs = 60000, signal?: AbortSignal): Promise<boolean> {
-    if (this.engine && this.#started.includes(this.engine)) await this.engine.stop();
-    const complete = await this.drained(drainMs, signal);
-    for (const s of [...this.#started].reverse()) await s.stop();
+    const errors: unknown[] = [];
+    // Every service and resource is stopped even when one of them throws; the errors are
+    // reported together at the end.
+    const attempt = async (f: () => Promise<void> | void) => {
+      try {
+        await f();
+      } catch (e) {
+        errors.push(e);
+      }
+    };
+    if (this.engine && this.#started.includes(this.engine)) {
+      await attempt(() => this.engine!.stop());
+    }
+    const complete = errors.length === 0 ? await this.drained(drainMs, signal) : false;
+    for (const s of [...this.#started].reverse()) await attempt(() => s.stop());
     this.#started = [];
-    for (const r of this.resources.values()) await r.instance.close();
+    for (const c of this.#closers.splice(0)) await attempt(c);
+    for (const r of this.resources.values()) await attempt(() => r.instance.close());
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, "Stopping the pipeline failed");
     return complete;
   }
 

@@ -9,13 +9,9 @@
 import { setImmediate } from "node:timers";
 import { SimulationMetadataSchema, toBinary } from "../../proto/mod.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
-import { chunkRecord } from "../persistence/chunk_record.ts";
-import {
-  type Service,
-  type ServiceState,
-  type ServiceStatus,
-  superviseLoop,
-} from "../runner/service.ts";
+import { chunkRecord } from "../common/chunk_record.ts";
+import { Lifecycle } from "../common/lifecycle.ts";
+import type { Service, ServiceStatus } from "../common/service.ts";
 import {
   ancestorPlacement,
   buildMetadata,
@@ -54,11 +50,7 @@ export class EngineService implements Service {
   readonly kind = "simulation-engine";
   readonly runId: string;
   readonly engine: Engine;
-  readonly done: Promise<void>;
-  #resolveDone!: () => void;
-  #state: ServiceState = "created";
-  #error: string | undefined;
-  #stopRequested = false;
+  readonly #life: Lifecycle;
   readonly #options: EngineServiceOptions;
   readonly #stream: TickStream;
   #chunks = 0;
@@ -78,31 +70,29 @@ export class EngineService implements Service {
       intervals: config.intervals,
       runId: this.runId,
     });
-    this.done = new Promise((r) => (this.#resolveDone = r));
+    this.#life = new Lifecycle(this.name, this.kind);
   }
 
-  async start(): Promise<void> {
-    this.#state = "starting";
-    const meta = buildMetadata(this.engine, this.runId, Date.now());
-    await this.#options.metadataOutput.put({
-      key: this.runId,
-      value: toBinary(SimulationMetadataSchema, meta),
-      headers: { run: this.runId },
-    });
-    this.#state = "running";
-    this.#startedAt = performance.now();
-    this.#ticksAtStart = this.engine.sim.tick;
-    superviseLoop(this.#loop(), (error) => this.#ended(error));
+  /** See Service.done. */
+  get done(): Promise<void> {
+    return this.#life.done;
   }
 
-  /** The work loop ended: stopped when it returned, failed with the error when it threw. */
-  #ended(error: string | undefined): void {
-    this.#state = error === undefined ? "stopped" : "failed";
-    if (error !== undefined) this.#error = error;
-    this.#resolveDone();
+  /** Writes the run's metadata, then simulates in the background. */
+  start(): Promise<void> {
+    return this.#life.start(async () => {
+      const meta = buildMetadata(this.engine, this.runId, Date.now());
+      await this.#options.metadataOutput.put({
+        key: this.runId,
+        value: toBinary(SimulationMetadataSchema, meta),
+        headers: { run: this.runId },
+      });
+      this.#startedAt = performance.now();
+      this.#ticksAtStart = this.engine.sim.tick;
+    }, (signal) => this.#loop(signal));
   }
 
-  async #loop(): Promise<void> {
+  async #loop(signal: AbortSignal): Promise<void> {
     const sim = this.engine.sim;
     const target = this.#options.ticks;
     const slice = this.#options.sliceMs ?? 20;
@@ -115,7 +105,7 @@ export class EngineService implements Service {
       held = c;
     };
     await emit(this.#stream.observe()); // tick 0
-    while (!this.#stopRequested && (target === 0 || sim.tick < target)) {
+    while (!signal.aborted && (target === 0 || sim.tick < target)) {
       const until = performance.now() + slice;
       let chunk: EncodedChunk | null = null;
       while (chunk === null && (target === 0 || sim.tick < target)) {
@@ -150,34 +140,25 @@ export class EngineService implements Service {
     this.#bytes += chunk.bytes.length;
   }
 
-  async stop(): Promise<void> {
-    if (this.#state === "stopped" || this.#state === "failed") return;
-    this.#stopRequested = true;
-    if (this.#state === "running") this.#state = "stopping";
-    await this.done;
+  /** Stops at the next slice; the partial chunk is flushed and marked final. */
+  stop(): Promise<void> {
+    return this.#life.stop();
   }
 
   status(): ServiceStatus {
     const sim = this.engine.sim;
     const secs = this.#startedAt === 0 ? 0 : (performance.now() - this.#startedAt) / 1000;
-    const s: ServiceStatus = {
-      name: this.name,
-      kind: this.kind,
-      state: this.#state,
-      metrics: {
-        tick: sim.tick,
-        ticks_per_second: secs > 0 ? (sim.tick - this.#ticksAtStart) / secs : 0,
-        organisms_alive: sim.organisms.length,
-        organisms_created: sim.organismsCreated,
-        max_generation: sim.maxGeneration,
-        instructions: sim.instructionsExecuted,
-        chunks: this.#chunks,
-        bytes: this.#bytes,
-        backpressure_ms: this.#blockedMs,
-        yielded_ms: this.#yieldMs,
-      },
-    };
-    if (this.#error !== undefined) s.error = this.#error;
-    return s;
+    return this.#life.status({
+      tick: sim.tick,
+      ticks_per_second: secs > 0 ? (sim.tick - this.#ticksAtStart) / secs : 0,
+      organisms_alive: sim.organisms.length,
+      organisms_created: sim.organismsCreated,
+      max_generation: sim.maxGeneration,
+      instructions: sim.instructionsExecuted,
+      chunks: this.#chunks,
+      bytes: this.#bytes,
+      backpressure_ms: this.#blockedMs,
+      yielded_ms: this.#yieldMs,
+    });
   }
 }

@@ -1,0 +1,40 @@
+/**
+ * What every pipeline service offers the runner: start, stop, a completion promise and a
+ * status with metrics. Services receive resource interfaces, never implementations.
+ *
+ * @module
+ */
+
+/** Lifecycle states. */
+export type ServiceState = "created" | "starting" | "running" | "stopping" | "stopped" | "failed";
+
+/** A service's state and counters, for the status line, /api/pipeline and /metrics. */
+export interface ServiceStatus {
+  name: string;
+  kind: string;
+  state: ServiceState;
+  /** The last error, when failed or retrying. */
+  error?: string;
+  /** Counters and gauges, e.g. records, bytes, batches, errors, lag. */
+  metrics: Record<string, number>;
+}
+
+/**
+ * A pipeline service. Every implementation follows one lifecycle ({@link Lifecycle}):
+ * `start()` once (a second call rejects), `stop()` at any time (before `start()` it returns at
+ * once; it is idempotent), `done` resolves when the work ended for any reason.
+ */
+export interface Service {
+  readonly name: string;
+  readonly kind: string;
+  /** Begins work; resolves once running. Rejects when called twice or when setup fails. */
+  start(): Promise<void>;
+  /**
+   * Stops gracefully: finishes or abandons in-flight work so nothing accepted is lost, then
+   * releases its consumers. Idempotent; returns at once before start().
+   */
+  stop(): Promise<void>;
+  /** Resolves when the service has finished on its own (a finite run) or was stopped. */
+  readonly done: Promise<void>;
+  status(): ServiceStatus;
+}
