@@ -18,7 +18,7 @@ import {
   metadataKey,
   parseBatchKey,
   rawPrefix,
-} from "../services/persistence/batch_key.ts";
+} from "../services/common/storage_layout.ts";
 import { CliError } from "./cli_error.ts";
 
 export const INSPECT_USAGE = `Usage: evochora inspect --data-dir D [--run R] [--json]

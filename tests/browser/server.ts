@@ -17,7 +17,7 @@ import {
   type IndexKind,
   listAllKeys,
 } from "../../services/indexer/mod.ts";
-import { rawPrefix } from "../../services/persistence/batch_key.ts";
+import { rawPrefix } from "../../services/common/storage_layout.ts";
 import {
   defaultConfig,
   Pipeline,
