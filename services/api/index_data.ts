@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { StatsRow } from "../indexer/schema.ts";
+import type { StatsRow } from "../common/index_schema.ts";
 import type { BatchRange, IndexKind, IndexReader, OrganismRow } from "./index_reader.ts";
 import { type CacheStats, LruCache } from "./lru_cache.ts";
 

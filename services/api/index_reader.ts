@@ -1,5 +1,5 @@
 /**
- * Reading what the indexers write (services/indexer/schema.ts): the catalog JSON, the stats and
+ * Reading what the indexers write (services/common/index_schema.ts): the catalog JSON, the stats and
  * organisms Parquet files of each batch. Behind {@link IndexReader} so that the API can switch
  * to the indexer's own readers once services/indexer/mod.ts exports them.
  *
@@ -20,7 +20,7 @@ import {
   STATS_COLUMNS,
   statsKey,
   type StatsRow,
-} from "../indexer/schema.ts";
+} from "../common/index_schema.ts";
 
 /** The index kinds with one file per raw batch. */
 export type IndexKind = "stats" | "organisms" | "catalog";

@@ -8,7 +8,7 @@
 
 import type { SchemaElement } from "hyparquet";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
-import { ORGANISM_COLUMNS, STATS_COLUMNS } from "../indexer/schema.ts";
+import { ORGANISM_COLUMNS, STATS_COLUMNS } from "../common/index_schema.ts";
 import { noIndex } from "./errors.ts";
 import { strongEtag } from "./etag.ts";
 import type { IndexData } from "./index_data.ts";

@@ -20,7 +20,7 @@ import {
 import { decodeTickDataChunk } from "../indexer/chunk_decoder.ts";
 import { readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
-import type { CatalogEntry } from "../indexer/schema.ts";
+import type { CatalogEntry } from "../common/index_schema.ts";
 import { metadataKey, parseBatchKey, rawPrefix, runIdOf } from "../common/storage_layout.ts";
 import { type ChunkHeader, readChunkHeader } from "../persistence/chunk_header.ts";
 import { ApiHttpError, notFound } from "./errors.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { STATS_COLUMNS, type StatsColumn, type StatsRow } from "../indexer/schema.ts";
+import { STATS_COLUMNS, type StatsColumn, type StatsRow } from "../common/index_schema.ts";
 import type { StatsResponse } from "./api_types.ts";
 import { noIndex } from "./errors.ts";
 import type { IndexData } from "./index_data.ts";

@@ -1,6 +1,6 @@
 /**
  * Test data for the API tests: real runs made by the in-process pipeline, a reference replay
- * of every sample, and index files in the layout of services/indexer/schema.ts written by a
+ * of every sample, and index files in the layout of services/common/index_schema.ts written by a
  * minimal stand-in for the indexers (test code only; not exported from mod.ts).
  *
  * @module
@@ -24,7 +24,7 @@ import {
   organismsKey,
   STATS_COLUMNS,
   statsKey,
-} from "../indexer/schema.ts";
+} from "../common/index_schema.ts";
 import { parseBatchKey, rawPrefix } from "../common/storage_layout.ts";
 import { defaultConfig, Pipeline, resolveConfig } from "../runner/mod.ts";
 import type { EngineConfigInput } from "../simulation_engine/runtime/mod.ts";

@@ -25,7 +25,7 @@ import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
 import type { BatchIndexer, IndexKind } from "./batch_indexer.ts";
 import { INDEXERS, IndexerService } from "./indexer_service.ts";
 import { type BatchRef, batchRef, listAllKeys, loadRawBatch, loadRunInfo } from "./raw_batch.ts";
-import type { StatsRow } from "./schema.ts";
+import type { StatsRow } from "../common/index_schema.ts";
 import { computeStats, emptyStatsState } from "./stats_indexer.ts";
 
 /**

@@ -9,7 +9,7 @@
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
 import { type RawBatch, writeObject } from "./raw_batch.ts";
-import { type CatalogEntry, catalogKey, indexPrefix } from "./schema.ts";
+import { type CatalogEntry, catalogKey, indexPrefix } from "../common/index_schema.ts";
 
 /** Builds the catalog entry of a decoded batch. Pure: no I/O. */
 export function buildCatalogEntry(batch: RawBatch): CatalogEntry {

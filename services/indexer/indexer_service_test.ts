@@ -21,7 +21,7 @@ import { type IndexerOptions, INDEXERS, IndexerService } from "./indexer_service
 import { readOrganisms, readStats } from "./parquet.ts";
 import { loadRawBatch, loadRunInfo } from "./raw_batch.ts";
 import { batchKey } from "../common/storage_layout.ts";
-import { indexPrefix, statsKey, statsStateKey } from "./schema.ts";
+import { indexPrefix, statsKey, statsStateKey } from "../common/index_schema.ts";
 import { decodeStatsState, statsIndexer } from "./stats_indexer.ts";
 
 const KINDS: IndexKind[] = ["stats", "organisms", "catalog"];

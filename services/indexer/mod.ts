@@ -1,12 +1,12 @@
 /**
  * The indexers: services that turn raw batches into query-friendly files next to them (stats
  * and organisms as Parquet, a JSON catalog entry per batch), and the readers the query API
- * uses to read those files back. Keys and columns: ./schema.ts.
+ * uses to read those files back. Keys and columns: ../common/index_schema.ts.
  *
  * @module
  */
 
-export * from "./schema.ts";
+export * from "../common/index_schema.ts";
 export type { BatchIndexer, IndexKind, IndexResult } from "./batch_indexer.ts";
 export { type IndexerOptions, INDEXERS, IndexerService } from "./indexer_service.ts";
 export {

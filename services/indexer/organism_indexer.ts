@@ -15,7 +15,12 @@ import { formatMolecule } from "../simulation_engine/runtime/molecule.ts";
 import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
 import { indexFileMetadata, writeParquetRows } from "./parquet.ts";
 import { type RawBatch, type RunInfo, writeObject } from "./raw_batch.ts";
-import { indexPrefix, ORGANISM_COLUMNS, type OrganismRow, organismsKey } from "./schema.ts";
+import {
+  indexPrefix,
+  ORGANISM_COLUMNS,
+  type OrganismRow,
+  organismsKey,
+} from "../common/index_schema.ts";
 
 /**
  * Computes the organism rows of `batch` for a world of `size` cells, ascending by id. Pure:

@@ -17,7 +17,7 @@ import {
   type OrganismRow,
   STATS_COLUMNS,
   type StatsRow,
-} from "./schema.ts";
+} from "../common/index_schema.ts";
 
 /** Column types the index files use. */
 export type ParquetColumnType = "INT32" | "INT64" | "DOUBLE" | "STRING";

@@ -2,7 +2,7 @@ import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { indexedRun } from "./_test_run.ts";
 import { readParquetRows, readStats, writeParquetRows } from "./parquet.ts";
-import { ORGANISM_COLUMNS, organismsKey, STATS_COLUMNS, statsKey } from "./schema.ts";
+import { ORGANISM_COLUMNS, organismsKey, STATS_COLUMNS, statsKey } from "../common/index_schema.ts";
 
 /** hyparquet's view of a file: schema (below the root) and rows, without our read helper. */
 async function hyparquetView(bytes: Uint8Array) {

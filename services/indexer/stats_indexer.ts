@@ -27,7 +27,7 @@ import {
   type StatsRow,
   type StatsState,
   statsStateKey,
-} from "./schema.ts";
+} from "../common/index_schema.ts";
 
 /** The state a run starts from. */
 export function emptyStatsState(runId: string): StatsState {

@@ -9,7 +9,7 @@ import {
 } from "./_test_run.ts";
 import { readStats } from "./parquet.ts";
 import { loadRawBatch, loadRunInfo } from "./raw_batch.ts";
-import { STATS_COLUMNS, type StatsRow, statsStateKey } from "./schema.ts";
+import { STATS_COLUMNS, type StatsRow, statsStateKey } from "../common/index_schema.ts";
 import { decodeStatsState, statsIndexer } from "./stats_indexer.ts";
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));

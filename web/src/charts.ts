@@ -15,7 +15,7 @@ interface ChartSpec {
   series: { metric: string; label: string; colour: string }[];
 }
 
-/** The charts and their metrics (stats columns of services/indexer/schema.ts). */
+/** The charts and their metrics (stats columns of services/common/index_schema.ts). */
 export const CHARTS: readonly ChartSpec[] = [
   {
     title: "Population",
