@@ -40,16 +40,23 @@ export interface ApiContext {
 /** Builds the shared state of an app from its options. */
 export function createApiContext(options: AppOptions): ApiContext {
   const store = new RunStore(storeOptions(options));
+  // The metadata share: half index rows, a quarter the store's directories and catalog, an
+  // eighth lineage, an eighth the URL index.
+  const meta = options.cacheMetaBytes ?? 88 * 2 ** 20;
   const index = new IndexData({
     reader: store.index,
+    maxBytes: Math.floor(meta / 2),
     ...(options.listingTtlMs === undefined ? {} : { listingTtlMs: options.listingTtlMs }),
   });
   return {
     options,
     store,
     index,
-    lineage: new LineageSource(store, index),
-    answers: new ImmutableAnswers({ maxBytes: options.cacheResponseBytes ?? 64 * 2 ** 20 }),
+    lineage: new LineageSource(store, index, Math.floor(meta / 8)),
+    answers: new ImmutableAnswers({
+      maxBytes: options.cacheResponseBytes ?? 64 * 2 ** 20,
+      maxUrlBytes: Math.floor(meta / 8),
+    }),
     counters: new RequestCounters(),
     web: options.webRoot === undefined ? undefined : new StaticFiles(options.webRoot),
     log: options.log ?? ((m: string) => console.error(m)),
@@ -68,5 +75,6 @@ function storeOptions(options: AppOptions): ConstructorParameters<typeof RunStor
   if (options.cacheChunkBytes !== undefined) o.cacheChunkBytes = options.cacheChunkBytes;
   if (options.cacheBatchBytes !== undefined) o.cacheBatchBytes = options.cacheBatchBytes;
   if (options.cacheStateBytes !== undefined) o.cacheStateBytes = options.cacheStateBytes;
+  o.cacheMetaBytes = Math.floor((options.cacheMetaBytes ?? 88 * 2 ** 20) / 4);
   return o;
 }

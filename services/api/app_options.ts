@@ -34,6 +34,12 @@ export interface AppOptions {
   cacheStateBytes?: number;
   /** Bytes of encoded immutable answers (world regions, organisms) kept. Default 64 MiB. */
   cacheResponseBytes?: number;
+  /**
+   * Bytes of decoded metadata kept: index rows, lineage records, chunk directories, catalog
+   * entries, object sizes, the URL -> ETag index (sizes estimated, see approx_size.ts).
+   * Default 88 MiB.
+   */
+  cacheMetaBytes?: number;
   /** How long storage listings are reused, ms. Default 1000. */
   listingTtlMs?: number;
   /** Longest gap between two live progress events, ms. Default 1000. */

@@ -8,16 +8,23 @@ import type { AppOptions } from "./app.ts";
 
 /** The per-cache byte limits of {@link AppOptions} that one budget sets. */
 export type CacheLimits = Required<
-  Pick<AppOptions, "cacheBatchBytes" | "cacheChunkBytes" | "cacheStateBytes" | "cacheResponseBytes">
+  Pick<
+    AppOptions,
+    | "cacheBatchBytes"
+    | "cacheChunkBytes"
+    | "cacheStateBytes"
+    | "cacheResponseBytes"
+    | "cacheMetaBytes"
+  >
 >;
 
-/** The default budget: the sum of the caches' own defaults (256 + 128 + 256 + 64 MiB). */
+/** The default budget: 704 MiB. */
 export const DEFAULT_CACHE_BYTES = 704 * 2 ** 20;
 
 /**
- * Splits `total` bytes: decompressed batches 3/8, decoded chunks 2/8, replayed world states
- * 2/8, finished answers 1/8 (the shares of the defaults, rounded). Throws a RangeError for a
- * budget below 1 MiB.
+ * Splits `total` bytes: decompressed batches 3/8, decoded chunks 2/8, replayed world states,
+ * finished answers and decoded metadata (index rows, lineage, chunk directories, the URL index;
+ * sizes estimated) 1/8 each. Throws a RangeError for a budget below 1 MiB.
  */
 export function splitCacheBudget(total: number): CacheLimits {
   if (!Number.isSafeInteger(total) || total < 2 ** 20) {
@@ -27,7 +34,8 @@ export function splitCacheBudget(total: number): CacheLimits {
   return {
     cacheBatchBytes: 3 * eighth,
     cacheChunkBytes: 2 * eighth,
-    cacheStateBytes: 2 * eighth,
+    cacheStateBytes: eighth,
     cacheResponseBytes: eighth,
+    cacheMetaBytes: eighth,
   };
 }

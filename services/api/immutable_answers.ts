@@ -52,6 +52,8 @@ export interface ImmutableAnswersOptions {
   maxBytes: number;
   /** URLs whose ETag is kept. Default 20000. */
   maxUrls?: number;
+  /** Bytes of the URL -> ETag index (URL and ETag strings). Default 8 MiB. */
+  maxUrlBytes?: number;
 }
 
 /** The caches of immutable answers and the middleware that serves from them. */
@@ -65,7 +67,12 @@ export class ImmutableAnswers {
       maxBytes: options.maxBytes,
       sizeOf: (r) => r.body.byteLength,
     });
-    this.#etagByUrl = new LruCache({ name: "url_index", maxEntries: options.maxUrls ?? 20000 });
+    this.#etagByUrl = new LruCache({
+      name: "url_index",
+      maxEntries: options.maxUrls ?? 20000,
+      maxBytes: options.maxUrlBytes ?? 8 * 2 ** 20,
+      sizeOf: (etag) => 2 * etag.length + 32,
+    });
   }
 
   /** Counters of the body cache and of the URL index. */

@@ -8,6 +8,7 @@
 
 import type { StatsRow } from "../common/index_schema.ts";
 import type { BatchRange, IndexKind, IndexReader, OrganismRow } from "./index_reader.ts";
+import { approxSize } from "./approx_size.ts";
 import { type CacheStats, LruCache } from "./lru_cache.ts";
 
 /** Options of {@link IndexData}. */
@@ -17,6 +18,8 @@ export interface IndexDataOptions {
   listingTtlMs?: number;
   /** Clock, ms. Default performance.now. */
   now?: () => number;
+  /** Bytes of index rows kept (estimated), half stats, half organisms. Default 44 MiB. */
+  maxBytes?: number;
 }
 
 /** Cached access to the index files of runs. */
@@ -25,16 +28,23 @@ export class IndexData {
   readonly #ttl: number;
   readonly #now: () => number;
   readonly #listings = new Map<string, { at: number; value: Promise<BatchRange[]> }>();
-  readonly #stats = new LruCache<string, StatsRow[]>({
-    name: "stats_rows",
-    maxEntries: 4096,
-  });
-  readonly #organisms = new LruCache<string, OrganismRow[]>({
-    name: "organism_rows",
-    maxEntries: 1024,
-  });
+  readonly #stats: LruCache<string, StatsRow[]>;
+  readonly #organisms: LruCache<string, OrganismRow[]>;
 
   constructor(options: IndexDataOptions) {
+    const half = Math.floor((options.maxBytes ?? 44 * 2 ** 20) / 2);
+    this.#stats = new LruCache<string, StatsRow[]>({
+      name: "stats_rows",
+      maxEntries: 4096,
+      maxBytes: half,
+      sizeOf: approxSize,
+    });
+    this.#organisms = new LruCache<string, OrganismRow[]>({
+      name: "organism_rows",
+      maxEntries: 1024,
+      maxBytes: half,
+      sizeOf: approxSize,
+    });
     this.reader = options.reader;
     this.#ttl = options.listingTtlMs ?? 1000;
     this.#now = options.now ?? (() => performance.now());

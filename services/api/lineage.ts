@@ -12,6 +12,7 @@ import type { LineageNode, LineageResponse } from "./api_types.ts";
 import { notFound } from "./errors.ts";
 import type { IndexData } from "./index_data.ts";
 import type { OrganismRow } from "./index_reader.ts";
+import { approxSize } from "./approx_size.ts";
 import { LruCache } from "./lru_cache.ts";
 import type { BatchRef, RunStore, RunView } from "./run_store.ts";
 
@@ -146,17 +147,27 @@ export function buildLineage(
 export class LineageSource {
   readonly #store: RunStore;
   readonly #index: IndexData;
-  readonly #scanned = new LruCache<string, LineageRecord[]>({
-    name: "lineage_scans",
-    maxEntries: 1024,
-  });
-  readonly #merged = new LruCache<string, { version: string; records: Map<number, LineageRecord> }>(
-    { name: "lineage_runs", maxEntries: 4 },
-  );
+  readonly #scanned: LruCache<string, LineageRecord[]>;
+  readonly #merged: LruCache<string, { version: string; records: Map<number, LineageRecord> }>;
 
-  constructor(store: RunStore, index: IndexData) {
+  /** `maxBytes`: estimated bytes of lineage records kept, half scans, half merged runs. */
+  constructor(store: RunStore, index: IndexData, maxBytes = 11 * 2 ** 20) {
     this.#store = store;
     this.#index = index;
+    const half = Math.floor(maxBytes / 2);
+    this.#scanned = new LruCache<string, LineageRecord[]>({
+      name: "lineage_scans",
+      maxEntries: 1024,
+      maxBytes: half,
+      sizeOf: approxSize,
+    });
+    this.#merged = new LruCache<string, { version: string; records: Map<number, LineageRecord> }>({
+      name: "lineage_runs",
+      maxEntries: 4,
+      maxBytes: half,
+      // Records are six numbers each; the map's entries dominate.
+      sizeOf: (m) => 160 * m.records.size,
+    });
   }
 
   async #scan(batch: BatchRef): Promise<LineageRecord[]> {

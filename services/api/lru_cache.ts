@@ -5,13 +5,19 @@
  * @module
  */
 
+/** Bytes counted per string key besides its characters (entry, map slot, string header). */
+const KEY_OVERHEAD = 64;
+
 /** Options of {@link LruCache}. */
 export interface LruCacheOptions<V> {
   /** Name for metrics, e.g. "chunks". */
   name: string;
   /** Most entries kept; default unbounded. */
   maxEntries?: number;
-  /** Most bytes kept (by `sizeOf`); default unbounded. An entry larger than this is not kept. */
+  /**
+   * Most bytes kept (by `sizeOf`, plus a string key's characters); default unbounded. An entry
+   * larger than this is not kept.
+   */
   maxBytes?: number;
   /** Bytes of a value; default 0 (count-bounded only). */
   sizeOf?: (value: V) => number;
@@ -75,7 +81,9 @@ export class LruCache<K, V> {
       this.#bytes -= old.bytes;
       this.#map.delete(key);
     }
-    const bytes = this.#sizeOf(value);
+    // A string key counts too (a URL key can be as large as its value).
+    const bytes = this.#sizeOf(value) +
+      (this.#maxBytes !== Infinity && typeof key === "string" ? KEY_OVERHEAD + 2 * key.length : 0);
     if (bytes > this.#maxBytes || this.#maxEntries === 0) return;
     this.#map.set(key, { value, bytes });
     this.#bytes += bytes;

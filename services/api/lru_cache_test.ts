@@ -16,18 +16,31 @@ Deno.test("LruCache evicts the least recently used beyond its count and byte bou
   assert.equal(c.get("b"), undefined);
   assert.equal(c.stats().misses, 1);
 
-  const b = new LruCache<string, Uint8Array>({ name: "b", maxBytes: 10, sizeOf: (v) => v.length });
-  b.set("x", new Uint8Array(6));
-  b.set("y", new Uint8Array(4));
+  // Number keys: only the values count.
+  const b = new LruCache<number, Uint8Array>({ name: "b", maxBytes: 10, sizeOf: (v) => v.length });
+  b.set(1, new Uint8Array(6));
+  b.set(2, new Uint8Array(4));
   assert.equal(b.stats().bytes, 10);
-  b.set("z", new Uint8Array(3));
-  assert.equal(b.has("x"), false);
+  b.set(3, new Uint8Array(3));
+  assert.equal(b.has(1), false);
   assert.equal(b.stats().bytes, 7);
-  b.set("huge", new Uint8Array(11)); // larger than the bound: not kept, nothing evicted
-  assert.equal(b.has("huge"), false);
+  b.set(4, new Uint8Array(11)); // larger than the bound: not kept, nothing evicted
+  assert.equal(b.has(4), false);
   assert.equal(b.stats().entries, 2);
-  b.set("y", new Uint8Array(1)); // replacing updates the bytes
+  b.set(2, new Uint8Array(1)); // replacing updates the bytes
   assert.equal(b.stats().bytes, 4);
+});
+
+Deno.test("LruCache counts a string key's characters against its byte bound", () => {
+  const c = new LruCache<string, string>({ name: "urls", maxBytes: 10_000, sizeOf: () => 10 });
+  c.set("/short", "etag");
+  assert.equal(c.stats().bytes, 10 + 64 + 2 * 6);
+  const junk = "/api/runs?" + "x".repeat(60_000); // a 60 KB query string is not free
+  c.set(junk, "etag");
+  assert.equal(c.has(junk), false, "a key larger than the whole bound is not kept");
+  for (let i = 0; i < 200; i++) c.set(`/api/runs/r/world/${i}?junk=${"y".repeat(100)}`, "e");
+  assert.ok(c.stats().bytes <= 10_000, `${c.stats().bytes}`);
+  assert.ok(c.stats().entries < 50);
 });
 
 Deno.test("LruCache.getOrLoad shares one load between concurrent misses and keeps no failure", async () => {

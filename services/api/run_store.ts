@@ -26,6 +26,7 @@ import { type ChunkHeader, readChunkHeader } from "../persistence/chunk_header.t
 import { ApiHttpError, notFound } from "./errors.ts";
 import { type IndexReader, StorageIndexReader } from "./index_reader.ts";
 import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
+import { approxSize } from "./approx_size.ts";
 import { type CacheStats, LruCache } from "./lru_cache.ts";
 import { ReplayCursor } from "./replay_cursor.ts";
 
@@ -93,6 +94,8 @@ export interface RunStoreOptions {
   cacheBatchBytes?: number;
   /** Bytes of replayed world states kept. Default 256 MiB. */
   cacheStateBytes?: number;
+  /** Bytes of chunk directories, catalog entries and object sizes kept. Default 22 MiB. */
+  cacheMetaBytes?: number;
   /** Clock, ms. Default performance.now. */
   now?: () => number;
 }
@@ -159,15 +162,9 @@ export class RunStore {
   readonly #infos = new Map<string, RunInfo>();
   readonly #warned = new Set<string>();
   readonly #views = new Map<string, Timed<RunView>>();
-  readonly #catalogEntries = new LruCache<string, CatalogEntry>({
-    name: "catalog",
-    maxEntries: 50000,
-  });
-  readonly #sizes = new LruCache<string, number>({ name: "sizes", maxEntries: 100000 });
-  readonly #directories = new LruCache<string, ChunkHeader[]>({
-    name: "directories",
-    maxEntries: 10000,
-  });
+  readonly #catalogEntries: LruCache<string, CatalogEntry>;
+  readonly #sizes: LruCache<string, number>;
+  readonly #directories: LruCache<string, ChunkHeader[]>;
   readonly #batches: LruCache<string, BatchContents>;
   readonly #chunks: LruCache<string, { chunk: TickDataChunk; bytes: number }>;
   readonly #states: LruCache<string, WorldState>;
@@ -178,6 +175,28 @@ export class RunStore {
     this.index = options.index ?? new StorageIndexReader(options.storage);
     this.#ttl = options.listingTtlMs ?? 1000;
     this.#now = options.now ?? (() => performance.now());
+    // Decoded metadata counts against the budget by estimate: half directories, a quarter each
+    // catalog entries and sizes (keys included: a key is a long string).
+    const meta = options.cacheMetaBytes ?? 22 * 2 ** 20;
+    this.#directories = new LruCache<string, ChunkHeader[]>({
+      name: "directories",
+      maxEntries: 10000,
+      maxBytes: Math.floor(meta / 2),
+      sizeOf: approxSize,
+    });
+    this.#catalogEntries = new LruCache<string, CatalogEntry>({
+      name: "catalog",
+      maxEntries: 50000,
+      maxBytes: Math.floor(meta / 4),
+      sizeOf: approxSize,
+    });
+    this.#sizes = new LruCache<string, number>({
+      name: "sizes",
+      maxEntries: 100000,
+      maxBytes: Math.floor(meta / 4),
+      // The key (a storage key of ~100 characters) dominates.
+      sizeOf: () => 300,
+    });
     this.#batches = new LruCache({
       name: "batches",
       maxBytes: options.cacheBatchBytes ?? 256 * 2 ** 20,
