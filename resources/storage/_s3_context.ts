@@ -16,8 +16,11 @@ import {
   type ProbeTarget,
 } from "./s3_conditional_writes.ts";
 import type { S3Operations } from "./s3_operations.ts";
-import type { S3StorageOptions } from "./s3_storage.ts";
-import { DEFAULT_PART_CONCURRENCY, DEFAULT_PART_SIZE } from "./s3_writer.ts";
+import {
+  DEFAULT_PART_CONCURRENCY,
+  DEFAULT_PART_SIZE,
+  type S3StorageOptions,
+} from "./s3_storage_options.ts";
 
 /** Shared by the storage and its writers. */
 export class Context implements ProbeTarget {

@@ -8,7 +8,17 @@
 
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import { errorCode, errorName, httpStatus } from "./_s3_errors.ts";
-import type { BackoffOptions } from "./s3_client_setup.ts";
+
+/**
+ * Backoff of retried requests: the delay before retry n (from 0) is drawn from [cap/2, cap],
+ * cap = min(maxDelayMs, baseDelayMs * 2^n).
+ */
+export interface BackoffOptions {
+  /** Delay base in ms, default 100. Throttling answers use 5 times this base. */
+  baseDelayMs?: number;
+  /** Largest delay in ms, default 5000. A server's Retry-After is honoured up to this. */
+  maxDelayMs?: number;
+}
 
 /** The SDK's retry strategy interface (v2), as S3ClientConfig declares it. */
 type RetryStrategyV2 = Extract<

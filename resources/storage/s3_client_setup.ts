@@ -9,7 +9,9 @@
  */
 
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import { BackoffRetryStrategy } from "./_s3_retry.ts";
+import { type BackoffOptions, BackoffRetryStrategy } from "./_s3_retry.ts";
+
+export type { BackoffOptions };
 
 /** Attempts per request (the first one included), by default. */
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -25,17 +27,6 @@ export interface S3Credentials {
   secretAccessKey: string;
   /** AWS_SESSION_TOKEN, for temporary credentials. */
   sessionToken?: string;
-}
-
-/**
- * Backoff of retried requests: the delay before retry n (from 0) is drawn from [cap/2, cap],
- * cap = min(maxDelayMs, baseDelayMs * 2^n).
- */
-export interface BackoffOptions {
-  /** Delay base in ms, default 100. Throttling answers use 5 times this base. */
-  baseDelayMs?: number;
-  /** Largest delay in ms, default 5000. A server's Retry-After is honoured up to this. */
-  maxDelayMs?: number;
 }
 
 /** Settings of the S3 client (shared by `S3Storage` and {@link createS3Client}). */

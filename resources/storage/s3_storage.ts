@@ -42,12 +42,12 @@
  * @module
  */
 
-import type { ListObjectsV2CommandInput, S3Client } from "@aws-sdk/client-s3";
+import type { ListObjectsV2CommandInput } from "@aws-sdk/client-s3";
 import { Context } from "./_s3_context.ts";
 import { bucketProblem, describeS3Error, httpStatus, isNotFound } from "./_s3_errors.ts";
 import { isTransient } from "./_s3_retry.ts";
-import { createS3Client, resolveS3ClientOptions, type S3ClientOptions } from "./s3_client_setup.ts";
-import type { ConditionalWrites, ConditionalWriteSupport } from "./s3_conditional_writes.ts";
+import { createS3Client, resolveS3ClientOptions } from "./s3_client_setup.ts";
+import type { ConditionalWriteSupport } from "./s3_conditional_writes.ts";
 import { type S3Body, type S3Operations, sdkOperations } from "./s3_operations.ts";
 import {
   DEFAULT_PART_CONCURRENCY,
@@ -65,6 +65,9 @@ import {
   validateKey,
   validatePrefix,
 } from "./storage.ts";
+import type { S3StorageOptions } from "./s3_storage_options.ts";
+
+export type { S3StorageOptions };
 
 // The S3 storage's public API is this module's; the pieces live in the modules named here.
 export {
@@ -97,27 +100,6 @@ export { describeS3Error, httpStatus } from "./_s3_errors.ts";
 const DEFAULT_PAGE_SIZE = 1000;
 /** ListObjectsV2 returns at most this many keys per request. */
 const S3_MAX_KEYS = 1000;
-
-/** Options of {@link S3Storage}. */
-export interface S3StorageOptions extends S3ClientOptions {
-  /** The bucket. It must exist. */
-  bucket: string;
-  /**
-   * Key prefix inside the bucket, e.g. "evochora/" (a trailing "/" is added when missing).
-   * Default "" (keys at the bucket's top).
-   */
-  prefix?: string;
-  /** Part size in bytes, from 5 MiB to 5 GiB, default 8 MiB. Smaller objects use one PutObject. */
-  partSize?: number;
-  /** Parts of one writer uploaded at once, default 2. A writer holds (this + 1) parts in memory. */
-  partConcurrency?: number;
-  /** No-clobber strategy, default "auto"; see the module documentation. */
-  conditionalWrites?: ConditionalWrites;
-  /** Use this client instead of creating one (it is not destroyed by close()). */
-  client?: S3Client;
-  /** The S3 calls themselves, replacing the SDK; for tests. */
-  operations?: S3Operations;
-}
 
 /** The bucket cannot be used: unreachable endpoint, bad credentials, missing bucket. */
 export class S3BucketError extends Error {

@@ -20,19 +20,16 @@ import {
   isPreconditionFailed,
 } from "./_s3_errors.ts";
 import { ConditionalWritesUnsupportedError } from "./s3_conditional_writes.ts";
+import { MAX_PARTS } from "./s3_storage_options.ts";
 import type { CommitResult, StorageWriter } from "./storage.ts";
 
-const MiB = 1024 * 1024;
-/** S3's smallest part (all parts but the last). */
-export const MIN_PART_SIZE = 5 * MiB;
-/** S3's largest part. */
-export const MAX_PART_SIZE = 5 * 1024 * MiB;
-/** S3's limit on the number of parts of one upload. */
-export const MAX_PARTS = 10_000;
-/** Default part size: 8 MiB. */
-export const DEFAULT_PART_SIZE = 8 * MiB;
-/** Parts of one writer in flight at once, by default. */
-export const DEFAULT_PART_CONCURRENCY = 2;
+export {
+  DEFAULT_PART_CONCURRENCY,
+  DEFAULT_PART_SIZE,
+  MAX_PART_SIZE,
+  MAX_PARTS,
+  MIN_PART_SIZE,
+} from "./s3_storage_options.ts";
 
 type WriterState = "open" | "committing" | "committed" | "aborted" | "failed";
 

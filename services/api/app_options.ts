@@ -6,7 +6,7 @@
  */
 
 import type { Storage } from "../../resources/storage/storage.ts";
-import type { PipelineStatus } from "../runner/pipeline.ts";
+import type { PipelineStatus } from "../common/service.ts";
 import type { PipelineResponse } from "./api_types.ts";
 import type { IndexReader } from "./index_reader.ts";
 import type { LiveProvider } from "./live_progress.ts";

@@ -38,3 +38,17 @@ export interface Service {
   readonly done: Promise<void>;
   status(): ServiceStatus;
 }
+
+/** Status of one resource (queue, topic, storage) of a pipeline. */
+export interface ResourceStatus {
+  name: string;
+  kind: string;
+  description: string;
+  stats?: Record<string, unknown>;
+}
+
+/** Everything the status line, /api/pipeline and /metrics need of a pipeline. */
+export interface PipelineStatus {
+  services: ServiceStatus[];
+  resources: ResourceStatus[];
+}

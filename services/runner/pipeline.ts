@@ -16,21 +16,9 @@ import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
 import { EngineService } from "../simulation_engine/engine_service.ts";
 import type { ResolvedConfig, ResolvedResource } from "./config.ts";
 import { buildResource, type Resource } from "./resources.ts";
-import type { Service, ServiceStatus } from "../common/service.ts";
+import type { PipelineStatus, ResourceStatus, Service } from "../common/service.ts";
 
-/** Status of one resource. */
-export interface ResourceStatus {
-  name: string;
-  kind: string;
-  description: string;
-  stats?: Record<string, unknown>;
-}
-
-/** Everything the status line, /api/pipeline and /metrics need. */
-export interface PipelineStatus {
-  services: ServiceStatus[];
-  resources: ResourceStatus[];
-}
+export type { PipelineStatus, ResourceStatus };
 
 /** A built pipeline. */
 export class Pipeline {
