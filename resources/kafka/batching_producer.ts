@@ -9,7 +9,7 @@
  */
 
 import { ClosedError, type QueueRecord } from "../queue/queue.ts";
-import { abortReason, partitionForKey } from "../queue/_partitioned_log.ts";
+import { abortReason, partitionForKey } from "../queue/partitioned_log.ts";
 import type { KafkaLogSink } from "./logger.ts";
 import type { OutgoingMessage, ProducedPartition, ProducerClient } from "./client.ts";
 import { partHeaders, RESERVED_PREFIX, splitValue } from "./large_messages.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ClosedError } from "../queue/queue.ts";
-import { partitionForKey } from "../queue/_partitioned_log.ts";
-import { FakeKafka } from "./_fake_kafka.ts";
+import { partitionForKey } from "../queue/partitioned_log.ts";
+import { FakeKafka } from "./fake_kafka.ts";
 import { BatchingProducer, type BatchingProducerOptions } from "./batching_producer.ts";
 import { PART_COUNT, PART_INDEX, PART_MSG } from "./large_messages.ts";
 

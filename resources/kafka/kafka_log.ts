@@ -12,7 +12,7 @@
  * @module
  */
 
-import { checkPartitions } from "../queue/_partitioned_log.ts";
+import { checkPartitions } from "../queue/partitioned_log.ts";
 import {
   ClosedError,
   type ConsumerOptions,

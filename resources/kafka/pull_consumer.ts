@@ -20,7 +20,7 @@
  * @module
  */
 
-import { abortReason, type Waiter, waitInSet } from "../queue/_partitioned_log.ts";
+import { abortReason, type Waiter, waitInSet } from "../queue/partitioned_log.ts";
 import { ClosedError, type Consumer, type Delivery } from "../queue/queue.ts";
 import type { ConsumerClient, FetchedBatch, FetchedMessage } from "./client.ts";
 import type { KafkaLogSink } from "./logger.ts";

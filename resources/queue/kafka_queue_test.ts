@@ -5,10 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { FakeKafka } from "../kafka/_fake_kafka.ts";
+import { FakeKafka } from "../kafka/fake_kafka.ts";
 import { PART_COUNT, PART_INDEX } from "../kafka/large_messages.ts";
 import { KafkaQueue } from "./kafka_queue.ts";
-import { partitionForKey } from "./_partitioned_log.ts";
+import { partitionForKey } from "./partitioned_log.ts";
 import { queueContract } from "./queue_contract.ts";
 import type { Consumer, Delivery } from "./queue.ts";
 

@@ -9,7 +9,7 @@ import {
   PartitionedLog,
   type PreparedRecord,
   prepareRecord,
-} from "./_partitioned_log.ts";
+} from "./partitioned_log.ts";
 import {
   ClosedError,
   type Consumer,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MemoryQueue } from "./memory_queue.ts";
-import { murmur2, partitionForKey } from "./_partitioned_log.ts";
+import { murmur2, partitionForKey } from "./partitioned_log.ts";
 import { queueContract } from "./queue_contract.ts";
 import type { Consumer, Delivery } from "./queue.ts";
 

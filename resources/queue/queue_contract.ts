@@ -23,7 +23,7 @@ import {
   timing,
   within,
   withLog,
-} from "./_log_contract.ts";
+} from "./log_contract.ts";
 import { ClosedError, type Queue } from "./queue.ts";
 
 /** Creates a fresh, empty queue for one test case. */

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { FakeKafka } from "../kafka/_fake_kafka.ts";
+import { FakeKafka } from "../kafka/fake_kafka.ts";
 import { KafkaTopic } from "./kafka_topic.ts";
 import { topicContract } from "./topic_contract.ts";
 

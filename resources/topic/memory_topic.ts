@@ -4,7 +4,7 @@
  * @module
  */
 
-import { abortReason, PartitionedLog, prepareRecord } from "../queue/_partitioned_log.ts";
+import { abortReason, PartitionedLog, prepareRecord } from "../queue/partitioned_log.ts";
 import type { Consumer, ConsumerOptions, LogStats } from "../queue/queue.ts";
 import type { Topic, TopicMessage } from "./topic.ts";
 

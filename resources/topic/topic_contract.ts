@@ -21,7 +21,7 @@ import {
   rec,
   timing,
   withLog,
-} from "../queue/_log_contract.ts";
+} from "../queue/log_contract.ts";
 import type { ContractOptions } from "../queue/queue_contract.ts";
 import type { Topic } from "./topic.ts";
 

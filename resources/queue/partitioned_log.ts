@@ -1,6 +1,6 @@
 /**
  * The in-process partitioned log shared by MemoryQueue and MemoryTopic: Kafka's model in one
- * process. Not a public API (the leading underscore); use resources/queue/mod.ts.
+ * process. Shared inside resources/ (also by the Kafka adapters' waits); not exported from resources/queue/mod.ts.
  *
  * - A partition is an array of records with a base offset (the offset of its first kept
  *   record); trimming drops records from the front and raises the base.
