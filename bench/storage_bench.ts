@@ -1,17 +1,17 @@
 /**
  * Storage benchmarks on real chunks: writeMessages (framing + streamed zstd + filesystem
  * commit with fsync) against a plain one-shot zstdCompressSync of the same bytes, and
- * readMessages. Run alone with `deno run -A resources/storage/storage_bench.ts [ticks]`, or add
+ * readMessages. Run alone with `deno run -A bench/storage_bench.ts [ticks]`, or add
  * {@link storageThroughput} to bench/main.ts.
  *
  * @module
  */
 
 import { constants, zstdCompressSync } from "node:zlib";
-import { evolvedChunks } from "../../bench/engine_bench.ts";
-import { type Figure, runSuites, type Suite } from "../../bench/_harness.ts";
-import { FilesystemStorage } from "./filesystem_storage.ts";
-import { readMessages, writeMessages } from "./message_stream.ts";
+import { evolvedChunks } from "./engine_bench.ts";
+import { type Figure, runSuites, type Suite } from "./_harness.ts";
+import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
+import { readMessages, writeMessages } from "../resources/storage/message_stream.ts";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

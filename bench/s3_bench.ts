@@ -2,7 +2,7 @@
  * S3 benchmark against the server of `deno task services:up` (or AWS_ENDPOINT and friends):
  * S3Storage writing ~100 MB of batch-like objects (incompressible bytes, as zstd output is,
  * handed over in 128 KiB writes) beside the aws-sdk alone writing the same bytes, in the same
- * run, with the same client settings. Run alone with `deno run -A resources/storage/s3_bench.ts`,
+ * run, with the same client settings. Run alone with `deno run -A bench/s3_bench.ts`,
  * or add {@link s3Throughput} to bench/main.ts.
  *
  * @module
@@ -18,16 +18,16 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { type Figure, runSuites, type Suite } from "../../bench/_harness.ts";
-import { s3TestServer } from "./s3_env.ts";
+import { type Figure, runSuites, type Suite } from "./_harness.ts";
+import { s3TestServer } from "../resources/storage/s3_env.ts";
 import {
   createS3Client,
   DEFAULT_PART_CONCURRENCY,
   DEFAULT_PART_SIZE,
   S3Storage,
   type S3StorageOptions,
-} from "./s3_storage.ts";
-import { patternBytes } from "./storage_contract.ts";
+} from "../resources/storage/s3_storage.ts";
+import { patternBytes } from "../resources/storage/storage_contract.ts";
 
 const MiB = 1024 * 1024;
 const WRITE = 128 * 1024;
