@@ -16,9 +16,9 @@ export interface MemoryPoint {
 /** The figures of one process. */
 export interface MemoryFigures {
   samples: number;
-  /** RSS at the first sample at or after the warm-up. */
+  /** RSS right after the warm-up: the median of the first (up to) five samples after it. */
   warmRss: number;
-  /** RSS of the last sample. */
+  /** RSS at the end: the median of the last (up to) five samples. */
   endRss: number;
   /** Median RSS after warm-up. */
   steadyRss: number;
@@ -33,6 +33,9 @@ export interface MemoryFigures {
   /** Seconds covered after warm-up. */
   steadySeconds: number;
 }
+
+/** Samples whose median stands for the level at the start and at the end of the window. */
+const EDGE = 5;
 
 function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
@@ -73,8 +76,9 @@ export function analyze(points: readonly MemoryPoint[], warmupMs: number): Memor
   const minutes = steady.map((p) => p.tMs / 60_000);
   return {
     samples: points.length,
-    warmRss: steady[0]!.rss,
-    endRss: steady[steady.length - 1]!.rss,
+    // Medians of a few samples: one sample taken right after (or before) a GC is not a level.
+    warmRss: median(steady.slice(0, EDGE).map((p) => p.rss)),
+    endRss: median(steady.slice(-EDGE).map((p) => p.rss)),
     steadyRss: median(steady.map((p) => p.rss)),
     peakRss: Math.max(...points.map((p) => p.rss)),
     rssSlopePerMin: slope(minutes, steady.map((p) => p.rss)),

@@ -18,10 +18,10 @@ Deno.test("slope() is the least-squares slope", () => {
   assert.equal(slope([1, 1], [1, 9]), 0);
 });
 
-Deno.test("analyze() measures from the first sample after warm-up", () => {
+Deno.test("analyze() measures from the first samples after warm-up to the last ones", () => {
   const f = analyze(series(13, 10_000, (i) => (100 + i) * MiB), 60_000);
-  assert.equal(f.warmRss, 106 * MiB);
-  assert.equal(f.endRss, 112 * MiB);
+  assert.equal(f.warmRss, 108 * MiB, "median of the first five samples after warm-up");
+  assert.equal(f.endRss, 110 * MiB, "median of the last five samples");
   assert.equal(f.steadyRss, 109 * MiB);
   assert.equal(f.peakRss, 112 * MiB);
   assert.ok(Math.abs(f.rssSlopePerMin - 6 * MiB) < 1, `${f.rssSlopePerMin}`);
@@ -44,7 +44,9 @@ Deno.test("leakVerdict() names a steady climb past the margin", () => {
   assert.match(v ?? "", /RSS rose from \d+ MiB after warm-up to \d+ MiB at the end/);
 });
 
-Deno.test("leakVerdict() ignores one high last sample when the median stayed flat", () => {
-  const f = analyze(series(30, 5000, (i) => (i === 29 ? 400 : 300) * MiB), 30_000);
+Deno.test("leakVerdict() ignores one high last sample and one low first sample", () => {
+  const f = analyze(series(30, 5000, (i) => (i === 29 ? 400 : i === 6 ? 200 : 300) * MiB), 30_000);
+  assert.equal(f.warmRss, 300 * MiB);
+  assert.equal(f.endRss, 300 * MiB);
   assert.equal(leakVerdict(f, { marginBytes: 50 * MiB }), undefined);
 });

@@ -16,6 +16,13 @@ const INDEXERS = ["stats", "organisms", "catalog"] as const;
  */
 const CACHE_BYTES = 64 * 2 ** 20;
 
+/**
+ * The in-process tick queue's bound in the soaks (default 256 MiB): the engine outruns the
+ * other services on two cores, so the queue fills to its bound; a small bound fills within
+ * the warm-up.
+ */
+const QUEUE_BYTES = 64 * 2 ** 20;
+
 function indexerServices(storage: string): PipelineConfig["services"] {
   const out: PipelineConfig["services"] = {};
   for (const index of INDEXERS) {
@@ -28,7 +35,7 @@ function indexerServices(storage: string): PipelineConfig["services"] {
 export function inProcessScenario(dataDir: string): SoakScenario {
   const config: PipelineConfig = {
     resources: {
-      "raw-tick-data": { kind: "memory-queue", partitions: 6 },
+      "raw-tick-data": { kind: "memory-queue", partitions: 6, maxBytes: QUEUE_BYTES },
       "metadata": { kind: "memory-queue", partitions: 1 },
       "batch-topic": { kind: "memory-topic", partitions: 3 },
       "tick-storage": { kind: "filesystem", root: dataDir },
