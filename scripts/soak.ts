@@ -1,10 +1,11 @@
 /**
- * `deno task soak [--minutes N] [--warmup-minutes W] [--only in-process|kafka-s3]`: the long
+ * `deno task soak [--minutes N] [--warmup-minutes W] [--only in-process|kafka-s3] [--samples F]`: the long
  * soak. Runs each scenario (tests/soak/scenarios.ts) for N minutes (default 30), samples every
  * process' memory every 5 s, and prints per process the RSS after warm-up, at the end, the
  * steady level, the slope and the heap, beside the Deno runtime's baseline, as Markdown for
  * docs/benchmarks.md. Exits 1 when a process shows a leak (RSS at the end more than 50 MiB
- * above RSS after warm-up). The Kafka + S3 scenario needs `deno task services:up`.
+ * above RSS after warm-up). The Kafka + S3 scenario needs `deno task services:up`. `--samples F`
+ * writes every process' samples (time, RSS, heap, external) as JSON to F.
  *
  * @module
  */
@@ -61,6 +62,7 @@ if (import.meta.main) {
       minutes: { type: "string", default: "30" },
       "warmup-minutes": { type: "string", default: "1" },
       only: { type: "string" },
+      samples: { type: "string" },
     },
   });
   const minutes = Number(values.minutes);
@@ -81,7 +83,12 @@ if (import.meta.main) {
     onProgress: (l: string) => console.error(l),
   };
   let leaks = 0;
+  const samples: Record<string, Record<string, unknown>> = {};
   const report = (r: SoakResult) => {
+    samples[r.scenario] = Object.fromEntries(r.processes.map((p) => [p.name, p.points]));
+    if (values.samples !== undefined) {
+      Deno.writeTextFileSync(values.samples, JSON.stringify(samples));
+    }
     console.log(soakTable(r) + "\n");
     for (const p of r.processes) {
       const v = leakVerdict(p.figures, { marginBytes: MARGIN });
