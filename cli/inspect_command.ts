@@ -8,7 +8,7 @@
 
 import { parseArgs } from "node:util";
 import { fromBinary, SimulationMetadataSchema, type TickDataChunk } from "../proto/mod.ts";
-import { decodeTickDataChunk } from "../services/indexer/chunk_decoder.ts";
+import { decodeTickDataChunk } from "../codec/mod.ts";
 import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
 import { readMessages } from "../resources/storage/message_stream.ts";
 import { listAllKeys } from "../resources/storage/list_all_keys.ts";

@@ -14,6 +14,13 @@ import type {
   DescMessage,
   MessageShape,
 } from "@bufbuild/protobuf";
+import {
+  DelimitedDecodeError,
+  MAX_MESSAGE_BYTES,
+  splitDelimitedRecords,
+  varintSize,
+  writeVarint,
+} from "../codec/varint.ts";
 import { FormatVersion } from "./gen/evochora/v1/tick_pb.ts";
 
 export * from "./gen/evochora/v1/tick_pb.ts";
@@ -31,28 +38,9 @@ export type {
 /** The encoding this code base writes. Readers reject newer majors. */
 export const FORMAT_VERSION: FormatVersion = FormatVersion.FORMAT_VERSION_1;
 
-/** Largest message protobuf allows (2 GiB - 1); the default limit for decoding. */
-export const MAX_MESSAGE_BYTES = 0x7fff_ffff;
-
-/**
- * Thrown by {@link decodeDelimitedStream} for truncated or corrupt input. `offset` is the byte
- * offset, in the input array, of the length prefix of the record that could not be decoded.
- */
-export class DelimitedDecodeError extends RangeError {
-  override readonly name = "DelimitedDecodeError";
-  constructor(message: string, readonly offset: number, options?: ErrorOptions) {
-    super(message, options);
-  }
-}
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
+// The framing lives in codec/varint.ts with the other varint code; this stays its public face.
+export { DelimitedDecodeError, MAX_MESSAGE_BYTES, splitDelimitedRecords };
+export type { DelimitedRecord } from "../codec/varint.ts";
 
 /**
  * Serializes `message` with a varint length prefix, the standard size-delimited framing
@@ -65,15 +53,8 @@ export function encodeDelimited<Desc extends DescMessage>(
   options?: Partial<BinaryWriteOptions>,
 ): Uint8Array<ArrayBuffer> {
   const body = toBinary(schema, message, options);
-  const out = new Uint8Array(varintLength(body.length) + body.length);
-  let n = body.length;
-  let pos = 0;
-  while (n >= 0x80) {
-    out[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[pos++] = n;
-  out.set(body, pos);
+  const out = new Uint8Array(varintSize(body.length) + body.length);
+  out.set(body, writeVarint(body.length, out, 0));
   return out;
 }
 
@@ -87,69 +68,6 @@ export interface DecodeDelimitedOptions extends Partial<BinaryReadOptions> {
 export interface DelimitedMessage<Desc extends DescMessage> {
   message: MessageShape<Desc>;
   offset: number;
-}
-
-/**
- * Walks a concatenation of size-delimited records without parsing them: yields each record's
- * bytes (a view into `bytes`) and the offset of its length prefix. Throws
- * {@link DelimitedDecodeError} for a truncated or corrupt prefix or a record running past the
- * end; `format` words the message from what is wrong (`head`), why (`detail`) and where.
- */
-export function* splitDelimitedRecords(
-  bytes: Uint8Array,
-  maxMessageBytes: number = MAX_MESSAGE_BYTES,
-  format: (head: string, detail: string, offset: number) => string = (head, detail, offset) =>
-    `${head} at byte ${offset}: ${detail}`,
-): Generator<{ bytes: Uint8Array; offset: number }, void, undefined> {
-  const end = bytes.length;
-  let offset = 0;
-  while (offset < end) {
-    // Length prefix: a varint of at most 10 bytes, decoded exactly while below 2^53.
-    let size = 0;
-    let scale = 1;
-    let pos = offset;
-    for (;;) {
-      if (pos >= end) {
-        throw new DelimitedDecodeError(
-          format(
-            "truncated length prefix",
-            `the data ends inside the varint (${end - offset} byte(s) remain)`,
-            offset,
-          ),
-          offset,
-        );
-      }
-      const b = bytes[pos++]!;
-      size += (b & 0x7f) * scale;
-      scale *= 128;
-      if ((b & 0x80) === 0) break;
-      if (pos - offset >= 10) {
-        throw new DelimitedDecodeError(
-          format("corrupt length prefix", "varint longer than 10 bytes", offset),
-          offset,
-        );
-      }
-    }
-    const remain = end - pos;
-    if (size > maxMessageBytes) {
-      throw new DelimitedDecodeError(
-        format(
-          "corrupt length prefix",
-          `says ${size} bytes, more than the limit of ${maxMessageBytes} (${remain} remain)`,
-          offset,
-        ),
-        offset,
-      );
-    }
-    if (size > remain) {
-      throw new DelimitedDecodeError(
-        format("truncated message", `length prefix says ${size} bytes, ${remain} remain`, offset),
-        offset,
-      );
-    }
-    yield { bytes: bytes.subarray(pos, pos + size), offset };
-    offset = pos + size;
-  }
 }
 
 /**

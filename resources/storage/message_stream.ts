@@ -1,6 +1,6 @@
 /**
  * Message streams: objects holding size-delimited messages (each a varint length, then that many
- * bytes; the framing of `encodeDelimited` in proto/mod.ts) compressed as one zstd stream. The raw batches
+ * bytes; the framing of codec/varint.ts) compressed as one zstd stream. The raw batches
  * of a run are stored this way; any Storage implementation can hold them.
  *
  * @module
@@ -8,7 +8,13 @@
 
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { DelimitedDecodeError, MAX_MESSAGE_BYTES, splitDelimitedRecords } from "../../proto/mod.ts";
+import {
+  DelimitedDecodeError,
+  frameDelimited,
+  MAX_MESSAGE_BYTES,
+  splitDelimitedRecords,
+  writeVarint,
+} from "../../codec/varint.ts";
 import type { CommitResult, Storage } from "./storage.ts";
 import {
   checkZstdLevel,
@@ -76,15 +82,6 @@ const STAGING = 1024 * 1024;
 /** Messages at least this large are passed on as they are instead of copied into staging. */
 const PASS_THROUGH = 256 * 1024;
 
-function varint(n: number, out: Uint8Array, at: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[at++] = n;
-  return at;
-}
-
 /**
  * Frames `messages` into chunks of about {@link STAGING} bytes: small messages are copied
  * together so the compressor sees few large writes; large ones pass through uncopied. Fresh
@@ -115,7 +112,7 @@ async function* frame(
       fill = 0;
     }
     const start = fill;
-    fill = varint(message.length, staging, fill);
+    fill = writeVarint(message.length, staging, fill);
     counter.raw += fill - start + message.length;
     if (passThrough) {
       yield staging.subarray(0, fill);
@@ -191,15 +188,8 @@ async function writeMessagesOnWorker(
     }
     parts.push(m);
   }
-  let size = 0;
-  for (const m of parts) size += varintSize(m.length) + m.length;
-  const framed = new Uint8Array(size);
-  let at = 0;
-  for (const m of parts) {
-    at = varint(m.length, framed, at);
-    framed.set(m, at);
-    at += m.length;
-  }
+  const framed = frameDelimited(parts);
+  const size = framed.length;
   const compressed = await worker.compress(framed, level);
   const writer = await storage.openWriter(key);
   try {
@@ -212,15 +202,6 @@ async function writeMessagesOnWorker(
     });
     throw e;
   }
-}
-
-function varintSize(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 
 import type { OrganismState } from "../../proto/mod.ts";
-import { decodeTickDataChunk } from "../indexer/chunk_decoder.ts";
+import { decodeTickDataChunk } from "../../codec/mod.ts";
 import { readMessages } from "../../resources/storage/message_stream.ts";
 import type { LineageNode, LineageResponse } from "./api_types.ts";
 import { notFound } from "./errors.ts";

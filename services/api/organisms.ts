@@ -7,7 +7,7 @@
 
 import type { OrganismState } from "../../proto/mod.ts";
 import { disassemble } from "../simulation_engine/assembler/mod.ts";
-import { formatMolecule } from "../simulation_engine/runtime/molecule.ts";
+import { formatMolecule } from "../../codec/mod.ts";
 import type { OrganismDetail, OrganismSummary } from "./api_types.ts";
 
 /** Splits flattened coordinates into vectors of `dims` components. */

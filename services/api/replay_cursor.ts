@@ -1,7 +1,7 @@
 /**
  * A resumable replay of one chunk: the world at a sample, advanced sample by sample, so that
  * consecutive ticks of a chunk (a timeline being played) cost one delta each instead of a
- * replay from the snapshot. The same rules as `replayChunk` (runtime/chunk_replay.ts): FULL
+ * replay from the snapshot. The same rules as `replayChunk` (codec/chunk_replay.ts): FULL
  * deltas replace the state and become the base, ACCUMULATED deltas apply on top of the last
  * full state, INCREMENTAL ones on top of the previous sample.
  *

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DeltaType } from "../../proto/mod.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
-import { replayChunk } from "../simulation_engine/runtime/chunk_replay.ts";
+import { replayChunk } from "../../codec/mod.ts";
 import { ReplayCursor } from "./replay_cursor.ts";
 import { makeRun, readBatches } from "./test_fixtures.ts";
 

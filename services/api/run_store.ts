@@ -17,12 +17,11 @@ import {
   type TickDataChunk,
   type TickSummary,
 } from "../../proto/mod.ts";
-import { decodeTickDataChunk } from "../indexer/chunk_decoder.ts";
+import { type ChunkHeader, decodeTickDataChunk, readChunkHeader } from "../../codec/mod.ts";
 import { readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
 import type { CatalogEntry } from "../common/index_schema.ts";
 import { metadataKey, parseBatchKey, rawPrefix, runIdOf } from "../common/storage_layout.ts";
-import { type ChunkHeader, readChunkHeader } from "../persistence/chunk_header.ts";
 import { ApiHttpError, notFound } from "./errors.ts";
 import { type IndexReader, StorageIndexReader } from "./index_reader.ts";
 import { listAllKeys } from "../../resources/storage/list_all_keys.ts";

@@ -28,7 +28,7 @@ import {
 import { parseBatchKey, rawPrefix } from "../common/storage_layout.ts";
 import { defaultConfig, Pipeline, resolveConfig } from "../runner/mod.ts";
 import type { EngineConfigInput } from "../simulation_engine/runtime/mod.ts";
-import { replayChunk } from "../simulation_engine/runtime/chunk_replay.ts";
+import { replayChunk } from "../../codec/mod.ts";
 import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
 
 /** Runs the in-process pipeline (engine and persistence only) into `dataDir`; the run id. */

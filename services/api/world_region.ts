@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ProtoWriter } from "../simulation_engine/runtime/proto_writer.ts";
+import { ProtoWriter } from "../../codec/mod.ts";
 import type { WorldResponse } from "./api_types.ts";
 import type { Region } from "./params.ts";
 

@@ -49,4 +49,3 @@ export {
 } from "./stats_indexer.ts";
 export { computeOrganisms, organismIndexer } from "./organism_indexer.ts";
 export { buildCatalogEntry, catalogIndexer } from "./catalog_indexer.ts";
-export { ChunkDecodeError, decodeTickDataChunk } from "./chunk_decoder.ts";

@@ -10,8 +10,7 @@
  */
 
 import type { Storage } from "../../resources/storage/storage.ts";
-import { replayChunk } from "../simulation_engine/runtime/chunk_replay.ts";
-import { formatMolecule } from "../simulation_engine/runtime/molecule.ts";
+import { formatMolecule, replayChunk } from "../../codec/mod.ts";
 import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
 import { indexFileMetadata, writeParquetRows } from "./parquet.ts";
 import { type RawBatch, type RunInfo, writeObject } from "./raw_batch.ts";

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { formatMolecule } from "../simulation_engine/runtime/molecule.ts";
+import { formatMolecule } from "../../codec/mod.ts";
 import { decodeWithProtobufEs, indexedRun } from "./_test_run.ts";
 import { readOrganisms } from "./parquet.ts";
 import { loadRunInfo } from "./raw_batch.ts";

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { decodeTickDataChunk, varintSize } from "../../codec/mod.ts";
 import {
   FORMAT_VERSION,
   fromBinary,
@@ -14,7 +15,6 @@ import {
 import { CorruptObjectError, readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
 import { metadataKey, parseBatchKey, runIdOf } from "../common/storage_layout.ts";
-import { decodeTickDataChunk } from "./chunk_decoder.ts";
 
 /** A raw batch that exists but cannot be used: bad zstd, framing, protobuf or contents. */
 export class CorruptBatchError extends Error {
@@ -57,15 +57,6 @@ export interface RawBatch extends BatchRef {
   rawBytes: number;
   /** Size of the stored object. */
   storedBytes: number;
-}
-
-function varintSize(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
 }
 
 /**

@@ -15,7 +15,7 @@
  */
 
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
-import { replayChunk } from "../simulation_engine/runtime/chunk_replay.ts";
+import { replayChunk } from "../../codec/mod.ts";
 import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
 import { indexFileMetadata, writeParquetRows } from "./parquet.ts";
 import type { BatchRef, RawBatch, RunInfo } from "./raw_batch.ts";

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
-import { replayChunk } from "../simulation_engine/runtime/chunk_replay.ts";
+import { replayChunk } from "../../codec/mod.ts";
 import {
   copyRun,
   decodeWithProtobufEs,

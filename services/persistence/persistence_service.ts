@@ -19,7 +19,7 @@ import { writeDeadLetter } from "../common/dead_letters.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
 import { batchKey } from "../common/storage_layout.ts";
-import { readChunkHeader } from "./chunk_header.ts";
+import { readChunkHeader } from "../../codec/mod.ts";
 
 /** Options for {@link PersistenceService}. */
 export interface PersistenceOptions {

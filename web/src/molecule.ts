@@ -2,7 +2,7 @@
  * Packed molecules as the client sees them, and their colours. No DOM: unit-tested in Deno.
  *
  * A cell is one int32: value in bits 0-19 (signed), type in 20-23, marker in 24-27
- * (services/simulation_engine/runtime/molecule.ts is the reference).
+ * (codec/molecule.ts is the reference).
  *
  * @module
  */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { MoleculeType, pack, VALUE_MAX, VALUE_MIN } from "../runtime/molecule.ts";
+import { MoleculeType, pack, VALUE_MAX, VALUE_MIN } from "../../../codec/mod.ts";
 import { DATA_REGISTERS, labelHash, LOCATION_REGISTERS } from "../runtime/isa.ts";
 import {
   type AssembleOptions,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatMolecule, MoleculeType, pack } from "../runtime/molecule.ts";
+import { formatMolecule, MoleculeType, pack } from "../../../codec/mod.ts";
 import { instructionByName, labelHash } from "../runtime/isa.ts";
 import { assemble, AssemblyError, type ProgramArtifact } from "./mod.ts";
 

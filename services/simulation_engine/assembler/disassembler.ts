@@ -4,7 +4,7 @@
  * @module
  */
 
-import { formatMolecule, markerOf, MoleculeType, typeOf, valueOf } from "../runtime/molecule.ts";
+import { formatMolecule, markerOf, MoleculeType, typeOf, valueOf } from "../../../codec/mod.ts";
 import {
   argCells,
   DATA_REGISTERS,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MoleculeType, pack } from "../runtime/molecule.ts";
+import { MoleculeType, pack } from "../../../codec/mod.ts";
 import { instructionByName, INSTRUCTIONS, labelHash } from "../runtime/isa.ts";
 import { assemble } from "./assembler.ts";
 import { disassemble, disassembleProgram } from "./disassembler.ts";

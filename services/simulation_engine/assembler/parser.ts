@@ -6,7 +6,7 @@
  * @module
  */
 
-import { MOLECULE_TYPE_NAMES, VALUE_MAX, VALUE_MIN } from "../runtime/molecule.ts";
+import { MOLECULE_TYPE_NAMES, VALUE_MAX, VALUE_MIN } from "../../../codec/mod.ts";
 import { instructionByName, type InstructionSpec } from "../runtime/isa.ts";
 import { AssemblyError } from "./errors.ts";
 import type { Statement, Token } from "./lexer.ts";

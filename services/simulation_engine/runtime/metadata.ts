@@ -16,7 +16,7 @@ import {
 } from "../../../proto/mod.ts";
 import type { Engine } from "./engine.ts";
 import { INSTRUCTIONS } from "./isa.ts";
-import { MOLECULE_TYPE_NAMES } from "./molecule.ts";
+import { MOLECULE_TYPE_NAMES } from "../../../codec/mod.ts";
 
 /** Version of the engine's rules; changes whenever the same seed would give other states. */
 export const ENGINE_VERSION = "1.0.0";

@@ -8,7 +8,6 @@
 export * from "./engine_config.ts";
 export * from "./engine.ts";
 export * from "./isa.ts";
-export * from "./molecule.ts";
 export * from "./metadata.ts";
 export { Organism } from "./organism.ts";
 export { Rng } from "./rng.ts";
@@ -18,12 +17,6 @@ export {
   Simulation,
   type SimulationPlugin,
 } from "./simulation.ts";
-export {
-  type EncodedChunk,
-  TickStream,
-  type TickStreamOptions,
-  writeOrganism,
-} from "./tick_stream.ts";
-export { ProtoWriter } from "./proto_writer.ts";
-export { replayChunk, type ReplayedState } from "./chunk_replay.ts";
+export { type EncodedChunk, TickStream, type TickStreamOptions } from "./tick_stream.ts";
+export { emptyOrganismStateFields, organismStateFields } from "./organism_state.ts";
 export { type Topology, World } from "./world.ts";

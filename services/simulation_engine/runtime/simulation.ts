@@ -6,7 +6,7 @@
  */
 
 import type { EngineConfig } from "./engine_config.ts";
-import { CONTENT_MASK, markerOf } from "./molecule.ts";
+import { CONTENT_MASK, markerOf } from "../../../codec/mod.ts";
 import { Organism } from "./organism.ts";
 import { Rng } from "./rng.ts";
 import { Vm, type VmHost } from "./vm.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { fromBinary, TickDataChunkSchema } from "../../../proto/mod.ts";
-import { replayChunk } from "./chunk_replay.ts";
+import { replayChunk } from "../../../codec/mod.ts";
 import { ancestorPlacement, createEngine } from "./engine.ts";
 import { type EngineConfigInput, resolveEngineConfig } from "./engine_config.ts";
 import { TickStream } from "./tick_stream.ts";

@@ -2,18 +2,31 @@
  * Cuts the simulation's states into self-contained, encoded chunks: a snapshot, then deltas
  * (incremental, accumulated since the last full state, or full), per the configured intervals.
  *
- * The bytes are written straight from the world and the organisms with {@link ProtoWriter}:
- * building protobuf-es messages first cost more than the simulation itself. The output is
- * byte-identical to `toBinary(TickDataChunkSchema, ...)` of the same content (tested).
+ * This is the engine's adapter to codec/chunk_writer.ts: it decides what each sample holds and
+ * feeds the world's cells, the organisms ({@link organismStateFields}) and the summary to the
+ * codec's writers, which encode them straight into bytes. The output is byte-identical to
+ * `toBinary(TickDataChunkSchema, ...)` of the same content (tested).
  *
  * @module
  */
 
-import { DeltaType, FORMAT_VERSION } from "../../../proto/mod.ts";
+import {
+  beginSample,
+  DELTA_LAYOUT,
+  encodeChunk,
+  endSample,
+  ProtoWriter,
+  type SampleLayout,
+  SNAPSHOT_LAYOUT,
+  type TickSummaryFields,
+  writeCellColumns,
+  writeOrganismField,
+  writeTickSummaryField,
+} from "../../../codec/mod.ts";
+import { DeltaType } from "../../../proto/mod.ts";
 import type { IntervalsConfig } from "./engine_config.ts";
-import { MOLECULE_TYPE_COUNT } from "./molecule.ts";
 import type { Organism } from "./organism.ts";
-import { LEN, ProtoWriter } from "./proto_writer.ts";
+import { emptyOrganismStateFields, organismStateFields } from "./organism_state.ts";
 import type { Simulation } from "./simulation.ts";
 import type { World } from "./world.ts";
 
@@ -36,55 +49,33 @@ export interface EncodedChunk {
   bytes: Uint8Array;
 }
 
-function writeCoords(w: ProtoWriter, world: World, flat: number): void {
-  const shape = world.shape;
-  const strides = world.strides;
-  for (let a = 0; a < shape.length; a++) w.uvarint(Math.floor(flat / strides[a]!) % shape[a]!);
-}
-
-function packedCoords(w: ProtoWriter, field: number, world: World, flats: ArrayLike<number>): void {
-  if (flats.length === 0) return;
-  w.tag(field, LEN);
-  const start = w.begin();
-  for (let i = 0; i < flats.length; i++) writeCoords(w, world, flats[i]!);
-  w.end(start);
-}
-
-/** Writes the fields of an `OrganismState` (without tag and length). */
-export function writeOrganism(w: ProtoWriter, world: World, o: Organism): void {
-  w.intField(1, o.id);
-  w.intField(2, o.parentId);
-  w.intField(3, o.birthTick);
-  w.intField(4, o.generation);
-  packedCoords(w, 5, world, [o.ip]);
-  w.packedSigned(6, o.direction());
-  packedCoords(w, 7, world, o.dps);
-  w.intField(8, o.activeDp);
-  w.packed(9, o.dr);
-  w.packedSigned(10, o.lr);
-  w.packed(11, o.dataStack);
-  if (o.locationStack.length > 0) {
-    const flat: number[] = [];
-    for (const v of o.locationStack) for (let i = 0; i < v.length; i++) flat.push(v[i]!);
-    w.packedSigned(12, flat);
+/**
+ * Copies every non-empty or owned cell of `world` into the columns, in position order; returns
+ * how many. A function of its own: V8 compiles this loop on-stack while it runs, and code after
+ * the loop in the same function (never run by then) made that compiled code bail out on every
+ * full sample (seen with --trace-deopt).
+ */
+function collectOccupied(
+  world: World,
+  flat: Int32Array,
+  molecule: Int32Array,
+  owner: Int32Array,
+): number {
+  const cells = world.cells;
+  const owners = world.owners;
+  const size = world.size;
+  let n = 0;
+  for (let f = 0; f < size; f++) {
+    const m = cells[f]!;
+    const o = owners[f]!;
+    if (m !== 0 || o !== 0) {
+      flat[n] = f;
+      molecule[n] = m;
+      owner[n] = o;
+      n++;
+    }
   }
-  packedCoords(w, 13, world, o.callStack);
-  w.intField(14, o.er);
-  w.intField(15, o.sr);
-  w.intField(16, o.mr);
-  w.intField(17, o.genomeHash >>> 0);
-  w.intField(18, o.lastOpcode);
-  w.packed(19, o.lastArgs);
-  w.intField(20, o.lastCost);
-  w.boolField(21, o.lastFailed);
-  w.stringField(22, o.failureReason);
-  w.intField(23, o.instructions);
-  w.boolField(24, o.alive);
-  w.stringField(25, o.deathReason);
-  w.intField(26, o.children);
-  w.intField(27, o.bodySize);
-  w.intField(28, o.deathTick);
-  if (o.lastAt >= 0) packedCoords(w, 29, world, [o.lastAt]);
+  return n;
 }
 
 /** Builds encoded chunks from a simulation. Call {@link TickStream.observe} after start and every step. */
@@ -105,6 +96,21 @@ export class TickStream {
   #flat = new Int32Array(0);
   #molecule = new Int32Array(0);
   #owner = new Int32Array(0);
+  /** Reused for every organism and summary written: no allocation per sample. */
+  readonly #organism = emptyOrganismStateFields();
+  readonly #summary: TickSummaryFields = {
+    organismsAlive: 0,
+    organismsCreated: 0,
+    births: 0,
+    deaths: 0,
+    totalEnergy: 0,
+    totalEntropy: 0,
+    maxGeneration: 0,
+    distinctGenomes: 0,
+    // World.typeCounts' type: filling keeps the field type (see emptyOrganismStateFields).
+    moleculeCounts: new Float64Array(0),
+    instructionsExecuted: 0,
+  };
 
   constructor(sim: Simulation, options: TickStreamOptions) {
     this.#sim = sim;
@@ -134,46 +140,30 @@ export class TickStream {
     const w = this.#body;
     const tick = sim.tick;
     const organisms = sim.organisms.concat(sim.takeDead()).sort((a, b) => a.id - b.id);
-    if (!this.#open) {
+    const snapshot = !this.#open;
+    if (snapshot) {
       this.#open = true;
       this.#firstTick = tick;
       w.reset();
-      w.tag(4, LEN);
-      const msg = w.begin();
-      w.intField(1, tick);
-      this.#writeFullCells(w, 2, world);
-      this.#writeOrganisms(w, 3, world, organisms);
-      this.#writeSummary(w, 4);
-      w.uint64Field(5, sim.rng.stateHash());
-      w.end(msg);
+    }
+    const layout: SampleLayout = snapshot ? SNAPSHOT_LAYOUT : DELTA_LAYOUT;
+    // The snapshot is a full state too; the layout drops its type (TickData has none).
+    const type = snapshot ? DeltaType.FULL : this.#deltaType();
+    const msg = beginSample(w, layout, tick, type);
+    if (type === DeltaType.FULL) {
+      this.#writeFullCells(w, layout.cells, world);
       world.clearSnapshotChanges();
     } else {
-      const within = this.#samples % this.#iv.snapshot;
-      const type = within === 0
-        ? DeltaType.FULL
-        : within % this.#iv.accumulatedDelta === 0
-        ? DeltaType.ACCUMULATED
-        : DeltaType.INCREMENTAL;
-      w.tag(5, LEN);
-      const msg = w.begin();
-      w.intField(1, tick);
-      w.intField(2, type);
-      if (type === DeltaType.FULL) {
-        this.#writeFullCells(w, 3, world);
-        world.clearSnapshotChanges();
-      } else {
-        this.#writeChanged(
-          w,
-          3,
-          world,
-          type === DeltaType.ACCUMULATED ? world.snapshotChanges() : world.sampleChanges(),
-        );
-      }
-      this.#writeOrganisms(w, 4, world, organisms);
-      this.#writeSummary(w, 5);
-      w.uint64Field(6, sim.rng.stateHash());
-      w.end(msg);
+      this.#writeChanged(
+        w,
+        layout.cells,
+        world,
+        type === DeltaType.ACCUMULATED ? world.snapshotChanges() : world.sampleChanges(),
+      );
     }
+    this.#writeOrganisms(w, layout.organisms, world, organisms);
+    this.#writeSummary(w, layout.summary);
+    endSample(w, layout, sim.rng.stateHash(), msg);
     world.clearSampleChanges();
     this.#lastTick = tick;
     this.#samples++;
@@ -186,21 +176,25 @@ export class TickStream {
     return this.#open ? this.#close() : null;
   }
 
+  /** The type of the next delta: full every `snapshot` samples, else accumulated or not. */
+  #deltaType(): DeltaType {
+    const within = this.#samples % this.#iv.snapshot;
+    return within === 0
+      ? DeltaType.FULL
+      : within % this.#iv.accumulatedDelta === 0
+      ? DeltaType.ACCUMULATED
+      : DeltaType.INCREMENTAL;
+  }
+
   #close(): EncodedChunk {
-    const head = new ProtoWriter(64 + this.#runId.length * 3);
-    head.stringField(1, this.#runId);
-    head.intField(2, this.#firstTick);
-    head.intField(3, this.#lastTick);
-    const tail = new ProtoWriter(64);
-    tail.intField(6, FORMAT_VERSION);
-    tail.intField(7, this.#chunkIndex);
-    tail.intField(8, this.#samples);
-    tail.intField(9, this.#clock());
-    const body = this.#body;
-    const bytes = new Uint8Array(head.pos + body.pos + tail.pos);
-    bytes.set(head.buf.subarray(0, head.pos), 0);
-    bytes.set(body.buf.subarray(0, body.pos), head.pos);
-    bytes.set(tail.buf.subarray(0, tail.pos), head.pos + body.pos);
+    const bytes = encodeChunk({
+      runId: this.#runId,
+      firstTick: this.#firstTick,
+      lastTick: this.#lastTick,
+      chunkIndex: this.#chunkIndex,
+      sampleCount: this.#samples,
+      createdAtMs: this.#clock(),
+    }, this.#body);
     const chunk: EncodedChunk = {
       index: this.#chunkIndex,
       firstTick: this.#firstTick,
@@ -223,23 +217,8 @@ export class TickStream {
 
   /** Every non-empty or owned cell, in position order, as a CellColumns field. */
   #writeFullCells(w: ProtoWriter, field: number, world: World): void {
-    const cells = world.cells;
-    const owners = world.owners;
     this.#columns(world.size);
-    const flat = this.#flat;
-    const molecule = this.#molecule;
-    const owner = this.#owner;
-    let n = 0;
-    for (let f = 0; f < world.size; f++) {
-      const m = cells[f]!;
-      const o = owners[f]!;
-      if (m !== 0 || o !== 0) {
-        flat[n] = f;
-        molecule[n] = m;
-        owner[n] = o;
-        n++;
-      }
-    }
+    const n = collectOccupied(world, this.#flat, this.#molecule, this.#owner);
     this.#writeColumns(w, field, n);
   }
 
@@ -258,21 +237,12 @@ export class TickStream {
   }
 
   #writeColumns(w: ProtoWriter, field: number, n: number): void {
-    w.tag(field, LEN);
-    const msg = w.begin();
-    w.packed(1, this.#flat, 0, n);
-    w.packed(2, this.#molecule, 0, n);
-    w.packed(3, this.#owner, 0, n);
-    w.end(msg);
+    writeCellColumns(w, field, this.#flat, this.#molecule, this.#owner, n);
   }
 
   #writeOrganisms(w: ProtoWriter, field: number, world: World, organisms: Organism[]): void {
-    for (const o of organisms) {
-      w.tag(field, LEN);
-      const msg = w.begin();
-      writeOrganism(w, world, o);
-      w.end(msg);
-    }
+    const fields = this.#organism;
+    for (const o of organisms) writeOrganismField(w, field, world, organismStateFields(o, fields));
   }
 
   #writeSummary(w: ProtoWriter, field: number): void {
@@ -287,19 +257,18 @@ export class TickStream {
       if (o.generation > maxGen) maxGen = o.generation;
       genomes.add(o.genomeHash);
     }
-    w.tag(field, LEN);
-    const msg = w.begin();
-    w.intField(1, sim.organisms.length);
-    w.intField(2, sim.organismsCreated);
-    w.intField(3, sim.births - this.#lastBirths);
-    w.intField(4, sim.deaths - this.#lastDeaths);
-    w.intField(5, energy);
-    w.intField(6, entropy);
-    w.intField(7, maxGen);
-    w.intField(8, genomes.size);
-    w.packed(9, sim.world.typeCounts, 0, MOLECULE_TYPE_COUNT);
-    w.intField(10, sim.instructionsExecuted);
-    w.end(msg);
+    const s = this.#summary;
+    s.organismsAlive = sim.organisms.length;
+    s.organismsCreated = sim.organismsCreated;
+    s.births = sim.births - this.#lastBirths;
+    s.deaths = sim.deaths - this.#lastDeaths;
+    s.totalEnergy = energy;
+    s.totalEntropy = entropy;
+    s.maxGeneration = maxGen;
+    s.distinctGenomes = genomes.size;
+    s.moleculeCounts = sim.world.typeCounts;
+    s.instructionsExecuted = sim.instructionsExecuted;
+    writeTickSummaryField(w, field, s);
     this.#lastBirths = sim.births;
     this.#lastDeaths = sim.deaths;
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DeltaType, fromBinary, TickDataChunkSchema, toBinary } from "../../../proto/mod.ts";
-import { replayChunk } from "./chunk_replay.ts";
+import { replayChunk } from "../../../codec/mod.ts";
 import { ancestorPlacement, createEngine } from "./engine.ts";
 import { resolveEngineConfig } from "./engine_config.ts";
 import { TickStream } from "./tick_stream.ts";

@@ -24,7 +24,7 @@ import {
   VALUE_MAX,
   valueOf,
   wrapValue,
-} from "./molecule.ts";
+} from "../../../codec/mod.ts";
 import type { Organism } from "./organism.ts";
 import type { ThermoConfig } from "./engine_config.ts";
 import type { World } from "./world.ts";

@@ -3,7 +3,15 @@ import { assemble, type ProgramArtifact } from "../assembler/mod.ts";
 import { ancestorPlacement, createEngine } from "./engine.ts";
 import { type EngineConfig, type EngineConfigInput, resolveEngineConfig } from "./engine_config.ts";
 import { labelHash, STACK_LIMIT } from "./isa.ts";
-import { markerOf, MoleculeType, pack, typeOf, VALUE_MAX, VALUE_MIN, valueOf } from "./molecule.ts";
+import {
+  markerOf,
+  MoleculeType,
+  pack,
+  typeOf,
+  VALUE_MAX,
+  VALUE_MIN,
+  valueOf,
+} from "../../../codec/mod.ts";
 import { Organism } from "./organism.ts";
 import { Rng } from "./rng.ts";
 import { Simulation } from "./simulation.ts";

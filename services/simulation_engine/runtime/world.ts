@@ -5,7 +5,7 @@
  * @module
  */
 
-import { MOLECULE_TYPE_COUNT, MoleculeType, typeOf, valueOf } from "./molecule.ts";
+import { MOLECULE_TYPE_COUNT, MoleculeType, typeOf, valueOf } from "../../../codec/mod.ts";
 
 /** How coordinates behave at the edges. */
 export type Topology = "torus" | "bounded";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MoleculeType, pack } from "./molecule.ts";
+import { MoleculeType, pack } from "../../../codec/mod.ts";
 import { World } from "./world.ts";
 
 const data = (v: number) => pack(MoleculeType.DATA, v);

@@ -6,7 +6,7 @@
  */
 
 import type { DecayConfig } from "../engine_config.ts";
-import { MoleculeType, pack, typeOf } from "../molecule.ts";
+import { MoleculeType, pack, typeOf } from "../../../../codec/mod.ts";
 import type { Organism } from "../organism.ts";
 import type { Simulation, SimulationPlugin } from "../simulation.ts";
 

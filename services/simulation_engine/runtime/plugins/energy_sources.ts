@@ -6,7 +6,7 @@
  */
 
 import type { EnergyConfig } from "../engine_config.ts";
-import { MoleculeType, pack } from "../molecule.ts";
+import { MoleculeType, pack } from "../../../../codec/mod.ts";
 import type { Simulation, SimulationPlugin } from "../simulation.ts";
 
 /** Adds ENERGY molecules to the world according to {@link EnergyConfig}. */

@@ -6,7 +6,14 @@
 
 import type { MutationConfig } from "../engine_config.ts";
 import { INSTRUCTIONS } from "../isa.ts";
-import { CONTENT_MASK, MoleculeType, pack, typeOf, valueOf, withValue } from "../molecule.ts";
+import {
+  CONTENT_MASK,
+  MoleculeType,
+  pack,
+  typeOf,
+  valueOf,
+  withValue,
+} from "../../../../codec/mod.ts";
 import type { Organism } from "../organism.ts";
 import type { Simulation, SimulationPlugin } from "../simulation.ts";
 

@@ -7,7 +7,7 @@ import {
   resolveEngineConfig,
 } from "../engine_config.ts";
 import { labelHash } from "../isa.ts";
-import { markerOf, MoleculeType, pack, typeOf, valueOf } from "../molecule.ts";
+import { markerOf, MoleculeType, pack, typeOf, valueOf } from "../../../../codec/mod.ts";
 import type { Organism } from "../organism.ts";
 import { Rng } from "../rng.ts";
 import { genomeHash, Simulation, type SimulationPlugin } from "../simulation.ts";

@@ -18,7 +18,7 @@ import type {
   TickDataChunk,
   TickDelta,
   TickSummary,
-} from "../../proto/mod.ts";
+} from "../proto/mod.ts";
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 const TWO_32 = 4294967296;

@@ -10,7 +10,7 @@ import {
   type OrganismState,
   type TickDataChunk,
   type TickSummary,
-} from "../../../proto/mod.ts";
+} from "../proto/mod.ts";
 
 /** The world at one sampled tick. The arrays are reused between yields: copy to keep. */
 export interface ReplayedState {

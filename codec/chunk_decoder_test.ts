@@ -7,21 +7,16 @@ import {
   fromBinary,
   TickDataChunkSchema,
   toBinary,
-} from "../../proto/mod.ts";
-import { readMessages } from "../../resources/storage/message_stream.ts";
-import { copyRun } from "./_test_run.ts";
+} from "../proto/mod.ts";
+import { testRunChunks } from "./_test_chunks.ts";
 import { ChunkDecodeError, decodeTickDataChunk } from "./chunk_decoder.ts";
 
-Deno.test("decodeTickDataChunk equals protobuf-es on every chunk of a real run", async () => {
-  const run = await copyRun();
-  let n = 0;
-  for (const b of run.batches) {
-    for (const m of (await readMessages(run.storage, b.key)).messages) {
-      deepStrictEqual(decodeTickDataChunk(m), fromBinary(TickDataChunkSchema, m));
-      n++;
-    }
+Deno.test("decodeTickDataChunk equals protobuf-es on every chunk of a real run", () => {
+  const chunks = testRunChunks();
+  for (const m of chunks) {
+    deepStrictEqual(decodeTickDataChunk(m), fromBinary(TickDataChunkSchema, m));
   }
-  ok(n >= 30, `${n} chunks`);
+  ok(chunks.length >= 30, `${chunks.length} chunks`);
 });
 
 Deno.test("decodeTickDataChunk handles negative, 64-bit and unpacked values like protobuf-es", () => {

@@ -1,5 +1,6 @@
 /**
- * Packed molecules: every world cell is one int32.
+ * Packed molecules: every world cell is one int32, in the engine's world and on the wire
+ * (`CellColumns.molecule`, data registers and stacks of `OrganismState`).
  *
  * Layout (least significant bit first):
  * - bits 0..19: value, two's complement 20-bit signed (-524288..524287)
@@ -39,13 +40,21 @@ export const MOLECULE_TYPE_NAMES: readonly string[] = [
 /** Number of molecule types. */
 export const MOLECULE_TYPE_COUNT = 7;
 
+/** Width of the signed value field. */
 export const VALUE_BITS = 20;
+/** The value bits of a packed cell. */
 export const VALUE_MASK = (1 << VALUE_BITS) - 1;
+/** Smallest value a molecule holds. */
 export const VALUE_MIN = -(1 << (VALUE_BITS - 1));
+/** Largest value a molecule holds. */
 export const VALUE_MAX = (1 << (VALUE_BITS - 1)) - 1;
+/** First bit of the molecule type. */
 export const TYPE_SHIFT = 20;
+/** The type bits of a packed cell. */
 export const TYPE_MASK = 0xf << TYPE_SHIFT;
+/** First bit of the marker. */
 export const MARKER_SHIFT = 24;
+/** The marker bits of a packed cell. */
 export const MARKER_MASK = 0xf << MARKER_SHIFT;
 /** Bits that carry the molecule itself (type and value), without the marker. */
 export const CONTENT_MASK = TYPE_MASK | VALUE_MASK;
