@@ -1,9 +1,11 @@
 /**
  * The hand-written fast paths of the wire format beside proto/ (which holds the contracts and
  * protobuf-es): varints and size-delimited framing, the direct chunk writer, the chunk header
- * reader, the chunk decoder, chunk replay and the packed cell (molecule) encoding. Each fast
- * path produces or reads exactly what protobuf-es does for the schemas in proto/gen/ (tested
- * byte for byte), only faster.
+ * reader, the chunk decoder, chunk replay and the packed cell (molecule) encoding; and the
+ * instruction set's encoding (opcodes, operand kinds: stored programs and organisms' last
+ * instructions are made of them) with the disassembler that turns them back into text. Each
+ * fast path produces or reads exactly what protobuf-es does for the schemas in proto/gen/
+ * (tested byte for byte), only faster.
  *
  * Services, the CLI, benches and resources import these from here; the engine runtime too (it
  * feeds its world and organisms into the chunk writer). codec/ itself depends on proto/ only
@@ -19,3 +21,5 @@ export { type ChunkHeader, readChunkHeader } from "./chunk_header.ts";
 export { ChunkDecodeError, decodeTickDataChunk } from "./chunk_decoder.ts";
 export { replayChunk, type ReplayedState } from "./chunk_replay.ts";
 export * from "./molecule.ts";
+export * from "./isa.ts";
+export { disassemble, instructionText } from "./disassemble.ts";

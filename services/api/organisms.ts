@@ -6,7 +6,7 @@
  */
 
 import type { OrganismState } from "../../proto/mod.ts";
-import { disassemble } from "../simulation_engine/assembler/mod.ts";
+import { disassemble } from "../../codec/mod.ts";
 import { formatMolecule } from "../../codec/mod.ts";
 import type { OrganismDetail, OrganismSummary } from "./api_types.ts";
 

@@ -8,7 +8,7 @@
  */
 
 import { MoleculeType, pack, VALUE_MAX, VALUE_MIN } from "../../../codec/mod.ts";
-import { DATA_REGISTERS, labelHash, LOCATION_REGISTERS } from "../runtime/isa.ts";
+import { DATA_REGISTERS, labelHash, LOCATION_REGISTERS } from "../../../codec/isa.ts";
 import {
   type AssembleOptions,
   type PlacedCell,

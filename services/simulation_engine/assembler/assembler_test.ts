@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatMolecule, MoleculeType, pack } from "../../../codec/mod.ts";
-import { instructionByName, labelHash } from "../runtime/isa.ts";
+import { instructionByName, labelHash } from "../../../codec/isa.ts";
 import { assemble, AssemblyError, type ProgramArtifact } from "./mod.ts";
 
 /** Cells as `pos => TYPE:value` in emission order. */

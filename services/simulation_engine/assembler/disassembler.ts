@@ -1,83 +1,22 @@
 /**
- * Turns molecules back into assembler text.
+ * Turns an assembled program back into a listing (one instruction's text is codec's
+ * `disassemble`, which readers of stored organisms use too).
  *
  * @module
  */
 
-import { formatMolecule, markerOf, MoleculeType, typeOf, valueOf } from "../../../codec/mod.ts";
 import {
   argCells,
-  DATA_REGISTERS,
+  formatMolecule,
   instructionByOpcode,
-  LOCATION_REGISTERS,
-} from "../runtime/isa.ts";
+  instructionText,
+  MoleculeType,
+  typeOf,
+  valueOf,
+} from "../../../codec/mod.ts";
 import { posKey, type ProgramArtifact } from "./artifact.ts";
 
-function plain(m: number, type: number): boolean {
-  return typeOf(m) === type && markerOf(m) === 0;
-}
-
-function register(m: number, bank: string, count: number): string {
-  const v = valueOf(m);
-  return plain(m, MoleculeType.REGISTER) && v >= 0 && v < count
-    ? `%${bank}${v}`
-    : formatMolecule(m);
-}
-
-function text(
-  opcodeMolecule: number,
-  argMolecules: readonly number[],
-  dims: number,
-  labelName: (value: number) => string | undefined,
-): string {
-  const spec = typeOf(opcodeMolecule) === MoleculeType.CODE
-    ? instructionByOpcode(valueOf(opcodeMolecule))
-    : undefined;
-  if (spec === undefined) return formatMolecule(opcodeMolecule);
-  const parts: string[] = [spec.name];
-  let i = 0;
-  for (const kind of spec.args) {
-    const cells = argMolecules.slice(i, i + argCells(kind, dims));
-    i += argCells(kind, dims);
-    const [m] = cells;
-    if (m === undefined || cells.length < argCells(kind, dims)) {
-      parts.push("?");
-      continue;
-    }
-    switch (kind) {
-      case "R":
-        parts.push(register(m, "DR", DATA_REGISTERS));
-        break;
-      case "L":
-        parts.push(register(m, "LR", LOCATION_REGISTERS));
-        break;
-      case "I":
-        parts.push(formatMolecule(m));
-        break;
-      case "T":
-        parts.push(
-          (plain(m, MoleculeType.LABELREF) ? labelName(valueOf(m)) : undefined) ??
-            formatMolecule(m),
-        );
-        break;
-      case "V":
-        parts.push(
-          cells.map((c) => plain(c, MoleculeType.DATA) ? `${valueOf(c)}` : formatMolecule(c))
-            .join("|"),
-        );
-    }
-  }
-  return parts.join(" ");
-}
-
-/**
- * One instruction as text, e.g. `SETI %DR0 DATA:5`, `SCAN %DR1 1|0`, `JMPI LABELREF:1234`.
- * Unknown opcodes and non-CODE molecules print as `formatMolecule` (`CODE:99`, `DATA:5`);
- * missing argument cells print as `?`.
- */
-export function disassemble(opcodeMolecule: number, argMolecules: number[], dims: number): string {
-  return text(opcodeMolecule, argMolecules, dims, () => undefined);
-}
+export { disassemble } from "../../../codec/mod.ts";
 
 /**
  * A listing of an assembled program, one line per instruction, label or other cell:
@@ -111,7 +50,7 @@ export function disassembleProgram(artifact: ProgramArtifact): string {
         args.push(next.molecule);
       }
       used += args.length;
-      line = text(m, args, dims, (v) => byHash.get(v));
+      line = instructionText(m, args, dims, (v) => byHash.get(v));
     } else if (typeOf(m) === MoleculeType.LABEL && names.has(key)) {
       line = `${names.get(key)}:`;
     } else {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MoleculeType, pack } from "../../../codec/mod.ts";
-import { instructionByName, INSTRUCTIONS, labelHash } from "../runtime/isa.ts";
+import { instructionByName, INSTRUCTIONS, labelHash } from "../../../codec/isa.ts";
 import { assemble } from "./assembler.ts";
 import { disassemble, disassembleProgram } from "./disassembler.ts";
 

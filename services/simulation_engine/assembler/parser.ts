@@ -7,7 +7,7 @@
  */
 
 import { MOLECULE_TYPE_NAMES, VALUE_MAX, VALUE_MIN } from "../../../codec/mod.ts";
-import { instructionByName, type InstructionSpec } from "../runtime/isa.ts";
+import { instructionByName, type InstructionSpec } from "../../../codec/isa.ts";
 import { AssemblyError } from "./errors.ts";
 import type { Statement, Token } from "./lexer.ts";
 

@@ -15,7 +15,7 @@ import {
   VectorSchema,
 } from "../../../proto/mod.ts";
 import type { Engine } from "./engine.ts";
-import { INSTRUCTIONS } from "./isa.ts";
+import { INSTRUCTIONS } from "../../../codec/isa.ts";
 import { MOLECULE_TYPE_NAMES } from "../../../codec/mod.ts";
 
 /** Version of the engine's rules; changes whenever the same seed would give other states. */

@@ -7,7 +7,7 @@
 
 export * from "./engine_config.ts";
 export * from "./engine.ts";
-export * from "./isa.ts";
+export * from "../../../codec/isa.ts";
 export * from "./metadata.ts";
 export { Organism } from "./organism.ts";
 export { Rng } from "./rng.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { DATA_REGISTERS, LOCATION_REGISTERS } from "./isa.ts";
+import { DATA_REGISTERS, LOCATION_REGISTERS } from "../../../codec/isa.ts";
 import type { Rng } from "./rng.ts";
 
 /** Options for a new {@link Organism}. */

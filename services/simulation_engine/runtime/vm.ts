@@ -12,7 +12,7 @@ import {
   LOCATION_REGISTERS,
   OPCODES as O,
   STACK_LIMIT,
-} from "./isa.ts";
+} from "../../../codec/isa.ts";
 import {
   CONTENT_MASK,
   MARKER_SHIFT,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { assemble, type ProgramArtifact } from "../assembler/mod.ts";
 import { ancestorPlacement, createEngine } from "./engine.ts";
 import { type EngineConfig, type EngineConfigInput, resolveEngineConfig } from "./engine_config.ts";
-import { labelHash, STACK_LIMIT } from "./isa.ts";
+import { labelHash, STACK_LIMIT } from "../../../codec/isa.ts";
 import {
   markerOf,
   MoleculeType,

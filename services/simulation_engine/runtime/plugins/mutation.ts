@@ -5,7 +5,7 @@
  */
 
 import type { MutationConfig } from "../engine_config.ts";
-import { INSTRUCTIONS } from "../isa.ts";
+import { INSTRUCTIONS } from "../../../../codec/isa.ts";
 import {
   CONTENT_MASK,
   MoleculeType,

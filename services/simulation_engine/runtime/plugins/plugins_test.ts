@@ -6,7 +6,7 @@ import {
   type MutationConfig,
   resolveEngineConfig,
 } from "../engine_config.ts";
-import { labelHash } from "../isa.ts";
+import { labelHash } from "../../../../codec/isa.ts";
 import { markerOf, MoleculeType, pack, typeOf, valueOf } from "../../../../codec/mod.ts";
 import type { Organism } from "../organism.ts";
 import { Rng } from "../rng.ts";
