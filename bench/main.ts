@@ -7,7 +7,7 @@
 import { runSuites, type Suite } from "./_harness.ts";
 import { chunkFigures, engineThroughput } from "./engine_bench.ts";
 import { persistenceThroughput, pipelineVsEngine } from "./pipeline_bench.ts";
-import { apiThroughput } from "../services/api/api_bench.ts";
+import { apiThroughput } from "./api_bench.ts";
 import { s3Throughput } from "./s3_bench.ts";
 import { kafkaThroughput } from "./kafka_bench.ts";
 import { memorySteadyState } from "./memory_bench.ts";

@@ -189,6 +189,16 @@ export const EDGE_RULES: readonly EdgeRule[] = [
         : undefined,
   },
   {
+    // The wire format's fast paths sit beside the contracts: they may build on proto/ and each
+    // other only, so every layer (engine runtime, resources, services) can use them.
+    id: "codec-imports-beyond-proto",
+    exemptsTests: true,
+    check: ({ from, to }) =>
+      isIn(from, "codec/") && !isIn(to, "codec/") && !isIn(to, "proto/")
+        ? `${from} imports ${to}: codec/ may import only proto/ and codec/`
+        : undefined,
+  },
+  {
     // `_name.ts` is private to its folder; tests elsewhere must go through the public modules.
     id: "private-across-folders",
     exemptsTests: false,

@@ -34,6 +34,11 @@ function located(violations: readonly Violation[]): { file: string; line: number
 
 const EXPORT = ["export const value = 1;"];
 
+/** A module exporting one constant named `name`. */
+function EXPORT_AS(name: string): string[] {
+  return [`export const ${name} = 1;`];
+}
+
 Deno.test("lint:deps reports a service importing another service with file:line", async () => {
   const violations = await violationsOf({
     "services/a/x.ts": ["// a comment first", 'import { value } from "../b/y.ts";', "value;"],
@@ -260,4 +265,21 @@ Deno.test("lint:deps fails, naming the file, when a file cannot be parsed", asyn
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("lint:deps reports codec/ importing anything but proto/ and codec/", async () => {
+  const violations = await violationsOf({
+    "codec/a.ts": [
+      'import { p } from "../proto/p.ts";',
+      'import { b } from "./b.ts";',
+      'import { s } from "../services/x/s.ts";',
+      "export const a = [p, b, s];",
+    ],
+    "codec/b.ts": EXPORT_AS("b"),
+    "proto/p.ts": EXPORT_AS("p"),
+    "services/x/s.ts": EXPORT_AS("s"),
+  });
+  assert.deepEqual(located(violations), [
+    { file: "codec/a.ts", line: 3, rule: "codec-imports-beyond-proto" },
+  ]);
 });

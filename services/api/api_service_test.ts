@@ -3,7 +3,7 @@ import { fromBinary, WorldRegionSchema } from "../../proto/mod.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import type { RunsResponse, WorldResponse } from "./api_types.ts";
 import { ApiService } from "./api_service.ts";
-import { makeRun } from "./test_fixtures.ts";
+import { makeRun } from "../../tests/fixtures/stored_run.ts";
 
 Deno.test("ApiService serves the app on a real socket on 127.0.0.1 and stops with a stream open", async () => {
   const root = await Deno.makeTempDir({ prefix: "evochora-api-service-" });

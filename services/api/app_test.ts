@@ -25,7 +25,7 @@ import { openApiDocument } from "./openapi.ts";
 import { RunStore } from "./run_store.ts";
 import { METRIC_NAME } from "./prometheus.ts";
 import { STATS_METRICS } from "./stats_series.ts";
-import { makeTwoRuns, type RefSample } from "./test_fixtures.ts";
+import { makeTwoRuns, type RefSample } from "../../tests/fixtures/stored_run.ts";
 import { encodeRegionProto, extractRegion } from "./world_region.ts";
 
 const fx = await makeTwoRuns();

@@ -3,7 +3,7 @@ import { DeltaType } from "../../proto/mod.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import { replayChunk } from "../../codec/mod.ts";
 import { ReplayCursor } from "./replay_cursor.ts";
-import { makeRun, readBatches } from "./test_fixtures.ts";
+import { makeRun, readBatches } from "../../tests/fixtures/stored_run.ts";
 
 Deno.test("the replay cursor gives replayChunk's states, whatever order ticks are asked in", async () => {
   const root = await Deno.makeTempDir({ prefix: "evochora-api-cursor-" });

@@ -4,18 +4,18 @@
  * the same length from memory, all in one run. The load generator is a bounded concurrent fetch
  * loop in the same process (so client and server share the CPU alike for every figure).
  *
- * Run alone with `deno run -A services/api/api_bench.ts`, or add {@link apiThroughput} to
+ * Run alone with `deno run -A bench/api_bench.ts`, or add {@link apiThroughput} to
  * bench/main.ts.
  *
  * @module
  */
 
 import { Hono } from "hono";
-import { type Figure, runSuites, type Suite } from "../../bench/_harness.ts";
-import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
-import { ancestorPlacement } from "../simulation_engine/runtime/engine.ts";
-import { ApiService, type ApiServiceOptions } from "./api_service.ts";
-import { makeRun } from "./test_fixtures.ts";
+import { type Figure, runSuites, type Suite } from "./_harness.ts";
+import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
+import { ancestorPlacement } from "../services/simulation_engine/runtime/engine.ts";
+import { ApiService, type ApiServiceOptions } from "../services/api/api_service.ts";
+import { makeRun } from "../tests/fixtures/stored_run.ts";
 
 /** Latencies and rate of one load. */
 export interface LoadResult {
