@@ -3,7 +3,7 @@
  * process. Shared inside resources/ (also by the Kafka adapters' waits); not exported from resources/queue/mod.ts.
  *
  * - A partition is an array of records with a base offset (the offset of its first kept
- *   record); trimming drops records from the front and raises the base.
+ *   record; log_partition.ts); trimming drops records from the front and raises the base.
  * - A group has members, an owner per partition, a committed offset per partition and the set
  *   of offsets marked done above it. Members are sorted by name (then join order) and
  *   partition p goes to member p mod n (round-robin), so the assignment is a pure function of
@@ -15,13 +15,10 @@
  * @module
  */
 
-import {
-  ClosedError,
-  type Consumer,
-  type ConsumerOptions,
-  type Delivery,
-  type QueueRecord,
-} from "./queue.ts";
+import { ClosedError, type Consumer, type ConsumerOptions, type Delivery } from "./queue.ts";
+import { Partition, type PreparedRecord } from "./log_partition.ts";
+
+export { type PreparedRecord, prepareRecord } from "./log_partition.ts";
 
 /**
  * Kafka's murmur2 hash (the Java client's `Utils.murmur2`, seed 0x9747b28c) of `data`, as a
@@ -68,109 +65,6 @@ export function partitionForKey(key: string, partitions: number): number {
 export function checkPartitions(n: number): void {
   if (!Number.isInteger(n) || n < 1) {
     throw new RangeError(`partitions must be an integer >= 1, got ${n}`);
-  }
-}
-
-/** A record as kept in a partition. */
-interface Entry {
-  readonly key: string;
-  readonly value: Uint8Array;
-  readonly headers: Readonly<Record<string, string>>;
-  /** Bytes counted for retention: see recordSize. */
-  readonly size: number;
-  /** Sum of `size` over this partition up to and including this record (ever appended). */
-  readonly cumulative: number;
-}
-
-/** A record prepared for appending: copied, validated, sized. */
-export interface PreparedRecord {
-  readonly key: string;
-  readonly value: Uint8Array;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly size: number;
-}
-
-/**
- * Copies and validates a record. The value is copied because producers commonly reuse encode
- * buffers, and a broker would have serialized it by the time put() resolves anyway.
- * The size counted for backpressure is the value's bytes plus the key's and headers' UTF-16
- * lengths: an approximation that keeps records with empty values from being free.
- */
-export function prepareRecord(record: QueueRecord, copy = true): PreparedRecord {
-  if (typeof record.key !== "string") throw new TypeError("record key must be a string");
-  if (!(record.value instanceof Uint8Array)) {
-    throw new TypeError("record value must be a Uint8Array");
-  }
-  const headers: Record<string, string> = {};
-  let size = record.value.byteLength + record.key.length;
-  for (const [k, v] of Object.entries(record.headers ?? {})) {
-    if (typeof v !== "string") throw new TypeError(`header ${k} must be a string`);
-    headers[k] = v;
-    size += k.length + v.length;
-  }
-  return {
-    key: record.key,
-    value: copy ? record.value.slice() : record.value,
-    headers: Object.freeze(headers),
-    size,
-  };
-}
-
-/** One partition: kept records from offset `base` on. */
-class Partition {
-  /** Kept records; the first `head` slots are already trimmed (compacted lazily). */
-  #items: (Entry | undefined)[] = [];
-  #head = 0;
-  /** Offset of the first kept record. */
-  base = 0;
-  /** Sum of sizes of all records ever appended. */
-  totalBytes = 0;
-  /** Sum of sizes of trimmed records. */
-  trimmedBytes = 0;
-
-  /** Offset the next appended record gets. */
-  get end(): number {
-    return this.base + this.#items.length - this.#head;
-  }
-
-  get count(): number {
-    return this.#items.length - this.#head;
-  }
-
-  append(r: PreparedRecord): void {
-    this.totalBytes += r.size;
-    this.#items.push({ ...r, cumulative: this.totalBytes });
-  }
-
-  /** The record at `offset`, which must be in [base, end). */
-  at(offset: number): Entry {
-    const e = this.#items[this.#head + offset - this.base];
-    if (e === undefined) throw new RangeError(`offset ${offset} not kept`);
-    return e;
-  }
-
-  /** Bytes of the kept records at offsets >= `offset`. */
-  bytesFrom(offset: number): number {
-    if (offset <= this.base) return this.totalBytes - this.trimmedBytes;
-    if (offset >= this.end) return 0;
-    return this.totalBytes - this.at(offset - 1).cumulative;
-  }
-
-  /** Drops the records below `offset`; returns how many were dropped. */
-  trimTo(offset: number): number {
-    const n = Math.min(offset, this.end) - this.base;
-    if (n <= 0) return 0;
-    this.trimmedBytes = this.at(this.base + n - 1).cumulative;
-    // Clear the slots so the values can be collected now; shift the array only now and then
-    // (when the dead prefix is the larger half) to keep trimming amortized O(1) per record.
-    for (let i = this.#head; i < this.#head + n; i++) this.#items[i] = undefined;
-    this.#head += n;
-    this.base += n;
-    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return n;
   }
 }
 
