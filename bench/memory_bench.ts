@@ -1,8 +1,8 @@
 /**
  * Steady-state memory of every process kind, beside the Deno runtime's own baseline (an idle
  * `deno eval`): the soak scenarios (tests/soak/scenarios.ts) run for a short while each, and
- * each process' median RSS after warm-up is reported with its ratio to the baseline and its
- * slope. `deno task soak` runs the same for 30 minutes. The Kafka + S3 part needs
+ * each process' median RSS after warm-up is reported with its ratio to the baseline (a slope
+ * over one minute says nothing; `deno task soak` measures that over 30 minutes). The Kafka + S3 part needs
  * `deno task services:up`.
  *
  * @module
@@ -26,11 +26,6 @@ function figures(r: SoakResult, label: string): Figure[] {
       unit: "MiB",
       ratio: p.figures.steadyRss / r.baselineRss,
       ratioOf: "of the Deno baseline",
-    });
-    out.push({
-      name: `${label}: ${p.name} RSS slope after warm-up`,
-      value: p.figures.rssSlopePerMin / MiB,
-      unit: "MiB/min",
     });
   }
   return out;
