@@ -6,7 +6,7 @@
  * @module
  */
 
-import { KafkaQueue } from "../resources/queue/kafka_queue.ts";
+import { KafkaQueue } from "../resources/kafka/kafka_queue.ts";
 import { kafkaBrokers } from "../tests/integration/kafka_helpers.ts";
 import type { Figure, Suite } from "./_harness.ts";
 import { evolvedChunks } from "./engine_bench.ts";

@@ -1,8 +1,8 @@
 /**
  * The core shared by KafkaQueue and KafkaTopic: one topic, its producer (BatchingProducer),
  * the consumers joined through it (KafkaPullConsumer), topic setup, and the counters behind
- * stats(). Not a public API; use resources/queue/kafka_queue.ts and
- * resources/topic/kafka_topic.ts.
+ * stats(). Not a public API; use resources/kafka/kafka_queue.ts and
+ * resources/kafka/kafka_topic.ts.
  *
  * Lag is the group's committed offset against the high watermark, summed over partitions.
  * stats() is synchronous, so it returns the last known values: the producer's acknowledgements

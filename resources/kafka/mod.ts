@@ -24,3 +24,5 @@ export { type KafkaLogRecord, KafkaLogSink, type KafkaLogSummary } from "./logge
 export { registerZstdCodec, zstdCodec } from "./zstd_codec.ts";
 export type { KafkaLogOptions, KafkaStatus } from "./kafka_log.ts";
 export { PART_COUNT, PART_INDEX, PART_MSG } from "./large_messages.ts";
+export { KafkaQueue, type KafkaQueueOptions } from "./kafka_queue.ts";
+export { KafkaTopic, type KafkaTopicOptions } from "./kafka_topic.ts";

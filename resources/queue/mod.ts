@@ -8,4 +8,3 @@ export * from "./queue.ts";
 export { MemoryQueue, type MemoryQueueOptions } from "./memory_queue.ts";
 export { murmur2, partitionForKey } from "./partitioned_log.ts";
 export { type ContractOptions, queueContract, type QueueFactory } from "./queue_contract.ts";
-export { KafkaQueue, type KafkaQueueOptions } from "./kafka_queue.ts";

@@ -8,4 +8,3 @@ export * from "./topic.ts";
 export { ClosedError } from "../queue/queue.ts";
 export { MemoryTopic, type MemoryTopicOptions } from "./memory_topic.ts";
 export { type ContractOptions, topicContract, type TopicFactory } from "./topic_contract.ts";
-export { KafkaTopic, type KafkaTopicOptions } from "./kafka_topic.ts";

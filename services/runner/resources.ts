@@ -6,13 +6,13 @@
  */
 
 import { resolve } from "node:path";
-import { KafkaQueue } from "../../resources/queue/kafka_queue.ts";
+import { KafkaQueue } from "../../resources/kafka/kafka_queue.ts";
 import { MemoryQueue } from "../../resources/queue/memory_queue.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import { S3Storage } from "../../resources/storage/s3_storage.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
-import { KafkaTopic } from "../../resources/topic/kafka_topic.ts";
+import { KafkaTopic } from "../../resources/kafka/kafka_topic.ts";
 import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
 import type { ResolvedResource } from "./config.ts";

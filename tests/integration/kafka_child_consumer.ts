@@ -7,7 +7,7 @@
  * Usage: deno run -A tests/integration/kafka_child_consumer.ts BROKERS TOPIC PARTITIONS GROUP
  */
 
-import { KafkaQueue } from "../../resources/queue/kafka_queue.ts";
+import { KafkaQueue } from "../../resources/kafka/kafka_queue.ts";
 import { FAST } from "./kafka_helpers.ts";
 
 const [brokers, topic, partitions, group] = Deno.args;

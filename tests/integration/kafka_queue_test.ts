@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { KafkaQueue, type KafkaQueueOptions } from "../../resources/queue/kafka_queue.ts";
+import { KafkaQueue, type KafkaQueueOptions } from "../../resources/kafka/kafka_queue.ts";
 import { queueContract } from "../../resources/queue/queue_contract.ts";
 import type { Consumer, Delivery } from "../../resources/queue/queue.ts";
 import { deleteTopics, FAST, kafkaBrokers, uniqueTopic } from "./kafka_helpers.ts";

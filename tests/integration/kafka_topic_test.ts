@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { KafkaTopic } from "../../resources/topic/kafka_topic.ts";
+import { KafkaTopic } from "../../resources/kafka/kafka_topic.ts";
 import { topicContract } from "../../resources/topic/topic_contract.ts";
 import type { Delivery } from "../../resources/topic/topic.ts";
 import { deleteTopics, FAST, kafkaBrokers, uniqueTopic } from "./kafka_helpers.ts";

@@ -18,7 +18,7 @@ import { type Admin, AssignerProtocol, Kafka, logLevel } from "kafkajs";
 import { ClosedError } from "../../resources/queue/queue.ts";
 import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
 import { S3Storage } from "../../resources/storage/s3_storage.ts";
-import { KafkaTopic } from "../../resources/topic/kafka_topic.ts";
+import { KafkaTopic } from "../../resources/kafka/kafka_topic.ts";
 import { rawPrefix } from "../../services/common/storage_layout.ts";
 import type { PipelineConfig } from "../../services/runner/config.ts";
 import type { PipelineStatus } from "../../services/runner/pipeline.ts";

@@ -1,16 +1,16 @@
 /**
  * The Kafka topic: the Topic interface on a Kafka (or Redpanda) topic through kafkajs. Every
  * group sees every message; the members of a group share the partitions; a member commits
- * after processing. Same pieces as KafkaQueue (resources/queue/kafka_queue.ts): keyed
+ * after processing. Same pieces as KafkaQueue (resources/kafka/kafka_queue.ts): keyed
  * partitions by murmur2, idempotent zstd producer, large messages split and reassembled, the
  * pull consumer; no retained-bytes bound (a topic keeps messages for `retentionMs`).
  *
  * @module
  */
 
-import { KafkaLog, type KafkaLogOptions, type KafkaStatus } from "../kafka/kafka_log.ts";
-import type { Consumer, ConsumerOptions, LogStats, TopicMessage } from "./topic.ts";
-import type { Topic } from "./topic.ts";
+import { KafkaLog, type KafkaLogOptions, type KafkaStatus } from "./kafka_log.ts";
+import type { Consumer, ConsumerOptions, LogStats, TopicMessage } from "../topic/topic.ts";
+import type { Topic } from "../topic/topic.ts";
 
 const MiB = 1024 * 1024;
 

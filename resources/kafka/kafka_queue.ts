@@ -28,8 +28,8 @@
  * @module
  */
 
-import { KafkaLog, type KafkaLogOptions, type KafkaStatus } from "../kafka/kafka_log.ts";
-import type { Consumer, ConsumerOptions, LogStats, Queue, QueueRecord } from "./queue.ts";
+import { KafkaLog, type KafkaLogOptions, type KafkaStatus } from "./kafka_log.ts";
+import type { Consumer, ConsumerOptions, LogStats, Queue, QueueRecord } from "../queue/queue.ts";
 
 const MiB = 1024 * 1024;
 

@@ -5,12 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { FakeKafka } from "../kafka/fake_kafka.ts";
-import { PART_COUNT, PART_INDEX } from "../kafka/large_messages.ts";
+import { FakeKafka } from "./fake_kafka.ts";
+import { PART_COUNT, PART_INDEX } from "./large_messages.ts";
 import { KafkaQueue } from "./kafka_queue.ts";
-import { partitionForKey } from "./partitioned_log.ts";
-import { queueContract } from "./queue_contract.ts";
-import type { Consumer, Delivery } from "./queue.ts";
+import { partitionForKey } from "../queue/partitioned_log.ts";
+import { queueContract } from "../queue/queue_contract.ts";
+import type { Consumer, Delivery } from "../queue/queue.ts";
 
 queueContract("KafkaQueue on a fake cluster", ({ partitions, maxBytes }) => {
   const client = new FakeKafka();

@@ -4,9 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { FakeKafka } from "../kafka/fake_kafka.ts";
+import { FakeKafka } from "./fake_kafka.ts";
 import { KafkaTopic } from "./kafka_topic.ts";
-import { topicContract } from "./topic_contract.ts";
+import { topicContract } from "../topic/topic_contract.ts";
 
 topicContract("KafkaTopic on a fake cluster", ({ partitions }) => {
   const topic = new KafkaTopic({ name: "contract", partitions, client: new FakeKafka() });
