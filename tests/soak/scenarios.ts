@@ -23,11 +23,41 @@ const CACHE_BYTES = 64 * 2 ** 20;
  */
 const QUEUE_BYTES = 64 * 2 ** 20;
 
-function indexerServices(storage: string): PipelineConfig["services"] {
-  const out: PipelineConfig["services"] = {};
-  for (const index of INDEXERS) {
-    out[`${index}-indexer`] = { kind: "indexer", index, input: "batch-topic", storage };
+/**
+ * Every service kind over the resources `raw-tick-data`, `metadata`, `batch-topic` and
+ * `tick-storage`, with `workers` persistence workers; the engine runs until stopped.
+ */
+function allServices(workers: number): PipelineConfig["services"] {
+  const out: PipelineConfig["services"] = {
+    "metadata-persistence": {
+      kind: "metadata-persistence",
+      input: "metadata",
+      storage: "tick-storage",
+    },
+  };
+  for (let i = 1; i <= workers; i++) {
+    out[`persistence-${i}`] = {
+      kind: "persistence",
+      input: "raw-tick-data",
+      storage: "tick-storage",
+      notify: "batch-topic",
+    };
   }
+  for (const index of INDEXERS) {
+    out[`${index}-indexer`] = {
+      kind: "indexer",
+      index,
+      input: "batch-topic",
+      storage: "tick-storage",
+    };
+  }
+  out["http-api"] = { kind: "http-api", storage: "tick-storage", port: 0, cacheBytes: CACHE_BYTES };
+  out["simulation-engine"] = {
+    kind: "simulation-engine",
+    output: "raw-tick-data",
+    metadataOutput: "metadata",
+    ticks: 0,
+  };
   return out;
 }
 
@@ -40,33 +70,7 @@ export function inProcessScenario(dataDir: string): SoakScenario {
       "batch-topic": { kind: "memory-topic", partitions: 3 },
       "tick-storage": { kind: "filesystem", root: dataDir },
     },
-    services: {
-      "metadata-persistence": {
-        kind: "metadata-persistence",
-        input: "metadata",
-        storage: "tick-storage",
-      },
-      "persistence-1": {
-        kind: "persistence",
-        input: "raw-tick-data",
-        storage: "tick-storage",
-        notify: "batch-topic",
-      },
-      "persistence-2": {
-        kind: "persistence",
-        input: "raw-tick-data",
-        storage: "tick-storage",
-        notify: "batch-topic",
-      },
-      ...indexerServices("tick-storage"),
-      "http-api": { kind: "http-api", storage: "tick-storage", port: 0, cacheBytes: CACHE_BYTES },
-      "simulation-engine": {
-        kind: "simulation-engine",
-        output: "raw-tick-data",
-        metadataOutput: "metadata",
-        ticks: 0,
-      },
-    },
+    services: allServices(2),
   };
   return {
     name: "in-process (memory queue + filesystem)",
@@ -94,27 +98,7 @@ export function kafkaS3Scenario(tag: string, env: Record<string, string>): SoakS
       "batch-topic": { kind: "kafka-topic", topic: `${tag}-batches`, partitions: 3 },
       "tick-storage": { kind: "s3", prefix: `${tag}/` },
     },
-    services: {
-      "metadata-persistence": {
-        kind: "metadata-persistence",
-        input: "metadata",
-        storage: "tick-storage",
-      },
-      "persistence-1": {
-        kind: "persistence",
-        input: "raw-tick-data",
-        storage: "tick-storage",
-        notify: "batch-topic",
-      },
-      ...indexerServices("tick-storage"),
-      "http-api": { kind: "http-api", storage: "tick-storage", port: 0, cacheBytes: CACHE_BYTES },
-      "simulation-engine": {
-        kind: "simulation-engine",
-        output: "raw-tick-data",
-        metadataOutput: "metadata",
-        ticks: 0,
-      },
-    },
+    services: allServices(1),
   };
   return {
     name: "separate processes (Kafka + S3)",
