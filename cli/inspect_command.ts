@@ -19,6 +19,7 @@ import {
   parseBatchKey,
   rawPrefix,
 } from "../services/common/storage_layout.ts";
+import { isRunId, RUN_ID_RULE } from "../services/common/storage_layout.ts";
 import { CliError } from "./cli_error.ts";
 
 export const INSPECT_USAGE = `Usage: evochora inspect --data-dir D [--run R] [--json]
@@ -209,8 +210,8 @@ export async function inspectCommand(args: string[]): Promise<number> {
   const storage = await FilesystemStorage.open({ root: dir });
   try {
     const runs = values.run === undefined ? await listRuns(storage) : [values.run];
-    if (values.run !== undefined && !/^[A-Za-z0-9._=-]{1,128}$/.test(values.run)) {
-      throw new CliError(`--run '${values.run}' is not a run id`);
+    if (values.run !== undefined && !isRunId(values.run)) {
+      throw new CliError(`--run '${values.run}' is not a run id (${RUN_ID_RULE})`);
     }
     const reports: RunReport[] = [];
     for (const run of runs) reports.push(await verifyRun(storage, run));

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { RUN_ID_PATTERN } from "../common/storage_layout.ts";
 import { STATS_METRICS } from "./stats_series.ts";
 
 /** A JSON value (the document is plain data). */
@@ -272,7 +273,7 @@ export function openApiDocument(): OpenApiDocument {
           in: "path",
           required: true,
           description: "Run id, or `latest` for the run started last",
-          schema: { type: "string", pattern: "^[A-Za-z0-9._=-]{1,128}$" },
+          schema: { type: "string", pattern: RUN_ID_PATTERN.source },
         },
         tick: {
           name: "tick",

@@ -6,10 +6,10 @@
  * @module
  */
 
+import { RUN_ID_PATTERN } from "../common/storage_layout.ts";
 import { badParameter } from "./errors.ts";
 
-/** Run ids as the engine makes them and storage keys allow: 1-128 of `[A-Za-z0-9._=-]`. */
-export const RUN_ID_PATTERN: RegExp = /^[A-Za-z0-9._=-]{1,128}$/;
+export { RUN_ID_PATTERN };
 
 /** Checks a run id (or `latest`); throws a 400 naming `run`. */
 export function parseRunId(text: string | undefined): string {

@@ -7,6 +7,7 @@
  */
 
 import type { Delivery, QueueRecord } from "../../resources/queue/queue.ts";
+import { isRunId } from "./storage_layout.ts";
 
 /** What a chunk record says about its chunk. */
 export interface ChunkRecordInfo {
@@ -53,7 +54,7 @@ function nat(headers: Readonly<Record<string, string>>, name: string): number {
 export function parseChunkRecord(d: Delivery): ChunkRecordInfo {
   const h = d.headers;
   const runId = h.run;
-  if (runId === undefined || !/^[A-Za-z0-9._=-]{1,128}$/.test(runId)) {
+  if (runId === undefined || !isRunId(runId)) {
     throw new RangeError(`header 'run' is ${runId === undefined ? "missing" : `'${runId}'`}`);
   }
   const info: ChunkRecordInfo = {

@@ -7,6 +7,7 @@
  */
 
 import { ConfigError, type EngineConfigInput } from "../simulation_engine/runtime/mod.ts";
+import { isRunId, RUN_ID_RULE } from "../common/storage_layout.ts";
 import type { ResolvedConfig, ResolvedResource, ResolvedService } from "./config_types.ts";
 
 const RESOURCE_KINDS = [
@@ -214,8 +215,8 @@ function resolveService(
       };
       if (raw.runId !== undefined) {
         const id = str(`${path}.runId`, raw.runId);
-        if (!/^[A-Za-z0-9._=-]{1,128}$/.test(id) || id === "." || id === "..") {
-          throw new ConfigError(`${path}.runId`, "expected 1-128 characters of [A-Za-z0-9._=-]");
+        if (!isRunId(id)) {
+          throw new ConfigError(`${path}.runId`, `expected ${RUN_ID_RULE}`);
         }
         out.runId = id;
       }
