@@ -8,10 +8,8 @@
  * @module
  */
 
-import { deleteTopics } from "../tests/integration/kafka_helpers.ts";
-import { loadServicesEnv, removePrefix } from "../tests/integration/pipeline_services.ts";
-import { inProcessScenario, kafkaS3Scenario, kafkaS3Topics } from "../tests/soak/scenarios.ts";
-import { runSoak, type SoakResult } from "../tests/soak/soak.ts";
+import { soakInProcess, soakKafkaS3 } from "../tests/soak/scenarios.ts";
+import type { SoakResult } from "../tests/soak/soak.ts";
 import type { Figure, Suite } from "./_harness.ts";
 
 const MiB = 2 ** 20;
@@ -35,22 +33,8 @@ function figures(r: SoakResult, label: string): Figure[] {
 export const memorySteadyState: Suite = {
   name: "memory: steady RSS per process kind (90 s each, 30 s warm-up, API under load)",
   async run() {
-    const dir = await Deno.makeTempDir({ prefix: "evochora-bench-soak-" });
-    let inProcess: SoakResult;
-    try {
-      inProcess = await runSoak(inProcessScenario(dir), OPTIONS);
-    } finally {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
-    const env = await loadServicesEnv();
-    const tag = `bench-soak-${crypto.randomUUID().slice(0, 8)}`;
-    let distributed: SoakResult;
-    try {
-      distributed = await runSoak(kafkaS3Scenario(tag, env), OPTIONS);
-    } finally {
-      await deleteTopics(env.KAFKA_BOOTSTRAP_SERVERS!, kafkaS3Topics(tag));
-      await removePrefix(`${tag}/`);
-    }
+    const inProcess = await soakInProcess(OPTIONS);
+    const distributed = await soakKafkaS3(OPTIONS, "bench-soak");
     return [
       {
         name: "Deno runtime baseline: idle `deno eval`",

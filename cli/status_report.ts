@@ -41,14 +41,12 @@ function writeStdout(line: string): void {
   for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
 }
 
-/** Reads this process' memory. */
-export function memorySample(): MemorySample {
+function memorySample(): MemorySample {
   const m = Deno.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
-/** Builds one report (exported for tests). */
-export function statusReport(status: PipelineStatus): StatusReport {
+function statusReport(status: PipelineStatus): StatusReport {
   return {
     type: "status",
     atMs: Date.now(),

@@ -11,11 +11,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { deleteTopics } from "../tests/integration/kafka_helpers.ts";
-import { loadServicesEnv, removePrefix } from "../tests/integration/pipeline_services.ts";
 import { leakVerdict } from "../tests/soak/analysis.ts";
-import { inProcessScenario, kafkaS3Scenario, kafkaS3Topics } from "../tests/soak/scenarios.ts";
-import { runSoak, type SoakResult } from "../tests/soak/soak.ts";
+import { soakInProcess, soakKafkaS3 } from "../tests/soak/scenarios.ts";
+import type { SoakResult } from "../tests/soak/soak.ts";
 
 const MARGIN = 50 * 2 ** 20;
 
@@ -98,23 +96,7 @@ if (import.meta.main) {
       }
     }
   };
-  if (only !== "kafka-s3") {
-    const dir = await Deno.makeTempDir({ prefix: "evochora-soak-data-" });
-    try {
-      report(await runSoak(inProcessScenario(dir), options));
-    } finally {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
-  }
-  if (only !== "in-process") {
-    const env = await loadServicesEnv();
-    const tag = `soak-${crypto.randomUUID().slice(0, 8)}`;
-    try {
-      report(await runSoak(kafkaS3Scenario(tag, env), options));
-    } finally {
-      await deleteTopics(env.KAFKA_BOOTSTRAP_SERVERS!, kafkaS3Topics(tag));
-      await removePrefix(`${tag}/`);
-    }
-  }
+  if (only !== "kafka-s3") report(await soakInProcess(options));
+  if (only !== "in-process") report(await soakKafkaS3(options));
   Deno.exit(leaks > 0 ? 1 : 0);
 }

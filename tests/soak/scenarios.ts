@@ -6,7 +6,9 @@
  */
 
 import type { PipelineConfig } from "../../services/runner/config.ts";
-import type { SoakScenario } from "./soak.ts";
+import { deleteTopics } from "../integration/kafka_helpers.ts";
+import { loadServicesEnv, removePrefix } from "../integration/pipeline_services.ts";
+import { runSoak, type SoakOptions, type SoakResult, type SoakScenario } from "./soak.ts";
 
 const INDEXERS = ["stats", "organisms", "catalog"] as const;
 
@@ -118,4 +120,29 @@ export function kafkaS3Scenario(tag: string, env: Record<string, string>): SoakS
 /** The Kafka topics of {@link kafkaS3Scenario} (to delete afterwards). */
 export function kafkaS3Topics(tag: string): string[] {
   return [`${tag}-ticks`, `${tag}-metadata`, `${tag}-batches`];
+}
+
+/** Runs {@link inProcessScenario} in a temporary data directory, removed afterwards. */
+export async function soakInProcess(options: SoakOptions): Promise<SoakResult> {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-soak-data-" });
+  try {
+    return await runSoak(inProcessScenario(dir), options);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Runs {@link kafkaS3Scenario} on the Kafka broker and S3 server of the environment (or the
+ * services env file) under a fresh tag; its topics and objects are deleted afterwards.
+ */
+export async function soakKafkaS3(options: SoakOptions, tagPrefix = "soak"): Promise<SoakResult> {
+  const env = await loadServicesEnv();
+  const tag = `${tagPrefix}-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    return await runSoak(kafkaS3Scenario(tag, env), options);
+  } finally {
+    await deleteTopics(env.KAFKA_BOOTSTRAP_SERVERS!, kafkaS3Topics(tag));
+    await removePrefix(`${tag}/`);
+  }
 }

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { sleep } from "../../services/common/consumer_loop.ts";
 import type { PipelineConfig } from "../../services/runner/config.ts";
 import { analyze, type MemoryFigures, type MemoryPoint } from "./analysis.ts";
 
@@ -222,19 +223,6 @@ async function stopProcess(r: Running, graceMs: number): Promise<number | null> 
   await r.child.status;
   await Promise.all([r.stdoutDone, r.stderrDone]);
   return status === null ? null : status.code;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

@@ -13,10 +13,8 @@
 
 import assert from "node:assert/strict";
 import { soakTable } from "../../scripts/soak.ts";
-import { deleteTopics } from "../integration/kafka_helpers.ts";
-import { loadServicesEnv, removePrefix } from "../integration/pipeline_services.ts";
 import { leakVerdict } from "./analysis.ts";
-import { inProcessScenario, kafkaS3Scenario, kafkaS3Topics } from "./scenarios.ts";
+import { soakInProcess, soakKafkaS3 } from "./scenarios.ts";
 import { runSoak, type SoakOptions, type SoakResult } from "./soak.ts";
 
 const MiB = 2 ** 20;
@@ -29,9 +27,10 @@ const OPTIONS: SoakOptions = {
 };
 const LEAKY = new URL("./_leaky_reporter.ts", import.meta.url).pathname;
 
-function leaks(r: SoakResult, marginBytes: number): string[] {
+/** The leak verdicts of a run, with each process' margin by its name. */
+function leaks(r: SoakResult, marginOf: (process: string) => number): string[] {
   return r.processes.flatMap((p) => {
-    const v = leakVerdict(p.figures, { marginBytes });
+    const v = leakVerdict(p.figures, { marginBytes: marginOf(p.name) });
     return v === undefined ? [] : [`${p.name}: ${v}`];
   });
 }
@@ -54,8 +53,8 @@ Deno.test("soak harness: flags a process that keeps 16 MB/s and passes one that 
   const flat = await runSoak(leakyScenario("flat", 0), options);
   assert.equal(leaky.processes[0]!.exitCode, 0);
   assert.ok(leaky.processes[0]!.figures.samples >= 15, "reports every 500 ms");
-  assert.match(leaks(leaky, 64 * MiB)[0] ?? "", /leaky: RSS rose from/);
-  assert.deepEqual(leaks(flat, 64 * MiB), []);
+  assert.match(leaks(leaky, () => 64 * MiB)[0] ?? "", /leaky: RSS rose from/);
+  assert.deepEqual(leaks(flat, () => 64 * MiB), []);
   assert.ok(leaky.baselineRss > 10 * MiB && leaky.baselineRss < 200 * MiB);
 });
 
@@ -65,17 +64,12 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "evochora-soak-data-" });
-    try {
-      const r = await runSoak(inProcessScenario(dir), OPTIONS);
-      console.log(soakTable(r));
-      // One process holding every service swings by a few hundred MiB as batches come and go.
-      assert.deepEqual(leaks(r, 256 * MiB), []);
-      assert.ok((r.load?.ok ?? 0) > 0, "the API answered under load");
-      assert.deepEqual(r.load?.failed, {});
-    } finally {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+    const r = await soakInProcess(OPTIONS);
+    console.log(soakTable(r));
+    // One process holding every service swings by a few hundred MiB as batches come and go.
+    assert.deepEqual(leaks(r, () => 256 * MiB), []);
+    assert.ok((r.load?.ok ?? 0) > 0, "the API answered under load");
+    assert.deepEqual(r.load?.failed, {});
   },
 });
 
@@ -85,29 +79,17 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const env = await loadServicesEnv();
-    const tag = `soak-${crypto.randomUUID().slice(0, 8)}`;
-    try {
-      const r = await runSoak(kafkaS3Scenario(tag, env), OPTIONS);
-      console.log(soakTable(r));
-      // The API's RSS still grows while the run it serves grows (V8 heap capacity after
-      // per-request work over the whole run; flat over a finished run, see docs/benchmarks.md):
-      // ~70 MiB in this window. Its own margin keeps that from failing CI while a leak of the
-      // kind this catches (1 GB a minute) still fails it.
-      const margin = (name: string) => (name === "api" ? 256 : 128) * MiB;
-      const found = r.processes.flatMap((p) => {
-        const v = leakVerdict(p.figures, { marginBytes: margin(p.name) });
-        return v === undefined ? [] : [`${p.name}: ${v}`];
-      });
-      assert.deepEqual(found, []);
-      const persistence = r.processes.find((p) => p.name === "persistence")!;
-      const stored = persistence.last.find((s) => s.name === "persistence-1")?.metrics.batches ?? 0;
-      assert.ok(stored > 10, `the worker stored batches during the soak (${stored})`);
-      assert.ok((r.load?.ok ?? 0) > 0, "the API answered under load");
-      assert.deepEqual(r.load?.failed, {});
-    } finally {
-      await deleteTopics(env.KAFKA_BOOTSTRAP_SERVERS!, kafkaS3Topics(tag));
-      await removePrefix(`${tag}/`);
-    }
+    const r = await soakKafkaS3(OPTIONS);
+    console.log(soakTable(r));
+    // The API's RSS still grows while the run it serves grows (V8 heap capacity after
+    // per-request work over the whole run; flat over a finished run, see docs/benchmarks.md):
+    // ~70 MiB in this window. Its own margin keeps that from failing CI while a leak of the
+    // kind this catches (1 GB a minute) still fails it.
+    assert.deepEqual(leaks(r, (name) => (name === "api" ? 256 : 128) * MiB), []);
+    const persistence = r.processes.find((p) => p.name === "persistence")!;
+    const stored = persistence.last.find((s) => s.name === "persistence-1")?.metrics.batches ?? 0;
+    assert.ok(stored > 10, `the worker stored batches during the soak (${stored})`);
+    assert.ok((r.load?.ok ?? 0) > 0, "the API answered under load");
+    assert.deepEqual(r.load?.failed, {});
   },
 });
