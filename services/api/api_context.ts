@@ -39,10 +39,10 @@ export interface ApiContext {
 
 /** Builds the shared state of an app from its options. */
 export function createApiContext(options: AppOptions): ApiContext {
-  const store = new RunStore(storeOptions(options));
   // The metadata share: half index rows, a quarter the store's directories and catalog, an
   // eighth lineage, an eighth the URL index.
   const meta = options.cacheMetaBytes ?? 88 * 2 ** 20;
+  const store = new RunStore(storeOptions(options, Math.floor(meta / 4)));
   const index = new IndexData({
     reader: store.index,
     maxBytes: Math.floor(meta / 2),
@@ -67,14 +67,16 @@ export function createApiContext(options: AppOptions): ApiContext {
 }
 
 /** The store's options: only those given (exactOptionalPropertyTypes forbids `undefined`). */
-function storeOptions(options: AppOptions): ConstructorParameters<typeof RunStore>[0] {
-  const o: ConstructorParameters<typeof RunStore>[0] = { storage: options.storage };
+function storeOptions(
+  options: AppOptions,
+  cacheMetaBytes: number,
+): ConstructorParameters<typeof RunStore>[0] {
+  const o: ConstructorParameters<typeof RunStore>[0] = { storage: options.storage, cacheMetaBytes };
   if (options.index !== undefined) o.index = options.index;
   if (options.listingTtlMs !== undefined) o.listingTtlMs = options.listingTtlMs;
   if (options.cacheChunks !== undefined) o.cacheChunks = options.cacheChunks;
   if (options.cacheChunkBytes !== undefined) o.cacheChunkBytes = options.cacheChunkBytes;
   if (options.cacheBatchBytes !== undefined) o.cacheBatchBytes = options.cacheBatchBytes;
   if (options.cacheStateBytes !== undefined) o.cacheStateBytes = options.cacheStateBytes;
-  o.cacheMetaBytes = Math.floor((options.cacheMetaBytes ?? 88 * 2 ** 20) / 4);
   return o;
 }

@@ -193,8 +193,8 @@ export class RunStore {
       name: "sizes",
       maxEntries: 100000,
       maxBytes: Math.floor(meta / 4),
-      // The key (a storage key of ~100 characters) dominates.
-      sizeOf: () => 300,
+      // The cache counts the key (a storage key of ~100 characters) itself; the value is a number.
+      sizeOf: () => 16,
     });
     this.#batches = new LruCache({
       name: "batches",

@@ -7,6 +7,7 @@
  */
 
 import { ConfigError, type EngineConfigInput } from "../simulation_engine/runtime/mod.ts";
+import { DEFAULT_CACHE_BYTES } from "../api/cache_budget.ts";
 import { isRunId, RUN_ID_RULE } from "../common/storage_layout.ts";
 import type { ResolvedConfig, ResolvedResource, ResolvedService } from "./config_types.ts";
 
@@ -291,7 +292,13 @@ function resolveService(
         storage: ref(`${path}.storage`, raw.storage, resources, STORAGE_KINDS, "a storage"),
         host: str(`${path}.host`, raw.host, "127.0.0.1"),
         port: int(`${path}.port`, raw.port, 8080, 0, 65535),
-        cacheBytes: int(`${path}.cacheBytes`, raw.cacheBytes, 704 * 2 ** 20, 2 ** 20, 2 ** 40),
+        cacheBytes: int(
+          `${path}.cacheBytes`,
+          raw.cacheBytes,
+          DEFAULT_CACHE_BYTES,
+          2 ** 20,
+          2 ** 40,
+        ),
       };
       if (raw.webRoot !== undefined) out.webRoot = str(`${path}.webRoot`, raw.webRoot);
       return out;
