@@ -35,6 +35,8 @@ export interface RunSummary {
 }
 export interface RunsResponse {
   runs: RunSummary[];
+  /** Runs whose metadata cannot be used (empty, malformed, inconsistent), with the reason. */
+  unreadable: { runId: string; reason: string }[];
 }
 
 /** GET /api/runs/:run */
@@ -52,6 +54,10 @@ export interface RunDetail extends RunSummary {
     source: string;
   }[];
   config: unknown;
+  /** Files under the run's raw prefix that are not served (unreadable, stray, overlapping). */
+  problems: { key: string; reason: string }[];
+  /** Ticks between served batches that no batch holds (missing, or not written yet). */
+  gaps: { after: number; before: number }[];
 }
 
 /** GET /api/runs/:run/ticks */
@@ -144,6 +150,8 @@ export interface LineageResponse {
   root: LineageNode;
   /** Nodes cut off by depth (or beyond the API's node limit, 20000 by default). */
   truncated: number;
+  /** Batches left out because they could not be read, with the reason. */
+  skipped?: { key: string; reason: string }[];
 }
 
 /** GET /api/runs/:run/stats?metrics=a,b&from=&to=&maxPoints= */

@@ -733,7 +733,7 @@ Deno.test("unexpected errors answer 500 with a generic body and are logged", asy
   assert.match(logged[0]!, /disk on fire/);
 });
 
-Deno.test("a run with corrupt metadata is left out of the run list, and a 500 on its own", async () => {
+Deno.test("a run with corrupt metadata is listed as unreadable with the reason, and a 502 on its own", async () => {
   const root = await Deno.makeTempDir({ prefix: "evochora-api-corrupt-" });
   try {
     const storage = await FilesystemStorage.open({ root });
@@ -742,21 +742,20 @@ Deno.test("a run with corrupt metadata is left out of the run list, and a 500 on
     await w.commit();
     const logged: string[] = [];
     const a = createApp({ storage, log: (m) => logged.push(m) });
-    const warn = console.warn;
-    console.warn = () => {};
-    try {
-      const list = await a.request("/api/runs");
-      assert.deepEqual((await list.json() as RunsResponse).runs, []);
-      const none = await a.request("/api/runs/latest");
-      assert.equal(none.status, 404);
-      await none.body?.cancel();
-      const own = await a.request("/api/runs/broken");
-      assert.equal(own.status, 500);
-      await own.body?.cancel();
-      assert.equal(logged.length, 1);
-    } finally {
-      console.warn = warn;
-    }
+    const list = await (await a.request("/api/runs")).json() as RunsResponse;
+    assert.deepEqual(list.runs, []);
+    assert.equal(list.unreadable.length, 1);
+    assert.equal(list.unreadable[0]!.runId, "broken");
+    assert.match(list.unreadable[0]!.reason, /metadata\.pb \(3 bytes\) is malformed/);
+    const none = await a.request("/api/runs/latest");
+    assert.equal(none.status, 404);
+    await none.body?.cancel();
+    const own = await a.request("/api/runs/broken");
+    assert.equal(own.status, 502);
+    const body = await own.json() as ApiError;
+    assert.equal(body.error.code, "unreadable_run");
+    assert.match(body.error.message, /Run 'broken' is unreadable: metadata\.pb/);
+    assert.deepEqual(logged, [], "an answered error is not an internal one");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

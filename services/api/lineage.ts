@@ -16,6 +16,13 @@ import { approxSize } from "./approx_size.ts";
 import { LruCache } from "./lru_cache.ts";
 import type { BatchRef, RunStore, RunView } from "./run_store.ts";
 
+/** Every organism record of a run, and the batches that could not be read for it. */
+export interface LineageRecords {
+  records: Map<number, LineageRecord>;
+  /** Batches left out: neither their index rows nor their raw chunks could be read. */
+  skipped: { key: string; reason: string }[];
+}
+
 /** What the tree needs of one organism. */
 export interface LineageRecord {
   id: number;
@@ -148,7 +155,7 @@ export class LineageSource {
   readonly #store: RunStore;
   readonly #index: IndexData;
   readonly #scanned: LruCache<string, LineageRecord[]>;
-  readonly #merged: LruCache<string, { version: string; records: Map<number, LineageRecord> }>;
+  readonly #merged: LruCache<string, { version: string; merged: LineageRecords }>;
 
   /** `maxBytes`: estimated bytes of lineage records kept, half scans, half merged runs. */
   constructor(store: RunStore, index: IndexData, maxBytes = 11 * 2 ** 20) {
@@ -161,12 +168,12 @@ export class LineageSource {
       maxBytes: half,
       sizeOf: approxSize,
     });
-    this.#merged = new LruCache<string, { version: string; records: Map<number, LineageRecord> }>({
+    this.#merged = new LruCache<string, { version: string; merged: LineageRecords }>({
       name: "lineage_runs",
       maxEntries: 4,
       maxBytes: half,
       // Records are six numbers each; the map's entries dominate.
-      sizeOf: (m) => 160 * m.records.size,
+      sizeOf: (m) => 160 * m.merged.records.size + approxSize(m.merged.skipped),
     });
   }
 
@@ -174,8 +181,13 @@ export class LineageSource {
     return await this.#scanned.getOrLoad(batch.key, async () => {
       const seen = new Map<number, LineageRecord>();
       const { messages } = await readMessages(this.#store.storage, batch.key);
-      for (const bytes of messages) {
-        const chunk = decodeTickDataChunk(bytes);
+      for (const [i, bytes] of messages.entries()) {
+        let chunk;
+        try {
+          chunk = decodeTickDataChunk(bytes);
+        } catch (e) {
+          throw new Error(`Cannot read batch '${batch.key}': chunk ${i}: ${(e as Error).message}`);
+        }
         for (const o of chunk.snapshot?.organisms ?? []) mergeRecord(seen, fromState(o));
         for (const d of chunk.deltas) for (const o of d.organisms) mergeRecord(seen, fromState(o));
       }
@@ -183,33 +195,47 @@ export class LineageSource {
     });
   }
 
-  /** Every organism of the run, by id (reused while no batch or index file is added). */
-  async records(view: RunView): Promise<Map<number, LineageRecord>> {
+  /**
+   * Every organism of the run, by id (reused while no batch or index file is added); a batch
+   * that cannot be read is skipped and named, the others still count.
+   */
+  async records(view: RunView): Promise<LineageRecords> {
     const runId = view.info.runId;
     const indexed = new Set(
       (await this.#index.list(runId, "organisms")).map((r) => `${r.firstTick}_${r.lastTick}`),
     );
     const version = `${view.batches.length}:${view.batches.at(-1)?.key}:${indexed.size}`;
     const memo = this.#merged.get(runId);
-    if (memo !== undefined && memo.version === version) return memo.records;
-    const records = await this.#merge(view, indexed);
-    this.#merged.set(runId, { version, records });
-    return records;
+    if (memo !== undefined && memo.version === version) return memo.merged;
+    const merged = await this.#merge(view, indexed);
+    this.#merged.set(runId, { version, merged });
+    return merged;
   }
 
-  async #merge(view: RunView, indexed: Set<string>): Promise<Map<number, LineageRecord>> {
+  async #merge(view: RunView, indexed: Set<string>): Promise<LineageRecords> {
     const runId = view.info.runId;
+    const skipped: LineageRecords["skipped"] = [];
     const parts = await Promise.all(view.batches.map(async (b) => {
       if (indexed.has(`${b.firstTick}_${b.lastTick}`)) {
-        return (await this.#index.organismRows(runId, b)).map(fromRow);
+        try {
+          return (await this.#index.organismRows(runId, b)).map(fromRow);
+        } catch {
+          // An unreadable index file: the raw batch has the same organisms.
+        }
       }
-      return await this.#scan(b);
+      try {
+        return await this.#scan(b);
+      } catch (e) {
+        skipped.push({ key: b.key, reason: (e as Error).message });
+        return [];
+      }
     }));
-    const out = new Map<number, LineageRecord>();
+    const records = new Map<number, LineageRecord>();
     for (const part of parts) {
       // Copies: merging must not change cached records.
-      for (const r of part) mergeRecord(out, { ...r });
+      for (const r of part) mergeRecord(records, { ...r });
     }
-    return out;
+    skipped.sort((a, b) => a.key < b.key ? -1 : 1);
+    return { records, skipped };
   }
 }

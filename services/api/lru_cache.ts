@@ -121,6 +121,14 @@ export class LruCache<K, V> {
     }
   }
 
+  /** Drops one entry, if cached. */
+  delete(key: K): void {
+    const old = this.#map.get(key);
+    if (old === undefined) return;
+    this.#bytes -= old.bytes;
+    this.#map.delete(key);
+  }
+
   /** Drops every entry (counters stay). */
   clear(): void {
     this.#map.clear();

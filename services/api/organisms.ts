@@ -12,6 +12,9 @@ import type { OrganismDetail, OrganismSummary } from "./api_types.ts";
 
 /** Splits flattened coordinates into vectors of `dims` components. */
 export function vectors(flat: readonly number[], dims: number): number[][] {
+  if (!Number.isInteger(dims) || dims < 1) {
+    throw new RangeError(`Cannot split coordinates into vectors of ${dims} components`);
+  }
   const out: number[][] = [];
   for (let i = 0; i + dims <= flat.length; i += dims) out.push(flat.slice(i, i + dims));
   return out;

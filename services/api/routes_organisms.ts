@@ -15,6 +15,7 @@ import { type ImmutableEnv, tickCaching } from "./immutable_answers.ts";
 import { buildLineage } from "./lineage.ts";
 import { organismDetail, organismSummary } from "./organisms.ts";
 import { parseNonNegativeInt, parseOrganismId, parseTick } from "./params.ts";
+import { unreadableBatches } from "./run_store.ts";
 
 /** GET `/:run/organisms/:tick`, `/:run/organisms/:tick/:id` and `/:run/lineage`. */
 export function organismsRoutes(ctx: ApiContext): Hono<ImmutableEnv> {
@@ -62,12 +63,15 @@ export function organismsRoutes(ctx: ApiContext): Hono<ImmutableEnv> {
       fallback: 16,
       max: 100000,
     });
-    const records = await ctx.lineage.records(view);
-    return c.json(buildLineage(view.info.runId, records, {
+    const { records, skipped } = await ctx.lineage.records(view);
+    const tree = buildLineage(view.info.runId, records, {
       root,
       depth,
       maxNodes: ctx.options.maxLineageNodes ?? 20000,
-    }));
+    });
+    // Batches the listing set aside count as skipped too.
+    const aside = unreadableBatches(view).map((p) => ({ key: p.key, reason: p.reason }));
+    return c.json({ ...tree, skipped: [...skipped, ...aside] });
   });
 
   return app;

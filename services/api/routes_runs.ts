@@ -8,7 +8,8 @@
 import { Hono } from "hono";
 import type { ApiContext } from "./api_context.ts";
 import type { RunsResponse } from "./api_types.ts";
-import { runDetail, runSummary, ticksResponse } from "./run_summary.ts";
+import { JSON_TYPE } from "./content_types.ts";
+import { runDetail, runSummary, ticksJson } from "./run_summary.ts";
 
 /** GET `/`, `/:run` and `/:run/ticks`. */
 export function runsRoutes(ctx: ApiContext): Hono {
@@ -16,11 +17,11 @@ export function runsRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
 
   app.get("/", async (c) => {
-    const infos = await store.runs();
+    const list = await store.runList();
     const runs = await Promise.all(
-      infos.map(async (info) => runSummary(store, await store.view(info))),
+      list.runs.map(async (info) => runSummary(store, await store.view(info))),
     );
-    const body: RunsResponse = { runs };
+    const body: RunsResponse = { runs, unreadable: list.unreadable };
     return c.json(body);
   });
 
@@ -31,7 +32,7 @@ export function runsRoutes(ctx: ApiContext): Hono {
 
   app.get("/:run/ticks", async (c) => {
     const view = await ctx.runView(c.req.param("run"));
-    return c.json(ticksResponse(store, view));
+    return c.body(ticksJson(store, view), 200, { "content-type": JSON_TYPE });
   });
 
   return app;

@@ -9,53 +9,51 @@
  * @module
  */
 
-import {
-  fromBinary,
-  type OrganismState,
-  type SimulationMetadata,
-  SimulationMetadataSchema,
-  type TickDataChunk,
-  type TickSummary,
-} from "../../proto/mod.ts";
+import type { OrganismState, TickDataChunk, TickSummary } from "../../proto/mod.ts";
 import { type ChunkHeader, decodeTickDataChunk, readChunkHeader } from "../../codec/mod.ts";
-import { readMessages } from "../../resources/storage/message_stream.ts";
+import { CorruptObjectError, readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
 import type { CatalogEntry } from "../common/index_schema.ts";
 import { metadataKey, parseBatchKey, rawPrefix, runIdOf } from "../common/storage_layout.ts";
-import { ApiHttpError, notFound } from "./errors.ts";
+import { ApiHttpError, corruptBatch, notFound, unreadableRun } from "./errors.ts";
+import {
+  type BatchProblem,
+  type BatchRef,
+  type NamedBatch,
+  resolveBatches,
+  spansFromHeaders,
+  type TickGap,
+} from "./batch_listing.ts";
+import { hasTick, neighbours, writeTicks } from "./tick_spans.ts";
 import { type IndexReader, StorageIndexReader } from "./index_reader.ts";
 import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
 import { approxSize } from "./approx_size.ts";
 import { type CacheStats, LruCache } from "./lru_cache.ts";
 import { ReplayCursor } from "./replay_cursor.ts";
+import { type RunInfo, runInfoOf } from "./run_info.ts";
 
-/** A run's metadata and what follows from it. */
-export interface RunInfo {
+export type { RunInfo } from "./run_info.ts";
+export type { BatchProblem, BatchRef, TickGap } from "./batch_listing.ts";
+
+/** A run whose metadata cannot be used, and why. */
+export interface UnreadableRun {
   runId: string;
-  metadata: SimulationMetadata;
-  shape: number[];
-  /** Cells in the world. */
-  cellCount: number;
-  /** Ticks between samples (at least 1). */
-  sampling: number;
-  startedAtMs: number;
-}
-
-/** One raw batch file. */
-export interface BatchRef {
-  key: string;
-  firstTick: number;
-  lastTick: number;
+  reason: string;
 }
 
 /** A run as listed at one moment: its batches, ascending, and the catalog entries present. */
 export interface RunView {
   info: RunInfo;
+  /** Served batches, ascending and disjoint, with their sampled ticks. */
   batches: BatchRef[];
   /** First tick of each batch (for binary search). */
   firstTicks: number[];
   /** Catalog entries by raw batch key (batches the catalog indexer has not reached are absent). */
   catalog: Map<string, CatalogEntry>;
+  /** Files under the run's raw prefix that are not served (unreadable, stray, overlapping). */
+  problems: BatchProblem[];
+  /** Ticks between served batches that no batch holds (missing, or not written yet). */
+  gaps: TickGap[];
   /** When the listing was taken (ms, the store's clock). */
   listedAt: number;
 }
@@ -110,6 +108,9 @@ interface BatchContents {
   bytes: number;
 }
 
+/** How long a batch found unreadable is set aside before it is read again, ms. */
+const FAILED_TTL_MS = 30_000;
+
 function newer(a: RunInfo, b: RunInfo): boolean {
   return a.startedAtMs !== b.startedAtMs ? a.startedAtMs > b.startedAtMs : a.runId > b.runId;
 }
@@ -151,6 +152,11 @@ function tickNotStored(
   return err;
 }
 
+/** The files of a view set aside because they cannot be read (not merely overlapping). */
+export function unreadableBatches(view: RunView): BatchProblem[] {
+  return view.problems.filter((p) => !p.reason.startsWith("it overlaps"));
+}
+
 /** Storage access with caches, shared by the API's handlers. */
 export class RunStore {
   readonly storage: Storage;
@@ -159,7 +165,13 @@ export class RunStore {
   readonly #now: () => number;
   #runIds: Timed<string[]> | undefined;
   readonly #infos = new Map<string, RunInfo>();
-  readonly #warned = new Set<string>();
+  readonly #unreadable = new Map<string, Timed<string>>();
+  readonly #tickLists = new WeakMap<RunView, string>();
+  /** Batches found unreadable (reason by key): set aside at the next listing. */
+  readonly #failed = new LruCache<string, { at: number; reason: string }>({
+    name: "failed",
+    maxEntries: 4096,
+  });
   readonly #views = new Map<string, Timed<RunView>>();
   readonly #catalogEntries: LruCache<string, CatalogEntry>;
   readonly #sizes: LruCache<string, number>;
@@ -245,10 +257,15 @@ export class RunStore {
     return value;
   }
 
-  /** The run's metadata, or null when it has none (yet). `runId` must be validated. */
+  /**
+   * The run's metadata, or null when it has none (yet); a 502 `unreadable_run` when it cannot
+   * be used. `runId` must be validated.
+   */
   async info(runId: string): Promise<RunInfo | null> {
     const cached = this.#infos.get(runId);
     if (cached !== undefined) return cached;
+    const bad = this.#unreadable.get(runId);
+    if (this.#fresh(bad)) throw unreadableRun(runId, await bad.value);
     let bytes: Uint8Array;
     try {
       bytes = await this.storage.read(metadataKey(runId));
@@ -256,34 +273,36 @@ export class RunStore {
       if (e instanceof NotFoundError) return null;
       throw e;
     }
-    const metadata = fromBinary(SimulationMetadataSchema, bytes);
-    const shape = [...metadata.shape];
-    const info: RunInfo = {
-      runId,
-      metadata,
-      shape,
-      cellCount: shape.reduce((a, b) => a * b, 1),
-      sampling: Math.max(1, metadata.intervals?.sampling ?? 1),
-      startedAtMs: Number(metadata.startedAtMs),
-    };
+    const info = runInfoOf(runId, bytes);
+    if (typeof info === "string") {
+      this.#unreadable.set(runId, { at: this.#now(), value: Promise.resolve(info) });
+      throw unreadableRun(runId, info);
+    }
+    this.#unreadable.delete(runId);
     this.#infos.set(runId, info);
     return info;
   }
 
-  /** Every run with readable metadata, newest first (a run with corrupt metadata is skipped). */
-  async runs(): Promise<RunInfo[]> {
+  /** Every run with usable metadata, newest first, and those whose metadata is not usable. */
+  async runList(): Promise<{ runs: RunInfo[]; unreadable: UnreadableRun[] }> {
+    const unreadable: UnreadableRun[] = [];
     const infos = await Promise.all((await this.runIds()).map(async (id) => {
       try {
         return await this.info(id);
       } catch (e) {
-        if (!this.#warned.has(id)) {
-          this.#warned.add(id);
-          console.warn(`api: skipping run '${id}': ${(e as Error).message}`);
-        }
+        if (!(e instanceof ApiHttpError)) throw e;
+        unreadable.push({ runId: id, reason: e.message });
         return null;
       }
     }));
-    return infos.filter((i): i is RunInfo => i !== null).sort((a, b) => newer(a, b) ? -1 : 1);
+    const runs = infos.filter((i): i is RunInfo => i !== null).sort((a, b) => newer(a, b) ? -1 : 1);
+    unreadable.sort((a, b) => a.runId < b.runId ? -1 : 1);
+    return { runs, unreadable };
+  }
+
+  /** Every run with usable metadata, newest first. */
+  async runs(): Promise<RunInfo[]> {
+    return (await this.runList()).runs;
   }
 
   /** A validated run id or `latest` to the run's info; 404 when unknown. */
@@ -313,53 +332,93 @@ export class RunStore {
 
   async #list(info: RunInfo): Promise<RunView> {
     const listedAt = this.#now();
-    const batches: BatchRef[] = [];
+    const named: NamedBatch[] = [];
+    const problems: BatchProblem[] = [];
     for (const key of await listAllKeys(this.storage, rawPrefix(info.runId))) {
       const r = parseBatchKey(key);
-      if (r !== null) batches.push({ key, ...r });
+      if (r === null) continue;
+      if (!Number.isSafeInteger(r.lastTick) || r.firstTick > r.lastTick) {
+        problems.push({
+          key,
+          reason: `its name's tick range ${r.firstTick}..${r.lastTick} is not valid`,
+        });
+      } else named.push({ key, ...r });
     }
-    batches.sort((a, b) => a.firstTick - b.firstTick);
+    const catalog = await this.#catalogOf(info.runId, named);
+    const resolved = await resolveBatches({
+      runId: info.runId,
+      sampling: info.sampling,
+      named,
+      catalog,
+      peek: (key) => this.#directories.get(key),
+      failed: (key) => {
+        const f = this.#failed.get(key);
+        // Tried again after a while: a bad file may have been replaced.
+        return f !== undefined && this.#now() - f.at < FAILED_TTL_MS ? f.reason : undefined;
+      },
+      directory: async (key) => {
+        try {
+          return await this.#directory(key);
+        } catch (e) {
+          if (e instanceof NotFoundError) return null;
+          throw e;
+        }
+      },
+    });
+    const batches = resolved.batches;
+    return {
+      info,
+      batches,
+      firstTicks: batches.map((b) => b.firstTick),
+      catalog,
+      problems: [...problems, ...resolved.problems],
+      gaps: resolved.gaps,
+      listedAt,
+    };
+  }
+
+  /** Catalog entries of the named batches that the catalog indexer has written. */
+  async #catalogOf(
+    runId: string,
+    named: readonly NamedBatch[],
+  ): Promise<Map<string, CatalogEntry>> {
     const catalog = new Map<string, CatalogEntry>();
-    const byRange = new Map(batches.map((b) => [`${b.firstTick}_${b.lastTick}`, b]));
-    const indexed = await this.index.list(info.runId, "catalog");
+    const byRange = new Map(named.map((b) => [`${b.firstTick}_${b.lastTick}`, b]));
+    const indexed = await this.index.list(runId, "catalog");
     await Promise.all(indexed.map(async (range) => {
       const batch = byRange.get(`${range.firstTick}_${range.lastTick}`);
       if (batch === undefined) return;
       let entry = this.#catalogEntries.get(batch.key);
       if (entry === undefined) {
         try {
-          const read = await this.index.catalog(info.runId, range);
+          const read = await this.index.catalog(runId, range);
           if (read === null) return;
           entry = read;
           this.#catalogEntries.set(batch.key, entry);
         } catch (e) {
-          // A malformed catalog file is the indexer's problem; the raw listing still serves.
+          // A malformed catalog file is the indexer's problem; the batch's own headers serve.
           console.warn(`api: ignoring catalog of ${batch.key}: ${(e as Error).message}`);
           return;
         }
       }
       catalog.set(batch.key, entry);
     }));
-    return { info, batches, firstTicks: batches.map((b) => b.firstTick), catalog, listedAt };
+    return catalog;
   }
 
-  /** Sampled ticks of one batch, ascending: the catalog's, else every sampling interval. */
-  ticksOf(view: RunView, batch: BatchRef): number[] {
-    const entry = view.catalog.get(batch.key);
-    if (entry !== undefined) return entry.ticks;
-    const s = view.info.sampling;
-    const out: number[] = [];
-    for (let t = batch.firstTick; t <= batch.lastTick; t += s) out.push(t);
-    return out;
-  }
-
-  /** Every sampled tick of the run, ascending. */
-  allTicks(view: RunView): number[] {
-    const out: number[] = [];
-    for (const b of view.batches) {
-      for (const t of this.ticksOf(view, b)) out.push(t);
+  /**
+   * Every sampled tick of the run as the body of a JSON array (`[0,1,...]`), built once per
+   * listing: the tick list is the largest answer and clients poll it while a run grows.
+   */
+  tickList(view: RunView): string {
+    let json = this.#tickLists.get(view);
+    if (json === undefined) {
+      const parts: string[] = [];
+      for (const b of view.batches) writeTicks(b.spans, parts);
+      json = `[${parts.join(",")}]`;
+      this.#tickLists.set(view, json);
     }
-    return out;
+    return json;
   }
 
   /** The batch holding a sampled tick; 404 naming the nearest sampled ticks otherwise. */
@@ -368,31 +427,75 @@ export class RunStore {
     if (batches.length === 0) throw tickNotStored(view.info.runId, tick, null, null, null);
     const i = floorIndex(view.firstTicks, tick);
     const range: [number, number] = [batches[0]!.firstTick, batches.at(-1)!.lastTick];
-    let below: number | null = null;
-    let above: number | null = null;
-    if (i >= 0) {
-      const batch = batches[i]!;
-      // Fast path without a catalog entry: the samples are every sampling interval.
-      if (
-        !view.catalog.has(batch.key) && tick <= batch.lastTick &&
-        (tick - batch.firstTick) % view.info.sampling === 0
-      ) return batch;
-      const ticks = this.ticksOf(view, batch);
-      const j = floorIndex(ticks, tick);
-      if (j >= 0 && ticks[j] === tick) return batch;
-      below = j >= 0 ? ticks[j]! : (i > 0 ? batches[i - 1]!.lastTick : null);
-      above = j + 1 < ticks.length ? ticks[j + 1]! : (batches[i + 1]?.firstTick ?? null);
-    } else {
-      above = batches[0]!.firstTick;
+    const batch = batches[i];
+    if (batch !== undefined && hasTick(batch.spans, tick)) return batch;
+    const inBatch = batch === undefined
+      ? { below: null, above: null }
+      : neighbours(batch.spans, tick);
+    const below = inBatch.below ?? null;
+    const above = inBatch.above ?? batches[i + 1]?.firstTick ?? null;
+    const bad = unreadableBatches(view).find((p) =>
+      p.firstTick !== undefined && p.lastTick !== undefined && p.firstTick <= tick &&
+      tick <= p.lastTick
+    );
+    if (bad !== undefined) {
+      throw new ApiHttpError(
+        502,
+        "corrupt_batch",
+        `Cannot serve tick ${tick}: batch '${bad.key}' ${bad.reason}`,
+      );
+    }
+    const gap = view.gaps.find((g) => g.after < tick && tick < g.before);
+    if (gap !== undefined) {
+      const err = notFound(
+        `Tick ${tick} is not stored: run '${view.info.runId}' has no batch for ticks after ` +
+          `${gap.after} and before ${gap.before} (missing from storage, or not written yet); ` +
+          `nearest sampled ticks: ${gap.after} and ${gap.before}`,
+      );
+      err.nearestTicks = [gap.after, gap.before];
+      throw err;
     }
     throw tickNotStored(view.info.runId, tick, below, above, range);
   }
 
   async #loadBatch(key: string): Promise<BatchContents> {
-    const { messages } = await readMessages(this.storage, key);
-    const headers = messages.map((m) => readChunkHeader(m));
+    let messages: Uint8Array[];
+    try {
+      messages = (await readMessages(this.storage, key)).messages;
+    } catch (e) {
+      throw this.#readFailure(key, e);
+    }
+    const headers = messages.map((m, i) => {
+      try {
+        return readChunkHeader(m);
+      } catch (e) {
+        throw this.#corrupt(key, `chunk ${i}: ${(e as Error).message}`);
+      }
+    });
     this.#directories.set(key, headers);
     return { messages, headers, bytes: messages.reduce((n, m) => n + m.length, 0) };
+  }
+
+  /** A 502 for a batch that cannot be read, remembered so that the next listing sets it aside. */
+  #corrupt(key: string, detail: string): ApiHttpError {
+    this.#failed.set(key, { at: this.#now(), reason: `it cannot be read: ${detail}` });
+    return corruptBatch(key, detail);
+  }
+
+  /** What a failed batch read answers: 502 naming the batch and offset, 404 when it is gone. */
+  #readFailure(key: string, e: unknown): unknown {
+    if (e instanceof CorruptObjectError) {
+      const detail = e.message.replace(`Cannot read batch '${key}': `, "");
+      return this.#corrupt(key, detail);
+    }
+    if (e instanceof NotFoundError) {
+      // Listed a moment ago and gone now: the next request lists again.
+      for (const runId of this.#views.keys()) {
+        if (key.startsWith(rawPrefix(runId))) this.#views.delete(runId);
+      }
+      return notFound(`Batch '${key}' is no longer in storage; ask again for the run's ticks`);
+    }
+    return e;
   }
 
   /** The chunk headers of a batch (reads the batch once). */
@@ -402,13 +505,17 @@ export class RunStore {
     return (await this.#batches.getOrLoad(key, () => this.#loadBatch(key))).headers;
   }
 
-  /** The decoded chunk at `position` of a batch. */
+  /** The decoded chunk at `position` of a batch; 502 naming the batch when it does not decode. */
   async chunk(batch: BatchRef, position: number): Promise<TickDataChunk> {
     const entry = await this.#chunks.getOrLoad(`${batch.key}#${position}`, async () => {
       const contents = await this.#batches.getOrLoad(batch.key, () => this.#loadBatch(batch.key));
       const bytes = contents.messages[position];
-      if (bytes === undefined) throw new Error(`${batch.key} has no chunk ${position}`);
-      return { chunk: decodeTickDataChunk(bytes), bytes: bytes.length };
+      if (bytes === undefined) throw this.#corrupt(batch.key, `it has no chunk ${position}`);
+      try {
+        return { chunk: decodeTickDataChunk(bytes), bytes: bytes.length };
+      } catch (e) {
+        throw this.#corrupt(batch.key, `chunk ${position}: ${(e as Error).message}`);
+      }
     });
     return entry.chunk;
   }
@@ -417,10 +524,10 @@ export class RunStore {
   async sample(view: RunView, tick: number): Promise<Sample> {
     const batch = this.locate(view, tick);
     const headers = await this.#directory(batch.key);
+    const wrong = spansFromHeaders(batch, headers, view.info.runId, view.info.sampling);
+    if (typeof wrong === "string") throw this.#corrupt(batch.key, wrong);
     const position = headers.findIndex((h) => h.firstTick <= tick && tick <= h.lastTick);
-    if (position < 0) {
-      throw tickNotStored(view.info.runId, tick, null, null, [batch.firstTick, batch.lastTick]);
-    }
+    if (position < 0) throw this.#corrupt(batch.key, `no chunk holds tick ${tick}`);
     const chunk = await this.chunk(batch, position);
     const base = { tick, batch, chunkPosition: position, chunk };
     const snap = chunk.snapshot;
@@ -429,17 +536,7 @@ export class RunStore {
     }
     const delta = chunk.deltas.find((d) => Number(d.tick) === tick);
     if (delta === undefined) {
-      const ticks = [snap, ...chunk.deltas].filter((s) => s !== undefined).map((s) =>
-        Number(s.tick)
-      );
-      const j = floorIndex(ticks, tick);
-      throw tickNotStored(
-        view.info.runId,
-        tick,
-        ticks[j] ?? null,
-        ticks[j + 1] ?? null,
-        [batch.firstTick, batch.lastTick],
-      );
+      throw this.#corrupt(batch.key, `chunk ${position} has no sample of tick ${tick}`);
     }
     return { ...base, organisms: delta.organisms, summary: delta.summary };
   }
@@ -453,12 +550,17 @@ export class RunStore {
     return await this.#states.getOrLoad(`${view.info.runId}@${tick}`, () => {
       const key = `${sample.batch.key}#${sample.chunkPosition}`;
       let cursor = this.#cursors.get(key);
-      if (cursor === undefined || cursor.chunk !== sample.chunk) {
-        cursor = new ReplayCursor(sample.chunk, view.info.cellCount);
-        this.#cursors.set(key, cursor);
-      }
-      if (!cursor.seek(tick)) {
-        return Promise.reject(new Error(`Chunk of tick ${tick} does not replay to it`));
+      try {
+        if (cursor === undefined || cursor.chunk !== sample.chunk) {
+          cursor = new ReplayCursor(sample.chunk, view.info.cellCount);
+          this.#cursors.set(key, cursor);
+        }
+        if (!cursor.seek(tick)) throw new RangeError(`chunk does not replay to tick ${tick}`);
+      } catch (e) {
+        this.#cursors.delete(key);
+        return Promise.reject(
+          this.#corrupt(sample.batch.key, `chunk ${sample.chunkPosition}: ${(e as Error).message}`),
+        );
       }
       // Copies: the cursor moves on.
       return Promise.resolve({ tick, cells: cursor.cells.slice(), owners: cursor.owners.slice() });

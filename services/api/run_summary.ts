@@ -59,16 +59,21 @@ export async function runDetail(store: RunStore, view: RunView): Promise<RunDeta
       source: p.source,
     })),
     config: parseConfig(m.resolvedConfigJson),
+    problems: view.problems.map((p) => ({ key: p.key, reason: p.reason })),
+    gaps: view.gaps.map((g) => ({ ...g })),
   };
 }
 
-/** GET /api/runs/:run/ticks. */
-export function ticksResponse(store: RunStore, view: RunView): TicksResponse {
-  return {
+/**
+ * GET /api/runs/:run/ticks as JSON text: a {@link TicksResponse} whose tick list the store
+ * built once for the listing.
+ */
+export function ticksJson(store: RunStore, view: RunView): string {
+  const head: Omit<TicksResponse, "ticks"> = {
     runId: view.info.runId,
     minTick: view.batches[0]?.firstTick ?? null,
     maxTick: view.batches.at(-1)?.lastTick ?? null,
     samplingInterval: view.info.sampling,
-    ticks: store.allTicks(view),
   };
+  return `${JSON.stringify(head).slice(0, -1)},"ticks":${store.tickList(view)}}`;
 }
