@@ -5,27 +5,26 @@
  * @module
  */
 
-/** 64-bit FNV-1a over the UTF-16 code units of `text`, as 16 hex digits. */
-export function hash64(text: string): string {
-  // Two 32-bit halves of the 64-bit state; Math.imul keeps the arithmetic in int32.
-  let h0 = 0x84222325 | 0;
-  let h1 = 0xcbf29ce4 | 0;
-  for (let i = 0; i < text.length; i++) {
-    h0 ^= text.charCodeAt(i);
-    // Multiply by the 64-bit FNV prime 0x00000100_000001b3.
-    const lo = Math.imul(h0 & 0xffff, 0x1b3);
-    const mid = Math.imul(h0 >>> 16, 0x1b3) + (lo >>> 16);
-    const newLo = ((mid & 0xffff) << 16) | (lo & 0xffff);
-    const newHi = Math.imul(h1, 0x1b3) + Math.imul(h0, 0x100) + (mid >>> 16);
-    h0 = newLo | 0;
-    h1 = newHi | 0;
-  }
-  return (h1 >>> 0).toString(16).padStart(8, "0") + (h0 >>> 0).toString(16).padStart(8, "0");
+import { createHash } from "node:crypto";
+
+/** An entity's exact identity (cache key) and its strong ETag (sent to clients). */
+export interface EntityTag {
+  /** The identifying parts joined: compared exactly, never by hash alone. */
+  identity: string;
+  /** A quoted strong ETag: 128 bits of SHA-256 of the identity, so no request can forge another's. */
+  etag: string;
+}
+
+/** The identity and ETag of the entity named by `parts` (run, tick, query, representation). */
+export function entityTag(parts: readonly (string | number)[]): EntityTag {
+  const identity = parts.join("\u0000");
+  const digest = createHash("sha256").update(identity).digest("hex").slice(0, 32);
+  return { identity, etag: `"${digest}"` };
 }
 
 /** A strong ETag (quoted) for the given identifying parts. */
 export function strongEtag(parts: readonly (string | number)[]): string {
-  return `"${hash64(parts.join("\u0000"))}"`;
+  return entityTag(parts).etag;
 }
 
 /**

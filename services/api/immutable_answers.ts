@@ -1,14 +1,15 @@
 /**
  * HTTP caching of a stored tick's answers (world regions, organism lists), as a Hono middleware.
  * Such an answer never changes once the tick is stored, so it is named by a strong ETag, marked
- * immutable, answered with 304 on a matching If-None-Match, and its encoded body is kept by ETag.
- * The ETag is also kept by URL, so that a warm request skips parsing, listing and hashing.
+ * immutable, answered with 304 on a matching If-None-Match, and its encoded body is kept by the
+ * entity's exact identity (not by a hash). The entity is also kept by URL, so that a warm
+ * request skips parsing, listing and hashing.
  *
  * @module
  */
 
 import type { Context, MiddlewareHandler } from "hono";
-import { etagMatches } from "./etag.ts";
+import { type EntityTag, etagMatches } from "./etag.ts";
 import { type CacheStats, LruCache } from "./lru_cache.ts";
 
 /** Cache-Control of an answer that never changes. */
@@ -29,11 +30,11 @@ interface Encoded {
 }
 
 /**
- * Answers with the entity named `etag`: 304 when the client has it, else its body from the
+ * Answers with the entity `tag` names: 304 when the client has it, else its body from the
  * cache, built by `build` (and kept) on a miss.
  */
 export type AnswerEntity = (
-  etag: string,
+  tag: EntityTag,
   type: string,
   build: () => Promise<Uint8Array<ArrayBuffer>>,
 ) => Promise<Response>;
@@ -59,7 +60,7 @@ export interface ImmutableAnswersOptions {
 /** The caches of immutable answers and the middleware that serves from them. */
 export class ImmutableAnswers {
   readonly #bodies: LruCache<string, Encoded>;
-  readonly #etagByUrl: LruCache<string, string>;
+  readonly #entityByUrl: LruCache<string, EntityTag>;
 
   constructor(options: ImmutableAnswersOptions) {
     this.#bodies = new LruCache({
@@ -67,17 +68,17 @@ export class ImmutableAnswers {
       maxBytes: options.maxBytes,
       sizeOf: (r) => r.body.byteLength,
     });
-    this.#etagByUrl = new LruCache({
+    this.#entityByUrl = new LruCache({
       name: "url_index",
       maxEntries: options.maxUrls ?? 20000,
       maxBytes: options.maxUrlBytes ?? 8 * 2 ** 20,
-      sizeOf: (etag) => 2 * etag.length + 32,
+      sizeOf: (t) => 2 * (t.etag.length + t.identity.length) + 64,
     });
   }
 
   /** Counters of the body cache and of the URL index. */
   stats(): CacheStats[] {
-    return [this.#bodies.stats(), this.#etagByUrl.stats()];
+    return [this.#bodies.stats(), this.#entityByUrl.stats()];
   }
 
   /**
@@ -93,19 +94,19 @@ export class ImmutableAnswers {
         const before = this.#builtBefore(c, key);
         if (before !== null) return before;
       }
-      c.set("answer", (etag, type, build) => this.#answer(c, key, etag, type, build));
+      c.set("answer", (tag, type, build) => this.#answer(c, key, tag, type, build));
       await next();
     };
   }
 
   /** The answer built before for this URL key, or null. */
   #builtBefore(c: Context, key: string): Response | null {
-    if (!this.#etagByUrl.has(key)) return null;
-    const etag = this.#etagByUrl.get(key)!;
-    const headers = entityHeaders(c, etag);
-    if (etagMatches(c.req.header("if-none-match"), etag)) return c.body(null, 304, headers);
-    if (!this.#bodies.has(etag)) return null;
-    const cached = this.#bodies.get(etag)!;
+    if (!this.#entityByUrl.has(key)) return null;
+    const tag = this.#entityByUrl.get(key)!;
+    const headers = entityHeaders(c, tag.etag);
+    if (etagMatches(c.req.header("if-none-match"), tag.etag)) return c.body(null, 304, headers);
+    if (!this.#bodies.has(tag.identity)) return null;
+    const cached = this.#bodies.get(tag.identity)!;
     headers["content-type"] = cached.type;
     return c.body(cached.body, 200, headers);
   }
@@ -113,14 +114,17 @@ export class ImmutableAnswers {
   async #answer(
     c: Context,
     key: string | null,
-    etag: string,
+    tag: EntityTag,
     type: string,
     build: () => Promise<Uint8Array<ArrayBuffer>>,
   ): Promise<Response> {
-    const headers = entityHeaders(c, etag);
-    if (etagMatches(c.req.header("if-none-match"), etag)) return c.body(null, 304, headers);
-    const cached = await this.#bodies.getOrLoad(etag, async () => ({ body: await build(), type }));
-    if (key !== null) this.#etagByUrl.set(key, etag);
+    const headers = entityHeaders(c, tag.etag);
+    if (etagMatches(c.req.header("if-none-match"), tag.etag)) return c.body(null, 304, headers);
+    const cached = await this.#bodies.getOrLoad(
+      tag.identity,
+      async () => ({ body: await build(), type }),
+    );
+    if (key !== null) this.#entityByUrl.set(key, tag);
     headers["content-type"] = cached.type;
     return c.body(cached.body, 200, headers);
   }

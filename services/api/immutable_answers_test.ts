@@ -12,9 +12,12 @@ function tickApp(answers = new ImmutableAnswers({ maxBytes: 1 << 20 })) {
     counts.handler++;
     const format = variant(c);
     // The entity does not depend on the run's name: `latest` and the id name the same one.
-    const etag = `"${c.req.param("tick")}-${format}"`;
+    const tag = {
+      identity: `${c.req.param("tick")} ${format}`,
+      etag: `"${c.req.param("tick")}-${format}"`,
+    };
     return await c.get("answer")(
-      etag,
+      tag,
       format === "text" ? "text/plain" : "application/json",
       () => {
         counts.build++;
@@ -88,4 +91,21 @@ Deno.test("immutable answers: a body larger than the cache is built every time",
     assert.equal(await (await app.request("/r/thing/1")).text(), "tick 1 json");
   }
   assert.deepEqual(counts, { handler: 2, build: 2 });
+});
+
+Deno.test("two entities with the same ETag never share a cached body: the identity decides", async () => {
+  const answers = new ImmutableAnswers({ maxBytes: 1 << 20 });
+  const app = new Hono<ImmutableEnv>();
+  // A forged collision: every tick claims one ETag.
+  app.get("/:run/thing/:tick", answers.middleware(() => "json"), async (c) => {
+    const tick = c.req.param("tick");
+    return await c.get("answer")(
+      { identity: `thing ${tick}`, etag: '"same"' },
+      "text/plain",
+      () => Promise.resolve(new TextEncoder().encode(`tick ${tick}`)),
+    );
+  });
+  assert.equal(await (await app.request("/r/thing/1")).text(), "tick 1");
+  assert.equal(await (await app.request("/r/thing/2")).text(), "tick 2");
+  assert.equal(await (await app.request("/r/thing/1")).text(), "tick 1");
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ApiHttpError } from "./errors.ts";
-import { etagMatches, hash64, strongEtag } from "./etag.ts";
+import { entityTag, etagMatches, strongEtag } from "./etag.ts";
 import { parseNameList, parseNonNegativeInt, parseRegion, parseRunId } from "./params.ts";
 
 function rejects(fn: () => unknown, parameter: string): void {
@@ -47,10 +47,14 @@ Deno.test("integers and name lists", () => {
   rejects(() => parseNameList("m", "c", ["a", "b"]), "m");
 });
 
-Deno.test("ETags: stable 64-bit hashes, weak comparison for If-None-Match", () => {
-  assert.equal(hash64(""), "cbf29ce484222325"); // the FNV-1a 64 offset basis
-  assert.equal(hash64("a"), "af63dc4c8601ec8c"); // FNV-1a 64 of "a"
+Deno.test("ETags: 128 bits of SHA-256 of the exact identity, weak comparison for If-None-Match", () => {
+  const t = entityTag(["world", "r", 10]);
+  assert.equal(t.identity, "world\u0000r\u000010");
+  // SHA-256("world\0r\010"), first 32 hex digits.
+  assert.match(t.etag, /^"[0-9a-f]{32}"$/);
+  assert.notEqual(entityTag(["world", "r", 1, 0]).identity, entityTag(["world", "r", 10]).identity);
   const e = strongEtag(["world", "r", 10]);
+  assert.equal(e, t.etag);
   assert.equal(e, strongEtag(["world", "r", 10]));
   assert.notEqual(e, strongEtag(["world", "r", 11]));
   assert.ok(etagMatches(e, e));

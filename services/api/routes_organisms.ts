@@ -10,7 +10,7 @@ import type { ApiContext } from "./api_context.ts";
 import type { OrganismsResponse } from "./api_types.ts";
 import { JSON_TYPE } from "./content_types.ts";
 import { notFound } from "./errors.ts";
-import { strongEtag } from "./etag.ts";
+import { entityTag } from "./etag.ts";
 import { type ImmutableEnv, tickCaching } from "./immutable_answers.ts";
 import { buildLineage } from "./lineage.ts";
 import { organismDetail, organismSummary } from "./organisms.ts";
@@ -27,8 +27,8 @@ export function organismsRoutes(ctx: ApiContext): Hono<ImmutableEnv> {
     const tick = parseTick(c.req.param("tick"));
     const { info } = view;
     store.locate(view, tick);
-    const etag = strongEtag(["organisms", info.runId, info.startedAtMs, tick]);
-    return await c.get("answer")(etag, JSON_TYPE, async () => {
+    const tag = entityTag(["organisms", info.runId, info.startedAtMs, tick]);
+    return await c.get("answer")(tag, JSON_TYPE, async () => {
       const sample = await store.sample(view, tick);
       const body: OrganismsResponse = {
         runId: info.runId,

@@ -8,7 +8,7 @@
 import { type Context, Hono } from "hono";
 import type { ApiContext } from "./api_context.ts";
 import { JSON_TYPE, PROTOBUF, wantsProtobuf } from "./content_types.ts";
-import { strongEtag } from "./etag.ts";
+import { entityTag } from "./etag.ts";
 import type { ImmutableEnv } from "./immutable_answers.ts";
 import { parseRegion, parseTick } from "./params.ts";
 import { encodeRegionJson, encodeRegionProto, extractRegion } from "./world_region.ts";
@@ -31,7 +31,7 @@ export function worldRoutes(ctx: ApiContext): Hono<ImmutableEnv> {
     const { info } = view;
     const region = parseRegion(c.req.query("region"), info.shape, maxRegionCells);
     store.locate(view, tick);
-    const etag = strongEtag([
+    const tag = entityTag([
       "world",
       info.runId,
       info.startedAtMs,
@@ -41,7 +41,7 @@ export function worldRoutes(ctx: ApiContext): Hono<ImmutableEnv> {
       format,
     ]);
     const type = format === "pb" ? PROTOBUF : JSON_TYPE;
-    return await c.get("answer")(etag, type, async () => {
+    return await c.get("answer")(tag, type, async () => {
       const state = await store.state(view, tick);
       const answer = {
         runId: info.runId,
