@@ -140,8 +140,25 @@ export interface StatsState {
   /** Every genome hash seen so far, ascending. */
   genomes: number[];
   /**
-   * Raw batches of the run that could not be read (corrupt) and were passed over: their ticks
-   * have no stats rows and their genomes are missing from `genomes`. Absent when none.
+   * Raw batches of the run that could not be read (corrupt) and were passed over: their
+   * genomes are missing from `genomes` (their own rows exist only once a readable batch
+   * replaced them). Absent when none.
    */
   skippedBatches?: string[];
+  /**
+   * Ticks the carried statistics (`genomes_new`, `genomes_ever`) lack: raw data that was missing
+   * or unreadable when the batches after it were indexed, in tick order. Absent when none.
+   */
+  gaps?: CarriedGap[];
+}
+
+/** Ticks the stats indexer passed over: see {@link StatsState.gaps}. */
+export interface CarriedGap {
+  /** First and last absent tick. */
+  firstTick: number;
+  lastTick: number;
+  /** Why: `missing` (no raw batch) or what made the raw batch unreadable. */
+  reason: string;
+  /** The unreadable raw batch, when there was one. */
+  batchKey?: string;
 }

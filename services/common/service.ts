@@ -15,6 +15,12 @@ export interface ServiceStatus {
   state: ServiceState;
   /** The last error, when failed or retrying. */
   error?: string;
+  /**
+   * Problems that are still true (e.g. a raw batch that cannot be read, ticks missing between
+   * stored batches), one line each; absent when there are none. The service keeps working
+   * around them; `error` then summarizes them.
+   */
+  problems?: string[];
   /** Counters and gauges, e.g. records, bytes, batches, errors, lag. */
   metrics: Record<string, number>;
 }

@@ -55,6 +55,7 @@ export const catalogIndexer: BatchIndexer = {
   doneKey: (ref) => catalogKey(ref.runId, ref.firstTick, ref.lastTick),
   donePrefix: (runId) => indexPrefix(runId, "catalog"),
   prerequisite: () => null,
+  provides: () => null,
   async index(storage: Storage, batch: RawBatch): Promise<IndexResult> {
     const entry = buildCatalogEntry(batch);
     const bytes = new TextEncoder().encode(JSON.stringify(entry) + "\n");

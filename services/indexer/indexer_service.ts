@@ -14,9 +14,21 @@
  *   taken only once two catch-ups in a row found it missing, so that competing instances leave
  *   each other's fresh batches alone. Runs are found by listing `runs/` at start and every
  *   `discoveryIntervalMs`, and from the messages.
- * - Never crashes on bad input: an undecodable BatchInfo is skipped at once; a batch that
- *   cannot be read is retried `attempts` times with backoff, then skipped and reported in
- *   status (a corrupt batch is then passed over, see {@link BatchIndexer.passOver}).
+ * - Never crashes on bad input, and never stops at it: an undecodable BatchInfo is skipped at
+ *   once. A batch that cannot be read is retried `attempts` times with backoff, then given up
+ *   for now and reported as a problem (status `problems` and `error`, gauge
+ *   `unreadable_batches`); it is tried again when its size changes, when a BatchInfo names it
+ *   again, and otherwise after `recheckMs`, doubling up to `recheckMaxMs`.
+ * - Missing ticks: the catch-up compares each run's stored batches. A hole with a later batch
+ *   after it that is still there after `gapGraceMs` is reported as missing (gauge
+ *   `missing_ranges`); a younger hole is a batch not there yet (competing persistence workers
+ *   write out of order; gauge `gaps_waiting`), and so is the growing end of a run. Gap
+ *   detection rides on the catch-up (none when it is off).
+ * - Going on past a gap: batches after it are indexed as usual. For the stats, whose
+ *   `genomes_new` and `genomes_ever` carry from batch to batch, the chain passes over a missing
+ *   or unreadable stretch ({@link BatchIndexer.passOver}; the rule is documented in
+ *   ./stats_indexer.ts). When the batch appears (or a good one replaces an unreadable one), it
+ *   is indexed and its problem disappears from the status.
  *
  * @module
  */
@@ -30,13 +42,15 @@ import { rawPrefix, runIdOf } from "../common/storage_layout.ts";
 import { runConsumerLoop } from "../common/consumer_loop.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
-import type { BatchIndexer, IndexKind } from "./batch_indexer.ts";
+import { findGaps, GapWatch } from "./batch_gaps.ts";
+import type { BatchIndexer, IndexKind, PassedOver } from "./batch_indexer.ts";
 import { catalogIndexer } from "./catalog_indexer.ts";
+import { FailedBatches } from "./failed_batches.ts";
+import { describeProblems, summarizeProblems, type Wait } from "./indexer_problems.ts";
 import { organismIndexer } from "./organism_indexer.ts";
 import {
   type BatchRef,
   batchRef,
-  CorruptBatchError,
   listAllKeys,
   loadRawBatch,
   loadRunInfo,
@@ -59,7 +73,7 @@ export interface IndexerOptions {
   drainTimeoutMs?: number;
   /**
    * Interval of the storage catch-up, default 2000 ms. 0 turns the catch-up off (also at
-   * start): the instance then indexes only what the topic delivers.
+   * start): the instance then indexes only what the topic delivers, and detects no gaps.
    */
   catchUpIntervalMs?: number;
   /**
@@ -69,12 +83,23 @@ export interface IndexerOptions {
   discoveryIntervalMs?: number;
   /** Restrict the catch-up to these runs (no discovery). Default: every run under `runs/`. */
   runs?: readonly string[];
-  /** Attempts per batch before it is skipped, default 3. */
+  /** Attempts per batch before it is given up for now, default 3. */
   attempts?: number;
   /** Backoff before the second attempt, doubled after each failure; default 200 ms. */
   retryBaseMs?: number;
   /** Messages per drain, default 100. */
   maxRecords?: number;
+  /**
+   * How long a hole between stored batches (or a batch waiting for its predecessor) may last
+   * before it is reported as missing, default 60000 ms: competing persistence workers store
+   * batches out of order, and a worker's crash delays a batch until its records are
+   * redelivered.
+   */
+  gapGraceMs?: number;
+  /** First recheck of a batch given up on, default 30000 ms; doubles after each failure. */
+  recheckMs?: number;
+  /** Longest interval between rechecks, default 600000 ms. */
+  recheckMaxMs?: number;
 }
 
 /** The index kinds by name. */
@@ -87,9 +112,14 @@ export const INDEXERS: Readonly<Record<IndexKind, BatchIndexer>> = {
 /** Errors kept for {@link IndexerService.recentErrors}. */
 const RECENT_ERRORS = 20;
 
+/** Longest run of consecutive gaps passed over in one go (bounds the recursion). */
+const MAX_CHAINED_GAPS = 1000;
+
 interface Pending {
   ref: BatchRef;
   doneKey: string;
+  /** The next batch's prerequisite that this one writes, or null. */
+  provides: string | null;
   /** Messages naming this batch (none when the catch-up found it). */
   deliveries: Delivery[];
   failures: number;
@@ -97,8 +127,14 @@ interface Pending {
   notBefore: number;
   /** Why it waits (a missing prerequisite or metadata), or undefined. */
   waiting: string | undefined;
+  /** Since when it waits (performance.now()). */
+  waitingSince: number | undefined;
+  /** The prerequisite it waits for. */
+  waitingFor: string | undefined;
   /** The raw batch is known to exist (listed, or checked before waiting on a prerequisite). */
   exists: boolean;
+  /** Index it even though its done key exists (the prerequisite it writes was lost). */
+  force: boolean;
 }
 
 /** Indexes raw batches of every run into one index kind. */
@@ -116,17 +152,26 @@ export class IndexerService implements Service {
   readonly #attempts: number;
   readonly #retryBaseMs: number;
   readonly #maxRecords: number;
+  readonly #graceMs: number;
   readonly #fixedRuns: readonly string[] | undefined;
   #consumer: Consumer | null = null;
   readonly #recent: string[] = [];
+  /** Errors that are still true, by source (`drain`, `catch-up`, a raw key), oldest first. */
+  readonly #transient = new Map<string, string>();
   /** Raw key -> work not yet done. */
   readonly #pending = new Map<string, Pending>();
-  /** Done keys of the pending batches. */
-  readonly #pendingDoneKeys = new Set<string>();
-  /** Done keys known to exist. */
-  readonly #doneKeys = new Set<string>();
-  /** Raw keys given up on (until restart). */
-  readonly #failed = new Set<string>();
+  /** Prerequisites that pending batches will write. */
+  readonly #pendingProvides = new Set<string>();
+  /** Keys known to exist (done keys and prerequisites; storage never deletes). */
+  readonly #known = new Set<string>();
+  /** Raw batches given up on for now. */
+  readonly #failed: FailedBatches;
+  /** Holes between each run's stored batches. */
+  readonly #gaps: GapWatch;
+  /** Each run's raw batches at the last catch-up. */
+  #listedRefs: ReadonlyMap<string, BatchRef[]> = new Map();
+  /** Raw keys found filling a missing gap, counted as resumed once indexed. */
+  readonly #fillers = new Set<string>();
   readonly #runInfo = new Map<string, RunInfo>();
   readonly #knownRuns = new Set<string>();
   /** Runs whose done keys were listed once. */
@@ -147,6 +192,8 @@ export class IndexerService implements Service {
     catch_ups: 0,
     last_tick: -1,
     busy_ms: 0,
+    resumed_batches: 0,
+    passed_over: 0,
   };
 
   constructor(options: IndexerOptions) {
@@ -167,6 +214,9 @@ export class IndexerService implements Service {
     this.#attempts = Math.max(1, options.attempts ?? 3);
     this.#retryBaseMs = options.retryBaseMs ?? 200;
     this.#maxRecords = options.maxRecords ?? 100;
+    this.#graceMs = Math.max(0, options.gapGraceMs ?? 60_000);
+    this.#failed = new FailedBatches(options.recheckMs ?? 30_000, options.recheckMaxMs ?? 600_000);
+    this.#gaps = new GapWatch(this.#graceMs);
     this.#fixedRuns = options.runs;
     for (const r of options.runs ?? []) this.#knownRuns.add(r);
     this.#life = new Lifecycle(this.name, this.kind);
@@ -193,14 +243,15 @@ export class IndexerService implements Service {
             const now = performance.now();
             if (this.#catchUpMs > 0 && now >= this.#nextCatchUp) {
               this.#nextCatchUp = now + this.#catchUpMs;
-              await this.#guard("catch-up", () => this.#catchUp());
+              await this.#guard("catch-up", "catch-up", () => this.#catchUp());
             }
           },
           onDrainError: (message) => {
             this.#m.errors++;
-            this.#report(`draining '${this.#input.name}': ${message}`);
+            this.#report("drain", `draining '${this.#input.name}': ${message}`);
           },
           handle: async (deliveries) => {
+            this.#transient.delete("drain"); // the drain worked
             for (const d of deliveries) await this.#accept(d);
             await this.#processPending();
           },
@@ -208,31 +259,40 @@ export class IndexerService implements Service {
           // the catch-up is found again by the next instance.
           onEnd: () => {
             this.#pending.clear();
-            this.#pendingDoneKeys.clear();
+            this.#pendingProvides.clear();
           },
         }),
     );
   }
 
-  /** Records an error: the status shows the last one, {@link recentErrors} the last few. */
-  #report(message: string): void {
-    this.#life.error = message;
+  /** Records an error from `source`: shown in status until that source succeeds again. */
+  #report(source: string, message: string): void {
+    this.#transient.delete(source);
+    this.#transient.set(source, message);
+    this.#remember(message);
+  }
+
+  /** Keeps `message` for {@link recentErrors} only. */
+  #remember(message: string): void {
     this.#recent.push(message);
     if (this.#recent.length > RECENT_ERRORS) this.#recent.shift();
   }
 
-  /** The last errors (at most 20), oldest first: what the status' single `error` hides. */
+  /**
+   * The last errors and notices (at most 20), oldest first: what the status' current `error`
+   * and `problems` no longer show (retries that later worked, problems that were resolved).
+   */
   recentErrors(): readonly string[] {
     return [...this.#recent];
   }
 
   /** Runs `f`, turning an unexpected error into a status error instead of a crash. */
-  async #guard(what: string, f: () => Promise<void>): Promise<void> {
+  async #guard(source: string, what: string, f: () => Promise<void>): Promise<void> {
     try {
       await f();
     } catch (e) {
       this.#m.errors++;
-      this.#report(`${what} failed: ${(e as Error).message}`);
+      this.#report(source, `${what} failed: ${(e as Error).message}`);
     }
   }
 
@@ -249,22 +309,13 @@ export class IndexerService implements Service {
     this.#m.messages++;
     let ref: BatchRef;
     try {
-      const info = fromBinary(BatchInfoSchema, d.value);
-      const r = batchRef(info.storageKey);
-      if (r === null) throw new RangeError(`storage key '${info.storageKey}' is not a raw batch`);
-      if (r.runId !== info.runId) {
-        throw new RangeError(`storage key '${info.storageKey}' is not in run '${info.runId}'`);
-      }
-      if (BigInt(r.firstTick) !== info.firstTick || BigInt(r.lastTick) !== info.lastTick) {
-        throw new RangeError(
-          `ticks ${info.firstTick}..${info.lastTick} do not match key '${info.storageKey}'`,
-        );
-      }
-      ref = r;
+      ref = refOfBatchInfo(d.value);
     } catch (e) {
       this.#m.errors++;
       this.#m.skipped_batches++;
+      // A dropped message stays a fact worth showing: nothing later clears it.
       this.#report(
+        "batch-info",
         `skipped undecodable BatchInfo at ${this.#input.name}/${d.partition}@${d.offset}` +
           ` (key '${d.key}'): ${(e as Error).message}`,
       );
@@ -273,32 +324,48 @@ export class IndexerService implements Service {
     }
     this.#knownRuns.add(ref.runId);
     const doneKey = this.#indexer.doneKey(ref);
-    if (this.#doneKeys.has(doneKey) || this.#failed.has(ref.key)) {
+    if (this.#known.has(doneKey)) {
       await this.#commit([d]);
       return;
     }
     const p = this.#pending.get(ref.key);
     if (p !== undefined) p.deliveries.push(d);
-    else this.#addPending(ref, [d], false);
+    // Named again while given up on: it may have been rewritten, so try it once more now.
+    else if (this.#failed.get(ref.key) !== undefined) this.#addPending(ref, [d], false, true);
+    else this.#addPending(ref, [d], false, false);
   }
 
-  #addPending(ref: BatchRef, deliveries: Delivery[], exists: boolean): void {
-    const doneKey = this.#indexer.doneKey(ref);
+  /**
+   * Queues `ref`; a `recheck` of a batch given up on gets one attempt before it gives up again;
+   * `force` indexes it even though its done key exists.
+   */
+  #addPending(
+    ref: BatchRef,
+    deliveries: Delivery[],
+    exists: boolean,
+    recheck: boolean,
+    force = false,
+  ): void {
+    const provides = this.#indexer.provides(ref);
     this.#pending.set(ref.key, {
       ref,
-      doneKey,
+      doneKey: this.#indexer.doneKey(ref),
+      provides,
       deliveries,
-      failures: 0,
+      failures: recheck ? this.#attempts - 1 : 0,
       notBefore: 0,
       waiting: undefined,
+      waitingSince: undefined,
+      waitingFor: undefined,
       exists,
+      force,
     });
-    this.#pendingDoneKeys.add(doneKey);
+    if (provides !== null) this.#pendingProvides.add(provides);
   }
 
   #removePending(p: Pending): void {
     this.#pending.delete(p.ref.key);
-    this.#pendingDoneKeys.delete(p.doneKey);
+    if (p.provides !== null) this.#pendingProvides.delete(p.provides);
   }
 
   async #commit(deliveries: readonly Delivery[]): Promise<void> {
@@ -325,17 +392,18 @@ export class IndexerService implements Service {
       if (this.#life.stopping) return;
       if (p.notBefore > performance.now()) continue;
       const t = performance.now();
-      await this.#guard(`indexing '${p.ref.key}'`, () => this.#process(p));
+      await this.#guard(p.ref.key, `indexing '${p.ref.key}'`, () => this.#process(p));
       this.#m.busy_ms += performance.now() - t;
       // Let the rest of the process (an in-process engine, other services) run.
       await new Promise((r) => setImmediate(r));
     }
   }
 
-  async #isDone(key: string): Promise<boolean> {
-    if (this.#doneKeys.has(key)) return true;
+  /** Whether `key` exists (remembered once seen: storage never deletes). */
+  async #exists(key: string): Promise<boolean> {
+    if (this.#known.has(key)) return true;
     if (await this.#storage.exists(key)) {
-      this.#doneKeys.add(key);
+      this.#known.add(key);
       return true;
     }
     return false;
@@ -353,33 +421,27 @@ export class IndexerService implements Service {
   async #process(p: Pending): Promise<void> {
     const { ref } = p;
     try {
-      if (await this.#isDone(p.doneKey)) {
+      if (!p.force && await this.#exists(p.doneKey)) {
         this.#m.duplicate_batches++;
         await this.#finish(p);
         return;
       }
       const run = this.#indexer.needsRunInfo ? await this.#run(ref.runId) : null;
       const pre = this.#indexer.prerequisite(ref, run);
-      if (pre !== null && !p.exists) {
-        // A message naming a batch that is not there must not wait forever for its predecessor.
-        if (!(await this.#storage.exists(ref.key))) throw new MissingBatchError(ref.key);
-        p.exists = true;
-      }
-      if (pre !== null && !(await this.#prerequisiteMet(pre))) {
-        p.waiting = `waits for '${pre}'`;
-        return;
-      }
-      p.waiting = undefined;
+      if (pre !== null && !(await this.#ready(p, pre, run))) return;
+      p.waiting = p.waitingSince = p.waitingFor = undefined;
       const batch = await loadRawBatch(this.#storage, ref);
       const result = await this.#indexer.index(this.#storage, batch, run);
-      this.#doneKeys.add(p.doneKey);
+      this.#known.add(p.doneKey);
+      if (p.provides !== null) this.#known.add(p.provides);
       if (result.created) this.#m.batches++;
       else this.#m.duplicate_batches++;
       this.#m.rows += result.rows;
+      if (result.note !== undefined) this.#remember(result.note);
       await this.#finish(p);
     } catch (e) {
       if (e instanceof MissingMetadataError) {
-        p.waiting = e.message;
+        this.#wait(p, `waits for the run metadata '${e.key}'`, undefined);
         p.notBefore = performance.now() + this.#retryBaseMs;
         return;
       }
@@ -387,27 +449,126 @@ export class IndexerService implements Service {
     }
   }
 
+  #wait(p: Pending, why: string, prerequisite: string | undefined): void {
+    p.waiting = why;
+    p.waitingFor = prerequisite;
+    p.waitingSince ??= performance.now();
+  }
+
+  /**
+   * Whether the prerequisite `pre` of a pending batch is there, passing over a missing or
+   * unreadable stretch before it when there is one; otherwise the batch waits.
+   */
+  async #ready(p: Pending, pre: string, run: RunInfo | null): Promise<boolean> {
+    if (!p.exists) {
+      // A message naming a batch that is not there must not wait forever for its predecessor.
+      if (!(await this.#storage.exists(p.ref.key))) throw new MissingBatchError(p.ref.key);
+      p.exists = true;
+    }
+    if (await this.#prerequisiteMet(pre)) return true;
+    if (await this.#passOverFor(p.ref.runId, pre, run, 0)) return true;
+    this.#wait(p, `waits for '${pre}'`, pre);
+    this.#healProducer(p.ref.runId, pre);
+    return false;
+  }
+
+  /**
+   * When the stored batch that writes `pre` is indexed (its done key exists) but `pre` is not
+   * there (lost, or data of an older version that wrote the state last), indexes that batch
+   * again: its files are no-clobber, so only the missing prerequisite gets written.
+   */
+  #healProducer(runId: string, pre: string): void {
+    if (this.#pendingProvides.has(pre)) return;
+    const producer = this.#listedRefs.get(runId)?.find((r) => this.#indexer.provides(r) === pre);
+    if (producer === undefined || this.#pending.has(producer.key)) return;
+    if (!this.#known.has(this.#indexer.doneKey(producer))) return;
+    this.#addPending(producer, [], true, false, true);
+  }
+
   /**
    * Whether a prerequisite exists. A prerequisite that a batch pending here will write is not
    * looked up in storage: that batch comes first in the pass.
    */
   async #prerequisiteMet(key: string): Promise<boolean> {
-    if (this.#doneKeys.has(key)) return true;
-    if (this.#pendingDoneKeys.has(key)) return false;
-    return await this.#isDone(key);
+    if (this.#known.has(key)) return true;
+    if (this.#pendingProvides.has(key)) return false;
+    return await this.#exists(key);
+  }
+
+  /**
+   * The stretch of `runId` that would have written `key`: an unreadable batch given up on, or
+   * a gap (only missing ones, unless `anyGap`), as a {@link PassedOver}; or undefined.
+   */
+  #holeProviding(runId: string, key: string, anyGap: boolean): PassedOver | undefined {
+    for (const f of this.#failed.values()) {
+      if (f.ref.runId !== runId || f.kind !== "unreadable") continue;
+      if (this.#indexer.provides(f.ref) !== key) continue;
+      const { firstTick, lastTick } = f.ref;
+      return { runId, firstTick, lastTick, reason: f.reason, batchKey: f.ref.key };
+    }
+    for (const g of this.#gaps.all()) {
+      if (g.runId !== runId || !(anyGap || g.missing)) continue;
+      const ref = { runId, key: `ticks ${g.firstTick}..${g.lastTick}`, ...ticksOf(g) };
+      if (this.#indexer.provides(ref) !== key) continue;
+      return { runId, ...ticksOf(g), reason: "missing" };
+    }
+    return undefined;
+  }
+
+  /**
+   * Passes over the hole that would have written `key` (and, first, any hole right before it),
+   * so that the batch after it can go on. Returns whether `key` now exists.
+   */
+  async #passOverFor(
+    runId: string,
+    key: string,
+    run: RunInfo | null,
+    depth: number,
+  ): Promise<boolean> {
+    const indexer = this.#indexer;
+    const hole = this.#holeProviding(runId, key, false);
+    if (indexer.passOver === undefined || hole === undefined || depth > MAX_CHAINED_GAPS) {
+      return false;
+    }
+    const holeRef = { ...ticksOf(hole), runId, key: hole.batchKey ?? `ticks ${hole.firstTick}` };
+    const before = indexer.prerequisite(holeRef, run);
+    if (
+      before !== null && !(await this.#prerequisiteMet(before)) &&
+      !(await this.#passOverFor(runId, before, run, depth + 1))
+    ) {
+      return false; // the chain has not reached the hole yet
+    }
+    if (await indexer.passOver(this.#storage, hole, run)) {
+      this.#m.passed_over++;
+      this.#remember(
+        `${indexer.kind}: passed over ticks ${hole.firstTick}..${hole.lastTick} of run ` +
+          `'${runId}' (${hole.reason}); later carried statistics count only the samples read`,
+      );
+    }
+    this.#known.add(key);
+    return true;
   }
 
   async #finish(p: Pending): Promise<void> {
     this.#removePending(p);
+    const { key } = p.ref;
+    this.#transient.delete(key);
+    const wasFailed = this.#failed.delete(key);
+    if (wasFailed || this.#fillers.delete(key)) {
+      this.#m.resumed_batches++;
+      this.#remember(`resumed '${key}': ${wasFailed ? "it can be read now" : "it appeared"}`);
+    }
     if (p.ref.lastTick > this.#m.last_tick) this.#m.last_tick = p.ref.lastTick;
     await this.#commit(p.deliveries);
   }
 
   async #fail(p: Pending, e: Error): Promise<void> {
+    const { key } = p.ref;
     p.failures++;
     this.#m.errors++;
     this.#report(
-      `${this.#indexer.kind} of '${p.ref.key}' failed (attempt ${p.failures} of ` +
+      key,
+      `${this.#indexer.kind} of '${key}' failed (attempt ${p.failures} of ` +
         `${this.#attempts}): ${e.message}`,
     );
     if (p.failures < this.#attempts) {
@@ -415,78 +576,119 @@ export class IndexerService implements Service {
       p.notBefore = performance.now() + this.#retryBaseMs * 2 ** (p.failures - 1);
       return;
     }
-    if (e instanceof CorruptBatchError && this.#indexer.passOver !== undefined) {
-      try {
-        const run = this.#indexer.needsRunInfo ? await this.#run(p.ref.runId) : null;
-        await this.#indexer.passOver(this.#storage, p.ref, run, e.message);
-        this.#doneKeys.add(p.doneKey);
-      } catch (e2) {
-        // Keep it pending: passing over needs the prerequisite, which may still come.
-        this.#report(`passing over '${p.ref.key}' failed: ${(e2 as Error).message}`);
-        p.notBefore = performance.now() + this.#retryBaseMs * 2 ** this.#attempts;
-        return;
-      }
-    }
-    this.#report(`skipped '${p.ref.key}' after ${p.failures} attempts: ${e.message}`);
+    const missing = e instanceof MissingBatchError;
+    const size = missing ? null : await this.#storage.size(key).catch(() => null);
+    const reason = missing
+      ? `missing: ${e.message} (named by a BatchInfo)`
+      : e.message.includes(`'${key}'`)
+      ? e.message
+      : `Cannot index batch '${key}': ${e.message}`;
+    this.#failed.add(p.ref, missing ? "missing" : "unreadable", reason, size, performance.now());
+    this.#transient.delete(key); // the problem says it now
+    this.#remember(`skipped '${key}' after ${p.failures} attempts: ${e.message}`);
     this.#m.skipped_batches++;
-    this.#failed.add(p.ref.key);
     this.#removePending(p);
     await this.#commit(p.deliveries);
   }
 
   /**
-   * Lists raw batches in storage and queues those not indexed yet: all of them the first time,
-   * later only those that were missing at the previous catch-up too (so that competing
-   * instances do not redo each other's fresh work).
+   * Lists raw batches in storage and queues those not indexed yet (all of them the first time,
+   * later only those that were missing at the previous catch-up too, so that competing
+   * instances do not redo each other's fresh work), rechecks the batches given up on, and
+   * updates each run's gaps.
    */
   async #catchUp(): Promise<void> {
     this.#m.catch_ups++;
     const now = performance.now();
-    const discover = this.#fixedRuns === undefined && now >= this.#nextDiscovery;
-    let keys: string[];
-    if (discover) {
-      this.#nextDiscovery = now + this.#discoveryMs;
-      keys = await listAllKeys(this.#storage, "runs/");
-    } else {
-      keys = [];
-      for (const run of this.#knownRuns) {
-        keys.push(...await listAllKeys(this.#storage, rawPrefix(run)));
-      }
-    }
+    const keys = await this.#listRaw(now);
     const listed = new Set(keys);
     const missing = new Set<string>();
-    if (discover) {
-      for (const k of keys) {
-        const run = runIdOf(k);
-        if (run !== null) {
-          this.#knownRuns.add(run);
-          this.#listedDone.add(run); // the listing holds the run's done keys too
-        }
-      }
-    }
+    const byRun = new Map<string, BatchRef[]>();
     for (const key of keys) {
       const ref = batchRef(key);
-      if (ref === null || this.#pending.has(key) || this.#failed.has(key)) continue;
-      const doneKey = this.#indexer.doneKey(ref);
-      if (!this.#listedDone.has(ref.runId)) {
-        for (const k of await listAllKeys(this.#storage, this.#indexer.donePrefix(ref.runId))) {
-          this.#doneKeys.add(k);
-        }
-        this.#listedDone.add(ref.runId);
-      }
-      if (listed.has(doneKey)) this.#doneKeys.add(doneKey);
-      if (this.#doneKeys.has(doneKey)) {
-        if (ref.lastTick > this.#m.last_tick) this.#m.last_tick = ref.lastTick;
+      if (ref === null) continue;
+      let refs = byRun.get(ref.runId);
+      if (refs === undefined) byRun.set(ref.runId, refs = []);
+      refs.push(ref);
+      if (this.#pending.has(key)) continue;
+      if (this.#failed.get(key) !== undefined) {
+        const size = await this.#storage.size(key);
+        if (this.#failed.due(key, size, now)) this.#addPending(ref, [], true, true);
         continue;
       }
+      if (await this.#isIndexed(ref, listed)) continue;
       missing.add(key);
+      if (this.#gaps.missingAt(ref.runId, ref.firstTick) !== undefined) this.#fillers.add(key);
       // After the first catch-up, a batch is taken only when it was missing last time too:
       // the member its BatchInfo went to has had a whole interval to index it.
       if (this.#m.catch_ups > 1 && !this.#missingBefore.has(key)) continue;
       this.#m.found_batches++;
-      this.#addPending(ref, [], true);
+      this.#addPending(ref, [], true, false);
     }
     this.#missingBefore = missing;
+    this.#listedRefs = byRun;
+    for (const f of this.#failed.values()) {
+      // An unreadable batch that is gone is a gap now (reported as such once it lasts).
+      if (f.kind === "unreadable" && !listed.has(f.ref.key)) this.#failed.delete(f.ref.key);
+    }
+    await this.#watchGaps(byRun, now);
+    this.#transient.delete("catch-up");
+  }
+
+  /** The keys to look at: all of `runs/` now and then (finding new runs), else known runs'. */
+  async #listRaw(now: number): Promise<string[]> {
+    if (this.#fixedRuns !== undefined || now < this.#nextDiscovery) {
+      const keys: string[] = [];
+      for (const run of this.#knownRuns) {
+        keys.push(...await listAllKeys(this.#storage, rawPrefix(run)));
+      }
+      return keys;
+    }
+    this.#nextDiscovery = now + this.#discoveryMs;
+    const keys = await listAllKeys(this.#storage, "runs/");
+    for (const k of keys) {
+      const run = runIdOf(k);
+      if (run !== null) {
+        this.#knownRuns.add(run);
+        this.#listedDone.add(run); // the listing holds the run's done keys too
+      }
+    }
+    return keys;
+  }
+
+  /** Whether the batch's done key exists, listing the run's done keys the first time. */
+  async #isIndexed(ref: BatchRef, listed: ReadonlySet<string>): Promise<boolean> {
+    const doneKey = this.#indexer.doneKey(ref);
+    if (!this.#listedDone.has(ref.runId)) {
+      for (const k of await listAllKeys(this.#storage, this.#indexer.donePrefix(ref.runId))) {
+        this.#known.add(k);
+      }
+      this.#listedDone.add(ref.runId);
+    }
+    if (listed.has(doneKey)) this.#known.add(doneKey);
+    if (!this.#known.has(doneKey)) return false;
+    if (ref.lastTick > this.#m.last_tick) this.#m.last_tick = ref.lastTick;
+    return true;
+  }
+
+  /** Updates the gaps of the listed runs (runs without usable metadata have none yet). */
+  async #watchGaps(byRun: ReadonlyMap<string, BatchRef[]>, now: number): Promise<void> {
+    for (const runId of this.#gaps.runs()) {
+      if (!byRun.has(runId)) this.#gaps.observe(runId, [], now); // its raw batches are gone
+    }
+    for (const [runId, refs] of byRun) {
+      let sampling: number;
+      try {
+        sampling = (await this.#run(runId)).sampling;
+      } catch {
+        continue; // without the sampling interval holes cannot be told from batch ends
+      }
+      for (const g of this.#gaps.observe(runId, findGaps(refs, sampling), now)) {
+        this.#remember(
+          `ticks ${g.firstTick}..${g.lastTick} of run '${runId}' are no longer missing`,
+        );
+      }
+    }
   }
 
   /**
@@ -497,14 +699,34 @@ export class IndexerService implements Service {
     return this.#life.stop();
   }
 
+  /** Waits in hand that no gap or failed batch explains (those are reported themselves). */
+  #unexplainedWaits(): Wait[] {
+    const waits: Wait[] = [];
+    for (const p of this.#pending.values()) {
+      if (p.waiting === undefined || p.waitingSince === undefined) continue;
+      const pre = p.waitingFor;
+      if (pre !== undefined && this.#holeProviding(p.ref.runId, pre, true) !== undefined) continue;
+      waits.push({ key: p.ref.key, why: p.waiting, since: p.waitingSince });
+    }
+    return waits;
+  }
+
   /**
-   * State, last error and metrics: messages, batches (indexed here), duplicate_batches (found
-   * done or written by someone else first), rows, errors, retries, skipped_batches,
-   * found_batches (by the catch-up), catch_ups, last_tick (highest last tick known done),
-   * busy_ms, pending (batches in hand), waiting (of those, blocked on a predecessor or the
-   * metadata), lag (uncommitted messages of the group), failed_batches.
+   * State, current problems, error and metrics. `problems` lists what is still wrong, one line
+   * each (unreadable batches with their key and reason, missing tick ranges, batches waiting
+   * longer than the grace period); `error` is the first problem, or else the latest error
+   * that is still true (a failing drain or catch-up, a batch being retried, a skipped
+   * BatchInfo). Metrics: messages, batches (indexed here), duplicate_batches (found done or
+   * written by someone else first), rows, errors, retries, skipped_batches (given up, counted
+   * each time), found_batches (by the catch-up), catch_ups, last_tick (highest last tick known
+   * done), busy_ms, resumed_batches (indexed after being given up on or missing),
+   * passed_over (stretches an ordered index went on without), pending (batches in hand),
+   * waiting (of those, blocked on a predecessor or the metadata), lag (uncommitted messages of
+   * the group), failed_batches (given up on for now), unreadable_batches, missing_ranges,
+   * gaps_waiting (holes within the grace period), stalled_batches, problems.
    */
   status(): ServiceStatus {
+    const now = performance.now();
     let waiting = 0;
     for (const p of this.#pending.values()) if (p.waiting !== undefined) waiting++;
     let lag = 0;
@@ -513,13 +735,52 @@ export class IndexerService implements Service {
     } catch {
       // A closed topic has no lag to report.
     }
-    return this.#life.status({
+    const problems = describeProblems({
+      kind: this.#indexer.kind,
+      failed: this.#failed.values(),
+      gaps: this.#gaps.all(),
+      waits: this.#unexplainedWaits(),
+      graceMs: this.#graceMs,
+      now,
+    });
+    const s = this.#life.status({
       ...this.#m,
       busy_ms: Math.round(this.#m.busy_ms),
       pending: this.#pending.size,
       waiting,
       lag,
       failed_batches: this.#failed.size,
+      ...problems.metrics,
     });
+    if (s.state !== "failed") {
+      const error = summarizeProblems(problems.lines) ?? [...this.#transient.values()].at(-1);
+      if (error === undefined) delete s.error;
+      else s.error = error;
+    }
+    if (problems.lines.length > 0) s.problems = problems.lines;
+    return s;
   }
+}
+
+function ticksOf(g: { firstTick: number; lastTick: number }): {
+  firstTick: number;
+  lastTick: number;
+} {
+  return { firstTick: g.firstTick, lastTick: g.lastTick };
+}
+
+/** The raw batch a BatchInfo names; throws naming what does not fit. */
+function refOfBatchInfo(bytes: Uint8Array): BatchRef {
+  const info = fromBinary(BatchInfoSchema, bytes);
+  const r = batchRef(info.storageKey);
+  if (r === null) throw new RangeError(`storage key '${info.storageKey}' is not a raw batch`);
+  if (r.runId !== info.runId) {
+    throw new RangeError(`storage key '${info.storageKey}' is not in run '${info.runId}'`);
+  }
+  if (BigInt(r.firstTick) !== info.firstTick || BigInt(r.lastTick) !== info.lastTick) {
+    throw new RangeError(
+      `ticks ${info.firstTick}..${info.lastTick} do not match key '${info.storageKey}'`,
+    );
+  }
+  return r;
 }

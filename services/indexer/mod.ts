@@ -7,7 +7,8 @@
  */
 
 export * from "../common/index_schema.ts";
-export type { BatchIndexer, IndexKind, IndexResult } from "./batch_indexer.ts";
+export type { BatchIndexer, IndexKind, IndexResult, PassedOver } from "./batch_indexer.ts";
+export { type BatchGap, findGaps } from "./batch_gaps.ts";
 export { type IndexerOptions, INDEXERS, IndexerService } from "./indexer_service.ts";
 export {
   type IndexFile,
@@ -16,6 +17,7 @@ export {
   PARQUET_CREATED_BY,
   type ParquetColumn,
   type ParquetColumnType,
+  parquetFooter,
   type ParquetKeyValue,
   readCatalog,
   readOrganisms,
@@ -38,6 +40,8 @@ export {
   writeObject,
 } from "./raw_batch.ts";
 export {
+  CARRIED_GAPS_KEY,
+  carriedGaps,
   computeStats,
   decodeStatsState,
   emptyStatsState,

@@ -88,6 +88,7 @@ export const organismIndexer: BatchIndexer = {
   doneKey: (ref) => organismsKey(ref.runId, ref.firstTick, ref.lastTick),
   donePrefix: (runId) => indexPrefix(runId, "organisms"),
   prerequisite: () => null,
+  provides: () => null,
   async index(storage: Storage, batch: RawBatch, run: RunInfo | null): Promise<IndexResult> {
     if (run === null) throw new Error(`Organisms of '${batch.key}' need the run's metadata`);
     const rows = computeOrganisms(batch, run.size);

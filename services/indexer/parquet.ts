@@ -127,6 +127,14 @@ export function writeParquetRows(
   return new Uint8Array(buffer);
 }
 
+/** The key-value metadata in a Parquet file's footer (empty when it has none). */
+export function parquetFooter(bytes: Uint8Array): ParquetKeyValue[] {
+  return (parquetMetadata(bytes).key_value_metadata ?? []).map((kv) => ({
+    key: kv.key,
+    value: kv.value ?? "",
+  }));
+}
+
 function asyncBuffer(bytes: Uint8Array): AsyncBuffer {
   return {
     byteLength: bytes.byteLength,

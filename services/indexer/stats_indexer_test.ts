@@ -9,8 +9,8 @@ import {
 } from "./_test_run.ts";
 import { readStats } from "./parquet.ts";
 import { loadRawBatch, loadRunInfo } from "./raw_batch.ts";
-import { STATS_COLUMNS, type StatsRow, statsStateKey } from "../common/index_schema.ts";
-import { decodeStatsState, statsIndexer } from "./stats_indexer.ts";
+import { STATS_COLUMNS, statsKey, type StatsRow, statsStateKey } from "../common/index_schema.ts";
+import { carriedGaps, decodeStatsState, statsIndexer } from "./stats_indexer.ts";
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
 
@@ -115,4 +115,62 @@ Deno.test("a stats batch needs the state after its predecessor; the first starts
     (e: Error) => e.message.includes(key) && e.message.includes(second.key),
   );
   ok(!(await storage.exists(statsIndexer.doneKey(second))));
+});
+
+Deno.test("passing over a gap carries the genomes from before it; the gap's batch later adds its own rows only", async () => {
+  const run = await copyRun();
+  const { storage } = run;
+  const info = await loadRunInfo(storage, run.runId);
+  const [b0, b1, b2, b3] = run.batches;
+  const index = async (b: typeof b0) =>
+    await statsIndexer.index(storage, await loadRawBatch(storage, b!), info);
+  await index(b0);
+  await index(b1);
+  const gap = { runId: run.runId, firstTick: b2!.firstTick, lastTick: b2!.lastTick };
+  // The gap's own predecessor must be there first.
+  await rejects(
+    statsIndexer.passOver!(storage, { ...gap, firstTick: b3!.firstTick, reason: "missing" }, info),
+    /need the state of the previous batch/,
+  );
+  strictEqual(await statsIndexer.passOver!(storage, { ...gap, reason: "missing" }, info), true);
+  strictEqual(await statsIndexer.passOver!(storage, { ...gap, reason: "other" }, info), false);
+  const before = decodeStatsState(
+    "s",
+    run.runId,
+    await storage.read(statsStateKey(run.runId, b1!.lastTick)),
+  );
+  const passed = decodeStatsState(
+    "s",
+    run.runId,
+    await storage.read(statsStateKey(run.runId, b2!.lastTick)),
+  );
+  deepStrictEqual(passed, {
+    runId: run.runId,
+    lastTick: b2!.lastTick,
+    genomes: before.genomes,
+    gaps: [{ firstTick: b2!.firstTick, lastTick: b2!.lastTick, reason: "missing" }],
+  });
+  strictEqual((await index(b3)).note, undefined);
+  deepStrictEqual(
+    carriedGaps(await storage.read(statsKey(run.runId, b3!.firstTick, b3!.lastTick))),
+    passed.gaps,
+  );
+  // The batch turns up: exact rows of its own, a note that later files keep their values.
+  const late = await index(b2);
+  strictEqual(late.created, true);
+  ok(late.note?.includes("write-once"), late.note);
+  const rows = await readStats(storage, run.runId, b2!.firstTick, b2!.lastTick);
+  deepStrictEqual(
+    rows,
+    (await referenceStats(storage, run.batches.slice(0, 3))).filter((r) => r.tick >= b2!.firstTick),
+  );
+  deepStrictEqual(
+    carriedGaps(await storage.read(statsKey(run.runId, b2!.firstTick, b2!.lastTick))),
+    [],
+  );
+  deepStrictEqual(
+    decodeStatsState("s", run.runId, await storage.read(statsStateKey(run.runId, b2!.lastTick))),
+    passed,
+    "the passed-over state stays: later batches were computed from it",
+  );
 });
