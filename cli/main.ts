@@ -36,7 +36,11 @@ const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
 };
 
-/** Runs the CLI; returns the exit code. Known errors become one line on stderr. */
+/**
+ * Runs the CLI; returns the exit code. Bad input (CliError, a config or program the engine
+ * cannot use, unknown flags) becomes one line on stderr and exit code 2 (CliError may choose
+ * another); anything else is unexpected and propagates with its stack.
+ */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
@@ -52,21 +56,27 @@ export async function main(args: string[]): Promise<number> {
     return await command(rest);
   } catch (e) {
     if (e instanceof CliError) {
-      console.error(`evochora ${name}: ${e.message}`);
+      console.error(`evochora ${name}: ${oneLine(e.message)}`);
       return e.exitCode;
     }
     if (e instanceof AssemblyError || e instanceof ConfigError) {
-      console.error(`evochora ${name}: ${e.message}`);
+      console.error(`evochora ${name}: ${oneLine(e.message)}`);
       return 2;
     }
     // node:util parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for bad flags.
     const code = (e as { code?: string }).code;
     if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`evochora ${name}: ${(e as Error).message}; see 'evochora ${name} --help'`);
+      const message = oneLine((e as Error).message).replace(/\.$/, "");
+      console.error(`evochora ${name}: ${message}; see 'evochora ${name} --help'`);
       return 2;
     }
     throw e;
   }
+}
+
+/** A message as one line: the CLI's errors are one line each, whatever produced them. */
+function oneLine(message: string): string {
+  return message.trim().replace(/\s*\n\s*/g, " ");
 }
 
 if (import.meta.main) {

@@ -10,15 +10,15 @@ import { ApiService } from "../services/api/mod.ts";
 import {
   ConfigError,
   defaultConfig,
-  loadConfigFile,
+  type DefaultConfigOptions,
   Pipeline,
-  type PipelineConfig,
   type PipelineStatus,
   resolveConfig,
-  type ServiceConfig,
 } from "../services/runner/mod.ts";
-import { parseShape } from "../services/simulation_engine/runtime/mod.ts";
-import { CliError, intFlag, seedFlag } from "./cli_error.ts";
+import { CliError, intFlag, seedFlag, shapeFlag } from "./cli_error.ts";
+import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
+import { pipelineSetupError } from "./engine_setup_error.ts";
+import { applyOverrides, checkPersistenceFlag, type RunOverrides } from "./run_overrides.ts";
 import { compact, Progress } from "./progress.ts";
 
 export const RUN_USAGE = `Usage: evochora run [options]
@@ -27,11 +27,13 @@ Runs the whole pipeline in this process (engine, queue, competing persistence wo
 storage) for a number of ticks, waits until everything is stored, and prints a summary.
 
 Options:
-  --ticks N          ticks to simulate (default 10000; 0 runs until Ctrl-C)
+  --ticks N          ticks to simulate; 0 runs until Ctrl-C (default: the config's ticks,
+                     10000 when it sets none)
   --shape WxH        world shape (default 256x256)
   --seed S           random seed (default 42)
   --data-dir D       root of filesystem storage (default ./data)
-  --persistence K    competing persistence workers (default: as configured, 3 by default)
+  --persistence K    competing persistence workers, at most the tick queue's partitions
+                     (default: as configured, 3 by default; the default queue has 6)
   --config F         a config file (default: the in-process defaults)
   --json             print one JSON object as the last line of stdout
   -h, --help         show this help`;
@@ -62,51 +64,6 @@ export interface RunSummary {
   ticksPerSecond: number;
 }
 
-/** Applies command-line overrides to a config. */
-export function applyOverrides(
-  config: PipelineConfig,
-  o: {
-    ticks?: number;
-    shape?: number[];
-    seed?: bigint;
-    dataDir?: string;
-    persistence?: number;
-  },
-): PipelineConfig {
-  const resources = structuredClone(config.resources);
-  let services: Record<string, ServiceConfig> = structuredClone(config.services);
-  let sequence = [...(config.startupSequence ?? Object.keys(services))];
-  if (o.dataDir !== undefined) {
-    for (const r of Object.values(resources)) if (r.kind === "filesystem") r.root = o.dataDir;
-  }
-  for (const s of Object.values(services)) {
-    if (s.kind !== "simulation-engine") continue;
-    if (o.ticks !== undefined) s.ticks = o.ticks;
-    s.engine = { ...(s.engine ?? {}) };
-    if (o.shape !== undefined) s.engine.shape = o.shape;
-    if (o.seed !== undefined) s.engine.seed = o.seed;
-  }
-  if (o.persistence !== undefined) {
-    const names = Object.keys(services).filter((n) => services[n]!.kind === "persistence");
-    const template = names[0] === undefined ? undefined : services[names[0]];
-    if (template === undefined) {
-      throw new CliError("--persistence: the config has no persistence service to replicate");
-    }
-    const at = sequence.indexOf(names[0]!);
-    const fresh: string[] = [];
-    const next: Record<string, ServiceConfig> = {};
-    for (const [n, s] of Object.entries(services)) if (!names.includes(n)) next[n] = s;
-    for (let i = 1; i <= o.persistence; i++) {
-      next[`persistence-${i}`] = structuredClone(template);
-      fresh.push(`persistence-${i}`);
-    }
-    services = next;
-    sequence = sequence.filter((n) => !names.includes(n));
-    sequence.splice(Math.max(0, Math.min(at, sequence.length)), 0, ...fresh);
-  }
-  return { resources, services, startupSequence: sequence };
-}
-
 function mb(n: number): string {
   return (n / 1e6).toFixed(1);
 }
@@ -116,6 +73,12 @@ function sum(status: PipelineStatus, kind: string, metric: string): number {
   return status.services
     .filter((s) => s.kind === kind)
     .reduce((n, s) => n + (s.metrics[metric] ?? 0), 0);
+}
+
+/** The built-in config, validated like a file's. */
+function defaultPipeline(options: DefaultConfigOptions): LoadedConfig {
+  const config = defaultConfig(options);
+  return { config, resolved: resolveConfig(config) };
 }
 
 /** Runs the pipeline; shared by `run` and `dev`. */
@@ -140,27 +103,48 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
     console.log(dev ? DEV_USAGE : RUN_USAGE);
     return 0;
   }
-  const base = values.config === undefined
-    ? defaultConfig({
+  if (values["data-dir"] === "") {
+    throw new CliError("--data-dir expects a directory, got ''");
+  }
+  const configPath = values.config;
+  const defaultTicks = dev ? 0 : 10000;
+  const { config: base, resolved: checked } = configPath === undefined
+    ? defaultPipeline({
       dataDir: values["data-dir"] ?? "./data",
-      ...(dev ? { apiPort: intFlag("port", values.port, 8080) } : {}),
+      ticks: defaultTicks,
+      ...(dev ? { apiPort: intFlag("port", values.port, 8080, 0, 65535) } : {}),
     })
-    : await loadConfigFile(values.config);
-  const overrides: Parameters<typeof applyOverrides>[1] = {
-    ticks: intFlag("ticks", values.ticks, dev ? 0 : 10000),
-  };
-  if (values.shape !== undefined) overrides.shape = parseShape(values.shape);
+    : await loadConfigFlag(configPath);
+  if (!Object.values(checked.services).some((s) => s.kind === "simulation-engine")) {
+    throw new CliError(
+      `'${configPath}' has no simulation-engine service; add one to its services`,
+    );
+  }
+  // --ticks overrides; without it the config's ticks run, or the command's default.
+  const overrides: RunOverrides = { defaultTicks };
+  if (values.ticks !== undefined) overrides.ticks = intFlag("ticks", values.ticks, 0);
+  const shape = shapeFlag(values.shape);
+  if (shape !== undefined) overrides.shape = shape;
   const seed = seedFlag(values.seed);
   if (seed !== undefined) overrides.seed = seed;
   if (values["data-dir"] !== undefined) overrides.dataDir = values["data-dir"];
   if (values.persistence !== undefined) {
-    overrides.persistence = intFlag("persistence", values.persistence, 3, 1);
+    const workers = intFlag("persistence", values.persistence, 3, 1);
+    checkPersistenceFlag({ workers, config: checked, configPath });
+    overrides.persistence = workers;
   }
   const config = resolveConfig(applyOverrides(base, overrides));
   let pipeline: Pipeline;
   try {
     pipeline = await Pipeline.create(config);
   } catch (e) {
+    const setup = pipelineSetupError(e, {
+      config,
+      configPath,
+      shape: values.shape,
+      seed: values.seed,
+    });
+    if (setup !== undefined) throw setup;
     if (e instanceof ConfigError) throw e;
     throw new CliError((e as Error).message, 1);
   }

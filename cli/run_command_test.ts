@@ -108,6 +108,35 @@ Deno.test("a bad config file is reported with the field that is wrong", async ()
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("run --config runs the config's ticks; --ticks overrides them only when given", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-ticks-" });
+  const configModule = new URL("../services/runner/config.ts", import.meta.url).href;
+  const write = async (name: string, ticks: string) => {
+    const file = `${dir}/${name}`;
+    await Deno.writeTextFile(
+      file,
+      `import { defaultConfig } from "${configModule}";
+export default defaultConfig({
+  dataDir: "${dir}/data", persistence: 1, indexers: false, engine: { shape: [256, 64] },${ticks}
+});
+`,
+    );
+    return file;
+  };
+  const ticks200 = await write("ticks200.config.ts", " ticks: 200,");
+  const own = await evochora("run", "--config", ticks200, "--json");
+  assert.equal(own.code, 0, own.stderr);
+  assert.equal(lastJson(own.stdout).ticks, 200);
+  const flag = await evochora("run", "--config", ticks200, "--ticks", "30", "--json");
+  assert.equal(flag.code, 0, flag.stderr);
+  assert.equal(lastJson(flag.stdout).ticks, 30);
+  // A config that sets no ticks runs run's default, not "until stopped".
+  const unset = await evochora("run", "--config", await write("unset.config.ts", ""), "--json");
+  assert.equal(unset.code, 0, unset.stderr);
+  assert.equal(lastJson(unset.stdout).ticks, 10000);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("SIGTERM stops a running pipeline cleanly and everything accepted is stored", async () => {
   const dir = await Deno.makeTempDir({ prefix: "evochora-sigterm-" });
   const child = new Deno.Command(Deno.execPath(), {

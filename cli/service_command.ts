@@ -7,8 +7,10 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadConfigFile, Pipeline, resolveConfig } from "../services/runner/mod.ts";
+import { Pipeline } from "../services/runner/mod.ts";
 import { CliError, intFlag } from "./cli_error.ts";
+import { loadConfigFlag } from "./config_flag.ts";
+import { pipelineSetupError } from "./engine_setup_error.ts";
 import { Progress } from "./progress.ts";
 import { startStatusReports } from "./status_report.ts";
 
@@ -46,11 +48,13 @@ export async function serviceCommand(args: string[]): Promise<number> {
   if (values.config === undefined) throw new CliError("--config is required; see --help");
   if (positionals.length === 0) throw new CliError("name at least one service to run; see --help");
   const reportEvery = intFlag("report-every", values["report-every"], 0, 1);
-  const config = resolveConfig(await loadConfigFile(values.config));
+  const config = (await loadConfigFlag(values.config)).resolved;
   let pipeline: Pipeline;
   try {
     pipeline = await Pipeline.create(config, positionals);
   } catch (e) {
+    const setup = pipelineSetupError(e, { config, only: positionals, configPath: values.config });
+    if (setup !== undefined) throw setup;
     throw new CliError((e as Error).message, 1);
   }
   const stop = new AbortController();

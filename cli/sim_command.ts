@@ -10,12 +10,14 @@ import { parseArgs } from "node:util";
 import {
   ancestorPlacement,
   createEngine,
+  type Engine,
+  type EngineConfig,
   type EngineConfigInput,
-  parseShape,
   resolveEngineConfig,
   TickStream,
 } from "../services/simulation_engine/runtime/mod.ts";
-import { CliError, intFlag, seedFlag } from "./cli_error.ts";
+import { CliError, intFlag, seedFlag, shapeFlag } from "./cli_error.ts";
+import { type EngineOrigin, engineSetupError, isEngineSetupError } from "./engine_setup_error.ts";
 import { compact, Progress } from "./progress.ts";
 
 export const SIM_USAGE = `Usage: evochora sim [options]
@@ -54,6 +56,63 @@ export interface SimSummary {
   instructionsPerSecond: number;
 }
 
+/** The most bytes a --program file may have; the shipped ancestor has about 3 KB. */
+const MAX_PROGRAM_BYTES = 1 << 20;
+
+/**
+ * Reads a --program file: a regular file of at most {@link MAX_PROGRAM_BYTES}. Errors name
+ * the file and the kind of problem, never its content.
+ */
+async function readProgram(path: string): Promise<string> {
+  const fail = (why: string) =>
+    new CliError(`Cannot read program '${path}': ${why}; pass an existing .evo file`);
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw fail("not a regular file");
+    if (info.size > MAX_PROGRAM_BYTES) {
+      throw fail(`${info.size} bytes, more than the ${MAX_PROGRAM_BYTES} a program may have`);
+    }
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    if (e instanceof Deno.errors.NotFound) throw fail("no such file");
+    if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+      throw fail("permission denied");
+    }
+    throw fail(`cannot read it (${(e as Error).name})`);
+  }
+}
+
+/** The flags behind each engine setting, for messages about a world that cannot be set up. */
+function simOrigin(
+  values: Partial<Record<"shape" | "count" | "energy" | "sampling" | "program", string>>,
+  programName: string,
+): EngineOrigin {
+  const flag = (name: keyof typeof values, fallback: string) =>
+    `--${name} ${values[name] ?? `${fallback} (the default)`}`;
+  const shape = flag("shape", "256x256");
+  const fields: [string, string][] = [
+    ["shape", shape],
+    ["programs[0].count", flag("count", "1")],
+    ["programs[0].energy", flag("energy", "20000")],
+    ["programs[0].source", flag("program", "ancestor.evo")],
+    ["intervals.sampling", flag("sampling", "10")],
+  ];
+  const origin: EngineOrigin = {
+    flagOf: (field) => fields.find(([f]) => field.startsWith(f))?.[1],
+    world: values.program === undefined
+      ? `${shape} with the shipped ancestor`
+      : `${shape} with --program ${values.program}`,
+    fix: values.program === undefined
+      ? "choose another --shape"
+      : "choose another --shape or --program",
+  };
+  if (values.program !== undefined) {
+    origin.program = { path: values.program, assembledAs: `${programName}.evo` };
+  }
+  return origin;
+}
+
 /** Runs `evochora sim` with the given arguments; returns the process exit code. */
 export async function simCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -78,6 +137,7 @@ export async function simCommand(args: string[]): Promise<number> {
     return 0;
   }
   const ticks = intFlag("ticks", values.ticks, 10000);
+  const shape = shapeFlag(values.shape) ?? [256, 256];
   const topology = values.topology ?? "torus";
   if (topology !== "torus" && topology !== "bounded") {
     throw new CliError(`--topology expects 'torus' or 'bounded', got '${topology}'`);
@@ -87,25 +147,24 @@ export async function simCommand(args: string[]): Promise<number> {
     intFlag("energy", values.energy, 20000, 1),
   );
   if (values.program !== undefined) {
-    try {
-      placement.source = await Deno.readTextFile(values.program);
-    } catch (e) {
-      throw new CliError(
-        `Cannot read program '${values.program}': ${
-          (e as Error).message
-        }; pass an existing .evo file`,
-      );
-    }
+    placement.source = await readProgram(values.program);
     placement.name = values.program.replace(/^.*\//, "").replace(/\.evo$/, "");
   }
   const input: EngineConfigInput = {
-    shape: values.shape === undefined ? [256, 256] : parseShape(values.shape),
+    shape,
     topology,
     seed: seedFlag(values.seed) ?? 42n,
     intervals: { sampling: intFlag("sampling", values.sampling, 10, 1) },
   };
-  const config = resolveEngineConfig(input, placement);
-  const engine = createEngine(config);
+  let config: EngineConfig;
+  let engine: Engine;
+  try {
+    config = resolveEngineConfig(input, placement);
+    engine = createEngine(config);
+  } catch (e) {
+    if (!isEngineSetupError(e)) throw e;
+    throw engineSetupError(e, simOrigin(values, placement.name));
+  }
   const sim = engine.sim;
   // Content only: no run id, no wall clock, so equal seeds give equal hashes.
   const stream = new TickStream(sim, { intervals: config.intervals, runId: "", clock: () => 0 });

@@ -8,7 +8,8 @@
  * `metadata-persistence`, `persistence`, `indexer`, `http-api`.
  *
  * This module is the public face (`@evochora/config`): the types live in `config_types.ts`,
- * validation in `config_resolve.ts`, and the default pipeline in `default_config.ts`.
+ * validation in `config_resolve.ts`, loading a file in `config_file.ts`, and the default
+ * pipeline in `default_config.ts`.
  *
  * @example
  * ```ts
@@ -25,10 +26,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { ConfigError } from "../simulation_engine/runtime/mod.ts";
-import { isObj } from "./config_resolve.ts";
 import type { PipelineConfig } from "./config_types.ts";
 
 export { ConfigError };
@@ -53,31 +51,9 @@ export type {
 } from "./config_types.ts";
 export { resolveConfig } from "./config_resolve.ts";
 export { defaultConfig, type DefaultConfigOptions } from "./default_config.ts";
+export { CONFIG_FILE_EXTENSIONS, loadConfigFile } from "./config_file.ts";
 
 /** Identity function that gives a config file its types. */
 export function defineConfig(config: PipelineConfig): PipelineConfig {
   return config;
-}
-
-/**
- * Imports a config file (a module whose default export is the config) and returns that
- * export unvalidated: pass it to {@link resolveConfig}. Throws ConfigError (field `--config`)
- * when the file is missing, fails to load, or its default export is not an object.
- */
-export async function loadConfigFile(path: string): Promise<PipelineConfig> {
-  let mod: { default?: unknown };
-  try {
-    await Deno.stat(path);
-  } catch {
-    throw new ConfigError("--config", `cannot read '${path}': no such file`);
-  }
-  try {
-    mod = await import(pathToFileURL(resolve(path)).href);
-  } catch (e) {
-    throw new ConfigError("--config", `cannot load '${path}': ${(e as Error).message}`);
-  }
-  if (!isObj(mod.default)) {
-    throw new ConfigError("--config", `'${path}' has no default export from defineConfig()`);
-  }
-  return mod.default as unknown as PipelineConfig;
 }

@@ -8,6 +8,7 @@
 
 import { ConfigError, type EngineConfigInput } from "../simulation_engine/runtime/mod.ts";
 import { DEFAULT_CACHE_BYTES } from "../api/cache_budget.ts";
+import { tokenProblem } from "../api/access_token.ts";
 import { isRunId, RUN_ID_RULE } from "../common/storage_layout.ts";
 import type { ResolvedConfig, ResolvedResource, ResolvedService } from "./config_types.ts";
 
@@ -41,6 +42,15 @@ function int(path: string, v: unknown, fallback: number, min: number, max: numbe
   if (v === undefined) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v)) {
     throw new ConfigError(path, `expected an integer, got ${JSON.stringify(v)}`);
+  }
+  // Beyond 2^53 a number is no longer exact: the file's digits are already lost, so echoing
+  // the value would show a number nobody wrote.
+  if (!Number.isSafeInteger(v)) {
+    throw new ConfigError(
+      path,
+      `expected ${min}..${max}, got a number too ${v > 0 ? "large" : "small"} to be exact ` +
+        `(beyond ±2^53-1)`,
+    );
   }
   if (v < min || v > max) throw new ConfigError(path, `expected ${min}..${max}, got ${v}`);
   return v;
@@ -286,7 +296,28 @@ function resolveService(
       };
     }
     case "http-api": {
-      onlyFields(path, raw, ["kind", "storage", "host", "port", "webRoot", "cacheBytes"]);
+      onlyFields(path, raw, [
+        "kind",
+        "storage",
+        "host",
+        "port",
+        "webRoot",
+        "cacheBytes",
+        "token",
+        "allowedHosts",
+      ]);
+      const allowedHosts = raw.allowedHosts ?? [];
+      if (
+        !Array.isArray(allowedHosts) ||
+        allowedHosts.some((h) =>
+          typeof h !== "string" || !/^[^\s:/@]+$|^\[[0-9a-fA-F:.]+\]$/.test(h)
+        )
+      ) {
+        throw new ConfigError(
+          `${path}.allowedHosts`,
+          'expected an array of host names without port, e.g. ["evochora.example"]',
+        );
+      }
       const out: ResolvedService = {
         kind,
         storage: ref(`${path}.storage`, raw.storage, resources, STORAGE_KINDS, "a storage"),
@@ -299,8 +330,15 @@ function resolveService(
           2 ** 20,
           2 ** 40,
         ),
+        allowedHosts: allowedHosts as string[],
       };
       if (raw.webRoot !== undefined) out.webRoot = str(`${path}.webRoot`, raw.webRoot);
+      if (raw.token !== undefined) {
+        // Never echo the token itself: the message would show it in logs.
+        const problem = typeof raw.token === "string" ? tokenProblem(raw.token) : "not a string";
+        if (problem !== null) throw new ConfigError(`${path}.token`, problem);
+        out.token = raw.token as string;
+      }
       return out;
     }
     default:
@@ -315,8 +353,21 @@ function resolveService(
 export function resolveConfig(input: unknown): ResolvedConfig {
   if (!isObj(input)) throw new ConfigError("(root)", "expected an object from defineConfig()");
   onlyFields("(root)", input, ["resources", "services", "startupSequence"]);
-  if (!isObj(input.resources)) throw new ConfigError("resources", "expected an object");
-  if (!isObj(input.services)) throw new ConfigError("services", "expected an object");
+  if (!isObj(input.resources)) {
+    throw new ConfigError(
+      "resources",
+      `${input.resources === undefined ? "missing" : "not an object"}; expected ` +
+        `the queues, topics and storage by name, e.g. { "tick-storage": { kind: "filesystem", ` +
+        `root: "./data" } }`,
+    );
+  }
+  if (!isObj(input.services)) {
+    throw new ConfigError(
+      "services",
+      `${input.services === undefined ? "missing" : "not an object"}; expected ` +
+        `the services by name, e.g. { "simulation-engine": { kind: "simulation-engine", ... } }`,
+    );
+  }
   const resources: Record<string, ResolvedResource> = {};
   for (const [name, raw] of Object.entries(input.resources)) {
     resources[name] = resolveResource(name, raw);

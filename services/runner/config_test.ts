@@ -109,7 +109,105 @@ export default defineConfig({
   );
   const c = resolveConfig(await loadConfigFile(file));
   assert.deepEqual(c.startupSequence, ["p", "e"]);
-  await assert.rejects(() => loadConfigFile(`${dir}/missing.ts`), /cannot read/);
+  await assert.rejects(
+    () => loadConfigFile(`${dir}/missing.ts`),
+    new RegExp(`^TypeError: Cannot load config '${dir}/missing.ts': no such file$`),
+  );
   await Deno.remove(dir, { recursive: true });
   assert.equal(defineConfig(defaultConfig()).startupSequence?.length, 8);
+});
+
+Deno.test("a config that is missing resources or services says which is missing", () => {
+  const none = errorOf({});
+  assert.equal(none.field, "resources");
+  assert.match(none.message, /'resources': missing; expected the queues, topics and storage/);
+  const noServices = errorOf({ resources: {} });
+  assert.equal(noServices.field, "services");
+  assert.match(noServices.message, /'services': missing; expected the services by name/);
+  assert.match(errorOf({ resources: [], services: {} }).message, /'resources': not an object/);
+});
+
+Deno.test("ticks given as a string are rejected naming the field", () => {
+  const cfg = defaultConfig({ ticks: 5 });
+  (cfg.services["simulation-engine"] as unknown as Record<string, unknown>).ticks = "200";
+  const e = errorOf(cfg);
+  assert.equal(e.field, "services.simulation-engine.ticks");
+  assert.match(e.message, /expected an integer, got "200"/);
+});
+
+Deno.test("a number beyond 2^53 is refused as inexact, not echoed rounded", () => {
+  const cfg = defaultConfig();
+  (cfg.services["simulation-engine"] as { ticks?: number }).ticks = 9999999999999999;
+  const e = errorOf(cfg);
+  assert.equal(e.field, "services.simulation-engine.ticks");
+  assert.match(e.message, /too large to be exact/);
+  assert.doesNotMatch(e.message, /10000000000000000/);
+});
+
+Deno.test("the default config leaves the engine's ticks to the command unless given", () => {
+  const engine = (c: ReturnType<typeof defaultConfig>) => c.services["simulation-engine"]!;
+  assert.equal("ticks" in engine(defaultConfig()), false);
+  const given = engine(defaultConfig({ ticks: 200 }));
+  assert.equal(given.kind === "simulation-engine" ? given.ticks : undefined, 200);
+  const resolved = resolveConfig(defaultConfig()).services["simulation-engine"]!;
+  assert.equal(resolved.kind === "simulation-engine" ? resolved.ticks : undefined, 0);
+});
+
+/** Writes `text` to a file named `name` in `dir` and returns its path. */
+async function fileWith(dir: string, name: string, text: string | Uint8Array): Promise<string> {
+  const path = `${dir}/${name}`;
+  if (typeof text === "string") await Deno.writeTextFile(path, text);
+  else await Deno.writeFile(path, text);
+  return path;
+}
+
+/** The message of loadConfigFile's rejection for `path`. */
+async function loadError(path: string): Promise<string> {
+  try {
+    await loadConfigFile(path);
+  } catch (e) {
+    assert.ok(e instanceof TypeError, `expected TypeError, got ${e}`);
+    return e.message;
+  }
+  return assert.fail(`'${path}' loaded`);
+}
+
+const SECRET = "hunter2-SECRET-7f3a";
+
+Deno.test("loading a file that is not a config module never shows its content", async () => {
+  const cases: [string, string | Uint8Array, RegExp][] = [
+    ["shadow", `root:${SECRET}:20228:0:99999:7:::\n`, /not a TypeScript\/JavaScript module/],
+    ["syntax.config.ts", `root:${SECRET}:20228\n`, /syntax error at line 1, column \d+/],
+    [
+      "later.config.ts",
+      `export default {};\nlet x = ${SECRET} ${SECRET};\n`,
+      /syntax error at line 2/,
+    ],
+    ["ident.config.ts", `${SECRET.replaceAll("-", "_")}\n`, /threw ReferenceError at line 1/],
+    ["throws.config.ts", `throw new Error("${SECRET}");\n`, /threw Error at line 1, column 7/],
+    ["import.config.ts", `import "./${SECRET}.ts";\n`, /an import at line 1, column 8 cannot/],
+    ["binary.config.ts", new Uint8Array([0, 1, 2, 0xff, 0x41]), /syntax error at line 1/],
+  ];
+  const dir = await Deno.makeTempDir({ prefix: "evochora-config-" });
+  for (const [name, content, reason] of cases) {
+    const path = await fileWith(dir, name, content);
+    const message = await loadError(path);
+    assert.ok(message.startsWith(`Cannot load config '${path}': `), message);
+    assert.match(message, reason);
+    assert.ok(!message.includes(SECRET), message);
+    assert.ok(!message.includes(SECRET.replaceAll("-", "_")), message);
+    assert.ok(!message.includes("\n"), message);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a config module without a default export object says what to export", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-config-" });
+  const none = await loadError(await fileWith(dir, "none.config.ts", "export const x = 1;\n"));
+  assert.match(none, /it has no default export; end it with export default defineConfig/);
+  const five = await loadError(await fileWith(dir, "five.config.ts", "export default 5;\n"));
+  assert.match(five, /its default export is number, not a config object/);
+  await Deno.mkdir(`${dir}/folder.ts`);
+  assert.match(await loadError(`${dir}/folder.ts`), /not a regular file/);
+  await Deno.remove(dir, { recursive: true });
 });

@@ -165,8 +165,22 @@ export interface HttpApiServiceConfig {
   host?: string;
   /** Default 8080; 0 picks a free port. */
   port?: number;
-  /** Directory of the built web client; default web/dist of this repository. */
+  /**
+   * Directory of the built web client; default web/dist of this repository, built on first
+   * start when missing or older than web/src.
+   */
   webRoot?: string;
+  /**
+   * Access token every request must carry (`Authorization: Bearer`), at least 16 characters;
+   * default the EVOCHORA_API_TOKEN environment variable (better than a file). Required for a
+   * `host` other than loopback.
+   */
+  token?: string;
+  /**
+   * Host names (no port) requests may address besides loopback names (e.g. a reverse proxy's);
+   * with a non-loopback `host`, the only ones accepted. Default none.
+   */
+  allowedHosts?: string[];
   /**
    * Bytes all the API's caches may hold together (decompressed batches, decoded chunks,
    * replayed world states, finished answers), at least 1 MiB. Default 704 MiB.
@@ -208,7 +222,10 @@ export type ResolvedService =
   | Required<MetadataPersistenceServiceConfig>
   | Required<PersistenceServiceConfig>
   | Required<IndexerServiceConfig>
-  | (Required<Omit<HttpApiServiceConfig, "webRoot">> & { webRoot?: string });
+  | (Required<Omit<HttpApiServiceConfig, "webRoot" | "token">> & {
+    webRoot?: string;
+    token?: string;
+  });
 
 /** The config after defaults and validation. */
 export interface ResolvedConfig {

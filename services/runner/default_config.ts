@@ -12,6 +12,7 @@ import type { PipelineConfig, ServiceConfig } from "./config_types.ts";
 export interface DefaultConfigOptions {
   dataDir?: string;
   persistence?: number;
+  /** Ticks the engine runs; 0 until stopped. Unset: the command's default (`run`: 10000). */
   ticks?: number;
   engine?: EngineConfigInput;
   /** Add the three indexers (stats, organisms, catalog). Default true. */
@@ -56,7 +57,9 @@ export function defaultConfig(options: DefaultConfigOptions = {}): PipelineConfi
     output: "raw-tick-data",
     metadataOutput: "metadata",
     engine: options.engine ?? {},
-    ticks: options.ticks ?? 0,
+    // Unset unless given, so that a command's own default applies (`run`: 10000 ticks) and
+    // the resolved default (0, until stopped) elsewhere.
+    ...(options.ticks === undefined ? {} : { ticks: options.ticks }),
   };
   return {
     resources: {

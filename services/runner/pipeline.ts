@@ -8,7 +8,7 @@
 import type { Queue } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
-import { ApiService, type ApiServiceOptions, splitCacheBudget } from "../api/mod.ts";
+import { API_TOKEN_ENV, ApiService, type ApiServiceOptions, splitCacheBudget } from "../api/mod.ts";
 import { IndexerService } from "../indexer/mod.ts";
 import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
 import { PersistenceService } from "../persistence/persistence_service.ts";
@@ -16,6 +16,7 @@ import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
 import { EngineService } from "../simulation_engine/engine_service.ts";
 import type { ResolvedConfig, ResolvedResource } from "./config.ts";
 import { buildResource, type Resource } from "./resources.ts";
+import { ensureWebBuilt, WEB_DIST } from "../../web/ensure_built.ts";
 import type { PipelineStatus, ResourceStatus, Service } from "../common/service.ts";
 
 export type { PipelineStatus, ResourceStatus };
@@ -155,7 +156,11 @@ export class Pipeline {
         storage: storage(s.storage),
         host: s.host,
         port: s.port,
-        webRoot: s.webRoot ?? new URL("../../web/dist", import.meta.url).pathname,
+        webRoot: s.webRoot ?? WEB_DIST,
+        // The repository's own client is built on demand; a configured one is the user's.
+        ...(s.webRoot === undefined ? { prepareWeb: buildRepositoryWeb } : {}),
+        allowedHosts: s.allowedHosts,
+        ...apiToken(s.token),
         ...splitCacheBudget(s.cacheBytes),
         pipeline: () => ({
           ...pipeline.status(),
@@ -249,4 +254,15 @@ export class Pipeline {
       }),
     };
   }
+}
+
+/** The http-api service's token: the config's, else the environment's (an empty one is none). */
+function apiToken(configured: string | undefined): { token?: string } {
+  const token = configured ?? Deno.env.get(API_TOKEN_ENV);
+  return token === undefined || token === "" ? {} : { token };
+}
+
+/** Builds the repository's web client when it is missing or stale (web/ensure_built.ts). */
+async function buildRepositoryWeb(): Promise<void> {
+  await ensureWebBuilt();
 }

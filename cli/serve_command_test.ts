@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+const TOKEN = "0123456789abcdef-serve-token";
+
+function command(args: string[], env: Record<string, string> = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    // The task's permissions (deno task evochora).
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-net",
+      "--allow-sys",
+      "--allow-run",
+      MAIN,
+      "serve",
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", EVOCHORA_API_TOKEN: "", ...env },
+  });
+}
+
+async function serveFails(args: string[], env: Record<string, string> = {}) {
+  const out = await command(args, env).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+const dataDir = await Deno.makeTempDir({ prefix: "evochora-serve-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(dataDir, { recursive: true }));
+
+Deno.test("serve --host 0.0.0.0 without a token refuses to start: one line, exit 2, how to give one", async () => {
+  const { code, stderr } = await serveFails(["--data-dir", dataDir, "--host", "0.0.0.0"]);
+  assert.equal(code, 2);
+  const lines = stderr.trim().split("\n");
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0]!, /^evochora serve: --host 0\.0\.0\.0 .*needs an access token/);
+  assert.match(lines[0]!, /--token/);
+  assert.match(lines[0]!, /EVOCHORA_API_TOKEN/);
+});
+
+Deno.test("serve refuses a short token from the flag or the environment, naming where it came from", async () => {
+  const flag = await serveFails(["--data-dir", dataDir, "--token", "short"]);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /^evochora serve: --token: the access token must have at least 16/);
+  assert.doesNotMatch(flag.stderr, /short/, "the token is not echoed");
+  const env = await serveFails(["--data-dir", dataDir, "--host", "0.0.0.0"], {
+    EVOCHORA_API_TOKEN: "tiny",
+  });
+  assert.equal(env.code, 2);
+  assert.match(env.stderr, /^evochora serve: EVOCHORA_API_TOKEN: the access token must have/);
+});
+
+Deno.test("serve --allow-host with a port is refused", async () => {
+  const { code, stderr } = await serveFails(["--data-dir", dataDir, "--allow-host", "a.lan:80"]);
+  assert.equal(code, 2);
+  assert.match(stderr, /--allow-host expects a host name without port, got 'a\.lan:80'/);
+});
+
+Deno.test("serve --token answers 401 without the token and 200 with it, and never prints it", async () => {
+  const child = command(["--data-dir", dataDir, "--port", "0", "--no-index", "--token", TOKEN])
+    .spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  try {
+    while (!/Access token required.*\n/.test(out)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`serve ended early:\n${out}`);
+      out += value;
+    }
+    const url = /Evochora: (http:\/\/\S+?)\/ /.exec(out)![1]!;
+    assert.doesNotMatch(out, new RegExp(TOKEN), "the token is not printed");
+    assert.match(out, /\?token=<token>/);
+    const without = await fetch(`${url}/api/runs`);
+    assert.equal(without.status, 401);
+    await without.body?.cancel();
+    const withToken = await fetch(`${url}/api/runs`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    assert.equal(withToken.status, 200);
+    await withToken.body?.cancel();
+  } finally {
+    child.kill("SIGTERM");
+    await reader.cancel();
+    await child.stderr.cancel();
+    const status = await child.status;
+    assert.equal(status.code, 0, "SIGTERM stops serve cleanly");
+  }
+});
