@@ -2,7 +2,8 @@
  * `deno task test`: every test, with what the suites need. Starts the local Kafka broker and S3
  * server (`deno task services:up`) unless their settings are in the environment already (CI
  * starts them itself), installs Debian's Chromium for the browser test when it is missing and
- * this runs as root with apt-get, runs `deno test -A` (arguments are passed on), and stops the
+ * this runs as root with apt-get, and schemathesis (PyPI, into ~/.cache/evochora/venv) for the
+ * API's schemathesis suite, runs `deno test -A` (arguments are passed on), and stops the
  * servers it started.
  *
  * @module
@@ -53,8 +54,21 @@ function parseEnv(text: string): Record<string, string> {
   return out;
 }
 
+/** Installs schemathesis unless the pinned version is there (the script decides, quietly). */
+async function ensureSchemathesis(): Promise<void> {
+  if (Deno.env.get("EVOCHORA_SCHEMATHESIS")) return;
+  const script = new URL("./provision_schemathesis.sh", import.meta.url).pathname;
+  if (await sh("bash", [script]) !== 0) {
+    console.error(
+      "test: installing schemathesis failed (needs python3 and PyPI); the schemathesis suite " +
+        "will fail",
+    );
+  }
+}
+
 if (import.meta.main) {
   await ensureChromium();
+  await ensureSchemathesis();
   const deno = Deno.execPath();
   let started = false;
   const env: Record<string, string> = {};

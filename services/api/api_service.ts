@@ -1,6 +1,7 @@
 /**
  * The query API as a pipeline service: the Hono app served by `Deno.serve`, on 127.0.0.1 by
- * default.
+ * default. Bound to loopback, it answers only requests whose Host names this machine (a guard
+ * against DNS rebinding); bound to anything else, it refuses to start without an access token.
  *
  * @module
  */
@@ -8,16 +9,32 @@
 import type { Storage } from "../../resources/storage/storage.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
+import { API_TOKEN_ENV } from "./access_token.ts";
 import { type AppOptions, buildApi } from "./app.ts";
+import { acceptedHosts, isLoopbackBind } from "./host_check.ts";
 
 /** Options of {@link ApiService}. */
-export interface ApiServiceOptions extends Omit<AppOptions, "storage" | "signal" | "log"> {
+export interface ApiServiceOptions
+  extends Omit<AppOptions, "storage" | "signal" | "log" | "allowedHosts"> {
   name: string;
   storage: Storage;
-  /** Interface to bind. Default 127.0.0.1 (this machine only). */
+  /**
+   * Interface to bind. Default 127.0.0.1 (this machine only). Any other than loopback needs a
+   * `token`.
+   */
   host?: string;
   /** Port; 0 picks a free one. Default 8080. */
   port?: number;
+  /**
+   * Host names a request may name besides the loopback names and the bound address (e.g. a
+   * reverse proxy's); with a non-loopback bind, the only ones accepted. Default none.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Makes the web client's files ready before the server listens (e.g. builds them when they
+   * are missing or stale). A failure is logged and the server starts anyway, with the text page.
+   */
+  prepareWeb?: () => Promise<void>;
   /** Where unexpected errors are logged. Default console.error. */
   log?: (message: string) => void;
 }
@@ -38,8 +55,13 @@ export class ApiService implements Service {
   constructor(options: ApiServiceOptions) {
     this.name = options.name;
     this.#options = options;
-    const { name: _n, host: _h, port: _p, ...app } = options;
-    this.#api = buildApi({ ...app, signal: this.#closing.signal });
+    const { name: _n, host: _h, port: _p, allowedHosts: _a, prepareWeb: _w, ...app } = options;
+    const allowedHosts = acceptedHosts(options.host ?? "127.0.0.1", options.allowedHosts);
+    this.#api = buildApi({
+      ...app,
+      ...(allowedHosts === undefined ? {} : { allowedHosts }),
+      signal: this.#closing.signal,
+    });
     this.#life = new Lifecycle(this.name, this.kind);
   }
 
@@ -60,7 +82,11 @@ export class ApiService implements Service {
 
   /** Binds the port (a clear error when it cannot), then serves until stop(). */
   start(): Promise<void> {
-    return this.#life.start(() => this.#listen(), async (signal) => {
+    return this.#life.start(async () => {
+      this.#checkAccess();
+      await this.#prepareWeb();
+      this.#listen();
+    }, async (signal) => {
       await new Promise<void>((resolve) => {
         if (signal.aborted) return resolve();
         signal.addEventListener("abort", () => resolve(), { once: true });
@@ -69,6 +95,28 @@ export class ApiService implements Service {
       this.#closing.abort();
       await this.#server!.shutdown();
     });
+  }
+
+  /** A server others can reach must have a token (buildApi has checked a given one). */
+  #checkAccess(): void {
+    const { host = "127.0.0.1", token } = this.#options;
+    if (token !== undefined || isLoopbackBind(host)) return;
+    throw new Error(
+      `Cannot listen on ${host} without an access token: anyone who reaches it could read ` +
+        `every run. Set the http-api service's token or ${API_TOKEN_ENV}, or bind 127.0.0.1`,
+    );
+  }
+
+  async #prepareWeb(): Promise<void> {
+    if (this.#options.prepareWeb === undefined) return;
+    try {
+      await this.#options.prepareWeb();
+    } catch (e) {
+      (this.#options.log ?? console.error)(
+        `api: the web client is not available, serving a text page at / instead: ` +
+          (e as Error).message,
+      );
+    }
   }
 
   #listen(): void {

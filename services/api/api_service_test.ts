@@ -105,3 +105,116 @@ Deno.test("ApiService reports a port that is taken", async () => {
   await a.stop();
   await Deno.remove(storage.root, { recursive: true });
 });
+
+/** One raw HTTP/1.1 request over a socket (fetch will not send a Host of our choosing). */
+async function rawRequest(port: number, lines: string[]): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode([...lines, "Connection: close", "", ""].join("\r\n")),
+    );
+    let text = "";
+    const buf = new Uint8Array(65536);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return text;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("ApiService refuses to listen beyond loopback without an access token", async () => {
+  const root = await Deno.makeTempDir({ prefix: "evochora-api-open-" });
+  const storage = await FilesystemStorage.open({ root });
+  const api = new ApiService({ name: "api", storage, host: "0.0.0.0", port: 0 });
+  await assert.rejects(
+    () => api.start(),
+    /Cannot listen on 0\.0\.0\.0 without an access token.*EVOCHORA_API_TOKEN/,
+  );
+  assert.equal(api.status().state, "failed");
+  assert.equal(api.url, "", "nothing was bound");
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("ApiService on loopback checks Host and token on a real socket; HEAD has the GET's length; TRACE is 405", async () => {
+  const root = await Deno.makeTempDir({ prefix: "evochora-api-access-" });
+  const storage = await FilesystemStorage.open({ root });
+  const token = "0123456789abcdef-token";
+  const api = new ApiService({ name: "api", storage, port: 0, token });
+  await api.start();
+  try {
+    const port = Number(new URL(api.url).port);
+    const auth = `Authorization: Bearer ${token}`;
+    const rebound = await rawRequest(port, ["GET /api/runs HTTP/1.1", "Host: evil.example", auth]);
+    assert.match(rebound, /^HTTP\/1\.1 421 /);
+    const own = await rawRequest(port, ["GET /api/runs HTTP/1.1", `Host: localhost:${port}`, auth]);
+    assert.match(own, /^HTTP\/1\.1 200 /);
+    const none = await rawRequest(port, ["GET /api/runs HTTP/1.1", `Host: 127.0.0.1:${port}`]);
+    assert.match(none, /^HTTP\/1\.1 401 /);
+    assert.match(none, /www-authenticate: Bearer realm="evochora"/i);
+
+    const get = await fetch(`${api.url}/api/runs`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const length = (await get.arrayBuffer()).byteLength;
+    const head = await fetch(`${api.url}/api/runs`, {
+      method: "HEAD",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get("content-length"), String(length));
+
+    const trace = await rawRequest(port, ["TRACE /api/runs HTTP/1.1", `Host: [::1]:${port}`, auth]);
+    assert.match(trace, /^HTTP\/1\.1 405 /);
+    assert.match(trace, /allow: GET, HEAD/i);
+  } finally {
+    await api.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("ApiService prepares the web client before it listens, and serves a text page when that fails", async () => {
+  const root = await Deno.makeTempDir({ prefix: "evochora-api-web-" });
+  const storage = await FilesystemStorage.open({ root });
+  const logged: string[] = [];
+  const api = new ApiService({
+    name: "api",
+    storage,
+    port: 0,
+    webRoot: `${root}/web`,
+    prepareWeb: () => Promise.reject(new Error("building the web client failed: no bundler")),
+    log: (m) => logged.push(m),
+  });
+  await api.start();
+  try {
+    assert.equal(logged.length, 1);
+    assert.match(logged[0]!, /web client is not available.*no bundler/);
+    const page = await fetch(`${api.url}/`);
+    assert.match(await page.text(), /The web client is not built/);
+  } finally {
+    await api.stop();
+  }
+  let built = false;
+  const ok = new ApiService({
+    name: "api",
+    storage,
+    port: 0,
+    webRoot: `${root}/web`,
+    prepareWeb: async () => {
+      await Deno.mkdir(`${root}/web`);
+      await Deno.writeTextFile(`${root}/web/index.html`, "<!doctype html><title>viewer</title>");
+      built = true;
+    },
+  });
+  await ok.start();
+  try {
+    assert.ok(built);
+    assert.match(await (await fetch(`${ok.url}/`)).text(), /viewer/);
+  } finally {
+    await ok.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -3,7 +3,9 @@
  * lineage, statistics, Parquet exports, pipeline status, Prometheus metrics, live progress
  * (SSE), the OpenAPI document and the web client's files. Each resource's routes are a sub-app
  * (`routes_*.ts`) built from one shared {@link ApiContext}; this file mounts them and adds what
- * every request gets: request counting, the nosniff header, and the error and 404 answers.
+ * every request gets: request counting, the nosniff header, HEAD with the GET's length, the Host
+ * check and the access token when configured, 405 for other methods, and the error and 404
+ * answers.
  *
  * @module
  */
@@ -14,7 +16,11 @@ import { routePath } from "hono/route";
 import { type ApiContext, createApiContext } from "./api_context.ts";
 import type { RequestCounters } from "./api_metrics.ts";
 import type { AppOptions } from "./app_options.ts";
+import { accessToken } from "./access_token.ts";
 import { ApiHttpError, INTERNAL_ERROR } from "./errors.ts";
+import { headRequests } from "./head_requests.ts";
+import { hostCheck } from "./host_check.ts";
+import { methodNotAllowed } from "./method_not_allowed.ts";
 import type { RunStore } from "./run_store.ts";
 import { exportRoutes } from "./routes_export.ts";
 import { liveRoutes } from "./routes_live.ts";
@@ -39,8 +45,19 @@ export interface ApiApp {
 export function buildApi(options: AppOptions): ApiApp {
   const ctx = createApiContext(options);
   const app = new Hono();
-  // First: the routes mounted below run inside it.
+  // First: the routes mounted below run inside it, and it counts refused requests too.
   app.use("*", countRequests(ctx.counters));
+  // Before the checks, so that their refusals answer HEAD with a length as well.
+  app.use("*", headRequests);
+  if (options.allowedHosts !== undefined) app.use("*", hostCheck(options.allowedHosts));
+  if (options.token !== undefined) app.use("*", accessToken(options.token));
+  app.use(
+    "*",
+    methodNotAllowed(
+      () => app.routes,
+      async (path) => !path.startsWith("/api/") && (await ctx.web?.find(path) ?? null) !== null,
+    ),
+  );
   app.onError(errorAnswer(ctx.log));
   app.notFound(notFoundAnswer(ctx));
   app.route("/", webRoutes(ctx));

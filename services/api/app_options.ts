@@ -1,6 +1,6 @@
 /**
  * What {@link ./app.ts} is built from: the storage of the runs, the pipeline beside the API (if
- * any), and the bounds of its caches and answers.
+ * any), who may make requests, and the bounds of its caches and answers.
  *
  * @module
  */
@@ -24,6 +24,17 @@ export interface AppOptions {
   live?: LiveProvider;
   /** Directory of the built web client, served at `/`; absent: a small text page. */
   webRoot?: string;
+  /**
+   * The access token every request must carry (see access_token.ts), at least 16 visible ASCII
+   * characters; absent: none is needed.
+   */
+  token?: string;
+  /**
+   * Host names (no port) a request's Host header may name, else it is answered 421 (see
+   * host_check.ts); absent: any. {@link ./api_service.ts!ApiService} sets the loopback names
+   * when it binds to loopback.
+   */
+  allowedHosts?: readonly string[];
   /** Decoded chunks kept in memory. Default 32. */
   cacheChunks?: number;
   /** Encoded bytes of the decoded chunks kept (decoded, they take a few times more). Default 128 MiB. */

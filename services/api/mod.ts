@@ -24,6 +24,8 @@ export {
   wantsProtobuf,
 } from "./app.ts";
 export { ApiService, type ApiServiceOptions } from "./api_service.ts";
+export { API_TOKEN_ENV, MIN_TOKEN_LENGTH, tokenProblem } from "./access_token.ts";
+export { acceptedHosts, isLoopbackBind } from "./host_check.ts";
 export { type CacheLimits, DEFAULT_CACHE_BYTES, splitCacheBudget } from "./cache_budget.ts";
 export {
   type BatchRange,

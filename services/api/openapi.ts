@@ -1,12 +1,30 @@
 /**
- * The OpenAPI 3.1 document of the query API, written by hand beside api_types.ts. A test
- * checks that every registered route appears here.
+ * The OpenAPI 3.1 document of the query API, written by hand beside api_types.ts. It states
+ * the limits params.ts and the routes enforce (a test requests each bound and one past it),
+ * and schemathesis checks the server against it in CI (tests/integration/schemathesis_test.ts).
+ * A test checks that every registered route appears here.
  *
  * @module
  */
 
 import { RUN_ID_PATTERN } from "../common/storage_layout.ts";
 import { STATS_METRICS } from "./stats_series.ts";
+
+/** The largest tick, `from` and `to`: params.ts accepts up to 2^53 - 1. */
+export const MAX_TICK = Number.MAX_SAFE_INTEGER;
+/** The largest organism id (`id`, `root`): an int32. */
+export const MAX_ORGANISM_ID = 0x7fffffff;
+/** The most lineage levels (`depth`). */
+export const MAX_LINEAGE_DEPTH = 100000;
+/** The most points of a stats series (`maxPoints`). */
+export const MAX_STATS_POINTS = 1_000_000;
+
+// What String.prototype.trim removes, spelled out: `\s` differs between regex dialects, and the
+// document must accept exactly what params.ts accepts.
+const WS =
+  "[\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]*";
+
+/** A JSON value (the document is plain data). */
 
 /** A JSON value (the document is plain data). */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -16,8 +34,18 @@ export interface OpenApiDocument {
   openapi: string;
   info: { title: string; version: string; description: string };
   paths: Record<string, Record<string, Json>>;
-  components: { schemas: Record<string, Json>; parameters: Record<string, Json> };
+  components: {
+    schemas: Record<string, Json>;
+    parameters: Record<string, Json>;
+    securitySchemes: Record<string, Json>;
+  };
   [key: string]: Json;
+}
+
+/** Options of {@link openApiDocument}. */
+export interface OpenApiOptions {
+  /** The server has an access token: every operation requires the bearer scheme. */
+  token?: boolean;
 }
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
@@ -42,19 +70,41 @@ function json(schema: Json, description: string): Json {
   return { description, content: { "application/json": { schema } } };
 }
 
-const errors = (...codes: (400 | 404)[]): Record<string, Json> => {
-  const out: Record<string, Json> = {};
-  for (const code of codes) {
-    out[String(code)] = json(
-      ref("ApiError"),
-      code === 400
-        ? "A parameter is malformed or out of range (error.parameter names it)"
-        : "Unknown run, tick (error.nearestTicks lists the nearest sampled ticks), organism or index",
-    );
-  }
-  out["500"] = json(ref("ApiError"), "Internal error (no details; see the API log)");
-  return out;
+/** Errors an operation answers besides those of every request (see {@link errors}). */
+type ErrorStatus = 404 | 502;
+
+const ERROR_TEXT: Record<ErrorStatus, string> = {
+  404: "Unknown run, tick (error.nearestTicks lists the nearest sampled ticks), organism or " +
+    "index (code not_found or no_index)",
+  502: "Stored data cannot be read (code unreadable_run: the run's metadata; code " +
+    "corrupt_batch: the batch that holds the tick, its key and byte offset in the message)",
 };
+
+/** The error answers of an operation: `codes`, and those any request may get. */
+function errors(...codes: ErrorStatus[]): Record<string, Json> {
+  const out: Record<string, Json> = {
+    "400": json(
+      ref("ApiError"),
+      "A parameter is malformed or out of range (code bad_parameter; error.parameter names " +
+        "it), or the request has no valid Host header (code bad_host)",
+    ),
+    "401": {
+      ...json(
+        ref("ApiError"),
+        "The server has an access token and the request does not carry it (code unauthorized)",
+      ) as Record<string, Json>,
+      headers: { "WWW-Authenticate": { description: 'Bearer realm="evochora"', schema: str } },
+    },
+    "421": json(
+      ref("ApiError"),
+      "The server is bound to loopback and the Host header names another host (code " +
+        "misdirected_request): a guard against DNS rebinding",
+    ),
+  };
+  for (const code of codes) out[String(code)] = json(ref("ApiError"), ERROR_TEXT[code]);
+  out["500"] = json(ref("ApiError"), "Internal error (code internal; no details: see the API log)");
+  return out;
+}
 
 function get(
   summary: string,
@@ -64,13 +114,63 @@ function get(
   return { get: { summary, parameters, responses } };
 }
 
-const immutableHeaders: Json = {
-  ETag: { description: "Strong entity tag of the answer", schema: str },
-  "Cache-Control": { description: "public, max-age=31536000, immutable", schema: str },
+/**
+ * A non-negative integer in the query. params.ts reads an empty value as an absent one, so
+ * the document allows it (`allowEmptyValue`).
+ */
+function intQuery(
+  name: string,
+  description: string,
+  minimum: number,
+  maximum: number,
+  fallback?: number,
+): Json {
+  const schema: Record<string, Json> = { type: "integer", minimum, maximum };
+  if (fallback !== undefined) schema.default = fallback;
+  return { name, in: "query", required: false, description, allowEmptyValue: true, schema };
+}
+
+const ifNoneMatch: Json = {
+  name: "If-None-Match",
+  in: "header",
+  required: false,
+  description: "An ETag of an earlier answer: 304 when it still matches",
+  schema: str,
 };
 
-/** The document. */
-export function openApiDocument(): OpenApiDocument {
+const immutableHeaders: Json = {
+  ETag: { description: "Strong entity tag of the answer", schema: str },
+  "Cache-Control": {
+    description: "public, max-age=31536000, immutable (no-cache under run `latest`)",
+    schema: str,
+  },
+};
+
+/** One server-sent event as schemathesis and OpenAPI 3.2 read a `text/event-stream` schema. */
+const progressEvent: Json = {
+  type: "object",
+  description: "One server-sent event: `event: progress`, `data:` a LiveProgress as JSON",
+  properties: {
+    event: { const: "progress" },
+    data: {
+      type: "string",
+      contentMediaType: "application/json",
+      contentSchema: ref("LiveProgress"),
+    },
+    id: str,
+    retry: { type: "integer", minimum: 0 },
+  },
+  required: ["event", "data"],
+};
+
+/** A comma-separated list of `names`, as params.ts's parseNameList accepts it. */
+function namesPattern(names: readonly string[]): string {
+  const name = `${WS}(?:${names.join("|")})${WS}`;
+  return `^${name}(?:,${name})*$`;
+}
+
+/** The document; with `token`, every operation requires the bearer token. */
+export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
   const runSummary = {
     runId: str,
     startedAtMs: int,
@@ -98,12 +198,32 @@ export function openApiDocument(): OpenApiDocument {
     lastInstruction: str,
     lastFailed: { type: "boolean" },
   };
+  const keyReason = { type: "array", items: obj({ key: str, reason: str }) };
   const paths: Record<string, Record<string, Json>> = {
-    "/": get("The web client (index.html), or a text page listing the endpoints", [], {
-      "200": { description: "HTML or text", content: { "text/html": {}, "text/plain": {} } },
+    "/": get("The web client (index.html), or a text page listing the endpoints", [{
+      name: "token",
+      in: "query",
+      required: false,
+      description: "Opens the web client with the access token: answered 303 to the same " +
+        "page without it, with an HttpOnly cookie that carries it from then on",
+      schema: str,
+    }], {
+      "200": {
+        description: "HTML or text",
+        content: { "text/html": { schema: str }, "text/plain": { schema: str } },
+      },
+      "303": {
+        description: "The token was right: the page again, without it in the address",
+        headers: {
+          Location: { schema: str },
+          "Set-Cookie": { description: "evochora_token (HttpOnly, SameSite=Lax)", schema: str },
+        },
+      },
+      ...errors(),
     }),
     "/api/openapi.json": get("This document", [], {
-      "200": { description: "OpenAPI 3.1", content: { "application/json": {} } },
+      "200": json({ type: "object" }, "OpenAPI 3.1"),
+      ...errors(),
     }),
     "/api/runs": get("Runs in storage, newest first", [], {
       "200": json(ref("RunsResponse"), "The runs"),
@@ -111,11 +231,11 @@ export function openApiDocument(): OpenApiDocument {
     }),
     "/api/runs/{run}": get("A run's metadata and extent", [param("run")], {
       "200": json(ref("RunDetail"), "The run"),
-      ...errors(400, 404),
+      ...errors(404, 502),
     }),
     "/api/runs/{run}/ticks": get("The run's sampled ticks", [param("run")], {
       "200": json(ref("TicksResponse"), "Ticks, ascending"),
-      ...errors(400, 404),
+      ...errors(404, 502),
     }),
     "/api/runs/{run}/world/{tick}": get(
       "A box of the world at a sampled tick: JSON, or with `Accept: application/x-protobuf` " +
@@ -125,14 +245,11 @@ export function openApiDocument(): OpenApiDocument {
         in: "query",
         required: false,
         description: "First corner (inclusive) then second corner (exclusive), 2n integers " +
-          "for an n-dimensional world, e.g. x0,y0,x1,y1. Default: the whole world.",
-        schema: { type: "string", pattern: "^\\d+(,\\d+)+$" },
-      }, {
-        name: "If-None-Match",
-        in: "header",
-        required: false,
-        schema: str,
-      }],
+          "for an n-dimensional world, e.g. x0,y0,x1,y1; each start below its end, each end " +
+          "at most the world's size there, at most 2^22 cells (else 400). Default: the " +
+          "whole world.",
+        schema: { type: "string", pattern: `^${WS}[0-9]{1,9}${WS}(?:,${WS}[0-9]{1,9}${WS})+$` },
+      }, ifNoneMatch],
       {
         "200": {
           description: "The region's non-empty or owned cells",
@@ -145,12 +262,12 @@ export function openApiDocument(): OpenApiDocument {
           },
         },
         "304": { description: "Not modified (If-None-Match matched the ETag)" },
-        ...errors(400, 404),
+        ...errors(404, 502),
       },
     ),
     "/api/runs/{run}/organisms/{tick}": get(
       "Organisms at a sampled tick (the living, and those that died since the previous sample)",
-      [param("run"), param("tick")],
+      [param("run"), param("tick"), ifNoneMatch],
       {
         "200": {
           description: "The organisms",
@@ -158,7 +275,7 @@ export function openApiDocument(): OpenApiDocument {
           content: { "application/json": { schema: ref("OrganismsResponse") } },
         },
         "304": { description: "Not modified" },
-        ...errors(400, 404),
+        ...errors(404, 502),
       },
     ),
     "/api/runs/{run}/organisms/{tick}/{id}": get(
@@ -167,57 +284,49 @@ export function openApiDocument(): OpenApiDocument {
         name: "id",
         in: "path",
         required: true,
-        schema: { type: "integer", minimum: 1 },
+        description: "Organism id",
+        schema: { type: "integer", minimum: 1, maximum: MAX_ORGANISM_ID },
       }],
-      { "200": json(ref("OrganismDetail"), "The organism"), ...errors(400, 404) },
+      { "200": json(ref("OrganismDetail"), "The organism"), ...errors(404, 502) },
     ),
     "/api/runs/{run}/lineage": get(
-      "The family tree below an organism (organisms index; unindexed batches are scanned)",
-      [param("run"), {
-        name: "root",
-        in: "query",
-        required: false,
-        description: "Organism id; 0 (default) is the run: a synthetic node (generation -1) " +
-          "above the placed organisms and any organism whose parent was never sampled",
-        schema: { type: "integer", minimum: 0, default: 0 },
-      }, {
-        name: "depth",
-        in: "query",
-        required: false,
-        description: "Levels below the root",
-        schema: { type: "integer", minimum: 0, default: 16 },
-      }],
-      { "200": json(ref("LineageResponse"), "The tree"), ...errors(400, 404) },
+      "The family tree below an organism (organisms index; unindexed batches are scanned, " +
+        "unreadable ones skipped and listed)",
+      [
+        param("run"),
+        intQuery(
+          "root",
+          "Organism id; 0 (default) is the run: a synthetic node (generation -1) above the " +
+            "placed organisms and any organism whose parent was never sampled",
+          0,
+          MAX_ORGANISM_ID,
+          0,
+        ),
+        intQuery("depth", "Levels below the root", 0, MAX_LINEAGE_DEPTH, 16),
+      ],
+      { "200": json(ref("LineageResponse"), "The tree"), ...errors(404, 502) },
     ),
     "/api/runs/{run}/stats": get(
       "Metric series from the stats index, downsampled by bucket means",
-      [param("run"), {
-        name: "metrics",
-        in: "query",
-        required: false,
-        description: "Comma-separated metric names; default all",
-        schema: { type: "string" },
-      }, {
-        name: "from",
-        in: "query",
-        required: false,
-        schema: { type: "integer", minimum: 0, default: 0 },
-      }, {
-        name: "to",
-        in: "query",
-        required: false,
-        description: "Inclusive",
-        schema: { type: "integer", minimum: 0 },
-      }, {
-        name: "maxPoints",
-        in: "query",
-        required: false,
-        schema: { type: "integer", minimum: 1, default: 2000 },
-      }],
-      {
-        "200": json(ref("StatsResponse"), "The series"),
-        ...errors(400, 404),
-      },
+      [
+        param("run"),
+        {
+          name: "metrics",
+          in: "query",
+          required: false,
+          description: "Comma-separated metric names; default all",
+          schema: { type: "string", minLength: 1, pattern: namesPattern(STATS_METRICS) },
+        },
+        intQuery("from", "First tick (inclusive)", 0, MAX_TICK, 0),
+        intQuery(
+          "to",
+          "Last tick (inclusive), not before `from` (else 400); default: the last",
+          0,
+          MAX_TICK,
+        ),
+        intQuery("maxPoints", "Most points per series", 1, MAX_STATS_POINTS, 2000),
+      ],
+      { "200": json(ref("StatsResponse"), "The series"), ...errors(404, 502) },
     ),
     "/api/runs/{run}/export/{file}": get(
       "One table of the run as a single Parquet file (the per-batch index files merged)",
@@ -226,7 +335,7 @@ export function openApiDocument(): OpenApiDocument {
         in: "path",
         required: true,
         schema: { type: "string", enum: ["stats.parquet", "organisms.parquet"] },
-      }],
+      }, ifNoneMatch],
       {
         "200": {
           description: "Parquet",
@@ -234,19 +343,20 @@ export function openApiDocument(): OpenApiDocument {
           content: { "application/vnd.apache.parquet": { schema: { type: "string" } } },
         },
         "304": { description: "Not modified (no index file added since)" },
-        ...errors(400, 404),
+        ...errors(404, 502),
       },
     ),
     "/api/runs/{run}/live": get(
-      "Server-sent events: `event: progress` with LiveProgress JSON, on change and at least " +
-        "every second",
+      "The run's progress as server-sent events (text/event-stream): `event: progress` with " +
+        "a LiveProgress as JSON data, on change and at least every second, until the client " +
+        "disconnects",
       [param("run")],
       {
         "200": {
           description: "Event stream",
-          content: { "text/event-stream": { schema: ref("LiveProgress") } },
+          content: { "text/event-stream": { schema: progressEvent } },
         },
-        ...errors(400, 404),
+        ...errors(404, 502),
       },
     ),
     "/api/pipeline": get("Pipeline services and resources", [], {
@@ -255,45 +365,74 @@ export function openApiDocument(): OpenApiDocument {
     }),
     "/metrics": get("Prometheus metrics (text exposition format 0.0.4)", [], {
       "200": { description: "Metrics", content: { "text/plain": { schema: str } } },
+      ...errors(),
     }),
   };
-  return {
+  const doc: OpenApiDocument = {
     openapi: "3.1.0",
     info: {
       title: "Evochora query API",
       version: "1.0.0",
       description: "Runs, world states, organisms, lineage and statistics of Evochora runs. " +
-        "JSON shapes: services/api/api_types.ts. Errors: ApiError with a 4xx/5xx status.",
+        "JSON shapes: services/api/api_types.ts. Errors: ApiError with a 4xx/5xx status. " +
+        "Every GET also answers HEAD (the same headers, no body); other methods answer 405 " +
+        "with `Allow: GET, HEAD`. A server with an access token needs it on every request " +
+        "(bearerAuth); a server bound to loopback answers only requests whose Host names it.",
     },
     paths,
     components: {
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          description: "The server's access token (serve --token, or EVOCHORA_API_TOKEN)",
+        },
+      },
       parameters: {
         run: {
           name: "run",
           in: "path",
           required: true,
           description: "Run id, or `latest` for the run started last",
-          schema: { type: "string", pattern: RUN_ID_PATTERN.source },
+          schema: {
+            type: "string",
+            minLength: 1,
+            maxLength: 128,
+            pattern: RUN_ID_PATTERN.source,
+            not: { enum: [".", ".."] },
+          },
         },
         tick: {
           name: "tick",
           in: "path",
           required: true,
           description: "A sampled tick",
-          schema: { type: "integer", minimum: 0 },
+          schema: { type: "integer", minimum: 0, maximum: MAX_TICK },
         },
       },
       schemas: {
         ApiError: obj({
           error: obj({
-            code: { type: "string", enum: ["bad_parameter", "not_found", "no_index", "internal"] },
+            code: {
+              type: "string",
+              description: "bad_parameter, bad_host (400); unauthorized (401); not_found, " +
+                "no_index (404); method_not_allowed (405); misdirected_request (421); " +
+                "internal (500); unreadable_run, corrupt_batch (502)",
+            },
             message: str,
             parameter: str,
             nearestTicks: ints,
           }, ["parameter", "nearestTicks"]),
         }),
         RunSummary: obj(runSummary),
-        RunsResponse: obj({ runs: { type: "array", items: ref("RunSummary") } }),
+        RunsResponse: obj({
+          runs: { type: "array", items: ref("RunSummary") },
+          unreadable: {
+            type: "array",
+            description: "Runs whose metadata cannot be used, with the reason",
+            items: obj({ runId: str, reason: str }),
+          },
+        }),
         RunDetail: obj({
           ...runSummary,
           intervals: obj({ sampling: int, accumulatedDelta: int, snapshot: int, chunk: int }),
@@ -312,6 +451,15 @@ export function openApiDocument(): OpenApiDocument {
             }),
           },
           config: { description: "The resolved engine config" },
+          problems: {
+            ...keyReason,
+            description: "Files under the run's raw prefix that are not served",
+          },
+          gaps: {
+            type: "array",
+            description: "Ticks between served batches that no batch holds",
+            items: obj({ after: int, before: int }),
+          },
         }),
         TicksResponse: obj({
           runId: str,
@@ -371,7 +519,8 @@ export function openApiDocument(): OpenApiDocument {
           runId: str,
           root: ref("LineageNode"),
           truncated: { type: "integer", description: "Organisms left out by depth or size" },
-        }),
+          skipped: { ...keyReason, description: "Batches that could not be read" },
+        }, ["skipped"]),
         StatsResponse: obj({
           runId: str,
           metrics: { type: "array", items: { type: "string", enum: [...STATS_METRICS] } },
@@ -388,14 +537,18 @@ export function openApiDocument(): OpenApiDocument {
               kind: str,
               state: str,
               error: str,
+              problems: strs,
               metrics: { type: "object", additionalProperties: num },
-            }, ["error"]),
+            }, ["error", "problems"]),
           },
           resources: {
             type: "array",
-            items: obj({ name: str, kind: str, description: str, stats: { type: "object" } }, [
-              "stats",
-            ]),
+            items: obj({
+              name: str,
+              kind: str,
+              description: { type: "string", description: "No absolute paths" },
+              stats: { type: "object" },
+            }, ["stats"]),
           },
         }),
         LiveProgress: obj({
@@ -409,4 +562,6 @@ export function openApiDocument(): OpenApiDocument {
       },
     },
   };
+  if (options.token) doc.security = [{ bearerAuth: [] }];
+  return doc;
 }

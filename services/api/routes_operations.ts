@@ -1,14 +1,18 @@
 /**
  * How the API and the pipeline beside it are doing: the pipeline's status, Prometheus metrics
- * (pipeline, requests, caches), and the OpenAPI document. Mounted at `/`.
+ * (pipeline, requests, caches), and the OpenAPI document. Mounted at `/`. Status texts name
+ * directories as the server sees them; answers show them relative or by their last name only
+ * (display_paths.ts).
  *
  * @module
  */
 
 import { Hono } from "hono";
+import type { ServiceStatus } from "../common/service.ts";
 import type { ApiContext } from "./api_context.ts";
 import { cacheFamilies, pipelineFamilies } from "./api_metrics.ts";
 import type { PipelineResponse } from "./api_types.ts";
+import { displayPaths } from "./display_paths.ts";
 import { openApiDocument } from "./openapi.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus.ts";
 
@@ -16,7 +20,8 @@ import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus.ts";
 export function operationsRoutes(ctx: ApiContext): Hono {
   const app = new Hono();
 
-  app.get("/api/openapi.json", (c) => c.json(openApiDocument()));
+  const doc = openApiDocument({ token: ctx.options.token !== undefined });
+  app.get("/api/openapi.json", (c) => c.json(doc));
 
   app.get("/api/pipeline", (c) => c.json(pipelineResponse(ctx)));
 
@@ -36,16 +41,32 @@ export function operationsRoutes(ctx: ApiContext): Hono {
   return app;
 }
 
-/** The pipeline's status; in serve mode (no pipeline), just the storage. */
+/** The pipeline's status (in serve mode, just the storage), with no absolute paths. */
 function pipelineResponse(ctx: ApiContext): PipelineResponse {
   const { pipeline, storage } = ctx.options;
   if (pipeline === undefined) {
     return {
       mode: "serve",
       services: [],
-      resources: [{ name: "storage", kind: "storage", description: storage.description }],
+      resources: [{
+        name: "storage",
+        kind: "storage",
+        description: displayPaths(storage.description),
+      }],
     };
   }
   const s = pipeline();
-  return { mode: s.mode ?? "in-process", services: s.services, resources: s.resources };
+  return {
+    mode: s.mode ?? "in-process",
+    services: s.services.map(displayService),
+    resources: s.resources.map((r) => ({ ...r, description: displayPaths(r.description) })),
+  };
+}
+
+/** A service's status with its error and problems shown without absolute paths. */
+function displayService(s: ServiceStatus): ServiceStatus {
+  const out: ServiceStatus = { ...s };
+  if (s.error !== undefined) out.error = displayPaths(s.error);
+  if (s.problems !== undefined) out.problems = s.problems.map((p) => displayPaths(p));
+  return out;
 }

@@ -21,7 +21,7 @@ export function webRoutes(ctx: ApiContext): Hono {
       const file = await ctx.web.serve("/");
       if (file !== null) return file;
     }
-    return c.text(rootPage());
+    return c.text(rootPage(ctx.web !== undefined));
   });
 
   return app;
@@ -45,11 +45,17 @@ export function notFoundAnswer(ctx: ApiContext): NotFoundHandler {
   };
 }
 
-function rootPage(): string {
+/** The text page: why there is no web client, and the endpoints. */
+function rootPage(configured: boolean): string {
   return [
     "Evochora query API",
     "",
-    "No web client is configured (webRoot). Endpoints:",
+    configured
+      ? "The web client is not built: its directory holds no index.html (run " +
+        "`deno task web:build`, or see the server's log for why building it failed)."
+      : "No web client is configured (webRoot).",
+    "",
+    "Endpoints:",
     ...Object.keys(openApiDocument().paths).map((p) => `  ${p}`),
     "",
     "OpenAPI document: /api/openapi.json",

@@ -32,8 +32,11 @@ export class StaticFiles {
     this.root = resolve(root);
   }
 
-  /** The file for a URL path, or null when there is none (or the path is not acceptable). */
-  async serve(urlPath: string): Promise<Response | null> {
+  /**
+   * The real path of the file a URL path names (`/` and directories: their `index.html`), or
+   * null when there is none or the path is not acceptable.
+   */
+  async find(urlPath: string): Promise<string | null> {
     let path: string;
     try {
       path = decodeURIComponent(urlPath);
@@ -63,7 +66,13 @@ export class StaticFiles {
     } catch {
       return null;
     }
-    if (!file.startsWith(root + sep)) return null;
+    return file.startsWith(root + sep) ? file : null;
+  }
+
+  /** The file for a URL path, or null when there is none (or the path is not acceptable). */
+  async serve(urlPath: string): Promise<Response | null> {
+    const file = await this.find(urlPath);
+    if (file === null) return null;
     let bytes: Uint8Array<ArrayBuffer>;
     try {
       bytes = await Deno.readFile(file);
