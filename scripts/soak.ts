@@ -26,18 +26,18 @@ export function soakTable(r: SoakResult): string {
       (r.warmupMs / 60_000).toFixed(1)
     } min; Deno runtime baseline (idle \`deno eval\`): ${mib(r.baselineRss)} MiB`,
     "",
-    "| process | services | RSS after warm-up | RSS at end | steady RSS (median) | peak | slope | steady heap | x baseline | verdict |",
-    "| --- | --- | --: | --: | --: | --: | --: | --: | --: | --- |",
+    "| process | services | RSS after warm-up | RSS at end | caches at end | steady RSS (median) | peak | slope | steady heap | x baseline | verdict |",
+    "| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --- |",
   ];
   for (const p of r.processes) {
     const f = p.figures;
     const v = leakVerdict(f, { marginBytes: MARGIN });
     lines.push(
       `| ${p.name} | ${p.services.join(", ")} | ${mib(f.warmRss)} MiB | ${mib(f.endRss)} MiB | ${
-        mib(f.steadyRss)
-      } MiB | ${mib(f.peakRss)} MiB | ${(f.rssSlopePerMin / 2 ** 20).toFixed(1)} MiB/min | ${
-        mib(f.steadyHeap)
-      } MiB | ${(f.steadyRss / r.baselineRss).toFixed(1)}x | ${
+        mib(f.endCached)
+      } MiB | ${mib(f.steadyRss)} MiB | ${mib(f.peakRss)} MiB | ${
+        (f.rssSlopePerMin / 2 ** 20).toFixed(1)
+      } MiB/min | ${mib(f.steadyHeap)} MiB | ${(f.steadyRss / r.baselineRss).toFixed(1)}x | ${
         v === undefined ? "flat" : "LEAK"
       } |`,
     );
@@ -46,8 +46,8 @@ export function soakTable(r: SoakResult): string {
     const failed = Object.entries(r.load.failed).map(([k, v]) => `${v} x ${k}`).join(", ");
     lines.push(
       "",
-      `API load: ${r.load.sent} requests, ${r.load.ok} ok, ${r.load.notFound} not found, ` +
-        `failed: ${failed || "none"}`,
+      `API load: ${r.load.sent} requests, ${r.load.ok} ok (${r.load.worlds} world regions), ` +
+        `${r.load.notFound} not found, failed: ${failed || "none"}`,
     );
   }
   return lines.join("\n");

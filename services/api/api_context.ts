@@ -12,6 +12,7 @@ import { ImmutableAnswers } from "./immutable_answers.ts";
 import { IndexData } from "./index_data.ts";
 import { LineageSource } from "./lineage.ts";
 import { parseRunId } from "./params.ts";
+import type { CacheStats } from "./lru_cache.ts";
 import { RunStore, type RunView } from "./run_store.ts";
 import { StaticFiles } from "./static_files.ts";
 
@@ -35,6 +36,8 @@ export interface ApiContext {
   readonly log: (message: string) => void;
   /** The run named by a `:run` parameter (an id or `latest`), with its current batches. */
   runView(run: string | undefined): Promise<RunView>;
+  /** Counters of every cache of the app: together they are what the cache budget bounds. */
+  cacheStats(): CacheStats[];
 }
 
 /** Builds the shared state of an app from its options. */
@@ -48,20 +51,30 @@ export function createApiContext(options: AppOptions): ApiContext {
     maxBytes: Math.floor(meta / 2),
     ...(options.listingTtlMs === undefined ? {} : { listingTtlMs: options.listingTtlMs }),
   });
+  const lineage = new LineageSource(store, index, Math.floor(meta / 8));
+  const answers = new ImmutableAnswers({
+    maxBytes: options.cacheResponseBytes ?? 64 * 2 ** 20,
+    maxUrlBytes: Math.floor(meta / 8),
+  });
   return {
     options,
     store,
     index,
-    lineage: new LineageSource(store, index, Math.floor(meta / 8)),
-    answers: new ImmutableAnswers({
-      maxBytes: options.cacheResponseBytes ?? 64 * 2 ** 20,
-      maxUrlBytes: Math.floor(meta / 8),
-    }),
+    lineage,
+    answers,
     counters: new RequestCounters(),
     web: options.webRoot === undefined ? undefined : new StaticFiles(options.webRoot),
     log: options.log ?? ((m: string) => console.error(m)),
     async runView(run: string | undefined): Promise<RunView> {
       return await store.view(await store.resolve(parseRunId(run)));
+    },
+    cacheStats(): CacheStats[] {
+      return [
+        ...store.cacheStats(),
+        ...index.cacheStats(),
+        ...lineage.cacheStats(),
+        ...answers.stats(),
+      ];
     },
   };
 }

@@ -150,7 +150,7 @@ export class ApiService implements Service {
       uptime_seconds: this.#startedAt === 0 ? 0 : (performance.now() - this.#startedAt) / 1000,
     };
     if (this.#server !== undefined) metrics.port = this.#server.addr.port;
-    for (const c of this.#api.store.cacheStats()) {
+    for (const c of this.#api.cacheStats()) {
       metrics[`cache_${c.name}_hits`] = c.hits;
       metrics[`cache_${c.name}_misses`] = c.misses;
       metrics[`cache_${c.name}_bytes`] = c.bytes;

@@ -21,6 +21,7 @@ import { ApiHttpError, INTERNAL_ERROR } from "./errors.ts";
 import { headRequests } from "./head_requests.ts";
 import { hostCheck } from "./host_check.ts";
 import { methodNotAllowed } from "./method_not_allowed.ts";
+import type { CacheStats } from "./lru_cache.ts";
 import type { RunStore } from "./run_store.ts";
 import { exportRoutes } from "./routes_export.ts";
 import { liveRoutes } from "./routes_live.ts";
@@ -39,6 +40,8 @@ export interface ApiApp {
   app: Hono;
   store: RunStore;
   counters: RequestCounters;
+  /** Counters of every cache of the app. */
+  cacheStats(): CacheStats[];
 }
 
 /** Builds the app with its store and counters (for services that report on them). */
@@ -68,7 +71,7 @@ export function buildApi(options: AppOptions): ApiApp {
   app.route("/api/runs", statsRoutes(ctx));
   app.route("/api/runs", exportRoutes(ctx));
   app.route("/api/runs", liveRoutes(ctx));
-  return { app, store: ctx.store, counters: ctx.counters };
+  return { app, store: ctx.store, counters: ctx.counters, cacheStats: () => ctx.cacheStats() };
 }
 
 /** The query API as a Hono app; serve it with `Deno.serve(app.fetch)` or {@link ApiService}. */

@@ -13,7 +13,7 @@ import { notFound } from "./errors.ts";
 import type { IndexData } from "./index_data.ts";
 import type { OrganismRow } from "./index_reader.ts";
 import { approxSize } from "./approx_size.ts";
-import { LruCache } from "./lru_cache.ts";
+import { type CacheStats, LruCache } from "./lru_cache.ts";
 import type { BatchRef, RunStore, RunView } from "./run_store.ts";
 
 /** Every organism record of a run, and the batches that could not be read for it. */
@@ -175,6 +175,11 @@ export class LineageSource {
       // Records are six numbers each; the map's entries dominate.
       sizeOf: (m) => 160 * m.merged.records.size + approxSize(m.merged.skipped),
     });
+  }
+
+  /** Counters of the scanned-batch and merged-run caches. */
+  cacheStats(): CacheStats[] {
+    return [this.#scanned.stats(), this.#merged.stats()];
   }
 
   async #scan(batch: BatchRef): Promise<LineageRecord[]> {

@@ -29,11 +29,7 @@ export function operationsRoutes(ctx: ApiContext): Hono {
     const text = renderPrometheus([
       ...pipelineFamilies(pipelineResponse(ctx)),
       ...ctx.counters.families(),
-      ...cacheFamilies([
-        ...ctx.store.cacheStats(),
-        ...ctx.index.cacheStats(),
-        ...ctx.answers.stats(),
-      ]),
+      ...cacheFamilies(ctx.cacheStats()),
     ]);
     return c.body(text, 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
   });

@@ -85,7 +85,7 @@ export interface RunStoreOptions {
   listingTtlMs?: number;
   /** Decoded chunks kept. Default 32. */
   cacheChunks?: number;
-  /** Encoded bytes of the decoded chunks kept. Default 128 MiB. */
+  /** Bytes of the decoded chunks kept (about 10x their encoded size). Default 128 MiB. */
   cacheChunkBytes?: number;
   /** Bytes of decompressed batches kept (for decoding further chunks of them). Default 256 MiB. */
   cacheBatchBytes?: number;
@@ -107,6 +107,12 @@ interface BatchContents {
   headers: ChunkHeader[];
   bytes: number;
 }
+
+/**
+ * Heap bytes of a decoded chunk per encoded byte: measured 9.3-9.5 on chunks of a 256x256 run
+ * (500 KiB encoded, 20 samples, ~2200 organism states), heap used before and after decoding.
+ */
+const DECODED_PER_ENCODED = 10;
 
 /** How long a batch found unreadable is set aside before it is read again, ms. */
 const FAILED_TTL_MS = 30_000;
@@ -216,7 +222,6 @@ export class RunStore {
     this.#chunks = new LruCache({
       name: "chunks",
       maxEntries: options.cacheChunks ?? 32,
-      // Encoded size; decoded objects take a few times more.
       maxBytes: options.cacheChunkBytes ?? 128 * 2 ** 20,
       sizeOf: (c) => c.bytes,
     });
@@ -512,7 +517,7 @@ export class RunStore {
       const bytes = contents.messages[position];
       if (bytes === undefined) throw this.#corrupt(batch.key, `it has no chunk ${position}`);
       try {
-        return { chunk: decodeTickDataChunk(bytes), bytes: bytes.length };
+        return { chunk: decodeTickDataChunk(bytes), bytes: bytes.length * DECODED_PER_ENCODED };
       } catch (e) {
         throw this.#corrupt(batch.key, `chunk ${position}: ${(e as Error).message}`);
       }
@@ -577,13 +582,16 @@ export class RunStore {
     return sizes.reduce((a, b) => a + b, 0);
   }
 
-  /** Counters of the data caches. */
+  /** Counters of every cache of the store. */
   cacheStats(): CacheStats[] {
     return [
       this.#batches.stats(),
       this.#chunks.stats(),
       this.#states.stats(),
       this.#cursors.stats(),
+      this.#directories.stats(),
+      this.#catalogEntries.stats(),
+      this.#sizes.stats(),
     ];
   }
 }

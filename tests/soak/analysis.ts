@@ -11,6 +11,11 @@ export interface MemoryPoint {
   rss: number;
   heapUsed: number;
   external: number;
+  /**
+   * Bytes the process's caches account for (the API's byte-bounded caches, which fill up to
+   * their configured budget by design); 0 or absent for processes without such caches.
+   */
+  cached?: number;
 }
 
 /** The figures of one process. */
@@ -32,6 +37,12 @@ export interface MemoryFigures {
   steadyExternal: number;
   /** Seconds covered after warm-up. */
   steadySeconds: number;
+  /** Cache bytes at the end (median of the last samples). */
+  endCached: number;
+  /** RSS minus cache bytes: after warm-up, at the end, and the median after warm-up. */
+  warmUncached: number;
+  endUncached: number;
+  steadyUncached: number;
 }
 
 /** Samples whose median stands for the level at the start and at the end of the window. */
@@ -86,7 +97,15 @@ export function analyze(points: readonly MemoryPoint[], warmupMs: number): Memor
     heapSlopePerMin: slope(minutes, steady.map((p) => p.heapUsed)),
     steadyExternal: median(steady.map((p) => p.external)),
     steadySeconds: (steady[steady.length - 1]!.tMs - steady[0]!.tMs) / 1000,
+    endCached: median(steady.slice(-EDGE).map((p) => p.cached ?? 0)),
+    warmUncached: median(steady.slice(0, EDGE).map(uncached)),
+    endUncached: median(steady.slice(-EDGE).map(uncached)),
+    steadyUncached: median(steady.map(uncached)),
   };
+}
+
+function uncached(p: MemoryPoint): number {
+  return p.rss - (p.cached ?? 0);
 }
 
 /** Limits of {@link leakVerdict}. */
@@ -98,19 +117,21 @@ export interface LeakLimits {
 /**
  * Why these figures show a leak, or undefined when they do not: RSS at the end (and the
  * median after warm-up) more than `marginBytes` above RSS at the end of the warm-up. A level
- * that merely fluctuates passes; growth that continues for the whole run does not.
+ * that merely fluctuates passes; growth that continues for the whole run does not. Memory the
+ * process's caches account for is left out: a cache filling up to its budget is not a leak.
  */
 export function leakVerdict(f: MemoryFigures, limits: LeakLimits): string | undefined {
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
-  const rise = f.endRss - f.warmRss;
-  const medianRise = f.steadyRss - f.warmRss;
+  const rise = f.endUncached - f.warmUncached;
+  const medianRise = f.steadyUncached - f.warmUncached;
   // Both must rise: a single high sample at the end (GC not yet run) is not a leak, nor is a
   // low sample right after warm-up followed by a flat level.
   if (rise > limits.marginBytes && medianRise > limits.marginBytes / 2) {
+    const caches = f.endCached > 0 ? `, not counting ${mb(f.endCached)} of caches at the end` : "";
     return `RSS rose from ${mb(f.warmRss)} after warm-up to ${mb(f.endRss)} at the end ` +
-      `(+${mb(rise)}, limit +${mb(limits.marginBytes)}; slope ${mb(f.rssSlopePerMin)}/min over ${
-        f.steadySeconds.toFixed(0)
-      } s)`;
+      `(+${mb(rise)}${caches}, limit +${mb(limits.marginBytes)}; slope ${
+        mb(f.rssSlopePerMin)
+      }/min over ${f.steadySeconds.toFixed(0)} s)`;
   }
   return undefined;
 }

@@ -50,3 +50,16 @@ Deno.test("leakVerdict() ignores one high last sample and one low first sample",
   assert.equal(f.endRss, 300 * MiB);
   assert.equal(leakVerdict(f, { marginBytes: 50 * MiB }), undefined);
 });
+
+Deno.test("leakVerdict() leaves out what the caches account for, and only that", () => {
+  // RSS grows by 300 MiB over the run; the caches grow by 290 MiB of it: filling, not leaking.
+  const filling = series(60, 10_000, (i) => (200 + 5 * i) * MiB)
+    .map((p, i) => ({ ...p, cached: (5 * i - (i % 3)) * MiB }));
+  assert.equal(leakVerdict(analyze(filling, 60_000), { marginBytes: 50 * MiB }), undefined);
+  // Same RSS, caches flat: a leak, and the message says what the caches held.
+  const leaking = filling.map((p) => ({ ...p, cached: 10 * MiB }));
+  assert.match(
+    leakVerdict(analyze(leaking, 60_000), { marginBytes: 50 * MiB }) ?? "",
+    /not counting 10 MiB of caches at the end/,
+  );
+});

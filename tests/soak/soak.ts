@@ -79,6 +79,8 @@ export interface LoadCounts {
   /** Answers >= 400 other than 404 (a 404 for an organism that died is fine), by status. */
   failed: Record<string, number>;
   notFound: number;
+  /** World regions answered (proof that the load reaches past the run list). */
+  worlds: number;
 }
 
 /** Everything a soak run measured. */
@@ -175,12 +177,27 @@ function start(spec: SoakProcessSpec, configPath: string, scenario: SoakScenario
     r.last = rep.services ?? r.last;
     reported();
     if (r.stopping) return;
-    r.points.push({ tMs: performance.now() - startedAt, ...rep.memory });
+    r.points.push({
+      tMs: performance.now() - startedAt,
+      ...rep.memory,
+      cached: cacheBytes(r.last),
+    });
   });
   r.stderrDone = readLines(child.stderr, (line) => {
     r.stderr.text = (r.stderr.text + line + "\n").slice(-4000);
   });
   return r;
+}
+
+/** Bytes the services' byte-bounded caches hold (their `cache_*_bytes` metrics). */
+function cacheBytes(services: readonly ReportedService[]): number {
+  let n = 0;
+  for (const s of services) {
+    for (const [k, v] of Object.entries(s.metrics)) {
+      if (k.startsWith("cache_") && k.endsWith("_bytes")) n += v;
+    }
+  }
+  return n;
 }
 
 async function waitFirstReport(r: Running, ms: number): Promise<void> {
@@ -235,7 +252,7 @@ export async function apiLoad(
   pauseMs: number,
   signal: AbortSignal,
 ): Promise<LoadCounts> {
-  const counts: LoadCounts = { sent: 0, ok: 0, failed: {}, notFound: 0 };
+  const counts: LoadCounts = { sent: 0, ok: 0, failed: {}, notFound: 0, worlds: 0 };
   const get = async (path: string): Promise<unknown> => {
     counts.sent++;
     let res: Response;
@@ -261,14 +278,14 @@ export async function apiLoad(
     };
     while (!signal.aborted) {
       try {
-        const runs = (await get("/api/runs")) as { runs?: { id: string }[] } | undefined;
-        const run = pick(runs?.runs ?? [])?.id;
+        const runs = (await get("/api/runs")) as { runs?: { runId: string }[] } | undefined;
+        const run = pick(runs?.runs ?? [])?.runId;
         if (run !== undefined) {
           const r = encodeURIComponent(run);
           const ticks = (await get(`/api/runs/${r}/ticks`)) as { ticks?: number[] } | undefined;
           const tick = pick(ticks?.ticks ?? []);
           if (tick !== undefined) {
-            await get(`/api/runs/${r}/world/${tick}`);
+            if (await get(`/api/runs/${r}/world/${tick}`) !== undefined) counts.worlds++;
             const orgs = (await get(`/api/runs/${r}/organisms/${tick}`)) as
               | { organisms?: { id: number }[] }
               | undefined;

@@ -69,6 +69,7 @@ Deno.test({
     // One process holding every service swings by a few hundred MiB as batches come and go.
     assert.deepEqual(leaks(r, () => 256 * MiB), []);
     assert.ok((r.load?.ok ?? 0) > 0, "the API answered under load");
+    assert.ok((r.load?.worlds ?? 0) > 0, "the load reached the world of sampled ticks");
     assert.deepEqual(r.load?.failed, {});
   },
 });
@@ -90,6 +91,7 @@ Deno.test({
     const stored = persistence.last.find((s) => s.name === "persistence-1")?.metrics.batches ?? 0;
     assert.ok(stored > 10, `the worker stored batches during the soak (${stored})`);
     assert.ok((r.load?.ok ?? 0) > 0, "the API answered under load");
+    assert.ok((r.load?.worlds ?? 0) > 0, "the load reached the world of sampled ticks");
     assert.deepEqual(r.load?.failed, {});
   },
 });
