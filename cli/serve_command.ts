@@ -19,7 +19,7 @@ import { Pipeline, type PipelineConfig, resolveConfig } from "../services/runner
 import { CliError, intFlag } from "./cli_error.ts";
 
 export const SERVE_USAGE = `Usage: evochora serve [--data-dir D] [--port P] [--host H] [--token T]
-                      [--allow-host NAME]... [--no-index]
+                      [--allow-host NAME]... [--cache-mb N] [--no-index]
 
 Serves the query API and the web client over the runs in D, and indexes batches that have no
 index files yet. Binds 127.0.0.1 unless --host says otherwise; there it answers only requests
@@ -34,6 +34,8 @@ Options:
                       ${API_TOKEN_ENV} environment variable, which keeps it out of
                       the process list); required unless H is loopback
   --allow-host NAME   also answer requests addressed to NAME (e.g. a reverse proxy's host name)
+  --cache-mb N        MiB all the API's caches may hold together (default 704); the process
+                      needs about this much plus a few hundred MiB
   --no-index          do not run the indexers
   -h, --help          show this help`;
 
@@ -43,6 +45,8 @@ export interface ServeAccess {
   port: number;
   token?: string;
   allowedHosts?: string[];
+  /** Bytes all the API's caches may hold together (the http-api service's default if absent). */
+  cacheBytes?: number;
 }
 
 /** The serve setup: storage, an idle topic for the indexers, indexers, API. */
@@ -62,7 +66,7 @@ export function serveConfig(
       };
     }
   }
-  const { host, port, token, allowedHosts } = access;
+  const { host, port, token, allowedHosts, cacheBytes } = access;
   services["http-api"] = {
     kind: "http-api",
     storage: "tick-storage",
@@ -70,6 +74,7 @@ export function serveConfig(
     port,
     ...(token === undefined ? {} : { token }),
     ...(allowedHosts === undefined ? {} : { allowedHosts }),
+    ...(cacheBytes === undefined ? {} : { cacheBytes }),
   };
   return {
     resources: {
@@ -90,6 +95,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       host: { type: "string", default: "127.0.0.1" },
       token: { type: "string" },
       "allow-host": { type: "string", multiple: true },
+      "cache-mb": { type: "string" },
       "no-index": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -119,6 +125,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   const access: ServeAccess = { host, port };
   if (token !== undefined) access.token = token;
   if (allowedHosts !== undefined) access.allowedHosts = allowedHosts;
+  if (values["cache-mb"] !== undefined) {
+    access.cacheBytes = intFlag("cache-mb", values["cache-mb"], 704, 1, 1 << 20) * 2 ** 20;
+  }
   const config = resolveConfig(serveConfig(dir, access, !values["no-index"]));
   let pipeline: Pipeline;
   try {

@@ -21,6 +21,7 @@ import { ApiHttpError, INTERNAL_ERROR } from "./errors.ts";
 import { headRequests } from "./head_requests.ts";
 import { hostCheck } from "./host_check.ts";
 import { methodNotAllowed } from "./method_not_allowed.ts";
+import { requestLimits } from "./request_limits.ts";
 import type { CacheStats } from "./lru_cache.ts";
 import type { RunStore } from "./run_store.ts";
 import { exportRoutes } from "./routes_export.ts";
@@ -52,6 +53,7 @@ export function buildApi(options: AppOptions): ApiApp {
   app.use("*", countRequests(ctx.counters));
   // Before the checks, so that their refusals answer HEAD with a length as well.
   app.use("*", headRequests);
+  app.use("*", requestLimits);
   if (options.allowedHosts !== undefined) app.use("*", hostCheck(options.allowedHosts));
   if (options.token !== undefined) app.use("*", accessToken(options.token));
   app.use(

@@ -95,6 +95,11 @@ function errors(...codes: ErrorStatus[]): Record<string, Json> {
       ) as Record<string, Json>,
       headers: { "WWW-Authenticate": { description: 'Bearer realm="evochora"', schema: str } },
     },
+    "414": json(
+      ref("ApiError"),
+      "The URL is longer than 4096 characters (code uri_too_long); a query parameter longer " +
+        "than 1024 characters, or more than 32 of them, answer 400",
+    ),
     "421": json(
       ref("ApiError"),
       "The server is bound to loopback and the Host header names another host (code " +
