@@ -15,8 +15,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openApiDocument } from "../../services/api/mod.ts";
 import { makeTwoRuns, type TwoRuns } from "../fixtures/stored_run.ts";
+import { type ServeProcess, startServe } from "./_serve_process.ts";
 
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 const TOKEN = "schemathesis-test-token-0123456789";
 const DEFAULT_SEED = "20261130";
 
@@ -36,63 +36,8 @@ async function schemathesisBinary(): Promise<string> {
   return bin;
 }
 
-/** `evochora serve` as a child process on a free loopback port. */
-interface Server {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startServe(dataDir: string): Promise<Server> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-net",
-      "--allow-sys",
-      "--allow-run",
-      MAIN,
-      "serve",
-      "--data-dir",
-      dataDir,
-      "--port",
-      "0",
-      "--no-index",
-      "--token",
-      TOKEN,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Exited already.
-    }
-    await lines.cancel().catch(() => {});
-    await child.status;
-  };
-  let seen = "";
-  const deadline = setTimeout(() => stop(), 120_000);
-  try {
-    while (true) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`serve exited before listening:\n${seen}`);
-      seen += value;
-      const m = /Evochora: (http:\/\/[^\s/]+)\//.exec(seen);
-      if (m !== null) return { url: m[1]!, stop };
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  } finally {
-    clearTimeout(deadline);
-  }
+async function startServerWithToken(dataDir: string): Promise<ServeProcess> {
+  return await startServe(dataDir, ["--no-index", "--token", TOKEN]);
 }
 
 /**
@@ -142,7 +87,7 @@ Deno.test("schemathesis finds no failure in the query API against its OpenAPI do
   const bin = await schemathesisBinary();
   const fx = await makeTwoRuns();
   const work = await Deno.makeTempDir({ prefix: "evochora-schemathesis-" });
-  const server = await startServe(fx.root);
+  const server = await startServerWithToken(fx.root);
   try {
     const config = join(work, "schemathesis.toml");
     await Deno.writeTextFile(config, schemathesisConfig(fx));
