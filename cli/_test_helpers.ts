@@ -4,20 +4,16 @@
  * @module
  */
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
+import { CLI_MAIN, cliCommand } from "../tests/fixtures/cli_process.ts";
 
-/** The path of cli/main.ts. */
-export const CLI_MAIN = MAIN;
+export { CLI_MAIN };
 
 /** Runs `evochora <args>` with the tasks' permissions; returns exit code and output. */
 export async function evochora(
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
+  const out = await cliCommand(args, {
+    permissions: ["--allow-read", "--allow-write", "--allow-env", "--allow-sys"],
   }).output();
   return {
     code: out.code,

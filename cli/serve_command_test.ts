@@ -1,28 +1,10 @@
 import assert from "node:assert/strict";
+import { cliCommand } from "../tests/fixtures/cli_process.ts";
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const TOKEN = "0123456789abcdef-serve-token";
 
 function command(args: string[], env: Record<string, string> = {}): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    // The task's permissions (deno task evochora).
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-net",
-      "--allow-sys",
-      "--allow-run",
-      MAIN,
-      "serve",
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", EVOCHORA_API_TOKEN: "", ...env },
-  });
+  return cliCommand(["serve", ...args], { env: { EVOCHORA_API_TOKEN: "", ...env } });
 }
 
 async function serveFails(args: string[], env: Record<string, string> = {}) {

@@ -18,12 +18,13 @@ import {
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import { readMessages } from "../../resources/storage/message_stream.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
+import type { Storage } from "../../resources/storage/storage.ts";
 import { defaultConfig, Pipeline, resolveConfig } from "../runner/mod.ts";
 import type { EngineConfigInput } from "../simulation_engine/runtime/mod.ts";
 import { ancestorPlacement } from "../simulation_engine/runtime/engine.ts";
 import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
 import type { BatchIndexer, IndexKind } from "./batch_indexer.ts";
-import { INDEXERS, IndexerService } from "./indexer_service.ts";
+import { type IndexerOptions, INDEXERS, IndexerService } from "./indexer_service.ts";
 import { type BatchRef, batchRef, listAllKeys, loadRawBatch, loadRunInfo } from "./raw_batch.ts";
 import type { StatsRow } from "../common/index_schema.ts";
 import { computeStats, emptyStatsState } from "./stats_indexer.ts";
@@ -284,4 +285,21 @@ export function indexedRun(): Promise<RunFixture & { storage: FilesystemStorage 
     return { ...run, dir, storage: new FilesystemStorage({ root: dir }) };
   })();
   return indexed;
+}
+
+/** An indexer of `kind` named `<kind>-1` with short test timeouts; `extra` overrides. */
+export function testIndexer(
+  kind: IndexKind,
+  input: Topic,
+  storage: Storage,
+  extra: Partial<IndexerOptions> = {},
+): IndexerService {
+  return new IndexerService({
+    name: `${kind}-1`,
+    kind,
+    input,
+    storage,
+    drainTimeoutMs: 20,
+    ...extra,
+  });
 }

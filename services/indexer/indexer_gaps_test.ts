@@ -10,6 +10,7 @@ import {
   publishBatchInfo,
   referenceStats,
   tempDir,
+  testIndexer,
   until,
   untilIndexed,
 } from "./_test_run.ts";
@@ -28,11 +29,7 @@ function indexer(
   storage: Storage,
   extra: Partial<IndexerOptions> = {},
 ): IndexerService {
-  return new IndexerService({
-    name: `${kind}-1`,
-    kind,
-    input,
-    storage,
+  return testIndexer(kind, input, storage, {
     drainTimeoutMs: 10,
     catchUpIntervalMs: 20,
     retryBaseMs: 5,

@@ -13,11 +13,12 @@ import {
   referenceStats,
   snapshotFiles,
   tempDir,
+  testIndexer,
   until,
   untilIndexed,
 } from "./_test_run.ts";
 import type { IndexKind } from "./batch_indexer.ts";
-import { type IndexerOptions, INDEXERS, IndexerService } from "./indexer_service.ts";
+import { INDEXERS, IndexerService } from "./indexer_service.ts";
 import { readOrganisms, readStats } from "./parquet.ts";
 import { loadRawBatch, loadRunInfo } from "./raw_batch.ts";
 import { batchKey } from "../common/storage_layout.ts";
@@ -26,22 +27,6 @@ import { decodeStatsState, statsIndexer } from "./stats_indexer.ts";
 
 const KINDS: IndexKind[] = ["stats", "organisms", "catalog"];
 
-function indexer(
-  kind: IndexKind,
-  input: Topic,
-  storage: Storage,
-  extra: Partial<IndexerOptions> = {},
-): IndexerService {
-  return new IndexerService({
-    name: `${kind}-1`,
-    kind,
-    input,
-    storage,
-    drainTimeoutMs: 20,
-    ...extra,
-  });
-}
-
 async function stopAll(services: IndexerService[]): Promise<void> {
   for (const s of services) await s.stop();
 }
@@ -49,7 +34,7 @@ async function stopAll(services: IndexerService[]): Promise<void> {
 Deno.test("an indexer started after the run finished catches up from storage alone", async () => {
   const run = await copyRun();
   const topic = new MemoryTopic({ name: "batches", partitions: 3 });
-  const services = KINDS.map((k) => indexer(k, topic, run.storage));
+  const services = KINDS.map((k) => testIndexer(k, topic, run.storage));
   for (const s of services) await s.start();
   for (const k of KINDS) await untilIndexed(run.storage, INDEXERS[k], run.batches);
   await until("idle", () => services.every((s) => s.status().metrics.pending === 0));
@@ -74,7 +59,7 @@ Deno.test("reprocessing is idempotent: no new files, the same bytes, on any stor
   const b = await copyRun();
   for (const run of [a, b]) {
     const topic = new MemoryTopic({ name: "batches", partitions: 3 });
-    const services = KINDS.map((k) => indexer(k, topic, run.storage));
+    const services = KINDS.map((k) => testIndexer(k, topic, run.storage));
     for (const s of services) await s.start();
     for (const k of KINDS) await untilIndexed(run.storage, INDEXERS[k], run.batches);
     await stopAll(services);
@@ -88,7 +73,7 @@ Deno.test("reprocessing is idempotent: no new files, the same bytes, on any stor
   // Fresh groups, every BatchInfo delivered and every batch listed: all of it is a no-op.
   const topic = new MemoryTopic({ name: "batches", partitions: 3 });
   for (const ref of a.batches) await publishBatchInfo(topic, ref);
-  const again = KINDS.map((k) => indexer(k, topic, a.storage, { group: `${k}-again` }));
+  const again = KINDS.map((k) => testIndexer(k, topic, a.storage, { group: `${k}-again` }));
   for (const s of again) await s.start();
   await until("all messages committed", () =>
     again.every((s) => {
@@ -121,7 +106,7 @@ Deno.test("a fresh stats indexer continues where a stopped one left off, with id
   const topic = new MemoryTopic({ name: "batches", partitions: 3 });
   for (const ref of run.batches.slice(0, 3)) await publishBatchInfo(topic, ref);
   // Topic only: the first instance sees three messages and nothing else.
-  const first = indexer("stats", topic, run.storage, { catchUpIntervalMs: 0 });
+  const first = testIndexer("stats", topic, run.storage, { catchUpIntervalMs: 0 });
   await first.start();
   await untilIndexed(run.storage, statsIndexer, run.batches.slice(0, 3));
   await until("three committed", () => first.status().metrics.lag === 0);
@@ -142,7 +127,7 @@ Deno.test("a fresh stats indexer continues where a stopped one left off, with id
   );
 
   for (const ref of run.batches.slice(3)) await publishBatchInfo(topic, ref);
-  const next = indexer("stats", topic, run.storage, { name: "stats-2" });
+  const next = testIndexer("stats", topic, run.storage, { name: "stats-2" });
   await next.start();
   await untilIndexed(run.storage, statsIndexer, run.batches);
   await until("idle", () => next.status().metrics.pending === 0);
@@ -166,7 +151,7 @@ Deno.test("out-of-order BatchInfo delivery waits for predecessors and yields the
   const run = await copyRun();
   const expected = await referenceStats(run.storage, run.batches);
   const topic = new MemoryTopic({ name: "batches", partitions: 1 });
-  const svc = indexer("stats", topic, run.storage, { catchUpIntervalMs: 0 });
+  const svc = testIndexer("stats", topic, run.storage, { catchUpIntervalMs: 0 });
   await svc.start();
   const late = run.batches.slice(3).reverse();
   for (const ref of late) await publishBatchInfo(topic, ref);
@@ -196,8 +181,8 @@ Deno.test("bad messages and corrupt batches are reported and skipped; the loop g
   await topic.publish({ key: run.runId, value: new Uint8Array([0xff, 0xff, 0xff]) });
   await publishBatchInfo(topic, missing);
   const opts = { attempts: 2, retryBaseMs: 5 };
-  const stats = indexer("stats", topic, run.storage, opts);
-  const orgs = indexer("organisms", topic, run.storage, opts);
+  const stats = testIndexer("stats", topic, run.storage, opts);
+  const orgs = testIndexer("organisms", topic, run.storage, opts);
   await stats.start();
   await orgs.start();
   const good = run.batches.filter((b) => b !== corrupt);
@@ -274,11 +259,11 @@ Deno.test("indexers beside a live pipeline index every batch from its topic, rac
   const services = [
     // Two members of one group share the work; a second group redoes all of it at the same
     // time (racing on every batch), with the catch-up on.
-    indexer("stats", topic, storage, { ...topicOnly, name: "stats-a" }),
-    indexer("stats", topic, storage, { ...topicOnly, name: "stats-b" }),
-    indexer("stats", topic, storage, { name: "stats-c", group: "stats-racer" }),
-    indexer("organisms", topic, storage, topicOnly),
-    indexer("catalog", topic, storage, topicOnly),
+    testIndexer("stats", topic, storage, { ...topicOnly, name: "stats-a" }),
+    testIndexer("stats", topic, storage, { ...topicOnly, name: "stats-b" }),
+    testIndexer("stats", topic, storage, { name: "stats-c", group: "stats-racer" }),
+    testIndexer("organisms", topic, storage, topicOnly),
+    testIndexer("catalog", topic, storage, topicOnly),
   ];
   // Members join before any message exists: no rebalance moves work between them later.
   for (const s of services) await s.start();
@@ -316,7 +301,7 @@ Deno.test("batches that reach storage later without a message are found by a lat
   const later = run.batches.slice(3);
   for (const b of later) await Deno.rename(pathOf(run.dir, b.key), `${side}/${b.lastTick}`);
   const topic = new MemoryTopic({ name: "batches", partitions: 1 });
-  const svc = indexer("stats", topic, run.storage, { catchUpIntervalMs: 30 });
+  const svc = testIndexer("stats", topic, run.storage, { catchUpIntervalMs: 30 });
   await svc.start();
   await untilIndexed(run.storage, statsIndexer, run.batches.slice(0, 3));
   for (const b of later) await Deno.rename(`${side}/${b.lastTick}`, pathOf(run.dir, b.key));

@@ -5,7 +5,7 @@
  * @module
  */
 
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+import { cliCommand } from "../fixtures/cli_process.ts";
 
 /** A running `serve`. */
 export interface ServeProcess {
@@ -18,27 +18,8 @@ export interface ServeProcess {
 
 /** Starts `serve --data-dir D --port 0` with `args` added; resolves once it listens. */
 export async function startServe(dataDir: string, args: string[] = []): Promise<ServeProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-net",
-      "--allow-sys",
-      "--allow-run",
-      MAIN,
-      "serve",
-      "--data-dir",
-      dataDir,
-      "--port",
-      "0",
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "piped",
+  const child = cliCommand(["serve", "--data-dir", dataDir, "--port", "0", ...args], {
     stderr: "inherit",
-    env: { NO_COLOR: "1" },
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const stop = async () => {
