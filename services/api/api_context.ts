@@ -14,6 +14,7 @@ import { LineageSource } from "./lineage.ts";
 import { parseRunId } from "./params.ts";
 import type { CacheStats } from "./lru_cache.ts";
 import { RunStore, type RunView } from "./run_store.ts";
+import { StatsAnswers } from "./stats_series.ts";
 import { StaticFiles } from "./static_files.ts";
 
 /** The state of one app, shared by its route groups. */
@@ -26,6 +27,8 @@ export interface ApiContext {
   readonly index: IndexData;
   /** Parent links of a run's organisms, from the index or from scanned chunks. */
   readonly lineage: LineageSource;
+  /** Statistics series, reused until the run gains a stats file. */
+  readonly stats: StatsAnswers;
   /** Encoded answers of stored ticks. */
   readonly answers: ImmutableAnswers;
   /** Requests answered, for /metrics and the service status. */
@@ -43,7 +46,7 @@ export interface ApiContext {
 /** Builds the shared state of an app from its options. */
 export function createApiContext(options: AppOptions): ApiContext {
   // The metadata share: half index rows, a quarter the store's directories and catalog, an
-  // eighth lineage, an eighth the URL index.
+  // eighth lineage, a sixteenth each the URL index and statistics answers.
   const meta = options.cacheMetaBytes ?? 88 * 2 ** 20;
   const store = new RunStore(storeOptions(options, Math.floor(meta / 4)));
   const index = new IndexData({
@@ -54,13 +57,15 @@ export function createApiContext(options: AppOptions): ApiContext {
   const lineage = new LineageSource(store, index, Math.floor(meta / 8));
   const answers = new ImmutableAnswers({
     maxBytes: options.cacheResponseBytes ?? 64 * 2 ** 20,
-    maxUrlBytes: Math.floor(meta / 8),
+    maxUrlBytes: Math.floor(meta / 16),
   });
+  const stats = new StatsAnswers(Math.floor(meta / 16));
   return {
     options,
     store,
     index,
     lineage,
+    stats,
     answers,
     counters: new RequestCounters(),
     web: options.webRoot === undefined ? undefined : new StaticFiles(options.webRoot),
@@ -73,6 +78,7 @@ export function createApiContext(options: AppOptions): ApiContext {
         ...store.cacheStats(),
         ...index.cacheStats(),
         ...lineage.cacheStats(),
+        ...stats.cacheStats(),
         ...answers.stats(),
       ];
     },

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import type { ApiContext } from "./api_context.ts";
 import { badParameter } from "./errors.ts";
 import { parseNameList, parseNonNegativeInt } from "./params.ts";
-import { STATS_METRICS, statsSeries } from "./stats_series.ts";
+import { STATS_METRICS } from "./stats_series.ts";
 
 /** GET `/:run/stats[?metrics=a,b&from=&to=&maxPoints=]`. */
 export function statsRoutes(ctx: ApiContext): Hono {
@@ -29,7 +29,7 @@ export function statsRoutes(ctx: ApiContext): Hono {
       max: 1_000_000,
     });
     return c.json(
-      await statsSeries(ctx.index, view.info.runId, {
+      await ctx.stats.series(ctx.index, view.info.runId, {
         metrics: metrics as typeof STATS_METRICS[number][],
         from,
         to,

@@ -9,6 +9,8 @@ import { STATS_COLUMNS, type StatsColumn, type StatsRow } from "../common/index_
 import type { StatsResponse } from "./api_types.ts";
 import { noIndex } from "./errors.ts";
 import type { IndexData } from "./index_data.ts";
+import { approxSize } from "./approx_size.ts";
+import { type CacheStats, LruCache } from "./lru_cache.ts";
 
 /** Metric names: every stats column but `tick`. */
 export const STATS_METRICS: readonly Exclude<StatsColumn, "tick">[] = STATS_COLUMNS
@@ -47,6 +49,42 @@ export function downsample(
     }
   }
   return { ticks, series, bucket };
+}
+
+/**
+ * Answers of {@link statsSeries}, reused until the run gains a stats file: a whole-run series
+ * reads every stats file of the run, which clients poll while the run grows.
+ */
+export class StatsAnswers {
+  readonly #answers: LruCache<string, { version: string; answer: StatsResponse }>;
+
+  /** `maxBytes`: estimated bytes of answers kept. */
+  constructor(maxBytes: number) {
+    this.#answers = new LruCache({
+      name: "stats_answers",
+      maxEntries: 256,
+      maxBytes,
+      sizeOf: (e) => approxSize(e.answer),
+    });
+  }
+
+  /** The series, from the cache while the run's stats files are the same. */
+  async series(index: IndexData, runId: string, q: StatsQuery): Promise<StatsResponse> {
+    const files = await index.list(runId, "stats");
+    const last = files.at(-1);
+    const version = `${files.length}:${last?.firstTick}_${last?.lastTick}`;
+    const key = `${runId}|${q.metrics.join(",")}|${q.from}|${q.to}|${q.maxPoints}`;
+    const cached = this.#answers.get(key);
+    if (cached !== undefined && cached.version === version) return cached.answer;
+    const answer = await statsSeries(index, runId, q);
+    this.#answers.set(key, { version, answer });
+    return answer;
+  }
+
+  /** Counters of the answer cache. */
+  cacheStats(): CacheStats[] {
+    return [this.#answers.stats()];
+  }
 }
 
 /** The series of a run; 404 `no_index` when no stats file exists for it yet. */
