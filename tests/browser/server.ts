@@ -35,8 +35,7 @@ export interface WebTestServer {
 
 /**
  * Simulates 3000 ticks of a 256x128 world (seed 3) into `dataDir` with the in-process
- * pipeline. Returns the run id. (128x96 is too small: the shipped ancestor is one row of 186
- * cells.)
+ * pipeline. Returns the run id.
  */
 export async function simulate(dataDir: string): Promise<string> {
   const p = await Pipeline.create(resolveConfig(defaultConfig({

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ANCESTOR_SOURCE, checkAncestorShape } from "./ancestor.ts";
 import type { Topology } from "./world.ts";
 
 /** Energy and entropy rules. */
@@ -122,7 +123,7 @@ export type EngineConfigInput = {
   programs?: ProgramPlacement[];
 };
 
-/** Defaults, tuned so the shipped ancestor evolves on a 256x256 torus. */
+/** Defaults, tuned so the shipped ancestor evolves on tori from 64x64 to 256x256. */
 export const DEFAULT_THERMO: ThermoConfig = {
   maxEnergy: 60000,
   maxEntropy: 20000,
@@ -148,10 +149,16 @@ export const DEFAULT_ENERGY: EnergyConfig = {
   maxCoveragePerMille: 40,
 };
 
+/**
+ * A body returns 15 energy per cell on average as a few full-sized ENERGY molecules. The
+ * sources pause at a share of the world covered by ENERGY molecules, whatever their value: as
+ * many small ones (formerly 150 per mille of value 100) they held that share in worlds of
+ * 64x64 to 180x180 and starved the population, which died out in 60000 to 140000 ticks.
+ */
 export const DEFAULT_DECAY: DecayConfig = {
   delayTicks: 200,
-  energyPerMille: 150,
-  energyValue: 100,
+  energyPerMille: 15,
+  energyValue: 1000,
 };
 
 export const DEFAULT_MUTATION: MutationConfig = {
@@ -233,7 +240,12 @@ export function parseShape(text: string): number[] {
   return shape;
 }
 
-/** Fills in defaults and validates. Throws {@link ConfigError} naming the field. */
+/**
+ * Fills in defaults and validates. Throws {@link ConfigError} naming the field, and an
+ * UnsupportedShapeError (a RangeError naming the shape, the reason and the shapes that work)
+ * when the shipped ancestor is to be placed in a world it cannot live in. Programs of one's own
+ * have no fixed limits: `createEngine` refuses one only when its body does not fit.
+ */
 export function resolveEngineConfig(
   input: EngineConfigInput,
   ancestor?: ProgramPlacement,
@@ -307,6 +319,10 @@ export function resolveEngineConfig(
     chunk: [1, 10000],
   });
   const programs = input.programs ?? (ancestor ? [ancestor] : []);
+  // The shipped ancestor is known by its source (also when given as a file of one's own).
+  if (programs.some((p) => p?.source === ANCESTOR_SOURCE && p.count > 0)) {
+    checkAncestorShape(shape);
+  }
   programs.forEach((p, i) => {
     if (typeof p.source !== "string" || p.source.length === 0) {
       throw new ConfigError(`programs[${i}].source`, "expected assembler source text");

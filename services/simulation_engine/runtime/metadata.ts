@@ -19,7 +19,7 @@ import { INSTRUCTIONS } from "../../../codec/isa.ts";
 import { MOLECULE_TYPE_NAMES } from "../../../codec/mod.ts";
 
 /** Version of the engine's rules; changes whenever the same seed would give other states. */
-export const ENGINE_VERSION = "1.0.0";
+export const ENGINE_VERSION = "1.1.0";
 
 /** JSON of the resolved engine config (bigints as strings). */
 export function configJson(engine: Engine): string {
@@ -54,9 +54,7 @@ export function buildMetadata(
       return create(ProgramInfoSchema, {
         name: p.placement.name,
         source: p.placement.source,
-        origin: create(VectorSchema, {
-          components: p.placement.origin ?? c.shape.map((s) => Math.floor(s / 2)),
-        }),
+        origin: create(VectorSchema, { components: [...p.origin] }),
         direction: create(VectorSchema, { components: [...p.artifact.direction] }),
         energy: p.placement.energy,
         genomeHash: first?.genomeHash ?? 0,

@@ -6,6 +6,14 @@
  */
 
 export * from "./engine_config.ts";
+export {
+  ANCESTOR_DIMS,
+  ANCESTOR_EXTENT,
+  ANCESTOR_MIN_SIZE,
+  ancestorShapeProblem,
+  checkAncestorShape,
+  UnsupportedShapeError,
+} from "./ancestor.ts";
 export * from "./engine.ts";
 export * from "../../../codec/isa.ts";
 export * from "./metadata.ts";

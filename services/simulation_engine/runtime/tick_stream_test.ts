@@ -18,7 +18,7 @@ function organismKey(list: { id: number; energy: number; entropy: number; alive:
 Deno.test("replaying every chunk reproduces the engine's world and organisms at each sample", () => {
   const config = resolveEngineConfig(
     {
-      shape: [256, 40],
+      shape: [256, 64],
       seed: 7,
       intervals: { sampling: 3, accumulatedDelta: 2, snapshot: 4, chunk: 2 },
     },
@@ -117,7 +117,7 @@ Deno.test("chunks are self-contained: each starts with a snapshot and spans its 
 
 Deno.test("the direct writer's bytes equal protobuf-es's encoding of the same chunk", () => {
   const config = resolveEngineConfig(
-    { shape: [256, 40], seed: 21, intervals: { sampling: 2, accumulatedDelta: 2, snapshot: 3 } },
+    { shape: [256, 64], seed: 21, intervals: { sampling: 2, accumulatedDelta: 2, snapshot: 3 } },
     ancestorPlacement(2, 20000),
   );
   const engine = createEngine(config);
