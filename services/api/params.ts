@@ -45,15 +45,23 @@ export function parseNonNegativeInt(
   }
   const min = options.min ?? 0;
   const max = options.max ?? Number.MAX_SAFE_INTEGER;
-  if (!/^\d{1,16}$/.test(text)) {
+  if (!/^\d+$/.test(text)) {
     throw badParameter(
       name,
       `Parameter '${name}' must be a non-negative integer, got '${printable(text)}'`,
     );
   }
-  const n = Number(text);
-  if (n < min || n > max) {
-    throw badParameter(name, `Parameter '${name}' must be in ${min}..${max}, got ${n}`);
+  // Compared as typed: beyond 2^53 a Number is rounded, and the answer must not echo that.
+  const digits = text.replace(/^0+(?=\d)/, "");
+  const n = Number(digits);
+  if (digits.length > 16 || !Number.isSafeInteger(n) || n > max) {
+    throw badParameter(
+      name,
+      `Parameter '${name}' is too large: '${printable(text)}' is above ${max}`,
+    );
+  }
+  if (n < min) {
+    throw badParameter(name, `Parameter '${name}' must be in ${min}..${max}, got ${digits}`);
   }
   return n;
 }

@@ -63,3 +63,15 @@ Deno.test("ETags: 128 bits of SHA-256 of the exact identity, weak comparison for
   assert.ok(!etagMatches(undefined, e));
   assert.ok(!etagMatches('"other"', e));
 });
+
+Deno.test("numbers beyond 2^53 are refused as too large and echoed exactly as typed", () => {
+  for (const text of ["9999999999999999", "99999999999999999999", "0009007199254740992"]) {
+    assert.throws(
+      () => parseNonNegativeInt("tick", text),
+      (e: Error) => e.message.includes(`'${text}'`) && /too large/.test(e.message),
+      text,
+    );
+  }
+  assert.equal(parseNonNegativeInt("tick", "9007199254740991"), Number.MAX_SAFE_INTEGER);
+  assert.equal(parseNonNegativeInt("tick", "007"), 7);
+});
