@@ -6,6 +6,7 @@
 
 import { runSuites, type Suite } from "./_harness.ts";
 import { chunkFigures, engineThroughput } from "./engine_bench.ts";
+import { checkpointFigures } from "./checkpoint_bench.ts";
 import { persistenceThroughput, pipelineVsEngine } from "./pipeline_bench.ts";
 import { apiThroughput } from "./api_bench.ts";
 import { s3Throughput } from "./s3_bench.ts";
@@ -15,6 +16,7 @@ import { memorySteadyState } from "./memory_bench.ts";
 const SUITES: Suite[] = [
   engineThroughput,
   chunkFigures,
+  checkpointFigures,
   persistenceThroughput,
   pipelineVsEngine,
   apiThroughput,

@@ -5,7 +5,8 @@
  * instruction set's encoding (opcodes, operand kinds: stored programs and organisms' last
  * instructions are made of them) with the disassembler that turns them back into text. Each
  * fast path produces or reads exactly what protobuf-es does for the schemas in proto/gen/
- * (tested byte for byte), only faster.
+ * (tested byte for byte), only faster. Beside them, the checkpoint's stored form: its format
+ * version rule, its direct writer, encoding and decoding.
  *
  * Services, the CLI, benches and resources import these from here; the engine runtime too (it
  * feeds its world and organisms into the chunk writer). codec/ itself depends on proto/ only
@@ -23,3 +24,11 @@ export { replayChunk, type ReplayedState } from "./chunk_replay.ts";
 export * from "./molecule.ts";
 export * from "./isa.ts";
 export { disassemble, instructionText } from "./disassemble.ts";
+export {
+  CHECKPOINT_FORMAT_VERSION,
+  CheckpointError,
+  checkpointFormatVersion,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from "./checkpoint.ts";
+export * from "./checkpoint_writer.ts";

@@ -26,6 +26,7 @@ import { FormatVersion } from "./gen/evochora/v1/tick_pb.ts";
 export * from "./gen/evochora/v1/tick_pb.ts";
 export * from "./gen/evochora/v1/metadata_pb.ts";
 export * from "./gen/evochora/v1/pipeline_pb.ts";
+export * from "./gen/evochora/v1/checkpoint_pb.ts";
 export { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 export type {
   BinaryReadOptions,

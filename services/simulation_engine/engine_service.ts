@@ -3,6 +3,10 @@
  * then every chunk on the tick queue. `put` backpressure slows the simulation when persistence
  * falls behind; nothing is dropped.
  *
+ * Checkpoints: given `onCheckpoint`, it takes one after every `intervals.checkpoint` chunks and
+ * a final one when the run stops, and hands each over once the chunks before it are on the
+ * queue. Given `restoreFrom`, it continues a run from a checkpoint instead of starting one.
+ *
  * @module
  */
 
@@ -15,13 +19,24 @@ import type { Service, ServiceStatus } from "../common/service.ts";
 import {
   ancestorPlacement,
   buildMetadata,
+  checkpointDue,
+  checkpointEngine,
   createEngine,
+  type EncodedCheckpoint,
   type EncodedChunk,
   type Engine,
   type EngineConfigInput,
   resolveEngineConfig,
+  restoreEngine,
   TickStream,
 } from "./runtime/mod.ts";
+
+/** A checkpoint handed to {@link EngineServiceOptions.onCheckpoint}. */
+export interface EngineCheckpoint extends EncodedCheckpoint {
+  runId: string;
+  /** Taken when the run stopped (its tick is the run's last; it may lie inside a chunk). */
+  final: boolean;
+}
 
 /** Options for {@link EngineService}. */
 export interface EngineServiceOptions {
@@ -35,6 +50,25 @@ export interface EngineServiceOptions {
   runId?: string;
   /** Milliseconds of simulation between yields to the event loop (in-process fairness). */
   sliceMs?: number;
+  /**
+   * Receives the run's checkpoints: one after every `intervals.checkpoint` chunks (called once
+   * the chunks before it are on the queue) and a final one when the run stops (after its last
+   * chunk). Without it no checkpoint is taken. The simulation waits while it runs.
+   */
+  onCheckpoint?: (checkpoint: EngineCheckpoint) => Promise<void> | void;
+  /**
+   * Continue from this checkpoint (its bytes) instead of starting at tick 0. The config must be
+   * the one it was taken with; `runId` defaults to the checkpoint's.
+   */
+  restoreFrom?: Uint8Array;
+  /** Wall clock written into the chunks (`created_at_ms`); default Date.now. */
+  clock?: () => number;
+}
+
+/** A chunk waiting to be put, with the checkpoint taken right after it (if one was due). */
+interface HeldChunk {
+  chunk: EncodedChunk;
+  checkpoint: EncodedCheckpoint | null;
 }
 
 /** A run id: UTC time, seed and a random suffix, e.g. `20261127T101530Z-s42-7f3a`. */
@@ -59,17 +93,32 @@ export class EngineService implements Service {
   #ticksAtStart = 0;
   #blockedMs = 0;
   #yieldMs = 0;
+  #checkpoints = 0;
+  #checkpointBytes = 0;
+  #checkpointMs = 0;
 
   constructor(options: EngineServiceOptions) {
     this.#options = options;
     this.name = options.name;
     const config = resolveEngineConfig(options.engine, ancestorPlacement());
-    this.runId = options.runId ?? newRunId(config.seed);
-    this.engine = createEngine(config);
-    this.#stream = new TickStream(this.engine.sim, {
-      intervals: config.intervals,
-      runId: this.runId,
-    });
+    const clock = options.clock === undefined ? {} : { clock: options.clock };
+    if (options.restoreFrom !== undefined) {
+      const restored = restoreEngine(options.restoreFrom, config, {
+        ...(options.runId === undefined ? {} : { runId: options.runId }),
+        ...clock,
+      });
+      this.runId = options.runId ?? restored.runId;
+      this.engine = restored.engine;
+      this.#stream = restored.stream;
+    } else {
+      this.runId = options.runId ?? newRunId(config.seed);
+      this.engine = createEngine(config);
+      this.#stream = new TickStream(this.engine.sim, {
+        intervals: config.intervals,
+        runId: this.runId,
+        ...clock,
+      });
+    }
     this.#life = new Lifecycle(this.name, this.kind);
   }
 
@@ -97,14 +146,16 @@ export class EngineService implements Service {
     const target = this.#options.ticks;
     const slice = this.#options.sliceMs ?? 20;
     // One chunk is held back so the run's last chunk can be marked final, which closes the
-    // last (short) batch without waiting for chunks that never come.
-    let held: EncodedChunk | null = null;
-    const emit = async (c: EncodedChunk | null) => {
+    // last (short) batch without waiting for chunks that never come. A checkpoint taken after
+    // a chunk waits with it, so it is handed over only once that chunk is on the queue.
+    let held: HeldChunk | null = null;
+    const emit = async (c: EncodedChunk | null, flushed = false) => {
       if (c === null) return;
-      if (held !== null) await this.#put(held, false);
-      held = c;
+      if (held !== null) await this.#release(held, false);
+      // A flushed chunk ends early: a checkpoint after it would continue into another chunk.
+      held = { chunk: c, checkpoint: flushed ? null : this.#dueCheckpoint(c) };
     };
-    await emit(this.#stream.observe()); // tick 0
+    await emit(this.#stream.observe()); // tick 0 (nothing when restored at an observed tick)
     while (!signal.aborted && (target === 0 || sim.tick < target)) {
       const until = performance.now() + slice;
       let chunk: EncodedChunk | null = null;
@@ -120,8 +171,40 @@ export class EngineService implements Service {
       await new Promise((r) => setImmediate(r));
       this.#yieldMs += performance.now() - y;
     }
-    await emit(this.#stream.flush());
-    if (held !== null) await this.#put(held, true);
+    // The final checkpoint comes before the flush: it holds the open chunk's samples, so a
+    // continuation completes that chunk as an uninterrupted longer run would.
+    const last = this.#options.onCheckpoint === undefined ? null : this.#takeCheckpoint();
+    const heldNow = held as HeldChunk | null;
+    if (last !== null && heldNow?.checkpoint?.tick === last.tick) heldNow.checkpoint = null;
+    await emit(this.#stream.flush(), true);
+    if (held !== null) await this.#release(held, true);
+    if (last !== null) await this.#handOver(last, true);
+  }
+
+  /** The checkpoint due after `chunk` (taken now: the chunk has just closed), if any. */
+  #dueCheckpoint(chunk: EncodedChunk): EncodedCheckpoint | null {
+    if (this.#options.onCheckpoint === undefined) return null;
+    if (!checkpointDue(this.engine.sim.config.intervals, chunk)) return null;
+    return this.#takeCheckpoint();
+  }
+
+  #takeCheckpoint(): EncodedCheckpoint {
+    const t = performance.now();
+    const checkpoint = checkpointEngine(this.engine, this.#stream);
+    this.#checkpointMs += performance.now() - t;
+    return checkpoint;
+  }
+
+  /** Puts a held chunk on the queue, then hands over its checkpoint. */
+  async #release(held: HeldChunk, final: boolean): Promise<void> {
+    await this.#put(held.chunk, final);
+    if (held.checkpoint !== null) await this.#handOver(held.checkpoint, false);
+  }
+
+  async #handOver(checkpoint: EncodedCheckpoint, final: boolean): Promise<void> {
+    await this.#options.onCheckpoint?.({ ...checkpoint, runId: this.runId, final });
+    this.#checkpoints++;
+    this.#checkpointBytes += checkpoint.bytes.length;
   }
 
   async #put(chunk: EncodedChunk, final: boolean): Promise<void> {
@@ -159,6 +242,9 @@ export class EngineService implements Service {
       bytes: this.#bytes,
       backpressure_ms: this.#blockedMs,
       yielded_ms: this.#yieldMs,
+      checkpoints: this.#checkpoints,
+      checkpoint_bytes: this.#checkpointBytes,
+      checkpoint_ms: this.#checkpointMs,
     });
   }
 }

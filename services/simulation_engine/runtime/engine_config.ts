@@ -83,6 +83,11 @@ export interface IntervalsConfig {
   snapshot: number;
   /** Snapshot periods per chunk; every chunk starts with a snapshot. */
   chunk: number;
+  /**
+   * Chunks between checkpoints: 1 takes one after every chunk (with the default `chunk` of 1,
+   * at each snapshot), 0 none. Changes no chunk, so a checkpoint restores under any value.
+   */
+  checkpoint: number;
 }
 
 /** A program placed at start. */
@@ -173,6 +178,7 @@ export const DEFAULT_INTERVALS: IntervalsConfig = {
   accumulatedDelta: 5,
   snapshot: 20,
   chunk: 1,
+  checkpoint: 1,
 };
 
 /** Thrown for a configuration that cannot run; names the field. */
@@ -317,6 +323,7 @@ export function resolveEngineConfig(
     accumulatedDelta: [1, big],
     snapshot: [1, big],
     chunk: [1, 10000],
+    checkpoint: [0, big],
   });
   const programs = input.programs ?? (ancestor ? [ancestor] : []);
   // The shipped ancestor is known by its source (also when given as a file of one's own).

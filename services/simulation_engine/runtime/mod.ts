@@ -15,6 +15,9 @@ export {
   UnsupportedShapeError,
 } from "./ancestor.ts";
 export * from "./engine.ts";
+export { checkpointDue, checkpointEngine, type EncodedCheckpoint } from "./checkpoint.ts";
+export { type RestoredEngine, restoreEngine, type RestoreOptions } from "./checkpoint_restore.ts";
+export { checkpointConfigJson } from "./checkpoint_config.ts";
 export * from "../../../codec/isa.ts";
 export * from "./metadata.ts";
 export { Organism } from "./organism.ts";
@@ -25,6 +28,12 @@ export {
   Simulation,
   type SimulationPlugin,
 } from "./simulation.ts";
-export { type EncodedChunk, TickStream, type TickStreamOptions } from "./tick_stream.ts";
+export {
+  type EncodedChunk,
+  type OpenChunkState,
+  TickStream,
+  type TickStreamOptions,
+  type TickStreamState,
+} from "./tick_stream.ts";
 export { emptyOrganismStateFields, organismStateFields } from "./organism_state.ts";
 export { type Topology, World } from "./world.ts";

@@ -73,6 +73,13 @@ export class Organism {
   deathReason = "";
 
   /**
+   * Per label value, the own label this organism last jumped to; the VM uses it while that
+   * label still stands (see Vm's label resolution). Null until the first such jump. State that
+   * decides jumps, so a checkpoint carries it.
+   */
+  labelCache: Map<number, number> | null = null;
+
+  /**
    * Positions this organism owned at some point (body at birth plus writes). Stale entries are
    * checked against the owner grid when used.
    */

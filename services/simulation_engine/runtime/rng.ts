@@ -46,6 +46,15 @@ export class Rng {
     return r;
   }
 
+  /** Continues from a state captured by {@link Rng.state} (in place: holders keep this object). */
+  setState(state: readonly number[]): void {
+    if (state.length !== 4) throw new RangeError(`An Rng state has 4 words, got ${state.length}`);
+    this.#a = state[0]! | 0;
+    this.#b = state[1]! | 0;
+    this.#c = state[2]! | 0;
+    this.#d = state[3]! | 0;
+  }
+
   /** The four state words. */
   state(): number[] {
     return [this.#a, this.#b, this.#c, this.#d];

@@ -105,3 +105,12 @@ Deno.test("chance(num, den) is never true for 0 and always true for den", () => 
   }
   assert.ok(some > 400 && some < 600, `${some} of 1000`);
 });
+
+Deno.test("setState continues the sequence of the generator the state was taken from", () => {
+  const a = new Rng(99n);
+  draws(a, 17);
+  const b = new Rng(1n);
+  b.setState(a.state());
+  assert.deepEqual(draws(b, 50), draws(a, 50));
+  assert.throws(() => b.setState([1, 2, 3]), /An Rng state has 4 words, got 3/);
+});

@@ -49,6 +49,21 @@ export function genomeHash(world: World, body: readonly number[], origin: number
   return h >>> 0;
 }
 
+/** What {@link Simulation.restore} sets: all of a simulation but its world, RNG and plugins. */
+export interface SimulationState {
+  tick: number;
+  /** Living organisms, in the order the next tick shuffles. */
+  organisms: Organism[];
+  /** Died since the last sample, not yet taken by {@link Simulation.takeDead}. */
+  dead: Organism[];
+  nextOrganismId: number;
+  organismsCreated: number;
+  births: number;
+  deaths: number;
+  instructionsExecuted: number;
+  maxGeneration: number;
+}
+
 /** A running simulation. Deterministic: the same config and programs give the same states. */
 export class Simulation implements VmHost {
   readonly config: EngineConfig;
@@ -204,6 +219,33 @@ export class Simulation implements VmHost {
       this.#born = [];
     }
     for (const p of this.plugins) p.afterTick?.(this);
+  }
+
+  /** The id the next organism will get. */
+  get nextOrganismId(): number {
+    return this.#nextId;
+  }
+
+  /** Organisms that died since {@link Simulation.takeDead} was last called, left in place. */
+  get pendingDead(): readonly Organism[] {
+    return this.#dead;
+  }
+
+  /**
+   * Takes over a restored state (a checkpoint's), between two ticks. The world, the RNG and
+   * the plugins are restored through their own methods.
+   */
+  restore(state: SimulationState): void {
+    this.tick = state.tick;
+    this.organisms = state.organisms;
+    this.#dead = state.dead;
+    this.#born = [];
+    this.#nextId = state.nextOrganismId;
+    this.organismsCreated = state.organismsCreated;
+    this.births = state.births;
+    this.deaths = state.deaths;
+    this.instructionsExecuted = state.instructionsExecuted;
+    this.maxGeneration = state.maxGeneration;
   }
 
   /** Organisms that died since the last call (for output of their final state). */

@@ -37,6 +37,33 @@ export interface TickStreamOptions {
   runId: string;
   /** Wall clock for `created_at_ms`; default Date.now. Return 0 for reproducible bytes. */
   clock?: () => number;
+  /** Continue where a stream stood ({@link TickStream.state}); the simulation is restored first. */
+  from?: TickStreamState;
+}
+
+/** The samples of a chunk written so far. */
+export interface OpenChunkState {
+  firstTick: number;
+  lastTick: number;
+  sampleCount: number;
+  /** The encoded samples: fields 4 (snapshot) and 5 (deltas) of the TickDataChunk. */
+  body: Uint8Array;
+}
+
+/**
+ * Where a stream stands between two ticks: what a checkpoint needs so that the chunks after a
+ * restore are byte-identical to those of the uninterrupted run.
+ */
+export interface TickStreamState {
+  /** Index of the open chunk, or of the next one. */
+  chunkIndex: number;
+  /** True when nothing is left to observe at the current tick (observed, or no sample tick). */
+  tickSampled: boolean;
+  /** Births and deaths at the previous sample: a summary counts the difference. */
+  lastBirths: number;
+  lastDeaths: number;
+  /** The open chunk; null between chunks. */
+  open: OpenChunkState | null;
 }
 
 /** One finished chunk: an encoded `evochora.v1.TickDataChunk` and what routing needs of it. */
@@ -93,6 +120,8 @@ export class TickStream {
   #chunkIndex = 0;
   #lastBirths = 0;
   #lastDeaths = 0;
+  /** The tick last given to observe(): a second call at the same tick does nothing. */
+  #observedTick = -1;
   #flat = new Int32Array(0);
   #molecule = new Int32Array(0);
   #owner = new Int32Array(0);
@@ -117,6 +146,53 @@ export class TickStream {
     this.#iv = options.intervals;
     this.#runId = options.runId;
     this.#clock = options.clock ?? Date.now;
+    if (options.from !== undefined) this.#continueFrom(options.from);
+  }
+
+  #continueFrom(from: TickStreamState): void {
+    this.#chunkIndex = from.chunkIndex;
+    this.#observedTick = from.tickSampled ? this.#sim.tick : -1;
+    this.#lastBirths = from.lastBirths;
+    this.#lastDeaths = from.lastDeaths;
+    const open = from.open;
+    if (open === null) return;
+    this.#open = true;
+    this.#firstTick = open.firstTick;
+    this.#lastTick = open.lastTick;
+    this.#samples = open.sampleCount;
+    const w = this.#body;
+    w.reset();
+    w.ensure(open.body.length);
+    w.buf.set(open.body, 0);
+    w.pos = open.body.length;
+  }
+
+  /** The run id written into every chunk. */
+  get runId(): string {
+    return this.#runId;
+  }
+
+  /** Whether a chunk is open (samples written, not yet returned). */
+  get isOpen(): boolean {
+    return this.#open;
+  }
+
+  /** Where the stream stands, for a checkpoint; the open chunk's samples are copied. */
+  state(): TickStreamState {
+    return {
+      chunkIndex: this.#chunkIndex,
+      tickSampled: this.#observedTick === this.#sim.tick || !this.isSampleTick(),
+      lastBirths: this.#lastBirths,
+      lastDeaths: this.#lastDeaths,
+      open: this.#open
+        ? {
+          firstTick: this.#firstTick,
+          lastTick: this.#lastTick,
+          sampleCount: this.#samples,
+          body: this.#body.bytes(),
+        }
+        : null,
+    };
   }
 
   /** Samples per chunk. */
@@ -131,10 +207,14 @@ export class TickStream {
 
   /**
    * Records the current tick if it is a sample tick. Returns the chunk it completes, if any.
-   * Organisms that died since the previous sample appear once more, with alive=false.
+   * Organisms that died since the previous sample appear once more, with alive=false. Once per
+   * tick: a second call at the same tick (e.g. the first call after restoring a checkpoint of
+   * an observed tick) does nothing.
    */
   observe(): EncodedChunk | null {
     const sim = this.#sim;
+    if (sim.tick === this.#observedTick) return null;
+    this.#observedTick = sim.tick;
     if (!this.isSampleTick()) return null;
     const world = sim.world;
     const w = this.#body;

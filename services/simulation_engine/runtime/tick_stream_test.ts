@@ -134,3 +134,42 @@ Deno.test("the direct writer's bytes equal protobuf-es's encoding of the same ch
   }
   assert.ok(compared > 100);
 });
+
+Deno.test("observe records a tick once: a second call at the same tick does nothing", () => {
+  const config = resolveEngineConfig(
+    { shape: [32, 32], seed: 3, intervals: { sampling: 1, snapshot: 2, chunk: 1 } },
+    ancestorPlacement(0),
+  );
+  const engine = createEngine(config);
+  const stream = new TickStream(engine.sim, { intervals: config.intervals, runId: "x" });
+  assert.equal(stream.observe(), null);
+  assert.equal(stream.observe(), null, "tick 0 again");
+  assert.equal(stream.state().open?.sampleCount, 1);
+  engine.sim.step();
+  assert.equal(stream.observe()?.sampleCount, 2);
+  assert.equal(stream.observe(), null, "tick 1 again");
+  assert.equal(stream.state().open, null);
+  assert.equal(stream.state().chunkIndex, 1);
+});
+
+Deno.test("a stream continued from another's state finishes its open chunk with the same bytes", () => {
+  const config = resolveEngineConfig(
+    { shape: [32, 32], seed: 3, intervals: { sampling: 2, snapshot: 5, chunk: 1 } },
+    ancestorPlacement(0),
+  );
+  const engine = createEngine(config);
+  const options = { intervals: config.intervals, runId: "x", clock: () => 0 };
+  const a = new TickStream(engine.sim, options);
+  a.observe();
+  for (let t = 0; t < 4; t++) {
+    engine.sim.step();
+    a.observe();
+  }
+  const state = a.state();
+  assert.equal(state.open?.sampleCount, 3);
+  assert.equal(state.tickSampled, true);
+  const b = new TickStream(engine.sim, { ...options, from: state });
+  assert.equal(b.observe(), null, "tick 4 was observed before");
+  assert.deepEqual(b.state(), state);
+  assert.deepEqual(b.flush()?.bytes, a.flush()?.bytes);
+});

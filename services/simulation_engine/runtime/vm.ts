@@ -79,8 +79,6 @@ export class Vm {
   readonly #argPos = new Int32Array(MAX_ARG_CELLS);
   readonly #vec = new Int32Array(8);
   readonly #lengths: Int32Array;
-  /** Per organism: label value -> own label position, validated on use. */
-  readonly #labelCache = new WeakMap<Organism, Map<number, number>>();
   #energy = 0;
   #entropy = 0;
   #fail = "";
@@ -649,8 +647,8 @@ export class Vm {
   #resolveLabel(o: Organism, value: number): number {
     const cells = this.#cells;
     const owners = this.#owners;
-    let cache = this.#labelCache.get(o);
-    if (cache !== undefined) {
+    let cache = o.labelCache;
+    if (cache !== null) {
       const at = cache.get(value);
       if (
         at !== undefined &&
@@ -683,9 +681,9 @@ export class Vm {
       }
     }
     if (best >= 0 && owners[best] === o.id) {
-      if (cache === undefined) {
+      if (cache === null) {
         cache = new Map();
-        this.#labelCache.set(o, cache);
+        o.labelCache = cache;
       }
       cache.set(value, best);
     }

@@ -176,6 +176,54 @@ export class World {
   }
 
   /**
+   * Replaces the whole grid by the given cells, every other cell empty and unowned (restoring a
+   * checkpoint): counts and the label index are rebuilt, no change is pending, no cell claimed.
+   * Throws RangeError for columns of different lengths or a position outside the world.
+   */
+  load(flat: ArrayLike<number>, molecule: ArrayLike<number>, owner: ArrayLike<number>): void {
+    if (molecule.length !== flat.length || owner.length !== flat.length) {
+      throw new RangeError(
+        `Cell columns differ in length: ${flat.length} positions, ${molecule.length} ` +
+          `molecules, ${owner.length} owners`,
+      );
+    }
+    this.cells.fill(0);
+    this.owners.fill(0);
+    this.claims.fill(-1);
+    this.typeCounts.fill(0);
+    this.labels.clear();
+    this.clearSampleChanges();
+    this.clearSnapshotChanges();
+    for (let i = 0; i < flat.length; i++) {
+      const f = flat[i]!;
+      if (!Number.isInteger(f) || f < 0 || f >= this.size) {
+        throw new RangeError(`Cell position ${f} lies outside a world of ${this.size} cells`);
+      }
+      this.set(f, molecule[i]!, owner[i]!);
+    }
+    this.clearSampleChanges();
+    this.clearSnapshotChanges();
+  }
+
+  /**
+   * Records cells as changed since the previous sample (`sample`) and since the last full state
+   * (`snapshot`), as when a checkpoint taken inside a chunk is restored.
+   */
+  markChanged(sample: ArrayLike<number>, snapshot: ArrayLike<number>): void {
+    for (let i = 0; i < sample.length; i++) this.#mark(sample[i]!, DIRTY_SAMPLE);
+    for (let i = 0; i < snapshot.length; i++) this.#mark(snapshot[i]!, DIRTY_SNAPSHOT);
+  }
+
+  #mark(flat: number, flag: number): void {
+    if (!Number.isInteger(flat) || flat < 0 || flat >= this.size) {
+      throw new RangeError(`Changed cell ${flat} lies outside a world of ${this.size} cells`);
+    }
+    if ((this.#dirty[flat]! & flag) !== 0) return;
+    this.#dirty[flat]! |= flag;
+    (flag === DIRTY_SAMPLE ? this.#sampleDirty : this.#snapshotDirty).push(flat);
+  }
+
+  /**
    * One step from `flat` along `axis` by `sign` (+1/-1). Returns -1 when a bounded world ends.
    */
   step(flat: number, axis: number, sign: number): number {

@@ -231,3 +231,32 @@ Deno.test("distance() does not wrap in a bounded world", () => {
   const w = new World({ shape: [10, 8], topology: "bounded" });
   assert.equal(w.distance(w.flatOf([0, 0]), w.flatOf([9, 7])), 16);
 });
+
+Deno.test("load replaces the grid, rebuilds counts and labels, and leaves no change pending", () => {
+  const w = new World({ shape: [8, 8] });
+  w.set(3, data(1), 7);
+  w.set(4, label(5), 7);
+  w.load([10, 20, 30], [label(9), data(2), 0], [0, 4, 4]);
+  assert.equal(w.cells[3], 0);
+  assert.equal(w.owners[3], 0);
+  assert.deepEqual([w.cells[10], w.cells[20], w.cells[30]], [label(9), data(2), 0]);
+  assert.deepEqual([w.owners[10], w.owners[20], w.owners[30]], [0, 4, 4]);
+  assert.equal(w.typeCounts[MoleculeType.LABEL], 1);
+  assert.equal(w.typeCounts[MoleculeType.DATA], 1);
+  assert.deepEqual([...w.labels.keys()], [9]);
+  assert.equal(w.sampleChanges().length, 0);
+  assert.equal(w.snapshotChanges().length, 0);
+  assert.throws(() => w.load([64], [data(1)], [0]), /Cell position 64 lies outside/);
+  assert.throws(() => w.load([1, 2], [data(1)], [0, 0]), /Cell columns differ in length/);
+});
+
+Deno.test("markChanged records cells as changed for the sample and the snapshot separately", () => {
+  const w = new World({ shape: [8, 8] });
+  w.markChanged([5, 9], [9, 12]);
+  assert.deepEqual([...w.sampleChanges()], [5, 9]);
+  assert.deepEqual([...w.snapshotChanges()], [9, 12]);
+  w.set(5, data(1), 0); // already recorded for the sample: listed once
+  assert.deepEqual([...w.sampleChanges()], [5, 9]);
+  assert.deepEqual([...w.snapshotChanges()], [9, 12, 5]);
+  assert.throws(() => w.markChanged([-1], []), /Changed cell -1 lies outside/);
+});

@@ -10,6 +10,13 @@ import { MoleculeType, pack, typeOf } from "../../../../codec/mod.ts";
 import type { Organism } from "../organism.ts";
 import type { Simulation, SimulationPlugin } from "../simulation.ts";
 
+/** The cells of {@link Decay} waiting to decay. */
+export interface DecayState {
+  dueTicks: number[];
+  /** Flat positions, in the order they decay. */
+  cells: number[];
+}
+
 /** Schedules and applies body decay. */
 export class Decay implements SimulationPlugin {
   readonly name = "decay";
@@ -28,6 +35,23 @@ export class Decay implements SimulationPlugin {
   /** Cells waiting to decay. */
   get pending(): number {
     return this.#cells.length - this.#head;
+  }
+
+  /** Cells waiting to decay, oldest first, and the tick each is due. */
+  state(): DecayState {
+    return { dueTicks: this.#due.slice(this.#head), cells: this.#cells.slice(this.#head) };
+  }
+
+  /** Continues from a {@link Decay.state} (restoring a checkpoint). */
+  restore(state: DecayState): void {
+    if (state.dueTicks.length !== state.cells.length) {
+      throw new RangeError(
+        `Decay state has ${state.dueTicks.length} due ticks for ${state.cells.length} cells`,
+      );
+    }
+    this.#due = [...state.dueTicks];
+    this.#cells = [...state.cells];
+    this.#head = 0;
   }
 
   onDeath(sim: Simulation, _dead: Organism, body: number[]): void {

@@ -9,6 +9,13 @@ import type { EnergyConfig } from "../engine_config.ts";
 import { MoleculeType, pack } from "../../../../codec/mod.ts";
 import type { Simulation, SimulationPlugin } from "../simulation.ts";
 
+/** The state of {@link EnergySources} between ticks. */
+export interface EnergySourcesState {
+  /** Flat positions. */
+  geysers: number[];
+  solarAccumulator: number;
+}
+
 /** Adds ENERGY molecules to the world according to {@link EnergyConfig}. */
 export class EnergySources implements SimulationPlugin {
   readonly name = "energy-sources";
@@ -25,6 +32,17 @@ export class EnergySources implements SimulationPlugin {
   /** Positions of the geysers (flat), chosen at start. */
   get geysers(): readonly number[] {
     return this.#geysers;
+  }
+
+  /** What carries over between ticks: the geysers and the solar remainder (per 1000 ticks). */
+  state(): EnergySourcesState {
+    return { geysers: [...this.#geysers], solarAccumulator: this.#solarAccumulator };
+  }
+
+  /** Continues from a {@link EnergySources.state} (restoring a checkpoint; no start hook then). */
+  restore(state: EnergySourcesState): void {
+    this.#geysers = [...state.geysers];
+    this.#solarAccumulator = state.solarAccumulator;
   }
 
   start(sim: Simulation): void {

@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import type { Consumer, LogStats, Queue, QueueRecord } from "../../resources/queue/queue.ts";
+import {
+  type EngineCheckpoint,
+  EngineService,
+  type EngineServiceOptions,
+} from "./engine_service.ts";
+
+/** A queue that keeps what is put on it, in order. */
+class RecordingQueue implements Queue {
+  readonly name = "recording";
+  readonly partitions = 1;
+  readonly records: QueueRecord[] = [];
+  put(record: QueueRecord): Promise<void> {
+    this.records.push(record);
+    return Promise.resolve();
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  consumer(): Consumer {
+    throw new Error("RecordingQueue has no consumers");
+  }
+  stats(): LogStats {
+    const n = this.records.length;
+    return {
+      recordsIn: n,
+      bytesIn: 0,
+      recordsOut: 0,
+      bytesOut: 0,
+      redelivered: 0,
+      retainedBytes: 0,
+      lag: {},
+      blockedProducers: 0,
+    };
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** 4 samples of 5 ticks per chunk: a chunk every 20 ticks (the last sample at 15, 35, ...). */
+const ENGINE = { shape: [100, 100], seed: 5, intervals: { sampling: 5, snapshot: 4 } };
+
+interface Handed extends EngineCheckpoint {
+  /** Chunks on the queue when it was handed over. */
+  chunksPut: number;
+}
+
+/** How {@link run} sets up the service. */
+interface RunOptions {
+  restoreFrom?: Uint8Array;
+  /** Default "checkpointed-run"; null leaves it to the service. */
+  runId?: string | null;
+  /** Whether to pass onCheckpoint (default true). */
+  checkpoints?: boolean;
+}
+
+/** Runs an engine service to `ticks`, recording its chunk records and checkpoints. */
+async function run(ticks: number, o: RunOptions = {}) {
+  const output = new RecordingQueue();
+  const checkpoints: Handed[] = [];
+  const options: EngineServiceOptions = {
+    name: "engine",
+    output,
+    metadataOutput: new RecordingQueue(),
+    engine: ENGINE,
+    ticks,
+    chunksPerBatch: 3,
+    clock: () => 0,
+  };
+  if (o.runId !== null) options.runId = o.runId ?? "checkpointed-run";
+  if (o.restoreFrom !== undefined) options.restoreFrom = o.restoreFrom;
+  if (o.checkpoints ?? true) {
+    options.onCheckpoint = (cp) => {
+      checkpoints.push({ ...cp, chunksPut: output.records.length });
+    };
+  }
+  const service = new EngineService(options);
+  await service.start();
+  await service.done;
+  return { records: output.records, checkpoints, service };
+}
+
+Deno.test("the engine service hands over a checkpoint after each chunk once it is on the queue, and a final one", async () => {
+  const { records, checkpoints, service } = await run(510);
+  assert.equal(records.length, 26, "ticks 0..510: 25 full chunks and a short one");
+  const regular = checkpoints.filter((c) => !c.final);
+  assert.deepEqual(regular.map((c) => c.tick), Array.from({ length: 25 }, (_, i) => 15 + 20 * i));
+  for (const c of regular) {
+    assert.equal(c.insideChunk, false);
+    assert.ok(c.chunksPut >= c.chunks, `tick ${c.tick}: handed over before its chunks`);
+    assert.equal(c.runId, "checkpointed-run");
+  }
+  const last = checkpoints.at(-1)!;
+  assert.equal(last.final, true);
+  assert.equal(last.tick, 510);
+  assert.equal(last.insideChunk, true, "tick 510 lies inside chunk 25");
+  assert.equal(last.chunksPut, 26, "the final checkpoint comes after the final chunk");
+  assert.equal(checkpoints.filter((c) => c.final).length, 1);
+  assert.equal(service.status().metrics.checkpoints, 26);
+});
+
+Deno.test("a run ending on a chunk boundary gets one final checkpoint there, not two", async () => {
+  const { checkpoints } = await run(495);
+  const at495 = checkpoints.filter((c) => c.tick === 495);
+  assert.equal(at495.length, 1);
+  assert.equal(at495[0]!.final, true);
+});
+
+Deno.test("without onCheckpoint no checkpoint is taken", async () => {
+  const { service } = await run(100, { checkpoints: false });
+  assert.equal(service.status().metrics.checkpoints, 0);
+  assert.equal(service.status().metrics.checkpoint_ms, 0);
+});
+
+Deno.test("an engine service restored from a checkpoint puts the uninterrupted run's records from there on", async () => {
+  const a = await run(600);
+  for (const cp of [a.checkpoints[0]!, a.checkpoints[12]!]) {
+    const b = await run(600, { restoreFrom: cp.bytes, runId: null });
+    assert.equal(b.service.runId, "checkpointed-run", "the run id comes from the checkpoint");
+    const want = a.records.slice(cp.chunks);
+    assert.equal(b.records.length, want.length, `from tick ${cp.tick}`);
+    b.records.forEach((r, i) => {
+      assert.deepEqual(r.headers, want[i]!.headers);
+      assert.deepEqual(r.value, want[i]!.value, `from tick ${cp.tick}: record ${i}`);
+    });
+  }
+});
+
+Deno.test("a finished run's final checkpoint, continued to twice its ticks, puts the longer run's records", async () => {
+  const long = await run(600);
+  const short = await run(300);
+  const final = short.checkpoints.at(-1)!;
+  assert.equal(final.final, true);
+  const extended = await run(600, { restoreFrom: final.bytes });
+  const want = long.records.slice(final.chunks);
+  assert.deepEqual(extended.records.map((r) => r.value), want.map((r) => r.value));
+});
