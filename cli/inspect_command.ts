@@ -1,185 +1,69 @@
 /**
- * `evochora inspect`: lists the runs in a data directory and verifies each one: every sampled
- * tick stored exactly once, no overlapping batches, every file decodes. Problems name the file
- * and the byte offset.
+ * `evochora inspect`: lists the runs in storage, verifies each one (see ./run_verify.ts) and
+ * prints its state; sweeps what crashed writers left behind and says what it swept. The exit
+ * code says the worst state found: 0 only when every run asked about is finished and verified.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { fromBinary, SimulationMetadataSchema, type TickDataChunk } from "../proto/mod.ts";
-import { decodeTickDataChunk } from "../codec/mod.ts";
-import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
-import { readMessages } from "../resources/storage/message_stream.ts";
-import { listAllKeys } from "../resources/storage/list_all_keys.ts";
-import type { Storage } from "../resources/storage/storage.ts";
 import {
-  deadLetterPrefix,
-  metadataKey,
-  parseBatchKey,
-  rawPrefix,
-} from "../services/common/storage_layout.ts";
-import { isRunId, RUN_ID_RULE } from "../services/common/storage_layout.ts";
-import { CliError } from "./cli_error.ts";
+  DEFAULT_LEFTOVER_AGE_MS as LEFTOVER_AGE_MS,
+  type Leftover,
+  type Storage,
+} from "../resources/storage/storage.ts";
+import { DEFAULT_IDLE_MS, formatDuration, type RunState } from "../services/common/run_state.ts";
+import { isRunId, RUN_ID_RULE, runPrefix } from "../services/common/storage_layout.ts";
+import { CliError, intFlag } from "./cli_error.ts";
+import { listRuns, type RunReport, verifyRun } from "./run_verify.ts";
+import { openStorageFlag } from "./storage_flag.ts";
 
-export const INSPECT_USAGE = `Usage: evochora inspect --data-dir D [--run R] [--json]
+export { listRuns, type RunReport, verifyRun };
 
-Lists the runs under D and verifies them: every sampled tick stored exactly once, batch
-ranges disjoint, every batch file decodes. Exits 1 when a run fails verification.
+/** Exit codes of `inspect` by the worst state found (0: every run finished and verified). */
+export const INSPECT_EXIT: Readonly<Record<RunState, number>> = {
+  finished: 0,
+  corrupt: 1,
+  incomplete: 3,
+  running: 4,
+};
+
+export const INSPECT_USAGE = `Usage: evochora inspect [--data-dir D | --config F] [--run R] [--json]
+
+Lists the runs in storage, verifies each one (every sampled tick stored exactly once,
+batch ranges disjoint, every batch file decodes, the end record true to what is stored)
+and prints its state:
+  finished     its end record is stored and everything it names verifies
+  running      no end record yet, and it stored something recently
+  incomplete   no end record and no progress: the run died (SIGKILL, lost host)
+  corrupt      verification failed (the problems are listed)
+It also removes crash leftovers (temp files, pending multipart uploads) untouched for
+--leftover-age seconds and says what it removed.
+
+Exit code: 0 when every run asked about is finished and verified; otherwise the worst
+state found: 1 corrupt, 3 incomplete, 4 running; 2 for bad input.
 
 Options:
-  --data-dir D   root of filesystem storage (default ./data)
-  --run R        only this run
-  --json         print one JSON object as the last line of stdout
-  -h, --help     show this help`;
+  --data-dir D          root of filesystem storage (default ./data)
+  --config F            the storage of a config file instead (e.g. S3)
+  --run R               only this run
+  --idle-after S        seconds without progress that make a run without an end record
+                        incomplete (default ${
+  DEFAULT_IDLE_MS / 1000
+}; slow runs get 3x their batch interval)
+  --leftover-age S      sweep leftovers untouched for S seconds (default ${LEFTOVER_AGE_MS / 1000})
+  --no-sweep            sweep nothing
+  --json                print one JSON object as the last line of stdout:
+                        {"runs":[{"runId","state","firstTick","lastTick","batches","problems",...}],
+                         "swept":[...]}
+  -h, --help            show this help`;
 
-/** The verification of one run. */
-export interface RunReport {
-  runId: string;
-  metadata: boolean;
-  samplingInterval: number | null;
-  firstTick: number | null;
-  lastTick: number | null;
-  samples: number;
-  batches: number;
-  chunks: number;
-  rawBytes: number;
-  storedBytes: number;
-  deadLetters: number;
-  ok: boolean;
-  errors: string[];
-}
-
-/** Run ids present under `runs/`. */
-export async function listRuns(storage: Storage): Promise<string[]> {
-  const runs = new Set<string>();
-  for (const k of await listAllKeys(storage, "runs/")) {
-    const m = /^runs\/([^/]+)\//.exec(k);
-    if (m) runs.add(m[1]!);
+/** The worst state's exit code (0 for none). */
+export function inspectExitCode(states: readonly RunState[]): number {
+  for (const s of ["corrupt", "incomplete", "running"] as const) {
+    if (states.includes(s)) return INSPECT_EXIT[s];
   }
-  return [...runs].sort();
-}
-
-/** Verifies one run. */
-export async function verifyRun(storage: Storage, runId: string): Promise<RunReport> {
-  const r: RunReport = {
-    runId,
-    metadata: false,
-    samplingInterval: null,
-    firstTick: null,
-    lastTick: null,
-    samples: 0,
-    batches: 0,
-    chunks: 0,
-    rawBytes: 0,
-    storedBytes: 0,
-    deadLetters: 0,
-    ok: true,
-    errors: [],
-  };
-  const fail = (msg: string) => {
-    r.ok = false;
-    r.errors.push(msg);
-  };
-  const metaKey = metadataKey(runId);
-  if (await storage.exists(metaKey)) {
-    r.metadata = true;
-    try {
-      const meta = fromBinary(SimulationMetadataSchema, await storage.read(metaKey));
-      r.samplingInterval = meta.intervals?.sampling ?? null;
-      if (meta.runId !== runId) fail(`'${metaKey}': run id is '${meta.runId}'`);
-    } catch (e) {
-      fail(`'${metaKey}' does not decode as SimulationMetadata: ${(e as Error).message}`);
-    }
-  } else fail(`'${metaKey}' is missing`);
-  r.deadLetters = (await listAllKeys(storage, deadLetterPrefix(runId))).length;
-  if (r.deadLetters > 0) fail(`${r.deadLetters} dead letters under '${deadLetterPrefix(runId)}'`);
-  const batches = (await listAllKeys(storage, rawPrefix(runId)))
-    .map((key) => ({ key, range: parseBatchKey(key) }))
-    .filter((b): b is { key: string; range: { firstTick: number; lastTick: number } } => {
-      if (b.range === null) fail(`'${b.key}' is not a batch file name`);
-      return b.range !== null;
-    })
-    .sort((a, b) => a.range.firstTick - b.range.firstTick);
-  r.batches = batches.length;
-  const ticks: number[] = [];
-  let previous: (typeof batches)[number] | undefined;
-  for (const b of batches) {
-    if (previous && b.range.firstTick <= previous.range.lastTick) {
-      fail(
-        `'${b.key}' (ticks ${b.range.firstTick}..${b.range.lastTick}) overlaps '${previous.key}'`,
-      );
-    }
-    previous = b;
-    r.storedBytes += (await storage.size(b.key)) ?? 0;
-    let records: { messages: Uint8Array[]; offsets: number[] };
-    try {
-      records = await readMessages(storage, b.key);
-    } catch (e) {
-      fail((e as Error).message);
-      continue;
-    }
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < records.messages.length; i++) {
-      const bytes = records.messages[i]!;
-      r.rawBytes += bytes.length;
-      let chunk: TickDataChunk;
-      try {
-        chunk = decodeTickDataChunk(bytes);
-      } catch (e) {
-        fail(
-          `Cannot read batch '${b.key}': record at byte ${
-            records.offsets[i]
-          } is not a TickDataChunk: ${(e as Error).message}`,
-        );
-        continue;
-      }
-      r.chunks++;
-      if (chunk.runId !== runId) {
-        fail(`'${b.key}' record at byte ${records.offsets[i]}: run id '${chunk.runId}'`);
-      }
-      if (chunk.snapshot === undefined) {
-        fail(`'${b.key}' record at byte ${records.offsets[i]}: chunk has no snapshot`);
-        continue;
-      }
-      ticks.push(Number(chunk.snapshot.tick));
-      for (const d of chunk.deltas) ticks.push(Number(d.tick));
-      lo = Math.min(lo, Number(chunk.firstTick));
-      hi = Math.max(hi, Number(chunk.lastTick));
-    }
-    if (records.messages.length > 0 && (lo !== b.range.firstTick || hi !== b.range.lastTick)) {
-      fail(
-        `'${b.key}' holds ticks ${lo}..${hi}, its name says ${b.range.firstTick}..${b.range.lastTick}`,
-      );
-    }
-  }
-  ticks.sort((a, b) => a - b);
-  r.samples = ticks.length;
-  if (ticks.length > 0) {
-    r.firstTick = ticks[0]!;
-    r.lastTick = ticks[ticks.length - 1]!;
-  } else if (r.batches === 0) fail("no batches");
-  for (let i = 1; i < ticks.length; i++) {
-    if (ticks[i] === ticks[i - 1]) fail(`tick ${ticks[i]} is stored more than once`);
-  }
-  const s = r.samplingInterval;
-  if (s !== null && s > 0 && ticks.length > 0) {
-    // Sampled ticks are the multiples of the interval, with none left out in between.
-    const unique = [...new Set(ticks)];
-    const off = unique.find((t) => t % s !== 0);
-    if (off !== undefined) fail(`tick ${off} is not a multiple of the sampling interval ${s}`);
-    const expected = (unique[unique.length - 1]! - unique[0]!) / s + 1;
-    if (off === undefined && unique.length < expected) {
-      const gap = unique.findIndex((t, i) => i > 0 && t - unique[i - 1]! !== s);
-      fail(
-        `${expected - unique.length} sampled ticks are missing, the first is ${
-          unique[gap - 1]! + s
-        }`,
-      );
-    }
-  }
-  return r;
+  return 0;
 }
 
 /** Runs `evochora inspect`. */
@@ -187,8 +71,12 @@ export async function inspectCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      "data-dir": { type: "string", default: "./data" },
+      "data-dir": { type: "string" },
+      config: { type: "string" },
       run: { type: "string" },
+      "idle-after": { type: "string" },
+      "leftover-age": { type: "string" },
+      "no-sweep": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -199,41 +87,72 @@ export async function inspectCommand(args: string[]): Promise<number> {
     console.log(INSPECT_USAGE);
     return 0;
   }
-  const dir = values["data-dir"]!;
-  try {
-    const st = await Deno.stat(dir);
-    if (!st.isDirectory) throw new CliError(`--data-dir '${dir}' is not a directory`);
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw new CliError(`--data-dir '${dir}' does not exist; pass the directory a run wrote to`);
+  if (values.run !== undefined && !isRunId(values.run)) {
+    throw new CliError(`--run '${values.run}' is not a run id (${RUN_ID_RULE})`);
   }
-  const storage = await FilesystemStorage.open({ root: dir });
+  const idleAfterMs = intFlag("idle-after", values["idle-after"], DEFAULT_IDLE_MS / 1000) * 1000;
+  const leftoverMs = intFlag("leftover-age", values["leftover-age"], LEFTOVER_AGE_MS / 1000) *
+    1000;
+  const { storage, where } = await openStorageFlag(values);
   try {
-    const runs = values.run === undefined ? await listRuns(storage) : [values.run];
-    if (values.run !== undefined && !isRunId(values.run)) {
-      throw new CliError(`--run '${values.run}' is not a run id (${RUN_ID_RULE})`);
+    const all = await listRuns(storage);
+    if (values.run !== undefined && !all.includes(values.run)) {
+      throw new CliError(`--run '${values.run}': no such run in ${where}`);
     }
+    const runs = values.run === undefined ? all : [values.run];
+    const swept = values["no-sweep"] ? [] : await sweep(storage, values.run, leftoverMs);
     const reports: RunReport[] = [];
-    for (const run of runs) reports.push(await verifyRun(storage, run));
+    for (const run of runs) reports.push(await verifyRun(storage, run, { idleAfterMs }));
     if (values.json) {
-      console.log(JSON.stringify({ dataDir: dir, runs: reports }));
+      console.log(JSON.stringify({ storage: where, runs: reports, swept }));
     } else {
-      if (reports.length === 0) console.log(`No runs under ${dir}/runs/`);
-      for (const r of reports) {
-        console.log(
-          `${r.runId}: ticks ${r.firstTick ?? "-"}..${r.lastTick ?? "-"}, ${r.samples} samples, ` +
-            `${r.chunks} chunks in ${r.batches} batches, ${
-              (r.storedBytes / 1e6).toFixed(1)
-            } MB stored ` +
-            `(${(r.rawBytes / 1e6).toFixed(1)} MB raw), ${r.deadLetters} dead letters: ${
-              r.ok ? "OK" : "FAILED"
-            }`,
-        );
-        for (const e of r.errors) console.log(`  - ${e}`);
-      }
+      printSwept(swept);
+      if (reports.length === 0) console.log(`No runs in ${where}`);
+      for (const r of reports) printReport(r);
     }
-    return reports.every((r) => r.ok) ? 0 : 1;
+    return inspectExitCode(reports.map((r) => r.state));
   } finally {
     await storage.close();
+  }
+}
+
+/** Sweeps the leftovers of one run, or of all runs. */
+function sweep(
+  storage: Storage,
+  run: string | undefined,
+  olderThanMs: number,
+): Promise<Leftover[]> {
+  return storage.sweepLeftovers({
+    prefix: run === undefined ? "runs/" : runPrefix(run),
+    olderThanMs,
+  });
+}
+
+function printSwept(swept: readonly Leftover[]): void {
+  if (swept.length === 0) return;
+  console.log(`Swept ${swept.length} crash leftover${swept.length === 1 ? "" : "s"}:`);
+  for (const l of swept) {
+    const size = l.bytes === null ? "" : `, ${mb(l.bytes)} MB`;
+    console.log(`  - ${l.kind} of '${l.key}' (untouched for ${formatDuration(l.ageMs)}${size})`);
+  }
+}
+
+function mb(n: number): string {
+  return (n / 1e6).toFixed(1);
+}
+
+/** One run: its figures and state, then its problems and, when it died, how to go on. */
+function printReport(r: RunReport): void {
+  console.log(
+    `${r.runId}: ticks ${r.firstTick ?? "-"}..${r.lastTick ?? "-"}, ${r.samples} samples, ` +
+      `${r.chunks} chunks in ${r.batches} batches, ${mb(r.storedBytes)} MB stored ` +
+      `(${mb(r.rawBytes)} MB raw), ${r.deadLetters} dead letters: ${r.state} (${r.stateReason})`,
+  );
+  for (const e of [...r.problems, ...r.gaps]) console.log(`  - ${e}`);
+  if (r.state === "incomplete") {
+    console.log(
+      `  last stored tick: ${r.lastTick ?? "none"}; to continue it: evochora run --resume ` +
+        `${r.runId} (resume is not available yet in this build)`,
+    );
   }
 }

@@ -7,8 +7,10 @@
 import { AssemblyError } from "../services/simulation_engine/assembler/mod.ts";
 import { ConfigError } from "../services/simulation_engine/runtime/mod.ts";
 import { CliError } from "./cli_error.ts";
+import { deleteCommand } from "./delete_command.ts";
 import { inspectCommand } from "./inspect_command.ts";
 import { devCommand, runCommand } from "./run_command.ts";
+import { runsCommand } from "./runs_command.ts";
 import { serveCommand } from "./serve_command.ts";
 import { serviceCommand } from "./service_command.ts";
 import { simCommand } from "./sim_command.ts";
@@ -18,7 +20,9 @@ const USAGE = `Usage: evochora <command> [options]
 Commands:
   dev        the in-process pipeline with defaults, until Ctrl-C
   run        the in-process pipeline for N ticks; waits until everything is stored
-  inspect    list the runs in a data directory and verify them
+  inspect    verify the runs in storage and print their states (exit 0: all finished)
+  runs       list the runs in storage: state, ticks, stored bytes, last activity
+  delete     remove everything of a run from storage (delete ID --yes)
   serve      the query API and web client over existing data
   service    run some services of a config file in this process (multi-process setups)
   sim        run the simulation engine alone and print a summary
@@ -32,6 +36,8 @@ const COMMANDS: Record<string, Command> = {
   run: runCommand,
   dev: devCommand,
   inspect: inspectCommand,
+  runs: runsCommand,
+  delete: deleteCommand,
   service: serviceCommand,
   serve: serveCommand,
 };

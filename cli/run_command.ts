@@ -12,7 +12,6 @@ import {
   defaultConfig,
   type DefaultConfigOptions,
   Pipeline,
-  type PipelineStatus,
   resolveConfig,
 } from "../services/runner/mod.ts";
 import { CliError, intFlag, seedFlag, shapeFlag } from "./cli_error.ts";
@@ -20,11 +19,17 @@ import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
 import { pipelineSetupError } from "./engine_setup_error.ts";
 import { applyOverrides, checkPersistenceFlag, type RunOverrides } from "./run_overrides.ts";
 import { compact, Progress } from "./progress.ts";
+import { mb, reportSummary, sum, summarize } from "./run_summary.ts";
+
+export type { RunSummary } from "./run_summary.ts";
 
 export const RUN_USAGE = `Usage: evochora run [options]
 
 Runs the whole pipeline in this process (engine, queue, competing persistence workers,
-storage) for a number of ticks, waits until everything is stored, and prints a summary.
+indexers, storage) for a number of ticks, waits until everything is stored and every index
+of the run is written (at most --drain-timeout seconds), and prints a summary: the run's
+state, its index files and what is missing if the drain timed out. Exits 0 only when
+everything is stored and indexed.
 
 Options:
   --ticks N          ticks to simulate; 0 runs until Ctrl-C (default: the config's ticks,
@@ -35,6 +40,7 @@ Options:
   --persistence K    competing persistence workers, at most the tick queue's partitions
                      (default: as configured, 3 by default; the default queue has 6)
   --config F         a config file (default: the in-process defaults)
+  --drain-timeout S  seconds to wait for storage and indexes after the run (default 120)
   --json             print one JSON object as the last line of stdout
   -h, --help         show this help`;
 
@@ -43,37 +49,6 @@ export const DEV_USAGE = `Usage: evochora dev [options]
 Runs the in-process pipeline with the default config, the indexers, the query API and the
 web client until Ctrl-C, and prints the URL. Accepts the options of 'evochora run';
 --ticks defaults to 0 (run until stopped), --port sets the API port (default 8080).`;
-
-/** The --json summary of a run. */
-export interface RunSummary {
-  runId: string;
-  ticks: number;
-  chunks: number;
-  batches: number;
-  duplicateBatches: number;
-  rawBytes: number;
-  storedBytes: number;
-  deadLetters: number;
-  compressionRatio: number;
-  complete: boolean;
-  persistence: Record<string, Record<string, number>>;
-  dataDir: string | undefined;
-  /** S3 bucket (and key prefix) when the storage is S3. */
-  bucket: string | undefined;
-  elapsedMs: number;
-  ticksPerSecond: number;
-}
-
-function mb(n: number): string {
-  return (n / 1e6).toFixed(1);
-}
-
-/** Sums a metric over the services of a kind. */
-function sum(status: PipelineStatus, kind: string, metric: string): number {
-  return status.services
-    .filter((s) => s.kind === kind)
-    .reduce((n, s) => n + (s.metrics[metric] ?? 0), 0);
-}
 
 /** The built-in config, validated like a file's. */
 function defaultPipeline(options: DefaultConfigOptions): LoadedConfig {
@@ -93,6 +68,7 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
       persistence: { type: "string" },
       config: { type: "string" },
       port: { type: "string" },
+      "drain-timeout": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -134,6 +110,7 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
     overrides.persistence = workers;
   }
   const config = resolveConfig(applyOverrides(base, overrides));
+  const drainMs = intFlag("drain-timeout", values["drain-timeout"], 120, 1) * 1000;
   let pipeline: Pipeline;
   try {
     pipeline = await Pipeline.create(config);
@@ -207,56 +184,11 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
       engine.done,
       new Promise<void>((r) => stopSignal.signal.addEventListener("abort", () => r())),
     ]);
-    const complete = await pipeline.stop(60000);
+    const complete = await pipeline.stop(drainMs);
     clearInterval(timer);
     progress.done(status);
-    const st = pipeline.status();
-    const elapsedMs = performance.now() - started;
-    const e = st.services.find((s) => s.kind === "simulation-engine")!;
-    const persistence: Record<string, Record<string, number>> = {};
-    for (const s of st.services.filter((s) => s.kind === "persistence")) {
-      persistence[s.name] = {
-        batches: s.metrics.batches ?? 0,
-        duplicateBatches: s.metrics.duplicate_batches ?? 0,
-        records: s.metrics.records ?? 0,
-        bytes: s.metrics.bytes ?? 0,
-        storedBytes: s.metrics.stored_bytes ?? 0,
-        deadLetters: s.metrics.dead_letters ?? 0,
-        errors: s.metrics.errors ?? 0,
-      };
-    }
-    const rawBytes = e.metrics.bytes ?? 0;
-    const storedBytes = sum(st, "persistence", "stored_bytes");
-    const summary: RunSummary = {
-      runId: engine.runId,
-      ticks: e.metrics.tick ?? 0,
-      chunks: e.metrics.chunks ?? 0,
-      batches: sum(st, "persistence", "batches"),
-      duplicateBatches: sum(st, "persistence", "duplicate_batches"),
-      rawBytes,
-      storedBytes,
-      deadLetters: sum(st, "persistence", "dead_letters"),
-      compressionRatio: storedBytes > 0 ? rawBytes / storedBytes : 0,
-      complete,
-      persistence,
-      dataDir: dataDir?.kind === "filesystem" ? dataDir.root : undefined,
-      bucket: s3 === undefined ? undefined : `${s3.bucket}${s3.prefix ? `/${s3.prefix}` : ""}`,
-      elapsedMs: Math.round(elapsedMs),
-      ticksPerSecond: Math.round((e.metrics.tick ?? 0) / (elapsedMs / 1000)),
-    };
-    for (const s of st.services) {
-      if (s.error !== undefined) console.error(`${s.name}: ${s.error}`);
-    }
-    if (values.json) console.log(JSON.stringify(summary));
-    else {
-      console.log(
-        `Run ${summary.runId}: ${summary.ticks} ticks, ${summary.chunks} chunks in ${summary.batches} batches, ` +
-          `${mb(rawBytes)} MB raw -> ${mb(storedBytes)} MB stored (${
-            summary.compressionRatio.toFixed(2)
-          }:1), ${summary.deadLetters} dead letters, ${(elapsedMs / 1000).toFixed(1)} s` +
-          (complete ? "" : " - NOT everything was stored"),
-      );
-    }
+    const summary = await summarize({ pipeline, config, started, complete, dataDir, s3 });
+    reportSummary(summary, { json: values.json, drainMs, status: pipeline.status() });
     return complete && summary.deadLetters === 0 ? 0 : 1;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);

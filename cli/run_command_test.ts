@@ -34,11 +34,45 @@ Deno.test("run --json stores every chunk and names each persistence instance's s
   const inspect = await evochora("inspect", "--data-dir", dir, "--json");
   assert.equal(inspect.code, 0, inspect.stdout + inspect.stderr);
   const report = lastJson(inspect.stdout) as {
-    runs: { runId: string; ok: boolean; batches: number }[];
+    runs: { runId: string; state: string; batches: number; problems: string[] }[];
   };
   assert.equal(report.runs.length, 1);
   assert.equal(report.runs[0]!.runId, s.runId);
+  assert.equal(report.runs[0]!.state, "finished");
+  assert.deepEqual(report.runs[0]!.problems, []);
   assert.equal(report.runs[0]!.batches, s.batches);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("run exits only once every index file of the run is written", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-run-indexed-" });
+  const r = await evochora(
+    "run",
+    ...["--ticks", "20000", "--shape", "256x64", "--data-dir", dir, "--json"],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const s = lastJson(r.stdout) as {
+    complete: boolean;
+    state: string;
+    batches: number;
+    missing: string[];
+    index: { rawBatches: number; files: Record<string, number>; lag: Record<string, number> };
+  };
+  assert.equal(s.complete, true);
+  assert.equal(s.state, "finished");
+  assert.deepEqual(s.missing, []);
+  const files = await listFiles(dir);
+  const raw = files.filter((f) => f.endsWith(".pb.zst")).length;
+  assert.ok(raw >= 20, `${raw} raw batches`);
+  assert.equal(s.index.rawBatches, raw);
+  for (const kind of ["stats", "organisms"]) {
+    const n = files.filter((f) => f.includes(`/index/${kind}/`) && f.endsWith(".parquet")).length;
+    assert.equal(n, raw, `${kind}: ${n} Parquet files for ${raw} raw batches`);
+    assert.equal(s.index.files[kind], raw);
+    assert.equal(s.index.lag[kind], 0);
+  }
+  const catalog = files.filter((f) => f.includes("/index/catalog/") && f.endsWith(".json"));
+  assert.equal(catalog.length, raw);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -77,7 +111,7 @@ Deno.test("inspect names the file and byte offset of a truncated or corrupted ba
   const inspect = await evochora("inspect", "--data-dir", dir);
   assert.equal(inspect.code, 1, inspect.stdout + inspect.stderr);
   const key = (f: string) => f.slice(dir.length + 1);
-  assert.match(inspect.stdout, /FAILED/);
+  assert.match(inspect.stdout, /: corrupt \(/);
   assert.ok(inspect.stdout.includes(key(truncated)), inspect.stdout);
   assert.ok(inspect.stdout.includes(key(flipped)), inspect.stdout);
   assert.match(inspect.stdout, /byte \d+/);

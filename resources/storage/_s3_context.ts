@@ -90,11 +90,17 @@ export class Context implements ProbeTarget {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
-  /** Size and ETag of an object, or null when absent. */
-  async head(key: string): Promise<{ size: number; etag: string | undefined } | null> {
+  /** Size, ETag and modification time of an object, or null when absent. */
+  async head(
+    key: string,
+  ): Promise<{ size: number; etag: string | undefined; modifiedMs: number } | null> {
     try {
       const out = await this.ops.headObject({ Bucket: this.bucket, Key: this.object(key) });
-      return { size: out.ContentLength ?? 0, etag: out.ETag };
+      return {
+        size: out.ContentLength ?? 0,
+        etag: out.ETag,
+        modifiedMs: out.LastModified?.getTime() ?? 0,
+      };
     } catch (e) {
       if (isNotFound(e)) return null;
       throw e;

@@ -5,7 +5,11 @@
  * hard link, which fails when the name exists: a commit never replaces an object, and two
  * concurrent commits of the same key cannot both win. Temporary files carry a `~`, a character
  * no key may contain, so listings skip them (and any foreign file) without a naming convention
- * that a real key could collide with.
+ * that a real key could collide with. A writer killed mid-write leaves its temp file behind;
+ * `sweepLeftovers` removes those untouched for long (see ./filesystem_sweep.ts).
+ *
+ * `delete` removes the file and then the directories it leaves empty, so a deleted run leaves
+ * no tree of empty directories behind.
  *
  * A key cannot be both an object and a directory of further keys (`a` and `a/b`): the second
  * write fails with an error that says so. Object stores allow it; the pipeline's keys never
@@ -14,15 +18,26 @@
  * @module
  */
 
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import {
-  type CommitResult,
+  describe,
+  FilesystemWriter,
+  KeyConflictError,
+  removeQuietly,
+  writeError as writerError,
+} from "./_filesystem_writer.ts";
+import { probeName, sweepScratchFiles, tempName } from "./filesystem_sweep.ts";
+import {
   isKeySegment,
   type KeyPage,
+  type Leftover,
   type ListOptions,
   NotFoundError,
+  type ObjectInfo,
+  type ObjectPage,
   type Storage,
   type StorageWriter,
+  type SweepOptions,
   validateKey,
   validatePrefix,
 } from "./storage.ts";
@@ -48,48 +63,15 @@ export class DataDirectoryError extends Error {
   }
 }
 
-/** Writes are gathered into chunks of this size so that small writes cost no syscall each. */
-const WRITE_CHUNK = 1024 * 1024;
+/** Objects whose size and time one listObjects page asks for at once. */
+const STAT_CONCURRENCY = 64;
+
 const DEFAULT_PAGE_SIZE = 1000;
-
-function randomSuffix(): string {
-  const b = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** Errors that mean "nothing there": the path, or a directory on it, does not exist. */
 function isAbsent(e: unknown): boolean {
   return e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory ||
     e instanceof Deno.errors.IsADirectory;
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch {
-    // Already gone, or the directory went away; either way nothing is left to clean.
-  }
-}
-
-/**
- * fsyncs a directory so that a new entry in it survives a crash. Not possible everywhere
- * (Windows cannot open directories this way, some filesystems reject it): best effort.
- */
-async function syncDirectory(path: string): Promise<void> {
-  try {
-    const dir = await Deno.open(path, { read: true });
-    try {
-      await dir.sync();
-    } finally {
-      dir.close();
-    }
-  } catch {
-    // Durability of the directory entry is then up to the filesystem's own journal.
-  }
 }
 
 /** Byte order of keys: all key characters are ASCII, so UTF-16 order is byte order. */
@@ -152,8 +134,7 @@ export class FilesystemStorage implements Storage {
     await this.#ensureRoot();
     const path = this.#path(key);
     const dir = dirname(path);
-    // Keep temp names well under NAME_MAX (255) even for long key segments.
-    const tempPath = join(dir, `.${basename(path).slice(0, 100)}.tmp~${randomSuffix()}`);
+    const tempPath = join(dir, tempName(basename(path)));
     let created = await this.#ensureDirectory(key, dir);
     let file: Deno.FsFile;
     try {
@@ -250,15 +231,77 @@ export class FilesystemStorage implements Storage {
   }
 
   async size(key: string): Promise<number | null> {
+    return (await this.stat(key))?.size ?? null;
+  }
+
+  /** The file's size and modification time; null when absent or a directory of keys. */
+  async stat(key: string): Promise<ObjectInfo | null> {
     validateKey(key);
     this.#assertOpen();
     try {
       const info = await Deno.stat(this.#path(key));
-      return info.isFile ? info.size : null;
+      return info.isFile ? { key, size: info.size, modifiedMs: info.mtime?.getTime() ?? 0 } : null;
     } catch (e) {
       if (isAbsent(e)) return null;
       throw readError(key, this.#path(key), e);
     }
+  }
+
+  /** listKeys, then a stat per key (a key removed in between is left out). */
+  async listObjects(prefix: string, options: ListOptions = {}): Promise<ObjectPage> {
+    const page = await this.listKeys(prefix, options);
+    const objects: ObjectInfo[] = [];
+    for (let i = 0; i < page.keys.length; i += STAT_CONCURRENCY) {
+      const infos = await Promise.all(
+        page.keys.slice(i, i + STAT_CONCURRENCY).map((k) => this.stat(k)),
+      );
+      for (const info of infos) if (info !== null) objects.push(info);
+    }
+    return page.cursor === undefined ? { objects } : { objects, cursor: page.cursor };
+  }
+
+  /** Removes the file, then the directories above it that are left empty. */
+  async delete(key: string): Promise<boolean> {
+    validateKey(key);
+    this.#assertOpen();
+    const path = this.#path(key);
+    try {
+      if (!(await Deno.stat(path)).isFile) return false; // a directory of keys is no object
+      await Deno.remove(path);
+    } catch (e) {
+      if (isAbsent(e)) return false;
+      throw new Error(`Cannot delete '${key}' (${path}): ${describe(e)}`, { cause: e });
+    }
+    await this.#removeEmptyDirectories(dirname(path));
+    return true;
+  }
+
+  /**
+   * Removes `dir` and its parents up to the root while they are empty. A writer that is about to
+   * create its temp file in one of them recreates it (openWriter retries after NotFound).
+   */
+  async #removeEmptyDirectories(dir: string): Promise<void> {
+    for (let d = dir; d !== this.root && d.startsWith(this.root + sep); d = dirname(d)) {
+      try {
+        await Deno.remove(d); // fails unless empty
+      } catch {
+        return;
+      }
+      this.#knownDirs.delete(d);
+    }
+  }
+
+  /** Removes temp and probe files untouched for `olderThanMs` (see ./filesystem_sweep.ts). */
+  async sweepLeftovers(options: SweepOptions): Promise<Leftover[]> {
+    const prefix = options.prefix ?? "";
+    validatePrefix(prefix);
+    this.#assertOpen();
+    return await sweepScratchFiles({
+      root: this.root,
+      prefix,
+      olderThanMs: options.olderThanMs,
+      now: Date.now(),
+    });
   }
 
   /**
@@ -360,7 +403,7 @@ async function checkRoot(root: string): Promise<void> {
   }
   if (!info.isDirectory) throw new DataDirectoryError(root, "it exists and is not a directory");
   // Write permission bits do not say everything (read-only mounts, ACLs, root's bypass): try it.
-  const probe = join(root, `.probe~${randomSuffix()}`);
+  const probe = join(root, probeName());
   try {
     const f = await Deno.open(probe, { write: true, createNew: true });
     f.close();
@@ -382,181 +425,10 @@ function rootProblem(root: string, e: unknown): string {
   return describe(e);
 }
 
-/** A key and a directory of keys would need the same name (`a` and `a/b`). */
-class KeyConflictError extends Error {
-  override readonly name = "KeyConflictError";
-}
-
 function writeError(key: string, path: string, e: unknown): Error {
-  if (e instanceof DataDirectoryError || e instanceof KeyConflictError) return e;
-  return new Error(`Cannot write '${key}' (${path}): ${describe(e)}`, { cause: e });
+  return e instanceof DataDirectoryError ? e : writerError(key, path, e);
 }
 
 function readError(key: string, path: string, e: unknown): Error {
   return new Error(`Cannot read '${key}' (${path}): ${describe(e)}`, { cause: e });
-}
-
-type WriterState = "open" | "committing" | "committed" | "aborted" | "failed";
-
-/** Streams into a temp file; commit links it to the final name. */
-class FilesystemWriter implements StorageWriter {
-  readonly key: string;
-  readonly #path: string;
-  readonly #tempPath: string;
-  readonly #file: Deno.FsFile;
-  /** Directories this writer created, whose parents need an fsync on commit. */
-  readonly #createdDirs: string[];
-  #fileOpen = true;
-  #buffer: Uint8Array = new Uint8Array(WRITE_CHUNK);
-  #buffered = 0;
-  #bytes = 0;
-  #state: WriterState = "open";
-  /** Writes run one after another even if a caller does not await each one. */
-  #queue: Promise<void> = Promise.resolve();
-
-  constructor(
-    key: string,
-    path: string,
-    tempPath: string,
-    file: Deno.FsFile,
-    createdDirs: string[],
-  ) {
-    this.key = key;
-    this.#path = path;
-    this.#tempPath = tempPath;
-    this.#file = file;
-    this.#createdDirs = createdDirs;
-  }
-
-  #assertState(action: string): void {
-    if (this.#state === "open") return;
-    const why = {
-      committing: "it is being committed",
-      committed: "it is already committed",
-      aborted: "it was aborted",
-      failed: "an earlier write or commit failed (abort it)",
-    }[this.#state];
-    throw new Error(`Cannot ${action} '${this.key}': ${why}`);
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    if (!(bytes instanceof Uint8Array)) {
-      return Promise.reject(new TypeError(`write('${this.key}') expects a Uint8Array`));
-    }
-    try {
-      this.#assertState("write to");
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const run = this.#queue.then(() => this.#write(bytes));
-    // A failed write poisons the writer: later writes and the commit must not go on silently.
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  async #write(bytes: Uint8Array): Promise<void> {
-    // Writes queued before commit() still run while it waits for them; after an abort or a
-    // failure they must not.
-    if (this.#state === "aborted" || this.#state === "failed") this.#assertState("write to");
-    try {
-      let rest = bytes;
-      if (this.#buffered > 0) {
-        const n = Math.min(rest.length, WRITE_CHUNK - this.#buffered);
-        this.#buffer.set(rest.subarray(0, n), this.#buffered);
-        this.#buffered += n;
-        rest = rest.subarray(n);
-        if (this.#buffered === WRITE_CHUNK) await this.#flush();
-      }
-      // Whole chunks go straight to the file; only the tail is copied (write() must not keep
-      // a reference to the caller's buffer once it resolves).
-      const direct = rest.length - (rest.length % WRITE_CHUNK);
-      if (direct > 0) await this.#writeAll(rest.subarray(0, direct));
-      rest = rest.subarray(direct);
-      if (rest.length > 0) {
-        this.#buffer.set(rest, this.#buffered);
-        this.#buffered += rest.length;
-      }
-      this.#bytes += bytes.length;
-    } catch (e) {
-      this.#state = "failed";
-      throw writeError(this.key, this.#tempPath, e);
-    }
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#buffered === 0) return;
-    const n = this.#buffered;
-    await this.#writeAll(this.#buffer.subarray(0, n));
-    this.#buffered = 0;
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < bytes.length) off += await this.#file.write(bytes.subarray(off));
-  }
-
-  #closeFile(): void {
-    if (!this.#fileOpen) return;
-    this.#fileOpen = false;
-    try {
-      this.#file.close();
-    } catch {
-      // Closing is best effort on the failure paths that call this twice.
-    }
-  }
-
-  async commit(): Promise<CommitResult> {
-    this.#assertState("commit");
-    this.#state = "committing";
-    await this.#queue;
-    if (this.#state !== "committing") this.#assertState("commit"); // a queued write failed
-    try {
-      await this.#flush();
-      await this.#file.sync();
-      this.#closeFile();
-      let created = true;
-      try {
-        // link() fails with EEXIST when the name is taken: the no-clobber publish. rename()
-        // would replace an existing object silently.
-        await Deno.link(this.#tempPath, this.#path);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-        const info = await Deno.lstat(this.#path);
-        if (info.isDirectory) {
-          throw new KeyConflictError(
-            `Cannot commit '${this.key}': keys below '${this.key}/' exist, so it cannot be an ` +
-              `object`,
-          );
-        }
-        created = false;
-      }
-      await removeQuietly(this.#tempPath);
-      if (created) {
-        await syncDirectory(dirname(this.#path));
-        for (const d of this.#createdDirs) await syncDirectory(dirname(d));
-      }
-      this.#state = "committed";
-      this.#buffer = new Uint8Array(0);
-      return { created, bytes: this.#bytes };
-    } catch (e) {
-      this.#state = "failed";
-      this.#closeFile();
-      await removeQuietly(this.#tempPath);
-      throw e instanceof KeyConflictError
-        ? e
-        : new Error(`Cannot commit '${this.key}' (${this.#path}): ${describe(e)}`, { cause: e });
-    }
-  }
-
-  async abort(): Promise<void> {
-    if (this.#state === "committed" || this.#state === "aborted") return;
-    if (this.#state === "committing") {
-      throw new Error(`Cannot abort '${this.key}': a commit is in progress`);
-    }
-    this.#state = "aborted";
-    await this.#queue;
-    this.#closeFile();
-    this.#buffer = new Uint8Array(0);
-    await removeQuietly(this.#tempPath);
-  }
 }

@@ -1,10 +1,11 @@
 /**
- * Every key under a prefix, through all pages of `Storage.listKeys`.
+ * Every key (or object) under a prefix, through all pages of `Storage.listKeys` (or
+ * `Storage.listObjects`).
  *
  * @module
  */
 
-import type { Storage } from "./storage.ts";
+import type { ObjectInfo, Storage } from "./storage.ts";
 
 /** Every key under `prefix`, in listing order, following the pages. */
 export async function listAllKeys(storage: Storage, prefix: string): Promise<string[]> {
@@ -16,4 +17,16 @@ export async function listAllKeys(storage: Storage, prefix: string): Promise<str
     cursor = page.cursor;
   } while (cursor !== undefined);
   return keys;
+}
+
+/** Every object under `prefix` with its size and modification time, following the pages. */
+export async function listAllObjects(storage: Storage, prefix: string): Promise<ObjectInfo[]> {
+  const objects: ObjectInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await storage.listObjects(prefix, cursor === undefined ? {} : { cursor });
+    objects.push(...page.objects);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return objects;
 }

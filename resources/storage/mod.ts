@@ -11,13 +11,18 @@
 
 export {
   type CommitResult,
+  DEFAULT_LEFTOVER_AGE_MS,
   InvalidKeyError,
   isKeySegment,
   type KeyPage,
+  type Leftover,
   type ListOptions,
   NotFoundError,
+  type ObjectInfo,
+  type ObjectPage,
   type Storage,
   type StorageWriter,
+  type SweepOptions,
   validateKey,
   validatePrefix,
 } from "./storage.ts";
@@ -50,4 +55,4 @@ export {
   S3Storage,
   type S3StorageOptions,
 } from "./s3_storage.ts";
-export { listAllKeys } from "./list_all_keys.ts";
+export { listAllKeys, listAllObjects } from "./list_all_keys.ts";

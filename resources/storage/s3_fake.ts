@@ -16,6 +16,7 @@ import type {
   GetObjectCommandInput,
   HeadBucketCommandInput,
   HeadObjectCommandInput,
+  ListMultipartUploadsCommandInput,
   ListObjectsV2CommandInput,
   PutObjectCommandInput,
   UploadPartCommandInput,
@@ -74,11 +75,14 @@ function compare(a: string, b: string): number {
 interface StoredObject {
   bytes: Uint8Array;
   etag: string;
+  /** When it was stored (the fake's clock); tests that plant objects may leave it out. */
+  modified?: Date;
 }
 
 interface Upload {
   key: string;
   parts: Map<number, StoredObject>;
+  initiated: Date;
 }
 
 /** The in-memory S3. */
@@ -94,6 +98,8 @@ export class FakeS3 implements S3Operations {
   partsInFlight = 0;
   maxPartsInFlight = 0;
   destroyed = false;
+  /** The fake's clock (LastModified, Initiated); tests may move it. */
+  now: () => Date = () => new Date();
   readonly #options: Required<FakeS3Options>;
   #nextUpload = 1;
 
@@ -134,7 +140,7 @@ export class FakeS3 implements S3Operations {
     this.#conditional(this.#options.put, input.IfNoneMatch, key);
     const bytes = bodyBytes(input.Body);
     const etag = `"${md5hex(bytes)}"`;
-    this.objects.set(key, { bytes, etag });
+    this.objects.set(key, { bytes, etag, modified: this.now() });
     return { ETag: etag };
   }
 
@@ -143,7 +149,7 @@ export class FakeS3 implements S3Operations {
   ): Promise<{ UploadId?: string }> {
     await this.#enter("createMultipartUpload", input);
     const id = `upload-${this.#nextUpload++}`;
-    this.uploads.set(id, { key: input.Key!, parts: new Map() });
+    this.uploads.set(id, { key: input.Key!, parts: new Map(), initiated: this.now() });
     return { UploadId: id };
   }
 
@@ -156,7 +162,7 @@ export class FakeS3 implements S3Operations {
       if (upload === undefined || upload.key !== input.Key) throw s3Error("NoSuchUpload", 404);
       const bytes = bodyBytes(input.Body);
       const etag = `"${md5hex(bytes)}"`;
-      upload.parts.set(input.PartNumber!, { bytes, etag });
+      upload.parts.set(input.PartNumber!, { bytes, etag, modified: this.now() });
       return { ETag: etag };
     } finally {
       this.partsInFlight--;
@@ -190,7 +196,7 @@ export class FakeS3 implements S3Operations {
       at += c.length;
     }
     const etag = `"${multipartEtag(parts.map((p) => p.ETag!))}"`;
-    this.objects.set(upload.key, { bytes, etag });
+    this.objects.set(upload.key, { bytes, etag, modified: this.now() });
     this.uploads.delete(input.UploadId!);
     return { ETag: etag };
   }
@@ -203,11 +209,15 @@ export class FakeS3 implements S3Operations {
 
   async headObject(
     input: HeadObjectCommandInput,
-  ): Promise<{ ContentLength?: number; ETag?: string }> {
+  ): Promise<{ ContentLength?: number; ETag?: string; LastModified?: Date }> {
     await this.#enter("headObject", input);
     const o = this.objects.get(input.Key!);
     if (o === undefined) throw s3Error("NotFound", 404);
-    return { ContentLength: o.bytes.length, ETag: o.etag };
+    return {
+      ContentLength: o.bytes.length,
+      ETag: o.etag,
+      LastModified: o.modified ?? new Date(0),
+    };
   }
 
   async getObject(input: GetObjectCommandInput): Promise<{ Body?: S3Body }> {
@@ -234,7 +244,7 @@ export class FakeS3 implements S3Operations {
   }
 
   async listObjectsV2(input: ListObjectsV2CommandInput): Promise<{
-    Contents?: { Key?: string }[];
+    Contents?: { Key?: string; Size?: number; LastModified?: Date }[];
     IsTruncated?: boolean;
     NextContinuationToken?: string;
   }> {
@@ -248,7 +258,10 @@ export class FakeS3 implements S3Operations {
     const page = keys.slice(0, max);
     const truncated = keys.length > max;
     return {
-      Contents: page.map((Key) => ({ Key })),
+      Contents: page.map((Key) => {
+        const o = this.objects.get(Key)!;
+        return { Key, Size: o.bytes.length, LastModified: o.modified ?? new Date(0) };
+      }),
       IsTruncated: truncated,
       ...(truncated ? { NextContinuationToken: page[page.length - 1]! } : {}),
     };
@@ -258,6 +271,32 @@ export class FakeS3 implements S3Operations {
     await this.#enter("deleteObject", input);
     this.objects.delete(input.Key!);
     return {};
+  }
+
+  async listMultipartUploads(input: ListMultipartUploadsCommandInput): Promise<{
+    Uploads?: { Key?: string; UploadId?: string; Initiated?: Date }[];
+    IsTruncated?: boolean;
+    NextKeyMarker?: string;
+    NextUploadIdMarker?: string;
+  }> {
+    await this.#enter("listMultipartUploads", input);
+    const prefix = input.Prefix ?? "";
+    const max = Math.min(input.MaxUploads ?? 1000, 1000);
+    const marker = `${input.KeyMarker ?? ""}\u0000${input.UploadIdMarker ?? ""}`;
+    const all = [...this.uploads.entries()]
+      .map(([UploadId, u]) => ({ Key: u.key, UploadId, Initiated: u.initiated }))
+      .filter((u) => u.Key.startsWith(prefix) && `${u.Key}\u0000${u.UploadId}` > marker)
+      .sort((a, b) => compare(`${a.Key}\u0000${a.UploadId}`, `${b.Key}\u0000${b.UploadId}`));
+    const page = all.slice(0, max);
+    const truncated = all.length > max;
+    const last = page.at(-1);
+    return {
+      Uploads: page,
+      IsTruncated: truncated,
+      ...(truncated && last !== undefined
+        ? { NextKeyMarker: last.Key, NextUploadIdMarker: last.UploadId }
+        : {}),
+    };
   }
 
   destroy(): void {

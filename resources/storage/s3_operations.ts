@@ -21,6 +21,8 @@ import {
   type HeadBucketCommandInput,
   HeadObjectCommand,
   type HeadObjectCommandInput,
+  ListMultipartUploadsCommand,
+  type ListMultipartUploadsCommandInput,
   ListObjectsV2Command,
   type ListObjectsV2CommandInput,
   PutObjectCommand,
@@ -64,17 +66,32 @@ export interface S3Operations {
   /** HeadObject. */
   headObject(
     input: HeadObjectCommandInput,
-  ): Promise<{ ContentLength?: number | undefined; ETag?: string | undefined }>;
+  ): Promise<{
+    ContentLength?: number | undefined;
+    ETag?: string | undefined;
+    LastModified?: Date | undefined;
+  }>;
   /** GetObject. */
   getObject(input: GetObjectCommandInput): Promise<{ Body?: S3Body | undefined }>;
   /** ListObjectsV2. */
   listObjectsV2(input: ListObjectsV2CommandInput): Promise<{
-    Contents?: { Key?: string | undefined }[] | undefined;
+    Contents?:
+      | { Key?: string | undefined; Size?: number | undefined; LastModified?: Date | undefined }[]
+      | undefined;
     IsTruncated?: boolean | undefined;
     NextContinuationToken?: string | undefined;
   }>;
   /** DeleteObject. */
   deleteObject(input: DeleteObjectCommandInput): Promise<unknown>;
+  /** ListMultipartUploads: the uploads begun and neither completed nor aborted. */
+  listMultipartUploads(input: ListMultipartUploadsCommandInput): Promise<{
+    Uploads?:
+      | { Key?: string | undefined; UploadId?: string | undefined; Initiated?: Date | undefined }[]
+      | undefined;
+    IsTruncated?: boolean | undefined;
+    NextKeyMarker?: string | undefined;
+    NextUploadIdMarker?: string | undefined;
+  }>;
   /** Releases connections. */
   destroy(): void;
 }
@@ -102,6 +119,7 @@ export function sdkOperations(client: S3Client, destroy = true): S3Operations {
     },
     listObjectsV2: (input) => client.send(new ListObjectsV2Command(input)),
     deleteObject: (input) => client.send(new DeleteObjectCommand(input)),
+    listMultipartUploads: (input) => client.send(new ListMultipartUploadsCommand(input)),
     destroy: () => {
       if (destroy) client.destroy();
     },

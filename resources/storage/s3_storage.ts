@@ -26,6 +26,10 @@
  * (foreign objects, directory markers, this module's probe objects, which carry a `~`) are
  * skipped.
  *
+ * **Leftovers.** `sweepLeftovers` aborts pending multipart uploads that a killed writer left
+ * (where the server lists them, see ./s3_leftovers.ts). `delete` is DeleteObject after a
+ * HeadObject that tells whether there was an object.
+ *
  * **Retries.** Every request is retried by the SDK with exponential backoff and jitter (see
  * {@link BackoffRetryStrategy}) on 5xx answers (not 501), throttling (503 SlowDown, 429),
  * timeouts and network errors. Reads that fail while streaming the body are retried by `read()`;
@@ -43,6 +47,7 @@
  */
 
 import type { ListObjectsV2CommandInput } from "@aws-sdk/client-s3";
+import { abortStaleUploads } from "./s3_leftovers.ts";
 import { Context } from "./_s3_context.ts";
 import { bucketProblem, describeS3Error, httpStatus, isNotFound } from "./_s3_errors.ts";
 import { isTransient } from "./_s3_retry.ts";
@@ -58,10 +63,14 @@ import {
 } from "./s3_writer.ts";
 import {
   type KeyPage,
+  type Leftover,
   type ListOptions,
   NotFoundError,
+  type ObjectInfo,
+  type ObjectPage,
   type Storage,
   type StorageWriter,
+  type SweepOptions,
   validateKey,
   validatePrefix,
 } from "./storage.ts";
@@ -328,33 +337,75 @@ export class S3Storage implements Storage {
 
   /** HeadObject: the object's size, or null when it does not exist. */
   async size(key: string): Promise<number | null> {
+    return (await this.stat(key))?.size ?? null;
+  }
+
+  /** HeadObject: the object's size and LastModified, or null when it does not exist. */
+  async stat(key: string): Promise<ObjectInfo | null> {
     validateKey(key);
     this.#assertOpen();
     try {
-      return (await this.#ctx.head(key))?.size ?? null;
+      const head = await this.#ctx.head(key);
+      return head === null ? null : { key, size: head.size, modifiedMs: head.modifiedMs };
     } catch (e) {
       throw readError(key, this.#ctx.where(key), e);
     }
   }
 
+  /** HeadObject, then DeleteObject (which answers alike whether or not the object existed). */
+  async delete(key: string): Promise<boolean> {
+    validateKey(key);
+    this.#assertOpen();
+    const ctx = this.#ctx;
+    try {
+      if ((await ctx.head(key)) === null) return false;
+      await ctx.ops.deleteObject({ Bucket: ctx.bucket, Key: ctx.object(key) });
+      return true;
+    } catch (e) {
+      throw new Error(`Cannot delete '${key}' (${ctx.where(key)}): ${describeS3Error(e)}`, {
+        cause: e,
+      });
+    }
+  }
+
+  /** Aborts pending multipart uploads begun longer than `olderThanMs` ago. */
+  sweepLeftovers(options: SweepOptions): Promise<Leftover[]> {
+    const prefix = options.prefix ?? "";
+    try {
+      validatePrefix(prefix);
+      this.#assertOpen();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return abortStaleUploads(this.#ctx, prefix, options.olderThanMs, Date.now(), this.description);
+  }
+
+  /** Keys of {@link listObjects}. */
+  async listKeys(prefix: string, options: ListOptions = {}): Promise<KeyPage> {
+    const page = await this.listObjects(prefix, options);
+    const keys = page.objects.map((o) => o.key);
+    return page.cursor === undefined ? { keys } : { keys, cursor: page.cursor };
+  }
+
   /**
    * ListObjectsV2 pages of up to 1000 keys until `pageSize` valid keys and one more are found
    * (the extra one tells whether a next page exists; past 1000 keys S3's own truncation flag
-   * tells it, so a next page may then come back empty if only invalid names remain).
+   * tells it, so a next page may then come back empty if only invalid names remain). Sizes and
+   * times come with the listing.
    */
-  async listKeys(prefix: string, options: ListOptions = {}): Promise<KeyPage> {
+  async listObjects(prefix: string, options: ListOptions = {}): Promise<ObjectPage> {
     validatePrefix(prefix);
     this.#assertOpen();
     const { pageSize, cursor } = checkListOptions(options);
     const ctx = this.#ctx;
-    const keys: string[] = [];
+    const objects: ObjectInfo[] = [];
     let token: string | undefined;
     let truncated = false;
     do {
       const input: ListObjectsV2CommandInput = {
         Bucket: ctx.bucket,
         Prefix: ctx.root + prefix,
-        MaxKeys: Math.min(S3_MAX_KEYS, pageSize + 1 - keys.length),
+        MaxKeys: Math.min(S3_MAX_KEYS, pageSize + 1 - objects.length),
       };
       if (token !== undefined) input.ContinuationToken = token;
       else if (cursor !== undefined) input.StartAfter = ctx.root + cursor;
@@ -363,7 +414,12 @@ export class S3Storage implements Storage {
         const name = item.Key;
         if (name === undefined || !name.startsWith(ctx.root)) continue;
         const key = name.slice(ctx.root.length);
-        if (isValidKey(key)) keys.push(key);
+        if (!isValidKey(key)) continue;
+        objects.push({
+          key,
+          size: item.Size ?? 0,
+          modifiedMs: item.LastModified?.getTime() ?? 0,
+        });
       }
       truncated = out.IsTruncated === true;
       token = out.NextContinuationToken;
@@ -373,13 +429,13 @@ export class S3Storage implements Storage {
             `truncated but gave no continuation token`,
         );
       }
-    } while (truncated && keys.length < pageSize);
-    if (keys.length > pageSize) {
-      keys.length = pageSize;
-      return { keys, cursor: keys[pageSize - 1]! };
+    } while (truncated && objects.length < pageSize);
+    if (objects.length > pageSize) {
+      objects.length = pageSize;
+      return { objects, cursor: objects[pageSize - 1]!.key };
     }
-    if (truncated && keys.length > 0) return { keys, cursor: keys[keys.length - 1]! };
-    return { keys };
+    if (truncated && objects.length > 0) return { objects, cursor: objects.at(-1)!.key };
+    return { objects };
   }
 
   /** One ListObjectsV2 request; its error names the listed prefix. */

@@ -6,6 +6,10 @@
  *   `abort()` leaves nothing behind.
  * - Keys are relative paths of `[A-Za-z0-9._=-]` segments joined by `/`: no empty segments, no
  *   `.` or `..`, no leading `/`, at most 1024 bytes. Anything else throws `InvalidKeyError`.
+ * - `delete(key)` removes one object (operators removing a run); the no-clobber rule is about
+ *   commits only: a key deleted can be written again.
+ * - `sweepLeftovers` removes what crashed writers left behind: the filesystem's temp files, S3's
+ *   pending multipart uploads. Both are invisible to every other method.
  *
  * @module
  */
@@ -37,6 +41,52 @@ export interface KeyPage {
   cursor?: string;
 }
 
+/** What storage knows about one object. */
+export interface ObjectInfo {
+  key: string;
+  /** Bytes. */
+  size: number;
+  /** When the object was committed (last modified), ms since the epoch. */
+  modifiedMs: number;
+}
+
+/** One page of an object listing (see {@link Storage.listObjects}). */
+export interface ObjectPage {
+  /** Objects in lexicographic (byte) order of their keys. */
+  objects: ObjectInfo[];
+  /** Pass to the next listObjects call; absent on the last page. */
+  cursor?: string;
+}
+
+/**
+ * The age beyond which the pipeline and `inspect` sweep leftovers by default, ms: a live writer
+ * touches its temp file every MiB, and an upload of a batch takes seconds, not ten minutes.
+ */
+export const DEFAULT_LEFTOVER_AGE_MS = 10 * 60_000;
+
+/** Options of {@link Storage.sweepLeftovers}. */
+export interface SweepOptions {
+  /** Only leftovers of keys under this prefix (default: everywhere). */
+  prefix?: string;
+  /**
+   * Only leftovers untouched for longer than this, ms: a writer that is alive touches its temp
+   * file or upload within seconds, so an old one belongs to a writer that is gone.
+   */
+  olderThanMs: number;
+}
+
+/** One leftover a sweep removed. */
+export interface Leftover {
+  /** The key the crashed writer was writing. */
+  key: string;
+  /** What it was, e.g. "temp file" or "multipart upload". */
+  kind: string;
+  /** Bytes it held, when known. */
+  bytes: number | null;
+  /** How long it had been untouched, ms. */
+  ageMs: number;
+}
+
 /** Options for listKeys. */
 export interface ListOptions {
   /** Keys per page, default 1000. */
@@ -57,8 +107,19 @@ export interface Storage {
   exists(key: string): Promise<boolean>;
   /** Size in bytes, or null when absent. */
   size(key: string): Promise<number | null>;
+  /** Size and modification time of an object, or null when absent. */
+  stat(key: string): Promise<ObjectInfo | null>;
   /** Keys starting with `prefix` (a plain string prefix, not only whole segments), paged. */
   listKeys(prefix: string, options?: ListOptions): Promise<KeyPage>;
+  /** As {@link listKeys}, with each object's size and modification time. */
+  listObjects(prefix: string, options?: ListOptions): Promise<ObjectPage>;
+  /**
+   * Removes the object at `key`; resolves false when there was none. Never removes keys below
+   * it (`a/b` when deleting `a`). A reader that opened the object before may still finish.
+   */
+  delete(key: string): Promise<boolean>;
+  /** Removes crashed writers' leftovers (see {@link SweepOptions}) and says what it removed. */
+  sweepLeftovers(options: SweepOptions): Promise<Leftover[]>;
   close(): Promise<void>;
 }
 

@@ -319,9 +319,17 @@ export function storageContract(label: string, factory: () => Promise<StorageFix
       await assert.rejects(s.read(key), InvalidKeyError, `read(${key})`);
       await assert.rejects(s.exists(key), InvalidKeyError, `exists(${key})`);
       await assert.rejects(s.size(key), InvalidKeyError, `size(${key})`);
+      await assert.rejects(s.stat(key), InvalidKeyError, `stat(${key})`);
+      await assert.rejects(s.delete(key), InvalidKeyError, `delete(${key})`);
     }
     for (const prefix of INVALID_PREFIXES) {
       await assert.rejects(s.listKeys(prefix), InvalidKeyError, `listKeys(${prefix})`);
+      await assert.rejects(s.listObjects(prefix), InvalidKeyError, `listObjects(${prefix})`);
+      await assert.rejects(
+        s.sweepLeftovers({ prefix, olderThanMs: 0 }),
+        InvalidKeyError,
+        `sweepLeftovers(${prefix})`,
+      );
     }
     // Prefixes that only begin a segment are fine, even '.' and '..' (they begin '.x', '..y').
     for (const prefix of ["", "a", "a/", "a/b", "a/.", "a/..", "."]) {
@@ -364,6 +372,75 @@ export function storageContract(label: string, factory: () => Promise<StorageFix
     const all = await collect(await s.openReader("stream/me"));
     assert.equal(all.length, data.length);
     assert.ok(all.every((b, i) => b === data[i]));
+  });
+
+  test("stat gives an object's size and commit time, and null when there is none", async (s) => {
+    const before = Date.now();
+    await put(s, "runs/r1/metadata.pb", text("meta"));
+    const after = Date.now();
+    const info = await s.stat("runs/r1/metadata.pb");
+    assert.ok(info !== null);
+    assert.equal(info.key, "runs/r1/metadata.pb");
+    assert.equal(info.size, 4);
+    // Servers keep seconds (S3's Last-Modified) and their clock may differ a little from ours.
+    assert.ok(
+      info.modifiedMs >= before - 5000 && info.modifiedMs <= after + 5000,
+      `modifiedMs ${info.modifiedMs} is not near ${before}..${after}`,
+    );
+    assert.equal(await s.stat("runs/r1/absent"), null);
+    assert.equal(await s.stat("runs/r1"), null, "a prefix of keys is no object");
+  });
+
+  test("listObjects lists what listKeys lists, with sizes and times, page by page", async (s) => {
+    const keys = ["runs/a/x", "runs/a/y/z", "runs/a-b", "runs/b/c", "other"];
+    for (const [i, k] of keys.entries()) await put(s, k, patternBytes(i * 10 + 1, i + 1));
+    const all = (await s.listObjects("runs/")).objects;
+    assert.deepEqual(all.map((o) => o.key), (await s.listKeys("runs/")).keys);
+    for (const o of all) {
+      assert.equal(o.size, keys.indexOf(o.key) * 10 + 1, `size of ${o.key}`);
+      assert.deepEqual(o, await s.stat(o.key));
+    }
+    const first = await s.listObjects("runs/", { pageSize: 3 });
+    assert.equal(first.objects.length, 3);
+    assert.ok(first.cursor !== undefined);
+    const second = await s.listObjects("runs/", { pageSize: 3, cursor: first.cursor });
+    assert.equal(second.cursor, undefined);
+    assert.deepEqual([...first.objects, ...second.objects], all);
+    assert.deepEqual(await s.listObjects("nothing/"), { objects: [] });
+  });
+
+  test("delete removes one object, which may then be written anew", async (s) => {
+    await put(s, "runs/r1/raw/b1", text("one"));
+    await put(s, "runs/r1/raw/b2", text("two"));
+    await put(s, "runs/r1x", text("beside"));
+    assert.equal(await s.delete("runs/r1/raw/b1"), true);
+    assert.equal(await s.exists("runs/r1/raw/b1"), false);
+    await assert.rejects(s.read("runs/r1/raw/b1"), NotFoundError);
+    assert.deepEqual((await s.listKeys("")).keys, ["runs/r1/raw/b2", "runs/r1x"]);
+    assert.equal(await s.delete("runs/r1/raw/b1"), false, "a second delete finds nothing");
+    assert.equal(await s.delete("runs/r1/raw"), false, "a prefix of keys is no object");
+    assert.equal(await s.delete("runs/r1"), false);
+    assert.deepEqual((await s.listKeys("runs/r1/")).keys, ["runs/r1/raw/b2"]);
+    // The no-clobber rule is about commits: a deleted key is a new key.
+    assert.deepEqual(await put(s, "runs/r1/raw/b1", text("again")), { created: true, bytes: 5 });
+    assert.deepEqual(await s.read("runs/r1/raw/b1"), text("again"));
+    assert.deepEqual(await put(s, "runs/r1/raw/b1", text("third")), { created: false, bytes: 5 });
+    for (const k of (await s.listKeys("")).keys) assert.equal(await s.delete(k), true);
+    assert.deepEqual(await s.listKeys(""), { keys: [] });
+    // Everything gone: writing below the old keys works again.
+    assert.equal((await put(s, "runs/r1/raw/b3", text("new"))).created, true);
+  });
+
+  test("sweepLeftovers leaves committed objects and live writers alone", async (s) => {
+    await put(s, "runs/r1/metadata.pb", text("meta"));
+    const live = await s.openWriter("runs/r1/raw/live");
+    await live.write(patternBytes(2 * 1024 * 1024 + 5));
+    assert.deepEqual(await s.sweepLeftovers({ olderThanMs: 60_000 }), []);
+    assert.deepEqual(await s.sweepLeftovers({ prefix: "runs/r1/", olderThanMs: 60_000 }), []);
+    assert.equal((await live.commit()).created, true);
+    assert.equal(await s.size("runs/r1/raw/live"), 2 * 1024 * 1024 + 5);
+    assert.deepEqual(await s.sweepLeftovers({ olderThanMs: 0 }), []);
+    assert.deepEqual((await s.listKeys("")).keys, ["runs/r1/metadata.pb", "runs/r1/raw/live"]);
   });
 
   test("listKeys rejects a bad page size", async (s) => {

@@ -13,6 +13,7 @@ import { IndexData } from "./index_data.ts";
 import { LineageSource } from "./lineage.ts";
 import { parseRunId } from "./params.ts";
 import type { CacheStats } from "./lru_cache.ts";
+import { RunStates } from "./run_states.ts";
 import { RunStore, type RunView } from "./run_store.ts";
 import { StatsAnswers } from "./stats_series.ts";
 import { StaticFiles } from "./static_files.ts";
@@ -23,6 +24,8 @@ export interface ApiContext {
   readonly options: AppOptions;
   /** Runs, batches, chunks and replayed states. */
   readonly store: RunStore;
+  /** The runs' states (running, finished, incomplete, corrupt). */
+  readonly states: RunStates;
   /** The indexers' files (stats, organisms), read through the store's index reader. */
   readonly index: IndexData;
   /** Parent links of a run's organisms, from the index or from scanned chunks. */
@@ -63,6 +66,10 @@ export function createApiContext(options: AppOptions): ApiContext {
   return {
     options,
     store,
+    states: new RunStates(
+      options.storage,
+      options.idleAfterMs === undefined ? {} : { idleAfterMs: options.idleAfterMs },
+    ),
     index,
     lineage,
     stats,

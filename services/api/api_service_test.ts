@@ -4,12 +4,16 @@ import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts
 import type { RunsResponse, WorldResponse } from "./api_types.ts";
 import { ApiService } from "./api_service.ts";
 import { makeRun } from "../../tests/fixtures/stored_run.ts";
+import { runEndKey } from "../common/storage_layout.ts";
 
 Deno.test("ApiService serves the app on a real socket on 127.0.0.1 and stops with a stream open", async () => {
   const root = await Deno.makeTempDir({ prefix: "evochora-api-service-" });
   try {
     const runId = await makeRun(root, { ticks: 600 });
     const storage = await FilesystemStorage.open({ root });
+    // Without its end record the run reads as running (it stored something just now), so its
+    // live stream stays open until the client leaves or the service stops.
+    assert.equal(await storage.delete(runEndKey(runId, 600)), true);
     let polls = 0;
     const api = new ApiService({
       name: "api",

@@ -21,9 +21,23 @@ export interface ApiError {
   };
 }
 
+/**
+ * A run's state in storage: `running` (no end record yet, recent progress), `finished` (its
+ * end record is stored and what it names is there), `incomplete` (no end record and no
+ * progress: the run died), `corrupt` (stored data that cannot be read, or lost).
+ */
+export type RunStateName = "running" | "finished" | "incomplete" | "corrupt";
+
 /** GET /api/runs (newest first) */
 export interface RunSummary {
   runId: string;
+  state: RunStateName;
+  /** Why, in one line. */
+  stateReason: string;
+  /** The tick the run's end record names, null until it has one. */
+  endTick: number | null;
+  /** When the run last stored something (ms since the epoch), null when unknown. */
+  lastActivityMs: number | null;
   startedAtMs: number;
   seed: string;
   shape: number[];
@@ -181,10 +195,23 @@ export interface PipelineResponse {
 /** Data of each SSE event "progress" on GET /api/runs/:run/live */
 export interface LiveProgress {
   runId: string;
+  /** The run's state; the stream ends once it is `finished`. */
+  state: RunStateName;
   /** The engine's tick when the API runs beside the engine of this run, else maxStoredTick. */
   tick: number;
   maxStoredTick: number | null;
   ticksPerSecond: number;
   organismsAlive: number;
   batches: number;
+}
+
+/**
+ * Data of the SSE event "end" on GET /api/runs/:run/live, sent once the run is finished, after
+ * a last "progress"; the server then closes the stream.
+ */
+export interface LiveEnd {
+  runId: string;
+  state: "finished";
+  /** The tick the run's end record names. */
+  endTick: number;
 }

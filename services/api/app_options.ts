@@ -53,6 +53,11 @@ export interface AppOptions {
   cacheMetaBytes?: number;
   /** How long storage listings are reused, ms. Default 1000. */
   listingTtlMs?: number;
+  /**
+   * Least time without progress that makes a run without an end record `incomplete` rather
+   * than `running`, ms (slow runs get three times their batch interval). Default 120000.
+   */
+  idleAfterMs?: number;
   /** Longest gap between two live progress events, ms. Default 1000. */
   liveIntervalMs?: number;
   /** Largest world region per request, in cells. Default 2^22. */

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { parquetReadObjects } from "hyparquet";
-import { create, fromBinary, toBinary, WorldRegionSchema } from "../../proto/mod.ts";
+import {
+  create,
+  type FormatVersion,
+  fromBinary,
+  SimulationMetadataSchema,
+  toBinary,
+  WorldRegionSchema,
+} from "../../proto/mod.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import { disassemble } from "../simulation_engine/assembler/mod.ts";
@@ -588,55 +595,105 @@ Deno.test("GET /metrics is valid Prometheus text with pipeline, request and cach
   );
 });
 
-async function firstEvent(res: Response): Promise<{ event: string; data: string }> {
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  await reader.cancel();
-  const block = text.slice(0, text.indexOf("\n\n"));
-  const event = /^event: (.*)$/m.exec(block)?.[1] ?? "";
-  const data = /^data: (.*)$/m.exec(block)?.[1] ?? "";
-  return { event, data };
+/** Everything a response's stream sends until the server closes it, as SSE blocks. */
+async function allEvents(res: Response): Promise<{ event: string; data: string }[]> {
+  const text = await res.text();
+  return text.split("\n\n").filter((b) => b.trim() !== "").map((block) => ({
+    event: /^event: (.*)$/m.exec(block)?.[1] ?? "",
+    data: /^data: (.*)$/m.exec(block)?.[1] ?? "",
+  }));
 }
 
-Deno.test("GET /api/runs/:run/live streams progress events and stops on disconnect", async () => {
+/** A copy of the raw run's metadata and batches without its end record: a run still going. */
+async function runningCopy(): Promise<{ storage: Storage; root: string }> {
+  const root = await Deno.makeTempDir({ prefix: "evochora-api-running-" });
+  const storage = await FilesystemStorage.open({ root });
+  for (const key of [`runs/${fx.raw}/metadata.pb`, ...fx.batches.get(fx.raw)!.map((b) => b.key)]) {
+    const w = await storage.openWriter(key);
+    await w.write(await fx.storage.read(key));
+    await w.commit();
+  }
+  return { storage, root };
+}
+
+Deno.test("GET /api/runs/:run/live of a finished run sends its progress, then end, then closes", async () => {
   const res = await get(`/api/runs/${fx.raw}/live`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type")!, /text\/event-stream/);
-  const { event, data } = await firstEvent(res);
-  assert.equal(event, "progress");
-  const p = JSON.parse(data) as LiveProgress;
+  const events = await allEvents(res); // resolves: the server closed the stream
+  assert.deepEqual(events.map((e) => e.event), ["progress", "end"]);
+  const p = JSON.parse(events[0]!.data) as LiveProgress;
   assert.equal(p.runId, fx.raw);
+  assert.equal(p.state, "finished");
   assert.equal(p.maxStoredTick, 1500);
   assert.equal(p.tick, 1500);
   assert.equal(p.batches, fx.batches.get(fx.raw)!.length);
-  const last = sample(fx.raw, 1500);
-  assert.equal(p.organismsAlive, last.summary?.organismsAlive);
-
-  // With a live provider for this run, the engine's figures win.
-  const live = app({
-    live: () => ({ tick: 4321, ticksPerSecond: 99, organismsAlive: 7, runId: fx.raw }),
-    liveIntervalMs: 40,
+  assert.equal(p.organismsAlive, sample(fx.raw, 1500).summary?.organismsAlive);
+  assert.deepEqual(JSON.parse(events[1]!.data), {
+    runId: fx.raw,
+    state: "finished",
+    endTick: 1500,
   });
-  const res2 = await live.request(`/api/runs/${fx.raw}/live`);
-  const reader = res2.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while ((text.match(/event: progress/g) ?? []).length < 2) text += (await reader.read()).value;
-  await reader.cancel();
-  const events = text.split("\n\n").filter((b) => b.startsWith("event: progress"));
-  const q = JSON.parse(/^data: (.*)$/m.exec(events[1]!)![1]!) as LiveProgress;
-  assert.equal(q.tick, 4321);
-  assert.equal(q.ticksPerSecond, 99);
-  assert.equal(q.organismsAlive, 7);
-  assert.equal(q.maxStoredTick, 1500);
-  // Another run is served from storage.
-  const other = await firstEvent(await live.request(`/api/runs/${fx.indexed}/live`));
-  assert.equal((JSON.parse(other.data) as LiveProgress).tick, 2000);
   assert.equal((await error("/api/runs/nope/live", 404)).error.code, "not_found");
+});
+
+Deno.test("GET /api/runs/:run/live of a running run streams the engine's figures until disconnect", async () => {
+  const { storage, root } = await runningCopy();
+  try {
+    const live = app({
+      storage,
+      live: () => ({ tick: 4321, ticksPerSecond: 99, organismsAlive: 7, runId: fx.raw }),
+      liveIntervalMs: 40,
+    });
+    const res = await live.request(`/api/runs/${fx.raw}/live`);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while ((text.match(/event: progress/g) ?? []).length < 3) {
+      const { value, done } = await reader.read();
+      assert.equal(done, false, "the stream of a running run stays open");
+      text += value;
+    }
+    await reader.cancel();
+    assert.doesNotMatch(text, /event: end/);
+    const events = text.split("\n\n").filter((b) => b.startsWith("event: progress"));
+    const q = JSON.parse(/^data: (.*)$/m.exec(events[1]!)![1]!) as LiveProgress;
+    assert.equal(q.state, "running");
+    assert.equal(q.tick, 4321);
+    assert.equal(q.ticksPerSecond, 99);
+    assert.equal(q.organismsAlive, 7);
+    assert.equal(q.maxStoredTick, 1500);
+  } finally {
+    await storage.close();
+    await Deno.remove(root, { recursive: true });
+  }
+  // Another run is served from storage.
+  const other = await allEvents(await get(`/api/runs/${fx.indexed}/live`));
+  assert.equal((JSON.parse(other[0]!.data) as LiveProgress).tick, 2000);
+});
+
+Deno.test("runs show their state: finished with an end record, running or incomplete without", async () => {
+  const list = await json<RunsResponse>("/api/runs");
+  assert.deepEqual(list.runs.map((r) => r.state), ["finished", "finished"]);
+  const detail = await json<RunDetail>(`/api/runs/${fx.raw}`);
+  assert.equal(detail.state, "finished");
+  assert.equal(detail.endTick, 1500);
+  assert.match(detail.stateReason, /ended at tick 1500/);
+  assert.ok(detail.lastActivityMs !== null && detail.lastActivityMs <= Date.now());
+  const { storage, root } = await runningCopy();
+  try {
+    const fresh = await (await app({ storage }).request(`/api/runs/${fx.raw}`)).json() as RunDetail;
+    assert.equal(fresh.state, "running");
+    assert.equal(fresh.endTick, null);
+    // Idle for longer than the threshold (1 s here), with nothing new stored: the run died.
+    const later = app({ storage, idleAfterMs: 1000 });
+    await new Promise((r) => setTimeout(r, 1100));
+    const dead = await (await later.request(`/api/runs/${fx.raw}`)).json() as RunDetail;
+    assert.equal(dead.state, "incomplete");
+    assert.match(dead.stateReason, /no end record, no progress for \d+ s; last stored tick 1500/);
+  } finally {
+    await storage.close();
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("the OpenAPI document describes every registered route", async () => {
@@ -722,6 +779,10 @@ Deno.test("unexpected errors answer 500 with a generic body and are logged", asy
     openReader: (k: string) => fx.storage.openReader(k),
     exists: (k: string) => fx.storage.exists(k),
     size: (k: string) => fx.storage.size(k),
+    stat: (k: string) => fx.storage.stat(k),
+    listObjects: () => Promise.reject(new Error("disk on fire at /secret/path")),
+    delete: (k: string) => fx.storage.delete(k),
+    sweepLeftovers: (o) => fx.storage.sweepLeftovers(o),
     close: () => Promise.resolve(),
   };
   const a = app({ storage: failing, log: (m) => logged.push(m) });
@@ -757,6 +818,29 @@ Deno.test("a run with corrupt metadata is listed as unreadable with the reason, 
     assert.equal(body.error.code, "unreadable_run");
     assert.match(body.error.message, /Run 'broken' is unreadable: metadata\.pb/);
     assert.deepEqual(logged, [], "an answered error is not an internal one");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a run whose metadata has a newer format version is unreadable, naming the version", async () => {
+  const root = await Deno.makeTempDir({ prefix: "evochora-api-newer-" });
+  try {
+    const storage = await FilesystemStorage.open({ root });
+    const meta = fromBinary(
+      SimulationMetadataSchema,
+      await fx.storage.read(`runs/${fx.raw}/metadata.pb`),
+    );
+    meta.formatVersion = 2 as FormatVersion;
+    const w = await storage.openWriter(`runs/${fx.raw}/metadata.pb`);
+    await w.write(toBinary(SimulationMetadataSchema, meta));
+    await w.commit();
+    const list = await (await createApp({ storage }).request("/api/runs")).json() as RunsResponse;
+    assert.equal(list.unreadable.length, 1);
+    assert.match(
+      list.unreadable[0]!.reason,
+      /metadata\.pb has format version 2, newer than this build reads \(up to 1\)/,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -1,11 +1,13 @@
 /**
  * Progress of a run for GET /api/runs/:run/live: from the running engine when the API runs in
- * the same process as the run, otherwise from storage (the newest stored batch).
+ * the same process as the run, otherwise from storage (the newest stored batch); and the run's
+ * state, from storage (./run_states.ts), which ends the stream once `finished`.
  *
  * @module
  */
 
 import type { LiveProgress } from "./api_types.ts";
+import type { RunStates } from "./run_states.ts";
 import type { RunInfo, RunStore } from "./run_store.ts";
 
 /** The running engine's progress, as a live provider reports it. */
@@ -26,13 +28,21 @@ const RATE_WINDOW_MS = 10_000;
 /** Follows one run for one client: keeps the recent stored ticks to derive a rate. */
 export class ProgressTracker {
   readonly #store: RunStore;
+  readonly #states: RunStates;
   readonly #info: RunInfo;
   readonly #live: LiveProvider | undefined;
   readonly #now: () => number;
   readonly #seen: { at: number; tick: number }[] = [];
 
-  constructor(store: RunStore, info: RunInfo, live?: LiveProvider, now?: () => number) {
+  constructor(
+    store: RunStore,
+    states: RunStates,
+    info: RunInfo,
+    live?: LiveProvider,
+    now?: () => number,
+  ) {
     this.#store = store;
+    this.#states = states;
     this.#info = info;
     this.#live = live;
     this.#now = now ?? (() => performance.now());
@@ -52,7 +62,13 @@ export class ProgressTracker {
     const view = await this.#store.view(this.#info);
     const last = view.batches.at(-1);
     const maxStoredTick = last?.lastTick ?? null;
-    const base = { runId: this.#info.runId, maxStoredTick, batches: view.batches.length };
+    const { state } = await this.#states.of(view);
+    const base = {
+      runId: this.#info.runId,
+      state,
+      maxStoredTick,
+      batches: view.batches.length,
+    };
     const live = this.#live?.() ?? null;
     if (live !== null && (live.runId === undefined || live.runId === this.#info.runId)) {
       return {

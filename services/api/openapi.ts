@@ -152,20 +152,39 @@ const immutableHeaders: Json = {
 };
 
 /** One server-sent event as schemathesis and OpenAPI 3.2 read a `text/event-stream` schema. */
-const progressEvent: Json = {
-  type: "object",
-  description: "One server-sent event: `event: progress`, `data:` a LiveProgress as JSON",
-  properties: {
-    event: { const: "progress" },
-    data: {
-      type: "string",
-      contentMediaType: "application/json",
-      contentSchema: ref("LiveProgress"),
+function sseEvent(event: string, schema: string, description: string): Json {
+  return {
+    type: "object",
+    description,
+    properties: {
+      event: { const: event },
+      data: { type: "string", contentMediaType: "application/json", contentSchema: ref(schema) },
+      id: str,
+      retry: { type: "integer", minimum: 0 },
     },
-    id: str,
-    retry: { type: "integer", minimum: 0 },
-  },
-  required: ["event", "data"],
+    required: ["event", "data"],
+  };
+}
+
+/** The events of the live stream: progress events, and one `end` once the run is finished. */
+const liveEvent: Json = {
+  oneOf: [
+    sseEvent("progress", "LiveProgress", "`event: progress`, `data:` a LiveProgress as JSON"),
+    sseEvent(
+      "end",
+      "LiveEnd",
+      "`event: end`, `data:` a LiveEnd as JSON: the run is finished; the server closes the stream",
+    ),
+  ],
+};
+
+/** The run states (services/common/run_state.ts). */
+const runState: Json = {
+  type: "string",
+  enum: ["running", "finished", "incomplete", "corrupt"],
+  description: "running: no end record yet and recent progress; finished: its end record is " +
+    "stored and what it names is there; incomplete: no end record and no progress (the run " +
+    "died; it can only be continued); corrupt: stored data cannot be read, or is lost",
 };
 
 /** A comma-separated list of `names`, as params.ts's parseNameList accepts it. */
@@ -178,6 +197,13 @@ function namesPattern(names: readonly string[]): string {
 export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
   const runSummary = {
     runId: str,
+    state: runState,
+    stateReason: { type: "string", description: "Why the run is in its state, in one line" },
+    endTick: { ...nullableInt, description: "The tick the run's end record names" },
+    lastActivityMs: {
+      ...nullableInt,
+      description: "When the run last stored something, ms since the epoch",
+    },
     startedAtMs: int,
     seed: { type: "string", description: "64-bit seed in decimal" },
     shape: ints,
@@ -353,13 +379,14 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
     ),
     "/api/runs/{run}/live": get(
       "The run's progress as server-sent events (text/event-stream): `event: progress` with " +
-        "a LiveProgress as JSON data, on change and at least every second, until the client " +
-        "disconnects",
+        "a LiveProgress as JSON data, on change and at least every second, until the run is " +
+        "finished (then one `event: end` with a LiveEnd, and the server closes the stream) or " +
+        "the client disconnects",
       [param("run")],
       {
         "200": {
           description: "Event stream",
-          content: { "text/event-stream": { schema: progressEvent } },
+          content: { "text/event-stream": { schema: liveEvent } },
         },
         ...errors(404, 502),
       },
@@ -556,8 +583,10 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
             }, ["stats"]),
           },
         }),
+        LiveEnd: obj({ runId: str, state: { const: "finished" }, endTick: int }),
         LiveProgress: obj({
           runId: str,
+          state: runState,
           tick: int,
           maxStoredTick: nullableInt,
           ticksPerSecond: num,

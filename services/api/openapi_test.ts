@@ -121,18 +121,26 @@ Deno.test("the metrics and region patterns accept exactly what the server parses
   }
 });
 
-Deno.test("the live stream is documented as text/event-stream of progress events", () => {
+Deno.test("the live stream is documented as text/event-stream of progress events and one end", () => {
   const op = doc.paths["/api/runs/{run}/live"]!.get as Obj;
   const ok = (op.responses as Obj)["200"] as Obj;
   const content = ok.content as Obj;
   assert.deepEqual(Object.keys(content), ["text/event-stream"]);
-  const event = (content["text/event-stream"] as Obj).schema as Obj;
-  const props = event.properties as Obj;
-  assert.deepEqual(props.event, { const: "progress" });
-  assert.deepEqual((props.data as Obj).contentSchema, {
-    $ref: "#/components/schemas/LiveProgress",
+  const events = ((content["text/event-stream"] as Obj).schema as Obj).oneOf as Obj[];
+  const byEvent = events.map((e) => {
+    const props = e.properties as Obj;
+    assert.equal((props.data as Obj).contentMediaType, "application/json");
+    return [props.event, (props.data as Obj).contentSchema];
   });
-  assert.equal((props.data as Obj).contentMediaType, "application/json");
+  assert.deepEqual(byEvent, [
+    [{ const: "progress" }, { $ref: "#/components/schemas/LiveProgress" }],
+    [{ const: "end" }, { $ref: "#/components/schemas/LiveEnd" }],
+  ]);
+  const schemas = doc.components.schemas as Obj;
+  const state = ((schemas.LiveProgress as Obj).properties as Obj).state as Obj;
+  assert.deepEqual(state.enum, ["running", "finished", "incomplete", "corrupt"]);
+  const summary = (schemas.RunSummary as Obj).properties as Obj;
+  assert.deepEqual(summary.state, state, "runs document the same states");
 });
 
 Deno.test("every operation documents 401 and 421; the sample-tick routes a 502 (corrupt_batch)", () => {

@@ -1,6 +1,7 @@
 /**
  * A run's progress as server-sent events: sent on every change, and at least once per interval,
- * until the client goes away or the app's signal aborts. Mounted at `/api/runs`.
+ * until the run is finished (a last `progress`, then an `end` event, then the server closes the
+ * stream), the client goes away or the app's signal aborts. Mounted at `/api/runs`.
  *
  * @module
  */
@@ -8,7 +9,7 @@
 import { Hono } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import type { ApiContext } from "./api_context.ts";
-import type { LiveProgress } from "./api_types.ts";
+import type { LiveEnd, LiveProgress } from "./api_types.ts";
 import { ProgressTracker } from "./live_progress.ts";
 
 /** GET `/:run/live` (text/event-stream of `progress` events). */
@@ -18,7 +19,7 @@ export function liveRoutes(ctx: ApiContext): Hono {
 
   app.get("/:run/live", async (c) => {
     const view = await ctx.runView(c.req.param("run"));
-    const tracker = new ProgressTracker(ctx.store, view.info, ctx.options.live);
+    const tracker = new ProgressTracker(ctx.store, ctx.states, view.info, ctx.options.live);
     const first = await tracker.progress();
     // A client that goes away cancels the response body, which aborts the stream (onAbort
     // below); request.signal is not used, since Deno also aborts it after normal responses.
@@ -48,7 +49,10 @@ function followAbort(outer: AbortSignal | undefined): AbortController & { unfoll
   return Object.assign(closed, { unfollow: () => outer?.removeEventListener("abort", onAbort) });
 }
 
-/** Sends `first`, then polls four times per interval: on change, and at least once per interval. */
+/**
+ * Sends `first`, then polls four times per interval: on change, and at least once per interval;
+ * once the run is finished, sends `end` and returns (which closes the stream).
+ */
 async function sendProgress(
   stream: SSEStreamingApi,
   tracker: ProgressTracker,
@@ -59,7 +63,7 @@ async function sendProgress(
   let sent = first;
   let sentAt = performance.now();
   await stream.writeSSE({ event: "progress", data: JSON.stringify(first) });
-  while (!closed.aborted) {
+  while (!closed.aborted && sent.state !== "finished") {
     await pause(interval / 4, closed);
     if (closed.aborted) break;
     const p = await tracker.progress();
@@ -68,6 +72,14 @@ async function sendProgress(
       sent = p;
       sentAt = performance.now();
     }
+  }
+  if (sent.state === "finished" && !closed.aborted) {
+    const end: LiveEnd = {
+      runId: sent.runId,
+      state: "finished",
+      endTick: sent.maxStoredTick ?? 0,
+    };
+    await stream.writeSSE({ event: "end", data: JSON.stringify(end) });
   }
 }
 
@@ -87,5 +99,5 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 /** Whether two progress reports differ in nothing a client shows. */
 function sameProgress(a: LiveProgress, b: LiveProgress): boolean {
   return a.tick === b.tick && a.maxStoredTick === b.maxStoredTick && a.batches === b.batches &&
-    a.organismsAlive === b.organismsAlive;
+    a.organismsAlive === b.organismsAlive && a.state === b.state;
 }

@@ -13,13 +13,13 @@ import { runDetail, runSummary, ticksJson } from "./run_summary.ts";
 
 /** GET `/`, `/:run` and `/:run/ticks`. */
 export function runsRoutes(ctx: ApiContext): Hono {
-  const { store } = ctx;
+  const { store, states } = ctx;
   const app = new Hono();
 
   app.get("/", async (c) => {
     const list = await store.runList();
     const runs = await Promise.all(
-      list.runs.map(async (info) => runSummary(store, await store.view(info))),
+      list.runs.map(async (info) => runSummary(store, states, await store.view(info))),
     );
     const body: RunsResponse = { runs, unreadable: list.unreadable };
     return c.json(body);
@@ -27,7 +27,7 @@ export function runsRoutes(ctx: ApiContext): Hono {
 
   app.get("/:run", async (c) => {
     const view = await ctx.runView(c.req.param("run"));
-    return c.json(await runDetail(store, view));
+    return c.json(await runDetail(store, states, view));
   });
 
   app.get("/:run/ticks", async (c) => {

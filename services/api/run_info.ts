@@ -6,6 +6,7 @@
  */
 
 import { fromBinary, type SimulationMetadata, SimulationMetadataSchema } from "../../proto/mod.ts";
+import { newerFormatProblem } from "../common/format_version.ts";
 
 /** A run's metadata and what follows from it. */
 export interface RunInfo {
@@ -31,6 +32,8 @@ export function runInfoOf(runId: string, bytes: Uint8Array): RunInfo | string {
   } catch (e) {
     return `metadata.pb (${bytes.length} bytes) is malformed: ${(e as Error).message}`;
   }
+  const newer = newerFormatProblem("metadata.pb", metadata.formatVersion);
+  if (newer !== null) return newer;
   if (metadata.runId !== runId) {
     return `metadata.pb names another run (${JSON.stringify(metadata.runId.slice(0, 80))})`;
   }

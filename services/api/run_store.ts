@@ -13,6 +13,7 @@ import type { OrganismState, TickDataChunk, TickSummary } from "../../proto/mod.
 import { type ChunkHeader, decodeTickDataChunk, readChunkHeader } from "../../codec/mod.ts";
 import { CorruptObjectError, readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
+import { newerFormatProblem } from "../common/format_version.ts";
 import type { CatalogEntry } from "../common/index_schema.ts";
 import { metadataKey, parseBatchKey, rawPrefix, runIdOf } from "../common/storage_layout.ts";
 import { ApiHttpError, corruptBatch, notFound, unreadableRun } from "./errors.ts";
@@ -471,11 +472,15 @@ export class RunStore {
       throw this.#readFailure(key, e);
     }
     const headers = messages.map((m, i) => {
+      let h: ChunkHeader;
       try {
-        return readChunkHeader(m);
+        h = readChunkHeader(m);
       } catch (e) {
         throw this.#corrupt(key, `chunk ${i}: ${(e as Error).message}`);
       }
+      const newer = newerFormatProblem(`chunk ${i}`, h.formatVersion);
+      if (newer !== null) throw this.#corrupt(key, newer);
+      return h;
     });
     this.#directories.set(key, headers);
     return { messages, headers, bytes: messages.reduce((n, m) => n + m.length, 0) };

@@ -7,14 +7,24 @@
 
 import { Topology } from "../../proto/mod.ts";
 import type { RunDetail, RunSummary, TicksResponse } from "./api_types.ts";
+import type { RunStates } from "./run_states.ts";
 import type { RunStore, RunView } from "./run_store.ts";
 
 /** One row of GET /api/runs. */
-export async function runSummary(store: RunStore, view: RunView): Promise<RunSummary> {
+export async function runSummary(
+  store: RunStore,
+  states: RunStates,
+  view: RunView,
+): Promise<RunSummary> {
   const { info, batches } = view;
   const m = info.metadata;
+  const state = await states.of(view);
   return {
     runId: info.runId,
+    state: state.state,
+    stateReason: state.reason,
+    endTick: state.endTick,
+    lastActivityMs: state.lastActivityMs,
     startedAtMs: info.startedAtMs,
     seed: String(m.seed),
     shape: [...info.shape],
@@ -36,11 +46,15 @@ function parseConfig(json: string): unknown {
 }
 
 /** GET /api/runs/:run. */
-export async function runDetail(store: RunStore, view: RunView): Promise<RunDetail> {
+export async function runDetail(
+  store: RunStore,
+  states: RunStates,
+  view: RunView,
+): Promise<RunDetail> {
   const m = view.info.metadata;
   const iv = m.intervals;
   return {
-    ...await runSummary(store, view),
+    ...await runSummary(store, states, view),
     intervals: {
       sampling: iv?.sampling ?? 1,
       accumulatedDelta: iv?.accumulatedDelta ?? 0,

@@ -1,7 +1,9 @@
 /**
  * The storage layout every service shares: the run-id grammar and the keys of a run (metadata,
- * raw batches, dead letters). Batch keys are a pure function of the data, so a replay after a
- * crash rebuilds the same keys and the no-clobber commit turns duplicates into no-ops.
+ * raw batches, the end record, dead letters, indexes). Batch keys are a pure function of the
+ * data, so a replay after a crash rebuilds the same keys and the no-clobber commit turns
+ * duplicates into no-ops. Everything of a run lies under {@link runPrefix}, so removing a run is
+ * removing that prefix.
  *
  * @module
  */
@@ -49,6 +51,33 @@ export function batchKey(runId: string, firstTick: number, lastTick: number): st
   return `runs/${runId}/raw/${pad(Math.floor(firstTick / TICKS_PER_PREFIX), 7)}/batch_${
     pad(firstTick, 19)
   }_${pad(lastTick, 19)}.pb.zst`;
+}
+
+/** `runs/<runId>/end/`: the run's end records (see {@link runEndKey}). */
+export function runEndPrefix(runId: string): string {
+  return `runs/${runId}/end/`;
+}
+
+/**
+ * `runs/<runId>/end/end_<lastTick:019>.pb`: the record that the run ended at `lastTick`
+ * (evochora.v1.RunEnd). Keyed by the last tick so that a run extended later gets a record of
+ * its own beside the first, each written once; the one with the highest tick is the run's end.
+ */
+export function runEndKey(runId: string, lastTick: number): string {
+  return `runs/${runId}/end/end_${pad(lastTick, 19)}.pb`;
+}
+
+const END_RE = /\/end\/end_(\d{19})\.pb$/;
+
+/** The last tick an end record's key names, or null when the key is not an end record. */
+export function parseRunEndKey(key: string): number | null {
+  const m = END_RE.exec(key);
+  return m ? Number(m[1]) : null;
+}
+
+/** `runs/<runId>/index/`: everything the indexers derived from the run. */
+export function indexRunPrefix(runId: string): string {
+  return `runs/${runId}/index/`;
 }
 
 /** `runs/<runId>/dead-letter/` */

@@ -5,6 +5,10 @@
  * records. A crash before the commit redelivers the records; the replay rebuilds the same key
  * and bytes and the no-clobber commit makes it a no-op.
  *
+ * The worker that stores the batch holding a run's final chunk also ends the run: it writes the
+ * run's end record once the run's batches are stored (./run_ending.ts), and only then commits
+ * that batch's records, so the end record is written exactly once through the same rules.
+ *
  * @module
  */
 
@@ -20,6 +24,7 @@ import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
 import { batchKey } from "../common/storage_layout.ts";
 import { readChunkHeader } from "../../codec/mod.ts";
+import { type RunEnding, tryEndRun } from "./run_ending.ts";
 
 /** Options for {@link PersistenceService}. */
 export interface PersistenceOptions {
@@ -38,6 +43,14 @@ export interface PersistenceOptions {
    * that compression overlaps with the rest of the process. Absent: on the calling thread.
    */
   compressor?: Compressor;
+  /**
+   * Longest wait, ms, for a run's other batches before its end record is written anyway (naming
+   * how many were stored). Default 60000: a crashed worker's batch returns when its records are
+   * redelivered.
+   */
+  endWaitMs?: number;
+  /** Interval between looks for those batches, ms. Default 250. */
+  endPollMs?: number;
 }
 
 interface Pending {
@@ -51,6 +64,10 @@ interface Pending {
   /** Failed attempts so far, and when the next may start. */
   failures: number;
   notBefore: number;
+  /** Its file's key once written and announced (the records are not committed yet). */
+  stored: string | undefined;
+  /** The run's end, while this batch (holding the final chunk) waits to end the run. */
+  ending: RunEnding | undefined;
 }
 
 /** Batches written concurrently by one worker. */
@@ -74,6 +91,8 @@ export class PersistenceService implements Service {
     errors: 0,
     retries: 0,
     abandoned_batches: 0,
+    runs_ended: 0,
+    end_waits: 0,
   };
 
   constructor(options: PersistenceOptions) {
@@ -154,6 +173,8 @@ export class PersistenceService implements Service {
         finalIndex: undefined,
         failures: 0,
         notBefore: 0,
+        stored: undefined,
+        ending: undefined,
       };
       this.#pending.set(id, p);
     }
@@ -187,9 +208,34 @@ export class PersistenceService implements Service {
     await Promise.all(Array.from({ length: Math.min(WRITES_IN_FLIGHT, ready.length) }, lane));
   }
 
-  /** Writes, notifies, commits. Returns false when the batch must be tried again later. */
+  /**
+   * Writes and notifies (once), ends the run when the batch holds its final chunk, commits.
+   * Returns false when the batch must be tried again later.
+   */
   async #writeBatch(p: Pending): Promise<boolean> {
     const entries = [...p.chunks.values()].sort((a, b) => a.info.chunkIndex - b.info.chunkIndex);
+    const deliveries = entries.map((e) => e.delivery);
+    if (p.stored === undefined) {
+      const stored = await this.#storeBatch(p, entries);
+      if (typeof stored === "boolean") return stored;
+      p.stored = stored;
+      this.#life.error = undefined;
+    }
+    if (p.finalIndex !== undefined && !(await this.#endRun(p, entries.at(-1)!.info.lastTick))) {
+      return false;
+    }
+    await this.#consumer!.commit(deliveries);
+    return true;
+  }
+
+  /**
+   * Writes the batch's file and publishes its BatchInfo. Returns the key, or whether the batch
+   * is done with (true: dead-lettered and committed; false: try again later).
+   */
+  async #storeBatch(
+    p: Pending,
+    entries: { info: ChunkRecordInfo; delivery: Delivery }[],
+  ): Promise<string | boolean> {
     const firstTick = entries[0]!.info.firstTick;
     const lastTick = entries[entries.length - 1]!.info.lastTick;
     const key = batchKey(p.runId, firstTick, lastTick);
@@ -252,8 +298,47 @@ export class PersistenceService implements Service {
       p.notBefore = performance.now() + this.#o.retryBaseMs;
       return false;
     }
-    await this.#consumer!.commit(deliveries);
-    this.#life.error = undefined;
+    return key;
+  }
+
+  /**
+   * Tries to write the run's end record (see ./run_ending.ts). false: not yet (the run's other
+   * batches are still missing, or storage failed); the batch stays pending, uncommitted.
+   */
+  async #endRun(p: Pending, lastTick: number): Promise<boolean> {
+    p.ending ??= {
+      runId: p.runId,
+      finalIndex: p.finalIndex!,
+      chunksPerBatch: p.batchChunks,
+      lastTick,
+      finalBatchKey: p.stored!,
+      since: performance.now(),
+    };
+    let attempt: Awaited<ReturnType<typeof tryEndRun>>;
+    try {
+      attempt = await tryEndRun(
+        this.#o.storage,
+        p.ending,
+        this.name,
+        this.#o.endWaitMs ?? 60_000,
+        performance.now(),
+      );
+    } catch (e) {
+      this.#m.errors++;
+      this.#life.error = `ending run '${p.runId}' failed: ${(e as Error).message}; will retry`;
+      p.notBefore = performance.now() + this.#o.retryBaseMs;
+      return false;
+    }
+    if (!attempt.ended) {
+      this.#m.end_waits++;
+      p.notBefore = performance.now() + (this.#o.endPollMs ?? 250);
+      return false;
+    }
+    if (attempt.created) this.#m.runs_ended++;
+    if (attempt.stored < attempt.expected) {
+      this.#life.error = `run '${p.runId}' ended with ${attempt.stored} of ${attempt.expected} ` +
+        `batches stored after waiting ${this.#o.endWaitMs ?? 60_000} ms`;
+    }
     return true;
   }
 

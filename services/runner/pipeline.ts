@@ -18,8 +18,25 @@ import type { ResolvedConfig, ResolvedResource } from "./config.ts";
 import { buildResource, type Resource } from "./resources.ts";
 import { ensureWebBuilt, WEB_DIST } from "../../web/ensure_built.ts";
 import type { PipelineStatus, ResourceStatus, Service } from "../common/service.ts";
+import {
+  describeMissingIndexes,
+  type IndexCoverage,
+  indexCoverage,
+  type IndexFileKind,
+} from "../common/index_coverage.ts";
+import { DEFAULT_LEFTOVER_AGE_MS, type Leftover } from "../../resources/storage/storage.ts";
 
 export type { PipelineStatus, ResourceStatus };
+
+/** How a stop's drain ended. */
+export interface DrainReport {
+  /** Everything accepted was stored, and every index of the run was written. */
+  complete: boolean;
+  /** What was still missing when the drain gave up, one line each. */
+  missing: string[];
+  /** The engine's run's indexes at the end, when this pipeline runs indexers beside it. */
+  index: IndexCoverage | null;
+}
 
 /** A built pipeline. */
 export class Pipeline {
@@ -32,6 +49,12 @@ export class Pipeline {
   #started: Service[] = [];
   /** Releases what the wiring made for the services (compression threads). */
   readonly #closers: (() => void)[];
+  /** The index kinds this pipeline writes, and where. */
+  readonly #indexes: { kinds: IndexFileKind[]; storage: Storage } | undefined;
+  /** Crash leftovers the storages swept at start. */
+  swept: Leftover[] = [];
+  /** How the last stop's drain ended (undefined before a stop). */
+  lastDrain: DrainReport | undefined;
 
   private constructor(
     config: ResolvedConfig,
@@ -40,6 +63,7 @@ export class Pipeline {
     closers: (() => void)[],
   ) {
     this.#closers = closers;
+    this.#indexes = indexesOf(config, services, resources);
     this.config = config;
     this.resources = resources;
     this.services = services;
@@ -183,8 +207,20 @@ export class Pipeline {
     return pipeline;
   }
 
-  /** Starts the services in order. */
+  /**
+   * Sweeps crash leftovers (temp files, pending uploads untouched for 10 minutes)
+   * from every storage, then starts the services in order.
+   */
   async start(): Promise<void> {
+    for (const r of this.resources.values()) {
+      if (r.role !== "storage") continue;
+      this.swept.push(
+        ...await r.instance.sweepLeftovers({
+          prefix: "runs/",
+          olderThanMs: DEFAULT_LEFTOVER_AGE_MS,
+        }),
+      );
+    }
     for (const s of this.services) {
       await s.start();
       this.#started.push(s);
@@ -205,18 +241,46 @@ export class Pipeline {
   }
 
   #isDrained(): boolean {
-    for (const r of this.resources.values()) {
+    return this.#undrained().length === 0;
+  }
+
+  /** What is not stored yet: queue lag per group and services' pending batches. */
+  #undrained(): string[] {
+    const out: string[] = [];
+    for (const [name, r] of this.resources) {
       if (r.role !== "queue") continue;
-      const lag = (r.instance as Queue).stats().lag;
-      if (Object.values(lag).some((n) => n > 0)) return false;
+      for (const [group, n] of Object.entries(r.instance.stats().lag)) {
+        if (n > 0) out.push(`queue '${name}': ${n} records not yet stored by group '${group}'`);
+      }
     }
-    return this.services.every((s) => (s.status().metrics.pending_batches ?? 0) === 0);
+    for (const s of this.services) {
+      const n = s.status().metrics.pending_batches ?? 0;
+      if (n > 0) out.push(`${s.name}: ${n} batches in hand`);
+    }
+    return out;
+  }
+
+  /**
+   * Waits until every raw batch of the engine's run has its file of every index kind this
+   * pipeline writes (storage is compared, so it holds whoever wrote them). Resolves the
+   * coverage at the end; null without engine or indexers.
+   */
+  async indexed(timeoutMs: number, signal?: AbortSignal): Promise<IndexCoverage | null> {
+    const runId = this.engine?.runId;
+    if (runId === undefined || this.#indexes === undefined) return null;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const c = await indexCoverage(this.#indexes.storage, runId, this.#indexes.kinds);
+      if (c.complete || performance.now() >= deadline || signal?.aborted) return c;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /**
    * Stops gracefully: the engine first (it flushes its partial chunk), then waits up to
-   * `drainMs` for the consumers to persist everything, then stops the rest in reverse order
-   * and closes the resources. Returns whether everything accepted was persisted.
+   * `drainMs` for the consumers to persist everything and, with indexers beside the engine, for
+   * every index of the run; then stops the rest in reverse order and closes the resources.
+   * Returns whether all of that completed; {@link lastDrain} says what was missing.
    */
   async stop(drainMs = 60000, signal?: AbortSignal): Promise<boolean> {
     const errors: unknown[] = [];
@@ -232,7 +296,11 @@ export class Pipeline {
     if (this.engine && this.#started.includes(this.engine)) {
       await attempt(() => this.engine!.stop());
     }
-    const complete = errors.length === 0 ? await this.drained(drainMs, signal) : false;
+    const report = errors.length === 0
+      ? await this.#drain(drainMs, signal)
+      : { complete: false, missing: ["the engine did not stop cleanly"], index: null };
+    this.lastDrain = report;
+    const complete = report.complete;
     for (const s of [...this.#started].reverse()) await attempt(() => s.stop());
     this.#started = [];
     for (const c of this.#closers.splice(0)) await attempt(c);
@@ -240,6 +308,22 @@ export class Pipeline {
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, "Stopping the pipeline failed");
     return complete;
+  }
+
+  /** Waits for storage, then the indexes, within one deadline. */
+  async #drain(drainMs: number, signal?: AbortSignal): Promise<DrainReport> {
+    const deadline = performance.now() + drainMs;
+    if (!(await this.drained(drainMs, signal))) {
+      return { complete: false, missing: this.#undrained(), index: null };
+    }
+    let index: IndexCoverage | null = null;
+    try {
+      index = await this.indexed(Math.max(0, deadline - performance.now()), signal);
+    } catch (e) {
+      return { complete: false, missing: [`indexes: ${(e as Error).message}`], index: null };
+    }
+    const missing = index === null ? [] : describeMissingIndexes(index);
+    return { complete: missing.length === 0, missing, index };
   }
 
   status(): PipelineStatus {
@@ -254,6 +338,22 @@ export class Pipeline {
       }),
     };
   }
+}
+
+/** The index kinds the pipeline's indexers write beside an engine, and their storage. */
+function indexesOf(
+  config: ResolvedConfig,
+  services: readonly Service[],
+  resources: ReadonlyMap<string, Resource>,
+): { kinds: IndexFileKind[]; storage: Storage } | undefined {
+  const built = new Set(services.map((s) => s.name));
+  const indexers = Object.entries(config.services).flatMap(([name, s]) =>
+    s.kind === "indexer" && built.has(name) ? [s] : []
+  );
+  const first = indexers[0];
+  if (first === undefined) return undefined;
+  const kinds = [...new Set(indexers.map((s) => s.index))];
+  return { kinds, storage: resources.get(first.storage)!.instance as Storage };
 }
 
 /** The http-api service's token: the config's, else the environment's (an empty one is none). */

@@ -154,8 +154,20 @@ class FailingStorage implements Storage {
   size(): Promise<number | null> {
     return Promise.resolve(null);
   }
+  stat(): Promise<null> {
+    return Promise.resolve(null);
+  }
   listKeys() {
     return Promise.resolve({ keys: [] });
+  }
+  listObjects() {
+    return Promise.resolve({ objects: [] });
+  }
+  delete(): Promise<boolean> {
+    return Promise.reject(new Error("EACCES: permission denied"));
+  }
+  sweepLeftovers() {
+    return Promise.resolve([]);
   }
   close(): Promise<void> {
     return Promise.resolve();
@@ -186,4 +198,41 @@ Deno.test("when storage refuses writes the records stay uncommitted and the erro
   assert.equal(status.metrics.batches, 0);
   assert.equal(status.metrics.dead_letters, 0);
   assert.match(status.error ?? "", /permission denied/);
+});
+
+Deno.test("stop waits for every index of the run, and a drain timeout names the missing index files", async () => {
+  const dir = await tempDir();
+  const cfg = defaultConfig({ dataDir: dir, persistence: 2, ticks: 3000, engine: ENGINE });
+  const pipeline = await Pipeline.create(resolveConfig(cfg));
+  await pipeline.start();
+  await pipeline.engine!.done;
+  assert.equal(await pipeline.stop(60000), true, JSON.stringify(pipeline.lastDrain));
+  const index = pipeline.lastDrain!.index!;
+  assert.ok(index.rawBatches > 2);
+  assert.deepEqual(
+    index.kinds.map((k) => [k.kind, k.written, k.lag]),
+    ["stats", "organisms", "catalog"].map((k) => [k, index.rawBatches, 0]),
+  );
+
+  // The stats indexer stops before the run: its files never come.
+  const dir2 = await tempDir();
+  const cfg2 = defaultConfig({ dataDir: dir2, persistence: 2, ticks: 3000, engine: ENGINE });
+  const lagging = await Pipeline.create(resolveConfig(cfg2));
+  await lagging.start();
+  await lagging.services.find((s) => s.name === "stats-indexer")!.stop();
+  await lagging.engine!.done;
+  assert.equal(await lagging.stop(1500), false);
+  const drain = lagging.lastDrain!;
+  assert.equal(drain.index!.kinds.find((k) => k.kind === "stats")!.written, 0);
+  assert.equal(drain.missing.length, 1, drain.missing.join("\n"));
+  assert.match(
+    drain.missing[0]!,
+    new RegExp(
+      `^stats: ${drain.index!.rawBatches} of ${
+        drain.index!.rawBatches
+      } index files missing \\(runs/.*/index/stats/0000000/0+_0+\\d+\\.parquet, `,
+    ),
+  );
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(dir2, { recursive: true });
 });

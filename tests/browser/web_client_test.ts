@@ -153,6 +153,9 @@ Deno.test({
       const header = await page.getByTestId("run-header").textContent();
       assert.match(header ?? "", /seed\s*3/);
       assert.match(header ?? "", /256×128/);
+      // The run's state from storage: this one ended, so its live stream ended too.
+      assert.equal(await page.getByTestId("run-state").textContent(), "finished");
+      await page.getByTestId("live-info").filter({ hasText: "finished at tick" }).waitFor();
 
       // The world canvas shows molecules.
       const px = await paintedWorldPixels(page);
@@ -318,6 +321,7 @@ Deno.test({
         { timeout: 30000 },
       );
       await page.getByTestId("live-info").filter({ hasText: "t/s" }).waitFor();
+      assert.equal(await page.getByTestId("run-state").textContent(), "running");
       const [label, hookTick] = await page.evaluate(() => [
         document.querySelector('[data-testid="tick-label"]')?.textContent,
         (globalThis as unknown as { __evochora: Hook }).__evochora.tick,

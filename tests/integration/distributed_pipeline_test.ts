@@ -9,6 +9,10 @@ import { S3Storage } from "../../resources/storage/s3_storage.ts";
 import type { PersistenceService } from "../../services/persistence/persistence_service.ts";
 import { Pipeline, type PipelineConfig, resolveConfig } from "../../services/runner/mod.ts";
 import { loadServicesEnv, removePrefix } from "./pipeline_services.ts";
+import type { Queue } from "../../resources/queue/queue.ts";
+import { createApp } from "../../services/api/app.ts";
+import type { RunDetail } from "../../services/api/api_types.ts";
+import { EngineService } from "../../services/simulation_engine/engine_service.ts";
 import kafkaS3 from "../../config/kafka-s3.config.ts";
 
 /** The shipped config with topics and a key prefix of their own, and test-sized runs. */
@@ -49,6 +53,9 @@ Deno.test({
     try {
       const report = await verifyRun(storage, pipeline.engine!.runId);
       assert.deepEqual(report.errors, []);
+      assert.equal(report.state, "finished");
+      assert.equal(report.end?.lastTick, 2000);
+      assert.equal(report.end?.batches, report.batches);
       assert.equal(report.metadata, true);
       assert.equal(report.samples, 2000 / 5 + 1);
       const written = workers.reduce((n, w) => n + (w.metrics.batches ?? 0), 0);
@@ -87,6 +94,68 @@ Deno.test({
       const report = await verifyRun(storage, pipeline.engine!.runId);
       assert.deepEqual(report.errors, []);
       assert.equal(report.samples, 3000 / 5 + 1);
+    } finally {
+      await removePrefix(`test/${tag}/`);
+      await storage.close();
+    }
+  },
+});
+
+/** The queue, except that no record is marked final: what a killed engine leaves behind. */
+function withoutFinal(queue: Queue): Queue {
+  return new Proxy(queue, {
+    get(target, prop) {
+      if (prop === "put") {
+        return (r: Parameters<Queue["put"]>[0]) =>
+          target.put({ ...r, headers: { ...r.headers, final: "0" } });
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+Deno.test({
+  name: "Kafka + S3: a run whose engine died reads incomplete in inspect and the API; none ends it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await loadServicesEnv();
+    const tag = `killed-${Date.now().toString(36)}`;
+    const config = resolveConfig(isolated(tag, 2000, 2));
+    const services = config.startupSequence.filter((n) => n !== "simulation-engine");
+    const pipeline = await Pipeline.create(config, services);
+    await pipeline.start();
+    const queue = (n: string) => pipeline.resources.get(n)!.instance as Queue;
+    const engine = new EngineService({
+      name: "simulation-engine",
+      output: withoutFinal(queue("raw-tick-data")),
+      metadataOutput: queue("metadata"),
+      engine: { shape: [256, 64], seed: 5, intervals: { sampling: 5, snapshot: 10 } },
+      ticks: 2000,
+      chunksPerBatch: 2,
+      runId: `killed-${tag}`,
+    });
+    await engine.start();
+    await engine.done;
+    // The last batch never completes: its records stay uncommitted, so the drain times out.
+    assert.equal(await pipeline.stop(8000), false);
+    assert.match(pipeline.lastDrain!.missing.join("\n"), /records not yet stored/);
+    const storage = await S3Storage.open({
+      bucket: Deno.env.get("EVOCHORA_S3_BUCKET")!,
+      prefix: `test/${tag}/`,
+    });
+    try {
+      const running = await verifyRun(storage, engine.runId);
+      assert.equal(running.state, "running", running.stateReason);
+      const report = await verifyRun(storage, engine.runId, { idleAfterMs: 0 });
+      assert.equal(report.state, "incomplete", report.stateReason);
+      assert.equal(report.end, null);
+      assert.deepEqual(report.problems, []);
+      assert.ok(report.lastTick! > 0 && report.lastTick! < 2000, `last tick ${report.lastTick}`);
+      const api = createApp({ storage, idleAfterMs: 0 });
+      const detail = await (await api.request(`/api/runs/${engine.runId}`)).json() as RunDetail;
+      assert.equal(detail.state, "incomplete");
     } finally {
       await removePrefix(`test/${tag}/`);
       await storage.close();

@@ -271,6 +271,24 @@ Deno.test("S3Storage: an aborted writer leaves no object and no pending upload",
   });
 });
 
+Deno.test("S3Storage: the sweep aborts the pending upload of a killed writer once it is old enough", async () => {
+  await withS3(async ({ server, client, prefix, storage }) => {
+    const s = storage({ partSize: MIN_PART_SIZE });
+    const killed = await s.openWriter("runs/r1/raw/0000000/batch_x.pb.zst");
+    await killed.write(patternBytes(MIN_PART_SIZE + 100)); // its first part is uploaded
+    assert.equal((await pendingUploads(client, server.bucket, prefix)).length, 1);
+    assert.deepEqual(await s.sweepLeftovers({ olderThanMs: 600_000 }), [], "young: alive");
+    await new Promise((r) => setTimeout(r, 1100)); // the server keeps seconds
+    const swept = await s.sweepLeftovers({ prefix: "runs/r1/", olderThanMs: 0 });
+    assert.equal(swept.length, 1, JSON.stringify(swept));
+    assert.equal(swept[0]!.key, "runs/r1/raw/0000000/batch_x.pb.zst");
+    assert.equal(swept[0]!.kind, "multipart upload");
+    assert.deepEqual(await pendingUploads(client, server.bucket, prefix), []);
+    await assert.rejects(killed.commit()); // its upload is gone
+    await killed.abort();
+  });
+});
+
 Deno.test("S3Storage: a failed commit aborts the upload", async () => {
   await withS3(async ({ server, client, prefix, storage }) => {
     const real = sdkOperations(client, false);

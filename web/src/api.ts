@@ -21,12 +21,14 @@ import type {
 import { type Region, regionParam } from "./camera.ts";
 
 export type {
+  LiveEnd,
   LiveProgress,
   OrganismDetail,
   OrganismsResponse,
   OrganismSummary,
   PipelineResponse,
   RunDetail,
+  RunStateName,
   RunSummary,
   StatsResponse,
   TicksResponse,

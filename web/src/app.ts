@@ -11,6 +11,7 @@ import {
   Api,
   ApiRequestError,
   isAbort,
+  type LiveEnd,
   type LiveProgress,
   type RunDetail,
   type RunSummary,
@@ -141,6 +142,7 @@ export class App {
     this.timeline.onPlayChange = (p) => this.#setPlaying(p);
     this.charts.onSeek = (tick) => this.seek(nearestIndex(this.timeline.ticks, tick), true);
     this.live.onProgress = (p) => this.#onProgress(p);
+    this.live.onEnd = (e) => this.#onEnd(e);
     this.live.onError = (m) => this.status.showError(new Error(m));
     this.live.onState = (s) => {
       this.#liveInfo.dataset.state = s;
@@ -171,7 +173,7 @@ export class App {
       return;
     }
     this.#runSelect.innerHTML = this.runs.map((r) =>
-      `<option value="${esc(r.runId)}">${esc(r.runId)}</option>`
+      `<option value="${esc(r.runId)}">${esc(r.runId)} · ${esc(r.state)}</option>`
     ).join("");
     if (this.runs.length === 0) {
       this.#runHeader.textContent = "No runs stored yet; waiting for a simulation…";
@@ -207,7 +209,7 @@ export class App {
     if (![...this.#runSelect.options].some((o) => o.value === detail.runId)) {
       this.#runSelect.insertAdjacentHTML(
         "afterbegin",
-        `<option value="${esc(detail.runId)}">${esc(detail.runId)}</option>`,
+        `<option value="${esc(detail.runId)}">${esc(detail.runId)} · ${esc(detail.state)}</option>`,
       );
     }
     this.#runSelect.value = detail.runId;
@@ -242,6 +244,9 @@ export class App {
     const ticks = this.timeline.ticks;
     const range = ticks.length ? `ticks ${ticks[0]}–${ticks.at(-1)}` : "no ticks yet";
     this.#runHeader.innerHTML = [
+      `<span class="run-state state-${esc(r.state)}" data-testid="run-state" title="${
+        esc(r.stateReason)
+      }">${esc(r.state)}</span>`,
       `seed <b>${esc(r.seed)}</b>`,
       `<b>${esc(r.shape.join("×"))}</b> ${esc(r.topology)}`,
       `<b>${range}</b> (every ${r.intervals.sampling})`,
@@ -395,6 +400,20 @@ export class App {
     } alive`;
     const last = this.timeline.ticks.at(-1) ?? -1;
     if (p.maxStoredTick !== null && p.maxStoredTick > last) this.#refreshTicksSoon();
+  }
+
+  /** The run finished: its last ticks are stored; the stream is over. */
+  #onEnd(e: LiveEnd): void {
+    const run = this.run;
+    if (!run || e.runId !== run.runId) return;
+    this.run = { ...run, state: "finished", stateReason: `ended at tick ${e.endTick}` };
+    this.#liveToggle.checked = false;
+    this.#liveInfo.dataset.state = "closed";
+    this.#liveInfo.textContent = `finished at tick ${e.endTick}`;
+    const option = [...this.#runSelect.options].find((o) => o.value === run.runId);
+    if (option) option.textContent = `${run.runId} · finished`;
+    this.#renderHeader();
+    this.#refreshTicksSoon();
   }
 
   #refreshTicksSoon(): void {

@@ -1,17 +1,21 @@
 /// <reference lib="dom" />
 /**
  * Live progress of a running simulation: the SSE stream GET /api/runs/:run/live, events
- * "progress" carrying {@link LiveProgress}.
+ * "progress" carrying {@link LiveProgress}, and one "end" ({@link LiveEnd}) once the run is
+ * finished, after which the server closes the stream (and this closes its EventSource, which
+ * would otherwise reconnect).
  *
  * @module
  */
 
-import type { LiveProgress } from "./api.ts";
+import type { LiveEnd, LiveProgress } from "./api.ts";
 
 export class LiveStream {
   #source: EventSource | null = null;
   #lostReported = false;
   onProgress: (p: LiveProgress) => void = () => {};
+  /** The run is finished: the stream is over. */
+  onEnd: (e: LiveEnd) => void = () => {};
   onError: (message: string) => void = () => {};
   /** Connection state changes: "connecting", "open", "closed". */
   onState: (state: "connecting" | "open" | "closed") => void = () => {};
@@ -36,6 +40,18 @@ export class LiveStream {
       } catch (err) {
         this.onError(`Live stream: bad progress event (${err})`);
       }
+    });
+    src.addEventListener("end", (e) => {
+      if (src !== this.#source) return;
+      let end: LiveEnd;
+      try {
+        end = JSON.parse((e as MessageEvent<string>).data) as LiveEnd;
+      } catch (err) {
+        this.onError(`Live stream: bad end event (${err})`);
+        return;
+      }
+      this.stop();
+      this.onEnd(end);
     });
     src.addEventListener("error", () => {
       if (src !== this.#source) return;

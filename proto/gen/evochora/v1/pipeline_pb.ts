@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file evochora/v1/pipeline.proto.
  */
 export const file_evochora_v1_pipeline: GenFile = /*@__PURE__*/
-  fileDesc("Chpldm9jaG9yYS92MS9waXBlbGluZS5wcm90bxILZXZvY2hvcmEudjEi8AEKCUJhdGNoSW5mbxIOCgZydW5faWQYASABKAkSEwoLc3RvcmFnZV9rZXkYAiABKAkSEgoKZmlyc3RfdGljaxgDIAEoAxIRCglsYXN0X3RpY2sYBCABKAMSEQoJcmF3X2J5dGVzGAUgASgDEhQKDHN0b3JlZF9ieXRlcxgGIAEoAxITCgtjaHVua19jb3VudBgHIAEoBRIOCgZ3cml0ZXIYCCABKAkSFQoNd3JpdHRlbl9hdF9tcxgJIAEoAxIyCg5mb3JtYXRfdmVyc2lvbhgKIAEoDjIaLmV2b2Nob3JhLnYxLkZvcm1hdFZlcnNpb24iugEKCkRlYWRMZXR0ZXISDgoGcnVuX2lkGAEgASgJEg4KBnNvdXJjZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMEg4KBnJlYXNvbhgEIAEoCRIQCghhdHRlbXB0cxgFIAEoBRIPCgdzZXJ2aWNlGAYgASgJEhQKDGZhaWxlZF9hdF9tcxgHIAEoAxIyCg5mb3JtYXRfdmVyc2lvbhgIIAEoDjIaLmV2b2Nob3JhLnYxLkZvcm1hdFZlcnNpb25iBnByb3RvMw", [file_evochora_v1_tick]);
+  fileDesc("Chpldm9jaG9yYS92MS9waXBlbGluZS5wcm90bxILZXZvY2hvcmEudjEi8AEKCUJhdGNoSW5mbxIOCgZydW5faWQYASABKAkSEwoLc3RvcmFnZV9rZXkYAiABKAkSEgoKZmlyc3RfdGljaxgDIAEoAxIRCglsYXN0X3RpY2sYBCABKAMSEQoJcmF3X2J5dGVzGAUgASgDEhQKDHN0b3JlZF9ieXRlcxgGIAEoAxITCgtjaHVua19jb3VudBgHIAEoBRIOCgZ3cml0ZXIYCCABKAkSFQoNd3JpdHRlbl9hdF9tcxgJIAEoAxIyCg5mb3JtYXRfdmVyc2lvbhgKIAEoDjIaLmV2b2Nob3JhLnYxLkZvcm1hdFZlcnNpb24iugEKCkRlYWRMZXR0ZXISDgoGcnVuX2lkGAEgASgJEg4KBnNvdXJjZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMEg4KBnJlYXNvbhgEIAEoCRIQCghhdHRlbXB0cxgFIAEoBRIPCgdzZXJ2aWNlGAYgASgJEhQKDGZhaWxlZF9hdF9tcxgHIAEoAxIyCg5mb3JtYXRfdmVyc2lvbhgIIAEoDjIaLmV2b2Nob3JhLnYxLkZvcm1hdFZlcnNpb24i8AEKBlJ1bkVuZBIOCgZydW5faWQYASABKAkSEQoJbGFzdF90aWNrGAIgASgDEg4KBmNodW5rcxgDIAEoAxIPCgdiYXRjaGVzGAQgASgDEhgKEGNodW5rc19wZXJfYmF0Y2gYBSABKAUSFwoPZmluYWxfYmF0Y2hfa2V5GAYgASgJEhYKDmJhdGNoZXNfc3RvcmVkGAcgASgDEg4KBndyaXRlchgIIAEoCRITCgtlbmRlZF9hdF9tcxgJIAEoAxIyCg5mb3JtYXRfdmVyc2lvbhgKIAEoDjIaLmV2b2Nob3JhLnYxLkZvcm1hdFZlcnNpb25iBnByb3RvMw", [file_evochora_v1_tick]);
 
 /**
  * Published after a batch file is durable; indexers consume it.
@@ -137,4 +137,83 @@ export type DeadLetter = Message<"evochora.v1.DeadLetter"> & {
  */
 export const DeadLetterSchema: GenMessage<DeadLetter> = /*@__PURE__*/
   messageDesc(file_evochora_v1_pipeline, 1);
+
+/**
+ * The end of a run: stored once, under runs/<run>/end/end_<last_tick:019>.pb, by the persistence
+ * worker that stored the batch holding the run's final chunk, after every batch of the run was
+ * found in storage (or after waiting a bounded time for them). A run without one never ended:
+ * readers call it running or incomplete, never finished.
+ *
+ * @generated from message evochora.v1.RunEnd
+ */
+export type RunEnd = Message<"evochora.v1.RunEnd"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * last tick of the final chunk
+   *
+   * @generated from field: int64 last_tick = 2;
+   */
+  lastTick: bigint;
+
+  /**
+   * chunks of the run (the final chunk's index + 1)
+   *
+   * @generated from field: int64 chunks = 3;
+   */
+  chunks: bigint;
+
+  /**
+   * batches of the run (chunks / chunks per batch, rounded up)
+   *
+   * @generated from field: int64 batches = 4;
+   */
+  batches: bigint;
+
+  /**
+   * @generated from field: int32 chunks_per_batch = 5;
+   */
+  chunksPerBatch: number;
+
+  /**
+   * the batch that holds the final chunk
+   *
+   * @generated from field: string final_batch_key = 6;
+   */
+  finalBatchKey: string;
+
+  /**
+   * batches found in storage when this record was written
+   *
+   * @generated from field: int64 batches_stored = 7;
+   */
+  batchesStored: bigint;
+
+  /**
+   * persistence instance that wrote it
+   *
+   * @generated from field: string writer = 8;
+   */
+  writer: string;
+
+  /**
+   * @generated from field: int64 ended_at_ms = 9;
+   */
+  endedAtMs: bigint;
+
+  /**
+   * @generated from field: evochora.v1.FormatVersion format_version = 10;
+   */
+  formatVersion: FormatVersion;
+};
+
+/**
+ * Describes the message evochora.v1.RunEnd.
+ * Use `create(RunEndSchema)` to create a new message.
+ */
+export const RunEndSchema: GenMessage<RunEnd> = /*@__PURE__*/
+  messageDesc(file_evochora_v1_pipeline, 2);
 
