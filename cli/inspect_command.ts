@@ -152,7 +152,7 @@ function printReport(r: RunReport): void {
   if (r.state === "incomplete") {
     console.log(
       `  last stored tick: ${r.lastTick ?? "none"}; to continue it: evochora run --resume ` +
-        `${r.runId} (resume is not available yet in this build)`,
+        `${r.runId} --ticks <the run's ticks> (and the same --data-dir or --config)`,
     );
   }
 }

@@ -12,13 +12,16 @@ import {
   defaultConfig,
   type DefaultConfigOptions,
   Pipeline,
+  type PipelineOptions,
   resolveConfig,
 } from "../services/runner/mod.ts";
 import { CliError, intFlag, seedFlag, shapeFlag } from "./cli_error.ts";
+import { DEFAULT_IDLE_MS } from "../services/common/run_state.ts";
 import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
 import { pipelineSetupError } from "./engine_setup_error.ts";
 import { applyOverrides, checkPersistenceFlag, type RunOverrides } from "./run_overrides.ts";
 import { compact, Progress } from "./progress.ts";
+import { checkRunIdFlag, refuseExistingRun, resumePointFlag } from "./run_resume.ts";
 import { mb, reportSummary, sum, summarize } from "./run_summary.ts";
 
 export type { RunSummary } from "./run_summary.ts";
@@ -40,6 +43,16 @@ Options:
   --persistence K    competing persistence workers, at most the tick queue's partitions
                      (default: as configured, 3 by default; the default queue has 6)
   --config F         a config file (default: the in-process defaults)
+  --run-id ID        name the run (refused when the storage holds that run already)
+  --resume ID        continue run ID from its newest checkpoint whose batches are all
+                     stored, with the engine config it started with, to --ticks (total
+                     ticks, as for a new run; the original target is not stored, so pass
+                     the same --ticks); files already stored are written again as
+                     byte-identical duplicates, which are no-ops. Not with --seed, --shape
+                     or --run-id; a finished run cannot be extended yet; a run that is
+                     still running (as inspect says) is refused
+  --idle-after S     with --resume: seconds without progress after which a run without an
+                     end record counts as dead (default ${DEFAULT_IDLE_MS / 1000}, as inspect)
   --drain-timeout S  seconds to wait for storage and indexes after the run (default 120)
   --json             print one JSON object as the last line of stdout
   -h, --help         show this help`;
@@ -69,6 +82,9 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
       config: { type: "string" },
       port: { type: "string" },
       "drain-timeout": { type: "string" },
+      "run-id": { type: "string" },
+      resume: { type: "string" },
+      "idle-after": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -109,11 +125,53 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
     checkPersistenceFlag({ workers, config: checked, configPath });
     overrides.persistence = workers;
   }
-  const config = resolveConfig(applyOverrides(base, overrides));
+  const resumeId = values.resume === undefined
+    ? undefined
+    : checkRunIdFlag("resume", values.resume);
+  if (resumeId !== undefined) {
+    for (const flag of ["seed", "shape", "run-id"] as const) {
+      if (values[flag] !== undefined) {
+        throw new CliError(
+          `--${flag} cannot be combined with --resume: a resumed run keeps its own ` +
+            `${flag === "run-id" ? "id" : "engine config"}`,
+        );
+      }
+    }
+    overrides.runId = resumeId;
+  } else if (values["run-id"] !== undefined) {
+    overrides.runId = checkRunIdFlag("run-id", values["run-id"]);
+  }
+  let config = resolveConfig(applyOverrides(base, overrides));
+  const pipelineOptions: PipelineOptions = {};
+  if (resumeId !== undefined) {
+    const idleAfterMs = intFlag("idle-after", values["idle-after"], DEFAULT_IDLE_MS / 1000) *
+      1000;
+    const point = await resumePointFlag(config, resumeId, idleAfterMs);
+    if (point === null) {
+      console.error(`Run ${resumeId} is finished; nothing to resume`);
+      return 0;
+    }
+    config = resolveConfig(applyOverrides(base, { ...overrides, engine: point.engine }));
+    pipelineOptions.resume = {
+      metadata: point.metadata,
+      ...(point.checkpoint === null ? {} : { checkpoint: point.checkpoint.bytes }),
+    };
+    if (dev || !values.json) {
+      console.error(
+        point.checkpoint === null
+          ? `Resuming run ${resumeId} from tick 0 (no checkpoint with all its batches stored` +
+            `${point.skipped.length > 0 ? `: ${point.skipped[0]}` : ""})`
+          : `Resuming run ${resumeId} from the checkpoint at tick ${point.checkpoint.tick} ` +
+            `(${point.storedBatches} batches stored)`,
+      );
+    }
+  } else if (overrides.runId !== undefined) {
+    await refuseExistingRun(config, overrides.runId);
+  }
   const drainMs = intFlag("drain-timeout", values["drain-timeout"], 120, 1) * 1000;
   let pipeline: Pipeline;
   try {
-    pipeline = await Pipeline.create(config);
+    pipeline = await Pipeline.create(config, undefined, pipelineOptions);
   } catch (e) {
     const setup = pipelineSetupError(e, {
       config,

@@ -62,7 +62,7 @@ Deno.test("run exits only once every index file of the run is written", async ()
   assert.equal(s.state, "finished");
   assert.deepEqual(s.missing, []);
   const files = await listFiles(dir);
-  const raw = files.filter((f) => f.endsWith(".pb.zst")).length;
+  const raw = files.filter((f) => f.includes("/raw/") && f.endsWith(".pb.zst")).length;
   assert.ok(raw >= 20, `${raw} raw batches`);
   assert.equal(s.index.rawBatches, raw);
   for (const kind of ["stats", "organisms"]) {
@@ -99,7 +99,9 @@ Deno.test("inspect names the file and byte offset of a truncated or corrupted ba
     "--json",
   );
   assert.equal(r.code, 0, r.stderr);
-  const batches = (await listFiles(dir)).filter((f) => f.endsWith(".pb.zst"));
+  const batches = (await listFiles(dir)).filter((f) =>
+    f.includes("/raw/") && f.endsWith(".pb.zst")
+  );
   assert.ok(batches.length >= 2);
   const truncated = batches[0]!;
   const bytes = await Deno.readFile(truncated);
@@ -197,7 +199,8 @@ Deno.test("SIGTERM stops a running pipeline cleanly and everything accepted is s
   // Let it run until at least one batch is on disk.
   const deadline = Date.now() + 30000;
   const hasBatch = async () => {
-    const found = await new Deno.Command("find", { args: [dir, "-name", "*.pb.zst"] }).output();
+    const found = await new Deno.Command("find", { args: [dir, "-name", "batch_*.pb.zst"] })
+      .output();
     return new TextDecoder().decode(found.stdout).trim() !== "";
   };
   while (!(await hasBatch()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

@@ -1,12 +1,13 @@
 /**
  * The command-line overrides of `run` and `dev` applied to a pipeline config: ticks, world
- * shape, seed, data directory and the number of competing persistence workers, which cannot
- * exceed the partitions of the queue they share.
+ * shape, seed, data directory, run id, the engine config of a resumed run and the number of
+ * competing persistence workers, which cannot exceed the partitions of the queue they share.
  *
  * @module
  */
 
 import type { PipelineConfig, ResolvedConfig, ServiceConfig } from "../services/runner/mod.ts";
+import type { EngineConfigInput } from "../services/simulation_engine/runtime/mod.ts";
 import { CliError } from "./cli_error.ts";
 
 /** Values from the command line; absent fields leave the config as it is. */
@@ -21,6 +22,10 @@ export interface RunOverrides {
   dataDir?: string;
   /** Persistence workers: replaces the config's persistence services by this many copies. */
   persistence?: number;
+  /** Run id of every engine (`--run-id`, or the run `--resume` continues). */
+  runId?: string;
+  /** The whole engine config (`--resume`: the run's own, from its metadata). */
+  engine?: EngineConfigInput;
 }
 
 /** Applies command-line overrides to a config; the input is not changed. */
@@ -35,7 +40,8 @@ export function applyOverrides(config: PipelineConfig, o: RunOverrides): Pipelin
     if (s.kind !== "simulation-engine") continue;
     if (o.ticks !== undefined) s.ticks = o.ticks;
     else if (s.ticks === undefined && o.defaultTicks !== undefined) s.ticks = o.defaultTicks;
-    s.engine = { ...(s.engine ?? {}) };
+    if (o.runId !== undefined) s.runId = o.runId;
+    s.engine = { ...(o.engine ?? s.engine ?? {}) };
     if (o.shape !== undefined) s.engine.shape = o.shape;
     if (o.seed !== undefined) s.engine.seed = o.seed;
   }

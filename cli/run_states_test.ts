@@ -25,7 +25,8 @@ interface InspectJson {
 }
 
 async function batchFiles(dir: string): Promise<string[]> {
-  const found = await new Deno.Command("find", { args: [dir, "-name", "*.pb.zst"] }).output();
+  const found = await new Deno.Command("find", { args: [dir, "-name", "batch_*.pb.zst"] })
+    .output();
   return new TextDecoder().decode(found.stdout).split("\n").filter((l) => l !== "");
 }
 

@@ -1,6 +1,6 @@
 /**
  * The storage layout every service shares: the run-id grammar and the keys of a run (metadata,
- * raw batches, the end record, dead letters, indexes). Batch keys are a pure function of the
+ * raw batches, the end record, checkpoints, dead letters, indexes). Batch keys are a pure function of the
  * data, so a replay after a crash rebuilds the same keys and the no-clobber commit turns
  * duplicates into no-ops. Everything of a run lies under {@link runPrefix}, so removing a run is
  * removing that prefix.
@@ -72,6 +72,28 @@ const END_RE = /\/end\/end_(\d{19})\.pb$/;
 /** The last tick an end record's key names, or null when the key is not an end record. */
 export function parseRunEndKey(key: string): number | null {
   const m = END_RE.exec(key);
+  return m ? Number(m[1]) : null;
+}
+
+/** `runs/<runId>/checkpoints/`: the run's engine checkpoints (see {@link checkpointKey}). */
+export function checkpointPrefix(runId: string): string {
+  return `runs/${runId}/checkpoints/`;
+}
+
+/**
+ * `runs/<runId>/checkpoints/ckpt_<tick:019>.pb.zst`: the engine's checkpoint taken after `tick`
+ * (a zstd-compressed evochora.v1.Checkpoint). Its bytes are a pure function of the run's state,
+ * so a resumed run that takes it again rebuilds the same key and bytes (a no-op commit).
+ */
+export function checkpointKey(runId: string, tick: number): string {
+  return `runs/${runId}/checkpoints/ckpt_${pad(tick, 19)}.pb.zst`;
+}
+
+const CHECKPOINT_RE = /\/checkpoints\/ckpt_(\d{19})\.pb\.zst$/;
+
+/** The tick a checkpoint's key names, or null when the key is not a checkpoint. */
+export function parseCheckpointKey(key: string): number | null {
+  const m = CHECKPOINT_RE.exec(key);
   return m ? Number(m[1]) : null;
 }
 

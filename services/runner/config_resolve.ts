@@ -212,6 +212,7 @@ function resolveService(
         "ticks",
         "chunksPerBatch",
         "runId",
+        "checkpointStorage",
       ]);
       if (raw.engine !== undefined && !isObj(raw.engine)) {
         throw new ConfigError(`${path}.engine`, "expected an object");
@@ -230,6 +231,15 @@ function resolveService(
           throw new ConfigError(`${path}.runId`, `expected ${RUN_ID_RULE}`);
         }
         out.runId = id;
+      }
+      if (raw.checkpointStorage !== undefined) {
+        out.checkpointStorage = ref(
+          `${path}.checkpointStorage`,
+          raw.checkpointStorage,
+          resources,
+          STORAGE_KINDS,
+          "a storage",
+        );
       }
       return out;
     }

@@ -109,6 +109,12 @@ export interface SimulationEngineServiceConfig {
   chunksPerBatch?: number;
   /** Run id; default: UTC time, seed and a random suffix. */
   runId?: string;
+  /**
+   * Storage resource for the run's checkpoints (`runs/<run>/checkpoints/`, one per
+   * `engine.intervals.checkpoint` chunks and one at the end), which `evochora run --resume`
+   * continues from. Absent: no checkpoints are taken.
+   */
+  checkpointStorage?: string;
 }
 
 /** Writes each run's metadata to storage. */
@@ -215,9 +221,10 @@ export type ResolvedResource =
 
 /** A service with every default filled in (the engine settings stay partial, see EngineConfigInput). */
 export type ResolvedService =
-  | (Required<Omit<SimulationEngineServiceConfig, "runId" | "engine">> & {
+  | (Required<Omit<SimulationEngineServiceConfig, "runId" | "engine" | "checkpointStorage">> & {
     engine: EngineConfigInput;
     runId?: string;
+    checkpointStorage?: string;
   })
   | Required<MetadataPersistenceServiceConfig>
   | Required<PersistenceServiceConfig>

@@ -56,6 +56,7 @@ export function defaultConfig(options: DefaultConfigOptions = {}): PipelineConfi
     kind: "simulation-engine",
     output: "raw-tick-data",
     metadataOutput: "metadata",
+    checkpointStorage: "tick-storage",
     engine: options.engine ?? {},
     // Unset unless given, so that a command's own default applies (`run`: 10000 ticks) and
     // the resolved default (0, until stopped) elsewhere.

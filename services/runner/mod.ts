@@ -6,5 +6,6 @@
 
 export * from "./config.ts";
 export * from "./pipeline.ts";
+export * from "./resume_point.ts";
 export type { Resource } from "./resources.ts";
 export type { Service, ServiceState, ServiceStatus } from "../common/service.ts";

@@ -38,6 +38,28 @@ export interface DrainReport {
   index: IndexCoverage | null;
 }
 
+/** A run to continue instead of starting one (see services/runner/resume_point.ts). */
+export interface ResumeFrom {
+  /** The encoded checkpoint to restore the engine from; absent: start again at tick 0. */
+  checkpoint?: Uint8Array;
+  /** The run's metadata as stored: put again unchanged (a no-op duplicate). */
+  metadata: Uint8Array;
+}
+
+/** Options of {@link Pipeline.create}. */
+export interface PipelineOptions {
+  /** Continue the engine's run from a stored checkpoint. */
+  resume?: ResumeFrom;
+}
+
+/**
+ * The chunks' `created_at_ms`: always 0. A wall-clock time would make every chunk, and so every
+ * batch file, differ between two runs of the same seed and between a run and its resumption,
+ * and files re-emitted after a resume must be byte-identical duplicates of those stored. The
+ * run's start time is in its metadata; each batch's write time in its BatchInfo.
+ */
+export const CHUNK_CLOCK = (): number => 0;
+
 /** A built pipeline. */
 export class Pipeline {
   readonly config: ResolvedConfig;
@@ -74,7 +96,11 @@ export class Pipeline {
    * Builds resources and services. `only` restricts to some services (one per process in
    * distributed setups); their resources are built, the others not.
    */
-  static async create(config: ResolvedConfig, only?: readonly string[]): Promise<Pipeline> {
+  static async create(
+    config: ResolvedConfig,
+    only?: readonly string[],
+    options: PipelineOptions = {},
+  ): Promise<Pipeline> {
     const names = only ?? config.startupSequence;
     for (const n of names) {
       if (config.services[n] === undefined) {
@@ -115,8 +141,18 @@ export class Pipeline {
             engine: s.engine,
             ticks: s.ticks,
             chunksPerBatch: s.chunksPerBatch,
+            clock: CHUNK_CLOCK,
           };
           if (s.runId !== undefined) o.runId = s.runId;
+          if (s.checkpointStorage !== undefined) {
+            o.checkpointStorage = storage(s.checkpointStorage);
+          }
+          if (options.resume !== undefined) {
+            if (options.resume.checkpoint !== undefined) {
+              o.restoreFrom = options.resume.checkpoint;
+            }
+            o.metadata = options.resume.metadata;
+          }
           services.push(new EngineService(o));
           break;
         }

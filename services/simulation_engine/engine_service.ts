@@ -6,6 +6,8 @@
  * Checkpoints: given `onCheckpoint`, it takes one after every `intervals.checkpoint` chunks and
  * a final one when the run stops, and hands each over once the chunks before it are on the
  * queue. Given `restoreFrom`, it continues a run from a checkpoint instead of starting one.
+ * Given `checkpointStorage`, it stores each checkpoint there itself (./checkpoint_store.ts,
+ * no-clobber: a resumed run taking the same checkpoint again writes nothing).
  *
  * @module
  */
@@ -13,6 +15,7 @@
 import { setImmediate } from "node:timers";
 import { SimulationMetadataSchema, toBinary } from "../../proto/mod.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
+import type { Storage } from "../../resources/storage/storage.ts";
 import { chunkRecord } from "../common/chunk_record.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
@@ -30,6 +33,7 @@ import {
   restoreEngine,
   TickStream,
 } from "./runtime/mod.ts";
+import { storeCheckpoint } from "./checkpoint_store.ts";
 
 /** A checkpoint handed to {@link EngineServiceOptions.onCheckpoint}. */
 export interface EngineCheckpoint extends EncodedCheckpoint {
@@ -63,6 +67,19 @@ export interface EngineServiceOptions {
   restoreFrom?: Uint8Array;
   /** Wall clock written into the chunks (`created_at_ms`); default Date.now. */
   clock?: () => number;
+  /**
+   * Stores the checkpoints a run can be resumed from (those of the cadence that fall on a batch
+   * boundary: `chunksPerBatch` divides the chunks before them) and the final one under
+   * `runs/<run>/checkpoints/`, before `onCheckpoint` sees them. With it, checkpoints are taken
+   * even without `onCheckpoint`.
+   */
+  checkpointStorage?: Storage;
+  /**
+   * The run's metadata as already stored (when resuming): put on the metadata queue as is, a
+   * duplicate that metadata persistence's no-clobber write ignores, instead of new metadata
+   * with another start time.
+   */
+  metadata?: Uint8Array;
 }
 
 /** A chunk waiting to be put, with the checkpoint taken right after it (if one was due). */
@@ -130,10 +147,11 @@ export class EngineService implements Service {
   /** Writes the run's metadata, then simulates in the background. */
   start(): Promise<void> {
     return this.#life.start(async () => {
-      const meta = buildMetadata(this.engine, this.runId, Date.now());
+      const value = this.#options.metadata ??
+        toBinary(SimulationMetadataSchema, buildMetadata(this.engine, this.runId, Date.now()));
       await this.#options.metadataOutput.put({
         key: this.runId,
-        value: toBinary(SimulationMetadataSchema, meta),
+        value,
         headers: { run: this.runId },
       });
       this.#startedAt = performance.now();
@@ -173,7 +191,7 @@ export class EngineService implements Service {
     }
     // The final checkpoint comes before the flush: it holds the open chunk's samples, so a
     // continuation completes that chunk as an uninterrupted longer run would.
-    const last = this.#options.onCheckpoint === undefined ? null : this.#takeCheckpoint();
+    const last = this.#takesCheckpoints() ? this.#takeCheckpoint() : null;
     const heldNow = held as HeldChunk | null;
     if (last !== null && heldNow?.checkpoint?.tick === last.tick) heldNow.checkpoint = null;
     await emit(this.#stream.flush(), true);
@@ -183,9 +201,18 @@ export class EngineService implements Service {
 
   /** The checkpoint due after `chunk` (taken now: the chunk has just closed), if any. */
   #dueCheckpoint(chunk: EncodedChunk): EncodedCheckpoint | null {
-    if (this.#options.onCheckpoint === undefined) return null;
+    if (!this.#takesCheckpoints()) return null;
     if (!checkpointDue(this.engine.sim.config.intervals, chunk)) return null;
+    // Stored only at batch boundaries (see #handOver): without onCheckpoint the others are
+    // not worth taking.
+    const boundary = (chunk.index + 1) % this.#options.chunksPerBatch === 0;
+    if (this.#options.onCheckpoint === undefined && !boundary) return null;
     return this.#takeCheckpoint();
+  }
+
+  #takesCheckpoints(): boolean {
+    return this.#options.onCheckpoint !== undefined ||
+      this.#options.checkpointStorage !== undefined;
   }
 
   #takeCheckpoint(): EncodedCheckpoint {
@@ -202,6 +229,16 @@ export class EngineService implements Service {
   }
 
   async #handOver(checkpoint: EncodedCheckpoint, final: boolean): Promise<void> {
+    const storage = this.#options.checkpointStorage;
+    // Only a checkpoint at a batch boundary can be resumed from (services/runner/
+    // resume_point.ts), so only those, and the final one, are stored.
+    const resumable = !checkpoint.insideChunk &&
+      checkpoint.chunks % this.#options.chunksPerBatch === 0;
+    if (storage !== undefined && (resumable || final)) {
+      const t = performance.now();
+      await storeCheckpoint(storage, this.runId, checkpoint.tick, checkpoint.bytes);
+      this.#checkpointMs += performance.now() - t;
+    }
     await this.#options.onCheckpoint?.({ ...checkpoint, runId: this.runId, final });
     this.#checkpoints++;
     this.#checkpointBytes += checkpoint.bytes.length;

@@ -1,0 +1,119 @@
+/**
+ * `run --run-id ID` and `run --resume ID`: naming a new run (refused when the storage holds the
+ * run already) and continuing a stored one from its newest usable checkpoint (see
+ * services/runner/resume_point.ts). The storage looked at is the one the config's persistence
+ * writes to.
+ *
+ * @module
+ */
+
+import { listAllKeys, listAllObjects } from "../resources/storage/list_all_keys.ts";
+import type { Storage } from "../resources/storage/storage.ts";
+import { activityOf, formatDuration } from "../services/common/run_state.ts";
+import {
+  findResumePoint,
+  type ResolvedConfig,
+  ResumeError,
+  type ResumePoint,
+} from "../services/runner/mod.ts";
+import { isRunId, RUN_ID_RULE, runPrefix } from "../services/common/storage_layout.ts";
+import { CliError } from "./cli_error.ts";
+import { openConfigStorage } from "./storage_flag.ts";
+
+/** Throws CliError unless `id` is a valid run id; `flag` names the option. */
+export function checkRunIdFlag(flag: string, id: string): string {
+  if (!isRunId(id)) throw new CliError(`--${flag} '${id}': expected ${RUN_ID_RULE}`);
+  return id;
+}
+
+/** Runs `f` on the config's storage and closes it. */
+async function withStorage<T>(
+  config: ResolvedConfig,
+  f: (storage: Awaited<ReturnType<typeof openConfigStorage>>) => Promise<T>,
+): Promise<T> {
+  const opened = await openConfigStorage(config);
+  try {
+    return await f(opened);
+  } finally {
+    await opened.storage.close();
+  }
+}
+
+/** Refuses `--run-id ID` when the storage has anything of that run. */
+export async function refuseExistingRun(config: ResolvedConfig, runId: string): Promise<void> {
+  await withStorage(config, async ({ storage, where }) => {
+    if ((await listAllKeys(storage, runPrefix(runId))).length === 0) return;
+    throw new CliError(
+      `--run-id '${runId}': ${where} holds that run already; continue it with ` +
+        `'evochora run --resume ${runId}' or choose another --run-id`,
+    );
+  });
+}
+
+/** The engine service's chunks per batch in `config`. */
+function chunksPerBatchOf(config: ResolvedConfig): number {
+  for (const s of Object.values(config.services)) {
+    if (s.kind === "simulation-engine") return s.chunksPerBatch;
+  }
+  throw new CliError("the config has no simulation-engine service");
+}
+
+/** The engine service's ticks in `config` (0: until stopped). */
+export function ticksOf(config: ResolvedConfig): number {
+  for (const s of Object.values(config.services)) {
+    if (s.kind === "simulation-engine") return s.ticks;
+  }
+  return 0;
+}
+
+/**
+ * Refuses to resume a run that is still storing things (its engine may be alive: a second one
+ * would only duplicate its work), by the rule `inspect` uses to call a run running.
+ */
+async function refuseLiveRun(storage: Storage, runId: string, idleAfterMs: number): Promise<void> {
+  const own = (await listAllObjects(storage, runPrefix(runId)))
+    .filter((o) => !o.key.includes("/index/")); // indexers catching up are no progress
+  const activity = activityOf(own, idleAfterMs);
+  if (activity.lastActivityMs === null) return;
+  const idle = Date.now() - activity.lastActivityMs;
+  if (idle >= activity.idleAfterMs) return;
+  throw new CliError(
+    `Cannot resume run '${runId}': it is running (it stored something ${formatDuration(idle)} ` +
+      `ago; a run is idle after ${formatDuration(activity.idleAfterMs)} without progress); ` +
+      `stop its engine first, or wait until 'evochora inspect' says incomplete (a killed ` +
+      `run's engine is gone: --idle-after S shortens the wait)`,
+    1,
+  );
+}
+
+/**
+ * Where run `runId` continues in `config`'s storage, or CliError: a run that is not there, one
+ * still running (no progress for `idleAfterMs` makes it idle, as in `inspect`), a finished run (nothing to resume, or extending it, which this build does not do yet).
+ * Resolves null for a finished run asked to run no further (nothing to do).
+ */
+export async function resumePointFlag(
+  config: ResolvedConfig,
+  runId: string,
+  idleAfterMs: number,
+): Promise<ResumePoint | null> {
+  const point = await withStorage(config, async ({ storage }) => {
+    try {
+      const found = await findResumePoint(storage, runId, chunksPerBatchOf(config));
+      if (found.end === null) await refuseLiveRun(storage, runId, idleAfterMs);
+      return found;
+    } catch (e) {
+      if (e instanceof ResumeError) throw new CliError(e.message, 1);
+      throw e;
+    }
+  });
+  if (point.end === null) return point;
+  const ticks = ticksOf(config);
+  if (ticks !== 0 && ticks <= point.end.lastTick) return null;
+  throw new CliError(
+    `Cannot resume run '${runId}': it is finished (ended at tick ${point.end.lastTick}), and ` +
+      `extending a finished run (--ticks ${ticks === 0 ? "0" : ticks}) is not supported by ` +
+      `this build yet: its last, short batch would overlap the longer run's; start a new run ` +
+      `with the longer --ticks instead`,
+    1,
+  );
+}

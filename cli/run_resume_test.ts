@@ -1,0 +1,151 @@
+/**
+ * `run --resume` end to end on the in-process pipeline: run A goes to T ticks uninterrupted;
+ * run B (same seed and run id, another data directory) is killed with SIGKILL mid-run, reads
+ * `incomplete`, and is resumed to T: every raw batch file, checkpoint and index file of B then
+ * has A's key and bytes, and B reads `finished` (resuming it while it could still be running is
+ * refused). Also: `--run-id` refuses an existing run, `--resume` a missing one, flags that would
+ * change the run, and extending a finished run.
+ */
+import assert from "node:assert/strict";
+import { join, relative } from "node:path";
+import { cliCommand } from "../tests/fixtures/cli_process.ts";
+import { evochora } from "./_test_helpers.ts";
+import { INSPECT_EXIT } from "./inspect_command.ts";
+
+const RUN = "resume-test";
+const ENGINE = ["--shape", "128x128", "--seed", "5"];
+const TICKS = "40000";
+
+/** Every file under `dir/runs/<RUN>/<sub>`, relative path -> bytes. */
+async function files(dir: string, sub: string): Promise<Map<string, Uint8Array>> {
+  const root = join(dir, "runs", RUN, sub);
+  const out = new Map<string, Uint8Array>();
+  const walk = async (d: string): Promise<void> => {
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      if (e.isDirectory) await walk(p);
+      else if (e.isFile && !e.name.startsWith(".")) {
+        out.set(relative(root, p), await Deno.readFile(p));
+      }
+    }
+  };
+  try {
+    await walk(root);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out;
+}
+
+/** `evochora run ...` with the task's permissions; exit code and stderr. */
+async function run(...args: string[]): Promise<{ code: number; stderr: string }> {
+  const out = await cliCommand(["run", ...args], { stdout: "null" }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** Starts run B, waits for some batches and a checkpoint, SIGKILLs it. */
+async function killedRun(dir: string): Promise<void> {
+  const child = cliCommand(
+    ["run", ...ENGINE, "--ticks", TICKS, "--run-id", RUN, "--data-dir", dir],
+    { stdout: "null", stderr: "null" },
+  ).spawn();
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const raw = await files(dir, "raw");
+    const cps = await files(dir, "checkpoints");
+    if ((raw.size >= 6 && cps.size >= 6) || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGKILL");
+  assert.equal((await child.status).signal, "SIGKILL");
+}
+
+function assertSameFiles(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>, what: string) {
+  assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort(), `${what}: the same keys`);
+  for (const [k, bytes] of a) assert.deepEqual(b.get(k), bytes, `${what}: '${k}' byte-identical`);
+}
+
+Deno.test("a run killed with SIGKILL and resumed stores the uninterrupted run's files byte for byte", async () => {
+  const a = await Deno.makeTempDir({ prefix: "evochora-resume-a-" });
+  const b = await Deno.makeTempDir({ prefix: "evochora-resume-b-" });
+  try {
+    const first = await run(...ENGINE, "--ticks", TICKS, "--run-id", RUN, "--data-dir", a);
+    assert.equal(first.code, 0, first.stderr);
+
+    await killedRun(b);
+    const rawAtKill = (await files(b, "raw")).size;
+    assert.ok(rawAtKill < (await files(a, "raw")).size, "B was killed before its end");
+    // Idle means no progress for 3x the run's batch interval too (a fraction of a second here).
+    await new Promise((r) => setTimeout(r, 1500));
+    const killed = await evochora("inspect", "--data-dir", b, "--idle-after", "0");
+    assert.equal(killed.code, INSPECT_EXIT.incomplete, killed.stdout + killed.stderr);
+    assert.match(killed.stdout, new RegExp(`evochora run --resume ${RUN}`));
+
+    // Within 120 s of its last progress the run may still have an engine: refused.
+    const live = await run("--resume", RUN, "--ticks", TICKS, "--data-dir", b);
+    assert.equal(live.code, 1, live.stderr);
+    assert.match(live.stderr, /Cannot resume run 'resume-test': it is running/);
+    const resumed = await run(
+      "--resume",
+      RUN,
+      "--ticks",
+      TICKS,
+      "--data-dir",
+      b,
+      "--idle-after",
+      "0",
+    );
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /Resuming run resume-test from the checkpoint at tick \d+/);
+
+    assertSameFiles(await files(a, "raw"), await files(b, "raw"), "raw batches");
+    assertSameFiles(await files(a, "checkpoints"), await files(b, "checkpoints"), "checkpoints");
+    assertSameFiles(await files(a, "index"), await files(b, "index"), "index files");
+    // The end record names its writer and time: the same key, not the same bytes.
+    assert.deepEqual([...(await files(b, "end")).keys()], [...(await files(a, "end")).keys()]);
+    const done = await evochora("inspect", "--data-dir", b);
+    assert.equal(done.code, INSPECT_EXIT.finished, done.stdout + done.stderr);
+
+    // A finished run: the same ticks again is nothing to do; more ticks are refused by name.
+    const again = await run("--resume", RUN, "--ticks", TICKS, "--data-dir", b);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /is finished; nothing to resume/);
+    const longer = await run("--resume", RUN, "--ticks", "80000", "--data-dir", b);
+    assert.equal(longer.code, 1, longer.stderr);
+    assert.match(longer.stderr, /extending a finished run \(--ticks 80000\) is not supported/);
+  } finally {
+    await Deno.remove(a, { recursive: true });
+    await Deno.remove(b, { recursive: true });
+  }
+});
+
+Deno.test("--run-id refuses an existing run; --resume refuses a missing run and changing flags", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-runid-" });
+  try {
+    const ok = await run(
+      "--shape",
+      "64x64",
+      "--ticks",
+      "500",
+      "--run-id",
+      "named",
+      "--data-dir",
+      dir,
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    const twice = await run("--ticks", "500", "--run-id", "named", "--data-dir", dir);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /--run-id 'named': .* holds that run already; continue it with/);
+    const bad = await run("--run-id", "a/b", "--data-dir", dir);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--run-id 'a\/b': expected 1-128 characters/);
+    const missing = await run("--resume", "nope", "--data-dir", dir);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /Cannot resume run 'nope': 'runs\/nope\/metadata.pb' is missing/);
+    const seed = await run("--resume", "named", "--seed", "3", "--data-dir", dir);
+    assert.equal(seed.code, 2);
+    assert.match(seed.stderr, /--seed cannot be combined with --resume/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
