@@ -406,7 +406,10 @@ export class App {
   #onEnd(e: LiveEnd): void {
     const run = this.run;
     if (!run || e.runId !== run.runId) return;
-    this.run = { ...run, state: "finished", stateReason: `ended at tick ${e.endTick}` };
+    // In place: requests in flight (statistics, ticks) check that the run is still the same
+    // object, and a finished run is still the same run.
+    run.state = "finished";
+    run.stateReason = `ended at tick ${e.endTick}`;
     this.#liveToggle.checked = false;
     this.#liveInfo.dataset.state = "closed";
     this.#liveInfo.textContent = `finished at tick ${e.endTick}`;
