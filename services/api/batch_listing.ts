@@ -26,6 +26,8 @@ export interface BatchRef {
 export interface BatchProblem {
   key: string;
   reason: string;
+  /** Whether the file overlaps a served batch (its ticks are served), rather than unusable. */
+  overlaps: boolean;
   /** The tick range its name claims, when it has one. */
   firstTick?: number;
   lastTick?: number;
@@ -144,7 +146,7 @@ export async function resolveBatches(options: ResolveBatchesOptions): Promise<Re
         spans = `it cannot be read: ${(e as Error).message}`;
       }
       if (spans === null) continue;
-      if (typeof spans === "string") problems.push({ ...named, reason: spans });
+      if (typeof spans === "string") problems.push({ ...named, reason: spans, overlaps: false });
       else candidates.push({ ...named, spans, indexed: entry !== undefined });
     }
   };
@@ -205,6 +207,7 @@ function disjoint(
         key: c.key,
         firstTick: c.firstTick,
         lastTick: c.lastTick,
+        overlaps: true,
         reason: `it overlaps batch '${clash.key}' (ticks ${clash.firstTick}..${clash.lastTick})`,
       });
     }

@@ -65,7 +65,11 @@ Deno.test("RunStates: unreadable files make a run corrupt; idle without an end r
     assert.equal((await late.of(view([[0, 95], [100, 100]]))).state, "incomplete");
     const bad = await late.of(
       view([[0, 95]], {
-        problems: [{ key: batchKey("r", 100, 100), reason: "it cannot be read: truncated" }],
+        problems: [{
+          key: batchKey("r", 100, 100),
+          reason: "it cannot be read: truncated",
+          overlaps: false,
+        }],
       }),
     );
     assert.equal(bad.state, "corrupt");
