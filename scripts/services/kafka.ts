@@ -235,8 +235,8 @@ export async function startKafka(cfg: ServicesConfig): Promise<number> {
     classpath,
     "kafka.tools.StorageTool",
     "format",
-    "--cluster-id",
-    clusterId(),
+    // One argument: an id starting with '-' (1 in 64) would otherwise read as a flag.
+    `--cluster-id=${clusterId()}`,
     "--config",
     props,
     "--ignore-formatted",
