@@ -80,8 +80,14 @@ export interface TicksResponse {
   minTick: number | null;
   maxTick: number | null;
   samplingInterval: number;
-  /** All sampled ticks, ascending (may be long: one per sample). */
-  ticks: number[];
+  /** How many ticks are sampled (the spans' counts summed). */
+  count: number;
+  /**
+   * The sampled ticks, ascending, as arithmetic spans: `first`, `first + step`, ... `count`
+   * ticks. A run sampled evenly is one span however long it runs; gaps and a changed interval
+   * start a new span. (A list of every tick grew with the run: megabytes polled by clients.)
+   */
+  spans: { first: number; step: number; count: number }[];
 }
 
 /** GET /api/runs/:run/world/:tick?region=x0,y0,x1,y1 (JSON form; x1/y1 exclusive). */

@@ -498,7 +498,13 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
           minTick: nullableInt,
           maxTick: nullableInt,
           samplingInterval: int,
-          ticks: ints,
+          count: { ...int, description: "How many ticks are sampled" },
+          spans: {
+            type: "array",
+            description:
+              "Sampled ticks ascending, as spans: first, first + step, ... (count ticks)",
+            items: obj({ first: int, step: { ...int, minimum: 1 }, count: { ...int, minimum: 1 } }),
+          },
         }),
         WorldResponse: obj({
           runId: str,

@@ -25,7 +25,7 @@ import {
   spansFromHeaders,
   type TickGap,
 } from "./batch_listing.ts";
-import { hasTick, neighbours, writeTicks } from "./tick_spans.ts";
+import { hasTick, joinSpans, neighbours, tickCount, type TickSpan } from "./tick_spans.ts";
 import { type IndexReader, StorageIndexReader } from "./index_reader.ts";
 import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
 import { approxSize } from "./approx_size.ts";
@@ -173,7 +173,7 @@ export class RunStore {
   #runIds: Timed<string[]> | undefined;
   readonly #infos = new Map<string, RunInfo>();
   readonly #unreadable = new Map<string, Timed<string>>();
-  readonly #tickLists = new WeakMap<RunView, string>();
+  readonly #tickSpans = new WeakMap<RunView, { spans: readonly TickSpan[]; count: number }>();
   /** Batches found unreadable (reason by key): set aside at the next listing. */
   readonly #failed = new LruCache<string, { at: number; reason: string }>({
     name: "failed",
@@ -414,18 +414,17 @@ export class RunStore {
   }
 
   /**
-   * Every sampled tick of the run as the body of a JSON array (`[0,1,...]`), built once per
-   * listing: the tick list is the largest answer and clients poll it while a run grows.
+   * The run's sampled ticks as spans continued across batches, built once per listing: clients
+   * poll the tick list while a run grows, and an evenly sampled run is a single span.
    */
-  tickList(view: RunView): string {
-    let json = this.#tickLists.get(view);
-    if (json === undefined) {
-      const parts: string[] = [];
-      for (const b of view.batches) writeTicks(b.spans, parts);
-      json = `[${parts.join(",")}]`;
-      this.#tickLists.set(view, json);
+  tickSpans(view: RunView): { spans: readonly TickSpan[]; count: number } {
+    let ticks = this.#tickSpans.get(view);
+    if (ticks === undefined) {
+      const spans = joinSpans(view.batches.map((b) => b.spans));
+      ticks = { spans, count: tickCount(spans) };
+      this.#tickSpans.set(view, ticks);
     }
-    return json;
+    return ticks;
   }
 
   /** The batch holding a sampled tick; 404 naming the nearest sampled ticks otherwise. */

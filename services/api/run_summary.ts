@@ -79,15 +79,18 @@ export async function runDetail(
 }
 
 /**
- * GET /api/runs/:run/ticks as JSON text: a {@link TicksResponse} whose tick list the store
- * built once for the listing.
+ * GET /api/runs/:run/ticks as JSON text: a {@link TicksResponse} with the spans the store
+ * joined once for the listing (its size follows the batches' gaps, not the run's length).
  */
 export function ticksJson(store: RunStore, view: RunView): string {
-  const head: Omit<TicksResponse, "ticks"> = {
+  const { spans, count } = store.tickSpans(view);
+  const body: TicksResponse = {
     runId: view.info.runId,
     minTick: view.batches[0]?.firstTick ?? null,
     maxTick: view.batches.at(-1)?.lastTick ?? null,
     samplingInterval: view.info.sampling,
+    count,
+    spans: spans.map((s) => ({ first: s.first, step: s.step, count: s.count })),
   };
-  return `${JSON.stringify(head).slice(0, -1)},"ticks":${store.tickList(view)}}`;
+  return JSON.stringify(body);
 }

@@ -72,11 +72,37 @@ export function neighbours(
   return { below, above };
 }
 
-/** Appends the spans' ticks to `out`, as decimal strings (for a JSON array). */
-export function writeTicks(spans: readonly TickSpan[], out: string[]): void {
+/** The spans' ticks, one number each (for tests and small answers only). */
+export function ticksOf(spans: readonly TickSpan[]): number[] {
+  const out: number[] = [];
   for (const s of spans) {
-    for (let k = 0; k < s.count; k++) out.push(String(s.first + k * s.step));
+    for (let k = 0; k < s.count; k++) out.push(s.first + k * s.step);
   }
+  return out;
+}
+
+/**
+ * Ascending, disjoint span lists (one per batch) as one list, with a span continued across
+ * lists where the progression goes on: an evenly sampled run is one span however many batches
+ * hold it. The inputs are not modified.
+ */
+export function joinSpans(lists: Iterable<readonly TickSpan[]>): TickSpan[] {
+  const out: TickSpan[] = [];
+  for (const spans of lists) {
+    for (const s of spans) {
+      const last = out.at(-1);
+      const gap = last === undefined ? 0 : s.first - spanLast(last);
+      if (last !== undefined && last.count === 1 && (s.count === 1 || s.step === gap)) {
+        last.step = gap;
+        last.count += s.count;
+      } else if (last !== undefined && gap === last.step && (s.count === 1 || s.step === gap)) {
+        last.count += s.count;
+      } else {
+        out.push({ ...s });
+      }
+    }
+  }
+  return out;
 }
 
 /** Index of the last span whose first tick is <= tick, or -1. */

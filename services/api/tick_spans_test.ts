@@ -1,5 +1,13 @@
 import * as assert from "node:assert/strict";
-import { hasTick, neighbours, spanLast, spansOf, tickCount, writeTicks } from "./tick_spans.ts";
+import {
+  hasTick,
+  joinSpans,
+  neighbours,
+  spanLast,
+  spansOf,
+  tickCount,
+  ticksOf,
+} from "./tick_spans.ts";
 
 Deno.test("spansOf() folds evenly spaced ticks into one span per run of equal steps", () => {
   assert.deepEqual(spansOf([0, 10, 20, 30, 35, 40, 100]), [
@@ -19,9 +27,7 @@ Deno.test("spansOf() rejects ticks that are not ascending", () => {
 Deno.test("spans give back exactly the ticks they were made of", () => {
   const ticks = [0, 2, 4, 6, 7, 8, 20, 40, 60, 61];
   const spans = spansOf(ticks);
-  const out: string[] = [];
-  writeTicks(spans, out);
-  assert.deepEqual(out.map(Number), ticks);
+  assert.deepEqual(ticksOf(spans), ticks);
   assert.equal(tickCount(spans), ticks.length);
   assert.equal(spanLast(spans.at(-1)!), 61);
   for (let t = -1; t < 70; t++) assert.equal(hasTick(spans, t), ticks.includes(t), `tick ${t}`);
@@ -45,4 +51,45 @@ Deno.test("a span of a huge claimed range costs nothing to hold or search", () =
     below: 4_999_999_999,
     above: 5_000_000_001,
   });
+});
+
+Deno.test("joinSpans() continues a progression across batches and keeps every tick", () => {
+  const batches = [[0, 10, 20], [30, 40], [50], [60, 70, 80], [85, 90], [200], [300, 400]];
+  const joined = joinSpans(batches.map(spansOf));
+  assert.deepEqual(joined, [
+    { first: 0, step: 10, count: 9 },
+    { first: 85, step: 5, count: 2 },
+    { first: 200, step: 100, count: 3 },
+  ]);
+  assert.deepEqual(ticksOf(joined), batches.flat());
+  assert.deepEqual(joinSpans([]), []);
+});
+
+Deno.test("joinSpans() leaves its inputs as they were", () => {
+  const a = spansOf([0, 1]);
+  const b = spansOf([2, 3]);
+  joinSpans([a, b]);
+  assert.deepEqual(a, [{ first: 0, step: 1, count: 2 }]);
+  assert.deepEqual(b, [{ first: 2, step: 1, count: 2 }]);
+});
+
+Deno.test("joinSpans() gives back any ascending ticks split anywhere", () => {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let round = 0; round < 200; round++) {
+    const ticks: number[] = [];
+    let t = Math.floor(next() * 5);
+    for (let i = 0; i < 40; i++) {
+      ticks.push(t += 1 + Math.floor(next() * 3) * (next() < 0.8 ? 1 : 7));
+    }
+    const lists: number[][] = [];
+    for (let i = 0; i < ticks.length;) {
+      const n = 1 + Math.floor(next() * 6);
+      lists.push(ticks.slice(i, i + n));
+      i += n;
+    }
+    const joined = joinSpans(lists.map(spansOf));
+    assert.deepEqual(ticksOf(joined), ticks);
+    assert.ok(joined.length <= spansOf(ticks).length + lists.length);
+  }
 });

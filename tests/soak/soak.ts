@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { TicksResponse } from "../../services/api/api_types.ts";
 import { sleep } from "../../services/common/consumer_loop.ts";
 import type { PipelineConfig } from "../../services/runner/config.ts";
 import { analyze, type MemoryFigures, type MemoryPoint } from "./analysis.ts";
@@ -276,14 +277,20 @@ export async function apiLoad(
       rng = (rng * 1103515245 + 12345) >>> 0;
       return xs.length === 0 ? undefined : xs[rng % xs.length];
     };
+    const pickTick = (spans: TicksResponse["spans"]): number | undefined => {
+      const span = pick(spans);
+      if (span === undefined) return undefined;
+      rng = (rng * 1103515245 + 12345) >>> 0;
+      return span.first + (rng % span.count) * span.step;
+    };
     while (!signal.aborted) {
       try {
         const runs = (await get("/api/runs")) as { runs?: { runId: string }[] } | undefined;
         const run = pick(runs?.runs ?? [])?.runId;
         if (run !== undefined) {
           const r = encodeURIComponent(run);
-          const ticks = (await get(`/api/runs/${r}/ticks`)) as { ticks?: number[] } | undefined;
-          const tick = pick(ticks?.ticks ?? []);
+          const ticks = (await get(`/api/runs/${r}/ticks`)) as TicksResponse | undefined;
+          const tick = pickTick(ticks?.spans ?? []);
           if (tick !== undefined) {
             if (await get(`/api/runs/${r}/world/${tick}`) !== undefined) counts.worlds++;
             const orgs = (await get(`/api/runs/${r}/organisms/${tick}`)) as

@@ -20,6 +20,15 @@ import type {
 } from "../../services/api/api_types.ts";
 import { type Region, regionParam } from "./camera.ts";
 
+/** The ticks of `/ticks` spans (`first`, `first + step`, ... `count` ticks each), ascending. */
+export function expandSpans(spans: TicksResponse["spans"]): number[] {
+  const ticks: number[] = [];
+  for (const s of spans) {
+    for (let k = 0; k < s.count; k++) ticks.push(s.first + k * s.step);
+  }
+  return ticks;
+}
+
 export type {
   LiveEnd,
   LiveProgress,
@@ -112,8 +121,10 @@ export class Api {
     return this.get(`/api/runs/${encodeURIComponent(run)}`, signal);
   }
 
-  ticks(run: string, signal?: AbortSignal): Promise<TicksResponse> {
-    return this.get(`/api/runs/${encodeURIComponent(run)}/ticks`, signal);
+  /** The run's sampled ticks, ascending, expanded from the answer's spans. */
+  async ticks(run: string, signal?: AbortSignal): Promise<number[]> {
+    const res: TicksResponse = await this.get(`/api/runs/${encodeURIComponent(run)}/ticks`, signal);
+    return expandSpans(res.spans);
   }
 
   world(run: string, tick: number, region: Region, signal?: AbortSignal): Promise<WorldResponse> {

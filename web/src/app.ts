@@ -197,7 +197,7 @@ export class App {
     let ticks: number[];
     try {
       detail = await this.api.run(id, ctrl.signal);
-      ticks = (await this.api.ticks(detail.runId, ctrl.signal)).ticks;
+      ticks = await this.api.ticks(detail.runId, ctrl.signal);
     } catch (e) {
       this.status.showError(e);
       if (ctrl === this.#runCtrl) this.hook.ready = true;
@@ -428,13 +428,13 @@ export class App {
       const run = this.run;
       if (!run) return;
       try {
-        const res = await this.api.ticks(run.runId);
+        const ticks = await this.api.ticks(run.runId);
         if (run !== this.run) return;
         const current = this.timeline.ticks[this.timeline.index];
-        this.#setTicks(res.ticks);
+        this.#setTicks(ticks);
         this.#renderHeader();
-        const keep = current === undefined ? 0 : nearestIndex(res.ticks, current);
-        if (this.#followToggle.checked) this.seek(res.ticks.length - 1, false);
+        const keep = current === undefined ? 0 : nearestIndex(ticks, current);
+        if (this.#followToggle.checked) this.seek(ticks.length - 1, false);
         else this.timeline.show(keep);
         if (performance.now() - this.#statsRefreshAt > STATS_REFRESH_MS) this.loadStats();
       } catch (e) {
