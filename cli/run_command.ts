@@ -48,9 +48,11 @@ Options:
                      stored, with the engine config it started with, to --ticks (total
                      ticks, as for a new run; the original target is not stored, so pass
                      the same --ticks); files already stored are written again as
-                     byte-identical duplicates, which are no-ops. Not with --seed, --shape
-                     or --run-id; a finished run cannot be extended yet; a run that is
-                     still running (as inspect says) is refused
+                     byte-identical duplicates, which are no-ops. A finished run with
+                     --ticks beyond its end is extended: what it stored after its last
+                     checkpoint at a batch boundary is taken back and written again as a
+                     run of that many ticks would have. Not with --seed, --shape or
+                     --run-id; a run that is still running (as inspect says) is refused
   --idle-after S     with --resume: seconds without progress after which a run without an
                      end record counts as dead (default ${DEFAULT_IDLE_MS / 1000}, as inspect)
   --drain-timeout S  seconds to wait for storage and indexes after the run (default 120)
@@ -158,11 +160,15 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
     };
     if (dev || !values.json) {
       console.error(
-        point.checkpoint === null
-          ? `Resuming run ${resumeId} from tick 0 (no checkpoint with all its batches stored` +
-            `${point.skipped.length > 0 ? `: ${point.skipped[0]}` : ""})`
-          : `Resuming run ${resumeId} from the checkpoint at tick ${point.checkpoint.tick} ` +
-            `(${point.storedBatches} batches stored)`,
+        (point.end === null
+          ? `Resuming run ${resumeId}`
+          : `Extending run ${resumeId} (it ended at tick ${point.end.lastTick}; ` +
+            `${point.retracted} files stored after the checkpoint taken back)`) +
+          (point.checkpoint === null
+            ? ` from tick 0 (no checkpoint with all its batches stored` +
+              `${point.skipped.length > 0 ? `: ${point.skipped.at(-1)}` : ""})`
+            : ` from the checkpoint at tick ${point.checkpoint.tick} ` +
+              `(${point.storedBatches} batches stored)`),
       );
     }
   } else if (overrides.runId !== undefined) {

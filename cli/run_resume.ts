@@ -11,10 +11,12 @@ import { listAllKeys, listAllObjects } from "../resources/storage/list_all_keys.
 import type { Storage } from "../resources/storage/storage.ts";
 import { activityOf, formatDuration } from "../services/common/run_state.ts";
 import {
+  extensionRetraction,
   findResumePoint,
   type ResolvedConfig,
   ResumeError,
   type ResumePoint,
+  retract,
 } from "../services/runner/mod.ts";
 import { isRunId, RUN_ID_RULE, runPrefix } from "../services/common/storage_layout.ts";
 import { CliError } from "./cli_error.ts";
@@ -86,34 +88,40 @@ async function refuseLiveRun(storage: Storage, runId: string, idleAfterMs: numbe
   );
 }
 
+/** Where a run continues, and how many files an extension took back first. */
+export interface ResumeFlagPoint extends ResumePoint {
+  /** Files stored after the checkpoint that extending a finished run removed (0 otherwise). */
+  retracted: number;
+}
+
 /**
- * Where run `runId` continues in `config`'s storage, or CliError: a run that is not there, one
- * still running (no progress for `idleAfterMs` makes it idle, as in `inspect`), a finished run (nothing to resume, or extending it, which this build does not do yet).
- * Resolves null for a finished run asked to run no further (nothing to do).
+ * Where run `runId` continues in `config`'s storage, or CliError: a run that is not there, or
+ * one still running (no progress for `idleAfterMs` makes it idle, as in `inspect`). A finished
+ * run asked for more ticks than it has is extended: the files stored after the checkpoint it
+ * continues from are taken back first (services/runner/run_extension.ts). Resolves null for a
+ * finished run asked to run no further (nothing to do).
  */
-export async function resumePointFlag(
+export function resumePointFlag(
   config: ResolvedConfig,
   runId: string,
   idleAfterMs: number,
-): Promise<ResumePoint | null> {
-  const point = await withStorage(config, async ({ storage }) => {
+): Promise<ResumeFlagPoint | null> {
+  const chunksPerBatch = chunksPerBatchOf(config);
+  return withStorage(config, async ({ storage }) => {
     try {
-      const found = await findResumePoint(storage, runId, chunksPerBatchOf(config));
-      if (found.end === null) await refuseLiveRun(storage, runId, idleAfterMs);
-      return found;
+      const found = await findResumePoint(storage, runId, { chunksPerBatch });
+      if (found.end === null) {
+        await refuseLiveRun(storage, runId, idleAfterMs);
+        return { ...found, retracted: 0 };
+      }
+      const ticks = ticksOf(config);
+      if (ticks !== 0 && ticks <= found.end.lastTick) return null;
+      const point = await findResumePoint(storage, runId, { chunksPerBatch, extending: true });
+      const keys = await extensionRetraction(storage, runId, point.checkpoint?.tick ?? null);
+      return { ...point, retracted: await retract(storage, keys) };
     } catch (e) {
       if (e instanceof ResumeError) throw new CliError(e.message, 1);
       throw e;
     }
   });
-  if (point.end === null) return point;
-  const ticks = ticksOf(config);
-  if (ticks !== 0 && ticks <= point.end.lastTick) return null;
-  throw new CliError(
-    `Cannot resume run '${runId}': it is finished (ended at tick ${point.end.lastTick}), and ` +
-      `extending a finished run (--ticks ${ticks === 0 ? "0" : ticks}) is not supported by ` +
-      `this build yet: its last, short batch would overlap the longer run's; start a new run ` +
-      `with the longer --ticks instead`,
-    1,
-  );
 }

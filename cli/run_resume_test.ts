@@ -3,8 +3,8 @@
  * run B (same seed and run id, another data directory) is killed with SIGKILL mid-run, reads
  * `incomplete`, and is resumed to T: every raw batch file, checkpoint and index file of B then
  * has A's key and bytes, and B reads `finished` (resuming it while it could still be running is
- * refused). Also: `--run-id` refuses an existing run, `--resume` a missing one, flags that would
- * change the run, and extending a finished run.
+ * refused). A finished run extended to 2T equals a run of 2T from the start. Also: `--run-id`
+ * refuses an existing run, `--resume` a missing one, and flags that would change the run.
  */
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
@@ -106,13 +106,43 @@ Deno.test("a run killed with SIGKILL and resumed stores the uninterrupted run's 
     const done = await evochora("inspect", "--data-dir", b);
     assert.equal(done.code, INSPECT_EXIT.finished, done.stdout + done.stderr);
 
-    // A finished run: the same ticks again is nothing to do; more ticks are refused by name.
+    // A finished run: the same ticks again is nothing to do.
     const again = await run("--resume", RUN, "--ticks", TICKS, "--data-dir", b);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /is finished; nothing to resume/);
-    const longer = await run("--resume", RUN, "--ticks", "80000", "--data-dir", b);
-    assert.equal(longer.code, 1, longer.stderr);
-    assert.match(longer.stderr, /extending a finished run \(--ticks 80000\) is not supported/);
+  } finally {
+    await Deno.remove(a, { recursive: true });
+    await Deno.remove(b, { recursive: true });
+  }
+});
+
+Deno.test("a finished run extended with --resume ID --ticks 2T stores what a run of 2T ticks from the start does", async () => {
+  // T ends inside a batch (batches hold 1000 ticks here), so the short last batch, its index
+  // files, the final checkpoint and the end record are taken back and written again longer.
+  const short = ["--shape", "64x64", "--seed", "9", "--run-id", RUN];
+  const a = await Deno.makeTempDir({ prefix: "evochora-extend-a-" });
+  const b = await Deno.makeTempDir({ prefix: "evochora-extend-b-" });
+  try {
+    const whole = await run(...short, "--ticks", "6400", "--data-dir", a);
+    assert.equal(whole.code, 0, whole.stderr);
+    const first = await run(...short, "--ticks", "3200", "--data-dir", b);
+    assert.equal(first.code, 0, first.stderr);
+    assert.ok(
+      [...(await files(b, "raw")).keys()].some((k) => k.endsWith("_0000000000000003200.pb.zst")),
+    );
+
+    const extended = await run("--resume", RUN, "--ticks", "6400", "--data-dir", b);
+    assert.equal(extended.code, 0, extended.stderr);
+    assert.match(
+      extended.stderr,
+      /Extending run resume-test \(it ended at tick 3200; \d+ files stored after the checkpoint taken back\) from the checkpoint at tick 2990/,
+    );
+    assertSameFiles(await files(a, "raw"), await files(b, "raw"), "raw batches");
+    assertSameFiles(await files(a, "checkpoints"), await files(b, "checkpoints"), "checkpoints");
+    assertSameFiles(await files(a, "index"), await files(b, "index"), "index files");
+    assert.deepEqual([...(await files(b, "end")).keys()], [...(await files(a, "end")).keys()]);
+    const done = await evochora("inspect", "--data-dir", b);
+    assert.equal(done.code, INSPECT_EXIT.finished, done.stdout + done.stderr);
   } finally {
     await Deno.remove(a, { recursive: true });
     await Deno.remove(b, { recursive: true });

@@ -94,19 +94,32 @@ async function readMetadata(
   }
 }
 
+/** How {@link findResumePoint} looks. */
+export interface ResumeSearch {
+  /** Chunks per batch file of the pipeline that resumes (it must be the run's). */
+  chunksPerBatch: number;
+  /**
+   * A finished run is to be extended: only checkpoints before its end qualify, since its last
+   * batch ends early and is taken back (see run_extension.ts).
+   */
+  extending?: boolean;
+}
+
 /**
- * Finds where run `runId` continues, for a pipeline batching `chunksPerBatch` chunks per file
- * (it must be the run's: another one passes over every checkpoint and restarts from tick 0,
- * whose batches would then overlap the stored ones). Throws ResumeError for a run that is not
- * there or whose metadata cannot be read; storage errors propagate.
+ * Finds where run `runId` continues (with another pipeline's chunks per batch every checkpoint
+ * is passed over and the run restarts from tick 0, whose batches would then overlap the stored
+ * ones). Throws ResumeError for a run that is not there or whose metadata cannot be read;
+ * storage errors propagate.
  */
 export async function findResumePoint(
   storage: Storage,
   runId: string,
-  chunksPerBatch: number,
+  search: ResumeSearch,
 ): Promise<ResumePoint> {
+  const { chunksPerBatch } = search;
   const meta = await readMetadata(storage, runId);
   const end = await readRunEnd(storage, runId);
+  const endTick = search.extending === true ? end.end?.lastTick ?? null : null;
   const batches: { firstTick: number; lastTick: number }[] = [];
   for (const key of await listAllKeys(storage, rawPrefix(runId))) {
     const b = parseBatchKey(key);
@@ -116,6 +129,10 @@ export async function findResumePoint(
   const skipped: string[] = [];
   let checkpoint: ResumeCheckpoint | null = null;
   for (const tick of ticks) {
+    if (endTick !== null && tick >= endTick) {
+      skipped.push(`tick ${tick}: at the end of the run, which its extension continues`);
+      continue;
+    }
     let bytes: Uint8Array;
     let chunks: number;
     let inside: boolean;

@@ -118,7 +118,7 @@ Deno.test("the engine service stores every checkpoint; storing one again is a no
 Deno.test("a run resumes from the newest checkpoint at a batch boundary whose batches are stored", () =>
   withStorage(async (storage) => {
     const { metadata } = await storedRun(storage, 4);
-    const point = await findResumePoint(storage, RUN, 3);
+    const point = await findResumePoint(storage, RUN, { chunksPerBatch: 3 });
     assert.equal(point.checkpoint?.chunks, 12, "after batches 0..3 (chunks 0..11)");
     assert.equal(point.checkpoint?.tick, 235);
     assert.deepEqual(point.metadata, metadata);
@@ -131,10 +131,10 @@ Deno.test("a run resumes from the newest checkpoint at a batch boundary whose ba
 Deno.test("without a usable checkpoint a run resumes from tick 0; a missing run is refused", () =>
   withStorage(async (storage) => {
     await storedRun(storage, 0);
-    const point = await findResumePoint(storage, RUN, 3);
+    const point = await findResumePoint(storage, RUN, { chunksPerBatch: 3 });
     assert.equal(point.checkpoint, null);
     await assert.rejects(
-      findResumePoint(storage, "other", 3),
+      findResumePoint(storage, "other", { chunksPerBatch: 3 }),
       (e) => e instanceof ResumeError && /'runs\/other\/metadata.pb' is missing/.test(e.message),
     );
   }));
