@@ -21,7 +21,7 @@ import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
 import { pipelineSetupError } from "./engine_setup_error.ts";
 import { applyOverrides, checkPersistenceFlag, type RunOverrides } from "./run_overrides.ts";
 import { compact, Progress } from "./progress.ts";
-import { checkRunIdFlag, refuseExistingRun, resumePointFlag } from "./run_resume.ts";
+import { checkRunIdFlag, refuseExistingRun, resumePointFlag, storedTarget } from "./run_resume.ts";
 import { mb, reportSummary, sum, summarize } from "./run_summary.ts";
 
 export type { RunSummary } from "./run_summary.ts";
@@ -46,8 +46,8 @@ Options:
   --run-id ID        name the run (refused when the storage holds that run already)
   --resume ID        continue run ID from its newest checkpoint whose batches are all
                      stored, with the engine config it started with, to --ticks (total
-                     ticks, as for a new run; the original target is not stored, so pass
-                     the same --ticks); files already stored are written again as
+                     ticks, as for a new run; default: the target it was last started
+                     with); files already stored are written again as
                      byte-identical duplicates, which are no-ops. A finished run with
                      --ticks beyond its end is extended: what it stored after its last
                      checkpoint at a batch boundary is taken back and written again as a
@@ -140,6 +140,10 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
       }
     }
     overrides.runId = resumeId;
+    if (values.ticks === undefined) {
+      const target = await storedTarget(resolveConfig(applyOverrides(base, overrides)), resumeId);
+      if (target !== null) overrides.ticks = target;
+    }
   } else if (values["run-id"] !== undefined) {
     overrides.runId = checkRunIdFlag("run-id", values["run-id"]);
   }

@@ -10,6 +10,7 @@
 import { listAllKeys, listAllObjects } from "../resources/storage/list_all_keys.ts";
 import type { Storage } from "../resources/storage/storage.ts";
 import { activityOf, formatDuration } from "../services/common/run_state.ts";
+import { readRunTarget } from "../services/common/run_target.ts";
 import {
   extensionRetraction,
   findResumePoint,
@@ -18,7 +19,7 @@ import {
   type ResumePoint,
   retract,
 } from "../services/runner/mod.ts";
-import { isRunId, RUN_ID_RULE, runPrefix } from "../services/common/storage_layout.ts";
+import { isRunId, metadataKey, RUN_ID_RULE, runPrefix } from "../services/common/storage_layout.ts";
 import { CliError } from "./cli_error.ts";
 import { openConfigStorage } from "./storage_flag.ts";
 
@@ -39,6 +40,11 @@ async function withStorage<T>(
   } finally {
     await opened.storage.close();
   }
+}
+
+/** The tick target run `runId` was last started with, or null when none is stored. */
+export function storedTarget(config: ResolvedConfig, runId: string): Promise<number | null> {
+  return withStorage(config, ({ storage }) => readRunTarget(storage, runId));
 }
 
 /** Refuses `--run-id ID` when the storage has anything of that run. */
@@ -124,4 +130,28 @@ export function resumePointFlag(
       throw e;
     }
   });
+}
+
+/** How an engine started on a named run goes on (see {@link engineRunStart}). */
+export type EngineRunStart =
+  | { kind: "new" }
+  | { kind: "finished" }
+  | { kind: "continue"; point: ResumeFlagPoint };
+
+/**
+ * For an engine service started on run `runId` (distributed mode, `evochora service`): a new
+ * run when the storage has no metadata of it, nothing to do when it is finished and the engine
+ * would run no further, otherwise the point it continues from (extending a finished run, as
+ * `run --resume` does). Refuses (CliError) a run still running: a second engine would only
+ * duplicate the first one's work.
+ */
+export async function engineRunStart(
+  config: ResolvedConfig,
+  runId: string,
+  idleAfterMs: number,
+): Promise<EngineRunStart> {
+  const exists = await withStorage(config, ({ storage }) => storage.exists(metadataKey(runId)));
+  if (!exists) return { kind: "new" };
+  const point = await resumePointFlag(config, runId, idleAfterMs);
+  return point === null ? { kind: "finished" } : { kind: "continue", point };
 }

@@ -7,21 +7,40 @@
  */
 
 import { parseArgs } from "node:util";
-import { Pipeline } from "../services/runner/mod.ts";
+import { DEFAULT_IDLE_MS } from "../services/common/run_state.ts";
+import {
+  Pipeline,
+  type PipelineOptions,
+  resolveConfig,
+  type ResolvedConfig,
+} from "../services/runner/mod.ts";
 import { CliError, intFlag } from "./cli_error.ts";
-import { loadConfigFlag } from "./config_flag.ts";
+import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
+import { applyOverrides } from "./run_overrides.ts";
+import { checkRunIdFlag, engineRunStart } from "./run_resume.ts";
 import { pipelineSetupError } from "./engine_setup_error.ts";
 import { Progress } from "./progress.ts";
 import { startStatusReports } from "./status_report.ts";
 
 export const SERVICE_USAGE =
-  `Usage: evochora service <name> [<name>...] --config F [--json] [--report-every MS]
+  `Usage: evochora service <name> [<name>...] --config F [--run-id ID] [--json] [--report-every MS]
 
 Runs the named services of config F in this process until they finish (a finite engine run)
 or until Ctrl-C/SIGTERM, then stops them cleanly.
 
+A simulation-engine service started on a run id (--run-id, or its runId in the config) that
+the storage holds already continues that run from its newest checkpoint at a batch boundary,
+byte for byte as if it had never stopped (a finished run is extended when the engine's ticks
+go beyond its end, or run until stopped with ticks 0). It refuses a run still running: a
+second engine would only duplicate the first one's work.
+
 Options:
   --config F     the config file (required)
+  --run-id ID    the run of the simulation-engine service among <name>
+  --idle-after S seconds without progress after which a stored run without an end record
+                 counts as dead, so that an engine may continue it (default ${
+    DEFAULT_IDLE_MS / 1000
+  })
   --json         print the final status as one JSON object on stdout
   --report-every MS
                  print a status report (memory, services' state and metrics) as one JSON
@@ -34,6 +53,8 @@ export async function serviceCommand(args: string[]): Promise<number> {
     args,
     options: {
       config: { type: "string" },
+      "run-id": { type: "string" },
+      "idle-after": { type: "string" },
       json: { type: "boolean", default: false },
       "report-every": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -48,10 +69,14 @@ export async function serviceCommand(args: string[]): Promise<number> {
   if (values.config === undefined) throw new CliError("--config is required; see --help");
   if (positionals.length === 0) throw new CliError("name at least one service to run; see --help");
   const reportEvery = intFlag("report-every", values["report-every"], 0, 1);
-  const config = (await loadConfigFlag(values.config)).resolved;
+  const loaded = await loadConfigFlag(values.config);
+  const idleAfterMs = intFlag("idle-after", values["idle-after"], DEFAULT_IDLE_MS / 1000) * 1000;
+  const engineRun = await engineRunOf(loaded, positionals, values["run-id"], idleAfterMs);
+  if (engineRun === "finished") return 0;
+  const { config, options } = engineRun;
   let pipeline: Pipeline;
   try {
-    pipeline = await Pipeline.create(config, positionals);
+    pipeline = await Pipeline.create(config, positionals, options);
   } catch (e) {
     const setup = pipelineSetupError(e, { config, only: positionals, configPath: values.config });
     if (setup !== undefined) throw setup;
@@ -109,4 +134,54 @@ export async function serviceCommand(args: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
+}
+
+/**
+ * The config and pipeline options for the named services: unchanged without an engine on a
+ * named run; for one, a new run, the stored run continued, or "finished" (nothing to do).
+ */
+async function engineRunOf(
+  loaded: LoadedConfig,
+  names: readonly string[],
+  runIdFlag: string | undefined,
+  idleAfterMs: number,
+): Promise<{ config: ResolvedConfig; options: PipelineOptions } | "finished"> {
+  const engine = names.find((n) => loaded.resolved.services[n]?.kind === "simulation-engine");
+  if (engine === undefined) {
+    if (runIdFlag !== undefined) {
+      throw new CliError(
+        `--run-id names the run of a simulation-engine service; none of ${names.join(", ")} is one`,
+      );
+    }
+    return { config: loaded.resolved, options: {} };
+  }
+  const configured = loaded.resolved.services[engine];
+  const runId = runIdFlag === undefined
+    ? (configured?.kind === "simulation-engine" ? configured.runId : undefined)
+    : checkRunIdFlag("run-id", runIdFlag);
+  if (runId === undefined) return { config: loaded.resolved, options: {} };
+  const named = resolveConfig(applyOverrides(loaded.config, { runId }));
+  const start = await engineRunStart(named, runId, idleAfterMs);
+  if (start.kind === "new") return { config: named, options: {} };
+  if (start.kind === "finished") {
+    console.error(`Run ${runId} is finished and the engine's ticks go no further; nothing to do`);
+    return "finished";
+  }
+  const { point } = start;
+  console.error(
+    `${point.end === null ? "Resuming" : "Extending"} run ${runId} from ${
+      point.checkpoint === null ? "tick 0" : `the checkpoint at tick ${point.checkpoint.tick}`
+    } (${point.storedBatches} batches stored${
+      point.retracted > 0 ? `, ${point.retracted} files after the checkpoint taken back` : ""
+    })`,
+  );
+  return {
+    config: resolveConfig(applyOverrides(loaded.config, { runId, engine: point.engine })),
+    options: {
+      resume: {
+        metadata: point.metadata,
+        ...(point.checkpoint === null ? {} : { checkpoint: point.checkpoint.bytes }),
+      },
+    },
+  };
 }

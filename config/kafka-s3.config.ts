@@ -53,6 +53,9 @@ export default defineConfig({
       kind: "simulation-engine",
       output: "raw-tick-data",
       metadataOutput: "metadata",
+      // Resumable checkpoints, so that an engine started again on the same run id (`--run-id`)
+      // continues the run where its batches end.
+      checkpointStorage: "tick-storage",
       ticks: 0,
     },
   },

@@ -53,6 +53,15 @@ export function batchKey(runId: string, firstTick: number, lastTick: number): st
   }_${pad(lastTick, 19)}.pb.zst`;
 }
 
+/**
+ * `runs/<runId>/target.json`: the ticks the run was last started to reach (`{"ticks": N}`, 0:
+ * until stopped). The operator's plan, rewritten by every start, not run data; `run --resume`
+ * continues to it when no --ticks is given.
+ */
+export function runTargetKey(runId: string): string {
+  return `runs/${runId}/target.json`;
+}
+
 /** `runs/<runId>/end/`: the run's end records (see {@link runEndKey}). */
 export function runEndPrefix(runId: string): string {
   return `runs/${runId}/end/`;

@@ -33,6 +33,7 @@ import {
   restoreEngine,
   TickStream,
 } from "./runtime/mod.ts";
+import { writeRunTarget } from "../common/run_target.ts";
 import { storeCheckpoint } from "./checkpoint_store.ts";
 
 /** A checkpoint handed to {@link EngineServiceOptions.onCheckpoint}. */
@@ -71,7 +72,8 @@ export interface EngineServiceOptions {
    * Stores the checkpoints a run can be resumed from (those of the cadence that fall on a batch
    * boundary: `chunksPerBatch` divides the chunks before them) and the final one under
    * `runs/<run>/checkpoints/`, before `onCheckpoint` sees them. With it, checkpoints are taken
-   * even without `onCheckpoint`.
+   * even without `onCheckpoint`, and the run's tick target is recorded there at every start
+   * (services/common/run_target.ts).
    */
   checkpointStorage?: Storage;
   /**
@@ -154,6 +156,8 @@ export class EngineService implements Service {
         value,
         headers: { run: this.runId },
       });
+      const storage = this.#options.checkpointStorage;
+      if (storage !== undefined) await writeRunTarget(storage, this.runId, this.#options.ticks);
       this.#startedAt = performance.now();
       this.#ticksAtStart = this.engine.sim.tick;
     }, (signal) => this.#loop(signal));

@@ -1,0 +1,178 @@
+/**
+ * A run survives the death of its engine on Kafka + S3 with every service in its own process:
+ * run A goes to T ticks uninterrupted; run B (same seed and run id, its own topics and key
+ * prefix) has its engine process SIGKILLed mid-run while the persistence workers go on, reads
+ * `incomplete`, refuses a second engine while the first may be alive, and is continued by
+ * starting the engine service again on the same run id: B's raw batches and checkpoints then
+ * have A's keys and bytes, and B reads `finished`. The servers come from
+ * `deno task services:up` (CI starts them); without them this test fails.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
+import { S3Storage } from "../../resources/storage/s3_storage.ts";
+import type { PipelineConfig } from "../../services/runner/mod.ts";
+import kafkaS3 from "../../config/kafka-s3.config.ts";
+import { cliCommand } from "../fixtures/cli_process.ts";
+import { loadServicesEnv, removePrefix } from "./pipeline_services.ts";
+
+const RUN = "kafka-resume";
+const TICKS = 6000;
+const CONSUMERS = ["metadata-persistence", "persistence-1", "persistence-2", "persistence-3"];
+
+/** The shipped config with topics and a key prefix of its own, and a test-sized run. */
+function isolated(tag: string): PipelineConfig {
+  const c = structuredClone(kafkaS3);
+  for (const r of Object.values(c.resources)) {
+    if (r.kind === "kafka-queue" || r.kind === "kafka-topic") r.topic = `${r.topic}-${tag}`;
+    if (r.kind === "s3") r.prefix = `test/${tag}/`;
+  }
+  for (const s of Object.values(c.services)) {
+    if (s.kind === "simulation-engine") {
+      s.ticks = TICKS;
+      s.chunksPerBatch = 2;
+      s.engine = { shape: [128, 128], seed: 11, intervals: { sampling: 5, snapshot: 50 } };
+    }
+  }
+  return c;
+}
+
+/** Writes `config` as a config module in `dir`; its path. */
+async function configFile(dir: string, tag: string): Promise<string> {
+  const path = join(dir, `${tag}.config.ts`);
+  await Deno.writeTextFile(path, `export default ${JSON.stringify(isolated(tag))};\n`);
+  return path;
+}
+
+/** Every object of the run under `sub` in the tag's prefix: key below the run -> bytes. */
+async function objects(storage: S3Storage, sub: string): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  const prefix = `runs/${RUN}/${sub}/`;
+  for (const key of await listAllKeys(storage, prefix)) {
+    out.set(key.slice(prefix.length), await storage.read(key));
+  }
+  return out;
+}
+
+/** `evochora <args>` to the end: exit code and stderr. */
+async function cli(env: Record<string, string>, ...args: string[]) {
+  const out = await cliCommand(args, { env, stdout: "null" }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+function assertSameObjects(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>, what: string) {
+  assert.ok(a.size > 0, `${what}: run A stored some`);
+  assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort(), `${what}: the same keys`);
+  for (const [k, bytes] of a) assert.deepEqual(b.get(k), bytes, `${what}: '${k}' byte-identical`);
+}
+
+/** Polls until `done()` or the deadline; throws naming `what` on timeout. */
+async function waitFor(what: string, ms: number, done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test({
+  name:
+    "Kafka + S3: an engine process killed and started again on its run id stores the uninterrupted run's bytes",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const env = await loadServicesEnv();
+    const stamp = Date.now().toString(36);
+    const dir = await Deno.makeTempDir({ prefix: "evochora-kafka-resume-" });
+    const [tagA, tagB] = [`resume-a-${stamp}`, `resume-b-${stamp}`];
+    const bucket = Deno.env.get("EVOCHORA_S3_BUCKET")!;
+    const a = await S3Storage.open({ bucket, prefix: `test/${tagA}/` });
+    const b = await S3Storage.open({ bucket, prefix: `test/${tagB}/` });
+    let consumers: Deno.ChildProcess | undefined;
+    try {
+      const [fileA, fileB] = [await configFile(dir, tagA), await configFile(dir, tagB)];
+      const whole = await cli(env, "run", "--config", fileA, "--run-id", RUN);
+      assert.equal(whole.code, 0, whole.stderr);
+
+      consumers = cliCommand(["service", ...CONSUMERS, "--config", fileB], {
+        env,
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const engine = cliCommand([
+        "service",
+        "simulation-engine",
+        "--config",
+        fileB,
+        "--run-id",
+        RUN,
+      ], {
+        env,
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      await waitFor(
+        "B's first batches and checkpoints",
+        120000,
+        async () =>
+          (await objects(b, "raw")).size >= 4 && (await objects(b, "checkpoints")).size >= 4,
+      );
+
+      const second = await cli(
+        env,
+        "service",
+        "simulation-engine",
+        "--config",
+        fileB,
+        "--run-id",
+        RUN,
+      );
+      assert.equal(second.code, 1, second.stderr);
+      assert.match(second.stderr, /Cannot resume run 'kafka-resume': it is running/);
+
+      engine.kill("SIGKILL");
+      assert.equal((await engine.status).signal, "SIGKILL");
+      await engine.stderr.cancel();
+      const atKill = (await objects(b, "raw")).size;
+      assert.ok(atKill < (await objects(a, "raw")).size, "B's engine was killed before its end");
+      await new Promise((r) => setTimeout(r, 1500));
+      const killed = await cli(env, "inspect", "--config", fileB, "--idle-after", "0");
+      assert.equal(killed.code, 3, `inspect says incomplete: ${killed.stderr}`);
+
+      const again = await cli(
+        env,
+        "service",
+        "simulation-engine",
+        "--config",
+        fileB,
+        "--run-id",
+        RUN,
+        "--idle-after",
+        "0",
+      );
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, /Resuming run kafka-resume from the checkpoint at tick \d+/);
+      await waitFor("B's end record", 120000, async () => (await objects(b, "end")).size > 0);
+
+      assertSameObjects(await objects(a, "raw"), await objects(b, "raw"), "raw batches");
+      assertSameObjects(
+        await objects(a, "checkpoints"),
+        await objects(b, "checkpoints"),
+        "checkpoints",
+      );
+      assert.deepEqual([...(await objects(b, "end")).keys()], [
+        ...(await objects(a, "end")).keys(),
+      ]);
+      const done = await cli(env, "inspect", "--config", fileB);
+      assert.equal(done.code, 0, `inspect says finished: ${done.stderr}`);
+    } finally {
+      consumers?.kill("SIGTERM");
+      await consumers?.status;
+      await a.close();
+      await b.close();
+      await removePrefix(`test/${tagA}/`);
+      await removePrefix(`test/${tagB}/`);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
