@@ -17,7 +17,7 @@ import { cliCommand } from "../fixtures/cli_process.ts";
 import { loadServicesEnv, removePrefix } from "./pipeline_services.ts";
 
 const RUN = "kafka-resume";
-const TICKS = 6000;
+const TICKS = 40000;
 const CONSUMERS = ["metadata-persistence", "persistence-1", "persistence-2", "persistence-3"];
 
 /** The shipped config with topics and a key prefix of its own, and a test-sized run. */
@@ -134,7 +134,9 @@ Deno.test({
       assert.equal((await engine.status).signal, "SIGKILL");
       await engine.stderr.cancel();
       const atKill = (await objects(b, "raw")).size;
-      assert.ok(atKill < (await objects(a, "raw")).size, "B's engine was killed before its end");
+      const all = (await objects(a, "raw")).size;
+      assert.ok(atKill < all, "B's engine was killed before its end");
+      console.log(`B's engine killed with ${atKill} of ${all} batches stored`);
       await new Promise((r) => setTimeout(r, 1500));
       const killed = await cli(env, "inspect", "--config", fileB, "--idle-after", "0");
       assert.equal(killed.code, 3, `inspect says incomplete: ${killed.stderr}`);
@@ -151,7 +153,11 @@ Deno.test({
         "0",
       );
       assert.equal(again.code, 0, again.stderr);
-      assert.match(again.stderr, /Resuming run kafka-resume from the checkpoint at tick \d+/);
+      const resumed = /Resuming run kafka-resume from the checkpoint at tick (\d+)/.exec(
+        again.stderr,
+      );
+      assert.ok(resumed !== null, again.stderr);
+      console.log(`resumed from the checkpoint at tick ${resumed[1]} of ${TICKS}`);
       await waitFor("B's end record", 120000, async () => (await objects(b, "end")).size > 0);
 
       assertSameObjects(await objects(a, "raw"), await objects(b, "raw"), "raw batches");
