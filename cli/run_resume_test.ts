@@ -1,7 +1,7 @@
 /**
  * `run --resume` end to end on the in-process pipeline: run A goes to T ticks uninterrupted;
- * run B (same seed and run id, another data directory) is killed with SIGKILL mid-run, reads
- * `incomplete`, and is resumed to T: every raw batch file, checkpoint and index file of B then
+ * run B (same seed and run id, another data directory) is killed with SIGKILL mid-run, resumed
+ * and killed again, left with a half-written checkpoint, reads `incomplete`, and is resumed to T: every raw batch file, checkpoint and index file of B then
  * has A's key and bytes, and B reads `finished` (resuming it while it could still be running is
  * refused). A finished run extended to 2T equals a run of 2T from the start. Also: `--run-id`
  * refuses an existing run, `--resume` a missing one, and flags that would change the run.
@@ -43,17 +43,17 @@ async function run(...args: string[]): Promise<{ code: number; stderr: string }>
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-/** Starts run B, waits for some batches and a checkpoint, SIGKILLs it. */
-async function killedRun(dir: string): Promise<void> {
-  const child = cliCommand(
-    ["run", ...ENGINE, "--ticks", TICKS, "--run-id", RUN, "--data-dir", dir],
-    { stdout: "null", stderr: "null" },
-  ).spawn();
+/** Runs `evochora run <args>` until `dir` holds `raw` batches and `checkpoints`, then SIGKILLs it. */
+async function killedRun(dir: string, args: string[], raw: number, checkpoints: number) {
+  const child = cliCommand(["run", ...args, "--data-dir", dir], {
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
   const deadline = Date.now() + 60000;
   for (;;) {
-    const raw = await files(dir, "raw");
+    const stored = await files(dir, "raw");
     const cps = await files(dir, "checkpoints");
-    if ((raw.size >= 6 && cps.size >= 6) || Date.now() > deadline) break;
+    if ((stored.size >= raw && cps.size >= checkpoints) || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   child.kill("SIGKILL");
@@ -72,9 +72,20 @@ Deno.test("a run killed with SIGKILL and resumed stores the uninterrupted run's 
     const first = await run(...ENGINE, "--ticks", TICKS, "--run-id", RUN, "--data-dir", a);
     assert.equal(first.code, 0, first.stderr);
 
-    await killedRun(b);
+    // Two kill points: the first run, then its first resumption a few batches later.
+    await killedRun(b, [...ENGINE, "--ticks", TICKS, "--run-id", RUN], 6, 6);
+    const firstKill = (await files(b, "raw")).size;
+    await killedRun(b, ["--resume", RUN, "--idle-after", "0"], firstKill + 4, 0);
     const rawAtKill = (await files(b, "raw")).size;
+    assert.ok(rawAtKill > firstKill, "the resumed run stored more before its kill");
     assert.ok(rawAtKill < (await files(a, "raw")).size, "B was killed before its end");
+    // A kill in the middle of writing a checkpoint leaves its temp file beside the final name.
+    const half = (await files(b, "checkpoints")).values().next().value!.subarray(0, 100);
+    const cpDir = join(b, "runs", RUN, "checkpoints");
+    await Deno.writeFile(
+      join(cpDir, ".ckpt_0000000000099999990.pb.zst.tmp~0123456789abcdef"),
+      half,
+    );
     // Idle means no progress for 3x the run's batch interval too (a fraction of a second here).
     await new Promise((r) => setTimeout(r, 1500));
     const killed = await evochora("inspect", "--data-dir", b, "--idle-after", "0");
@@ -95,8 +106,9 @@ Deno.test("a run killed with SIGKILL and resumed stores the uninterrupted run's 
     assertSameFiles(await files(a, "index"), await files(b, "index"), "index files");
     // The end record names its writer and time: the same key, not the same bytes.
     assert.deepEqual([...(await files(b, "end")).keys()], [...(await files(a, "end")).keys()]);
-    const done = await evochora("inspect", "--data-dir", b);
+    const done = await evochora("inspect", "--data-dir", b, "--leftover-age", "0");
     assert.equal(done.code, INSPECT_EXIT.finished, done.stdout + done.stderr);
+    assert.match(done.stdout, /ckpt_0000000000099999990/, "inspect swept the half checkpoint");
 
     // A finished run: the same ticks again is nothing to do.
     const again = await run("--resume", RUN, "--ticks", TICKS, "--data-dir", b);

@@ -173,6 +173,8 @@ export class RunStore {
   #runIds: Timed<string[]> | undefined;
   readonly #infos = new Map<string, RunInfo>();
   readonly #unreadable = new Map<string, Timed<string>>();
+  /** Stored bytes per listing: summed once, not for every request of the run list. */
+  readonly #storedBytes = new WeakMap<RunView, Promise<number>>();
   readonly #tickSpans = new WeakMap<RunView, { spans: readonly TickSpan[]; count: number }>();
   /** Batches found unreadable (reason by key): set aside at the next listing. */
   readonly #failed = new LruCache<string, { at: number; reason: string }>({
@@ -581,13 +583,21 @@ export class RunStore {
   }
 
   /** Stored bytes of the run's batches (catalog, else the file sizes, cached). */
-  async storedBytes(view: RunView): Promise<number> {
-    const sizes = await Promise.all(view.batches.map(async (b) => {
-      const entry = view.catalog.get(b.key);
-      if (entry !== undefined) return entry.storedBytes;
-      return await this.#sizes.getOrLoad(b.key, async () => (await this.storage.size(b.key)) ?? 0);
-    }));
-    return sizes.reduce((a, b) => a + b, 0);
+  storedBytes(view: RunView): Promise<number> {
+    let total = this.#storedBytes.get(view);
+    if (total === undefined) {
+      total = Promise.all(view.batches.map(async (b) => {
+        const entry = view.catalog.get(b.key);
+        if (entry !== undefined) return entry.storedBytes;
+        return await this.#sizes.getOrLoad(
+          b.key,
+          async () => (await this.storage.size(b.key)) ?? 0,
+        );
+      })).then((sizes) => sizes.reduce((a, b) => a + b, 0));
+      this.#storedBytes.set(view, total);
+      total.catch(() => this.#storedBytes.delete(view));
+    }
+    return total;
   }
 
   /** Counters of every cache of the store. */

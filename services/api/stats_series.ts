@@ -9,6 +9,8 @@ import { STATS_COLUMNS, type StatsColumn, type StatsRow } from "../common/index_
 import type { StatsResponse } from "./api_types.ts";
 import { noIndex } from "./errors.ts";
 import type { IndexData } from "./index_data.ts";
+import type { BatchRange } from "./index_reader.ts";
+import { StatsSummary } from "./stats_summary.ts";
 import { approxSize } from "./approx_size.ts";
 import { type CacheStats, LruCache } from "./lru_cache.ts";
 
@@ -52,19 +54,29 @@ export function downsample(
 }
 
 /**
- * Answers of {@link statsSeries}, reused until the run gains a stats file: a whole-run series
- * reads every stats file of the run, which clients poll while the run grows.
+ * Answers of {@link statsSeries}, reused until the run gains a stats file. A whole-run series
+ * (what clients poll while a run grows) comes from the run's {@link StatsSummary}, which adds
+ * each new file once; other ranges, and series finer than the summary's blocks, read the rows.
  */
 export class StatsAnswers {
   readonly #answers: LruCache<string, { version: string; answer: StatsResponse }>;
+  readonly #summaries: LruCache<string, StatsSummary>;
+  readonly #building = new Map<string, Promise<StatsSummary>>();
 
-  /** `maxBytes`: estimated bytes of answers kept. */
+  /** `maxBytes`: estimated bytes of answers kept, and as much for summaries (at least 4). */
   constructor(maxBytes: number) {
     this.#answers = new LruCache({
       name: "stats_answers",
       maxEntries: 256,
       maxBytes,
       sizeOf: (e) => approxSize(e.answer),
+    });
+    const one = new StatsSummary(STATS_METRICS).bytes;
+    this.#summaries = new LruCache({
+      name: "stats_summaries",
+      maxEntries: 64,
+      maxBytes: Math.max(maxBytes, 4 * one),
+      sizeOf: (s) => s.bytes,
     });
   }
 
@@ -76,14 +88,42 @@ export class StatsAnswers {
     const key = `${runId}|${q.metrics.join(",")}|${q.from}|${q.to}|${q.maxPoints}`;
     const cached = this.#answers.get(key);
     if (cached !== undefined && cached.version === version) return cached.answer;
-    const answer = await statsSeries(index, runId, q);
+    let answer: StatsResponse | null = null;
+    if (last !== undefined && q.from <= files[0]!.firstTick && q.to >= last.lastTick) {
+      const summary = await this.#summary(index, runId, files);
+      const s = summary.series(q.metrics, q.maxPoints);
+      if (s !== null) answer = { runId, metrics: q.metrics, ...s };
+    }
+    answer ??= await statsSeries(index, runId, q);
     this.#answers.set(key, { version, answer });
     return answer;
   }
 
-  /** Counters of the answer cache. */
+  /** The run's summary with every file of `files` added (one build at a time per run). */
+  #summary(index: IndexData, runId: string, files: readonly BatchRange[]): Promise<StatsSummary> {
+    const build = async () => {
+      let s = this.#summaries.get(runId);
+      if (s === undefined || !s.agreesWith(files)) s = new StatsSummary(STATS_METRICS);
+      for (const f of files.slice(s.files.length)) {
+        // Straight from the file: every file is read once here, so caching its rows would
+        // only push out rows other requests use.
+        s.add(f, (await index.reader.stats(runId, f)) ?? []);
+      }
+      this.#summaries.set(runId, s);
+      return s;
+    };
+    const next = (this.#building.get(runId) ?? Promise.resolve()).then(build, build);
+    this.#building.set(runId, next);
+    const forget = () => {
+      if (this.#building.get(runId) === next) this.#building.delete(runId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  /** Counters of the answer and summary caches. */
   cacheStats(): CacheStats[] {
-    return [this.#answers.stats()];
+    return [this.#answers.stats(), this.#summaries.stats()];
   }
 }
 
