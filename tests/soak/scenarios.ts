@@ -94,7 +94,7 @@ export function kafkaS3Scenario(tag: string, env: Record<string, string>): SoakS
         kind: "kafka-queue",
         topic: `${tag}-ticks`,
         partitions: 6,
-        groups: ["persistence"],
+        groups: [`${tag}-persistence`],
       },
       "metadata": { kind: "kafka-queue", topic: `${tag}-metadata`, partitions: 1 },
       "batch-topic": { kind: "kafka-topic", topic: `${tag}-batches`, partitions: 3 },
@@ -102,6 +102,13 @@ export function kafkaS3Scenario(tag: string, env: Record<string, string>): SoakS
     },
     services: allServices(1),
   };
+  // Consumer groups of their own too: a group shared with another run's consumers on the same
+  // broker (a test, say) rebalances with them.
+  for (const s of Object.values(config.services)) {
+    if (s.kind === "persistence") s.group = `${tag}-persistence`;
+    if (s.kind === "metadata-persistence") s.group = `${tag}-metadata-persistence`;
+    if (s.kind === "indexer") s.group = `${tag}-${s.index}-indexer`;
+  }
   return {
     name: "separate processes (Kafka + S3)",
     config,
