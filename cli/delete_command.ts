@@ -11,7 +11,12 @@ import { parseArgs } from "node:util";
 import { listAllKeys, listAllObjects } from "../resources/storage/list_all_keys.ts";
 import type { ObjectInfo, Storage } from "../resources/storage/storage.ts";
 import { DEFAULT_IDLE_MS, formatDuration } from "../services/common/run_state.ts";
-import { isRunId, RUN_ID_RULE, runPrefix } from "../services/common/storage_layout.ts";
+import {
+  isRunId,
+  RUN_ID_RULE,
+  runPrefix,
+  runTargetKey,
+} from "../services/common/storage_layout.ts";
 import { CliError, intFlag } from "./cli_error.ts";
 import { overviewRun } from "./run_overview.ts";
 import { openStorageFlag } from "./storage_flag.ts";
@@ -35,7 +40,7 @@ Options:
 /** What a deletion removed, by kind of object. */
 export interface Removal {
   runId: string;
-  /** Objects removed by kind: raw, metadata, end, checkpoints, index, dead-letter, other. */
+  /** Objects removed by kind: raw, metadata, target, end, checkpoints, index, dead-letter, other. */
   removed: Record<string, number>;
   objects: number;
   bytes: number;
@@ -47,6 +52,7 @@ export interface Removal {
 export function objectKind(runId: string, key: string): string {
   const rest = key.slice(runPrefix(runId).length);
   if (rest === "metadata.pb") return "metadata";
+  if (key === runTargetKey(runId)) return "target";
   const top = rest.split("/")[0]!;
   return ["raw", "end", "checkpoints", "index", "dead-letter"].includes(top) ? top : "other";
 }
@@ -139,6 +145,7 @@ export function describeRemoval(r: Removal, where: string): string {
   const names: Record<string, [string, string]> = {
     raw: ["raw batch", "raw batches"],
     metadata: ["metadata", "metadata"],
+    target: ["tick target", "tick targets"],
     end: ["end record", "end records"],
     checkpoints: ["checkpoint", "checkpoints"],
     index: ["index file", "index files"],
