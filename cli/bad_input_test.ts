@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { evochora } from "./_test_helpers.ts";
+import { cliCommand } from "../tests/fixtures/cli_process.ts";
 
 const CONFIG_MODULE = new URL("../services/runner/config.ts", import.meta.url).href;
 const SECRET = "hunter2-SECRET-7f3a";
@@ -233,8 +234,14 @@ Deno.test("run and service --config with a world too small for the ancestor name
     file,
     "services.simulation-engine.engine",
   );
+  // The service's own process reports it; the launcher needs --allow-run to start one.
+  const service = await cliCommand(["service", "simulation-engine", "--config", file]).output();
   assertOneLine(
-    await evochora("service", "simulation-engine", "--config", file),
+    {
+      code: service.code,
+      stdout: new TextDecoder().decode(service.stdout),
+      stderr: new TextDecoder().decode(service.stderr),
+    },
     file,
     "services.simulation-engine.engine.shape",
   );

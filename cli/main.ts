@@ -14,6 +14,7 @@ import { runsCommand } from "./runs_command.ts";
 import { serveCommand } from "./serve_command.ts";
 import { serviceCommand } from "./service_command.ts";
 import { simCommand } from "./sim_command.ts";
+import { statusCommand } from "./status_command.ts";
 
 const USAGE = `Usage: evochora <command> [options]
 
@@ -24,8 +25,9 @@ Commands:
   runs       list the runs in storage: state, ticks, stored bytes, last activity
   delete     remove everything of a run from storage (delete ID --yes)
   serve      the query API and web client over existing data
-  service    run some services of a config file in this process (multi-process setups)
+  service    run services of a config file, each as a least-privilege process of its own
   sim        run the simulation engine alone and print a summary
+  status     every service of a deployment (heartbeats): host, pid, state, lag, last seen
 
 Run 'evochora <command> --help' for a command's options.`;
 
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, Command> = {
   delete: deleteCommand,
   service: serviceCommand,
   serve: serveCommand,
+  status: statusCommand,
 };
 
 /**

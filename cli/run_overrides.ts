@@ -63,7 +63,9 @@ export function applyOverrides(config: PipelineConfig, o: RunOverrides): Pipelin
     sequence = sequence.filter((n) => !names.includes(n));
     sequence.splice(Math.max(0, Math.min(at, sequence.length)), 0, ...fresh);
   }
-  return { resources, services, startupSequence: sequence };
+  const out: PipelineConfig = { resources, services, startupSequence: sequence };
+  if (config.status !== undefined) out.status = config.status;
+  return out;
 }
 
 /** Options of {@link checkPersistenceFlag}. */

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { resolveConfig } from "../services/runner/mod.ts";
 import { cliCommand } from "../tests/fixtures/cli_process.ts";
+import { startServeArgs } from "../tests/fixtures/serve_process.ts";
+import { configSource } from "./serve_command.ts";
 
 const TOKEN = "0123456789abcdef-serve-token";
 
@@ -72,4 +76,93 @@ Deno.test("serve --token answers 401 without the token and 200 with it, and neve
     const status = await child.status;
     assert.equal(status.code, 0, "SIGTERM stops serve cleanly");
   }
+});
+
+Deno.test("serve refuses --data-dir together with --config, naming both", async () => {
+  const { code, stderr } = await serveFails(["--data-dir", dataDir, "--config", "x.config.ts"]);
+  assert.equal(code, 2);
+  assert.match(stderr, /^evochora serve: --data-dir and --config both name the data to serve/);
+});
+
+/** Writes a config serving `dataDir` whose http-api has `token` and port 0; its path. */
+async function apiConfigFile(token: string): Promise<string> {
+  const path = join(dataDir, "serve.config.ts");
+  await Deno.writeTextFile(
+    path,
+    `export default ${
+      JSON.stringify({
+        resources: {
+          "raw": { kind: "memory-queue" },
+          "batches": { kind: "memory-topic" },
+          "store": { kind: "filesystem", root: dataDir },
+        },
+        services: {
+          "persistence-1": {
+            kind: "persistence",
+            input: "raw",
+            storage: "store",
+            notify: "batches",
+          },
+          "http-api": { kind: "http-api", storage: "store", port: 0, token },
+        },
+      })
+    };\n`,
+  );
+  return path;
+}
+
+/** GET /api/runs with `token` (none: no header): the status. */
+async function runsStatus(url: string, token?: string): Promise<number> {
+  const headers: Record<string, string> = token === undefined
+    ? {}
+    : { authorization: `Bearer ${token}` };
+  const res = await fetch(`${url}/api/runs`, { headers });
+  await res.body?.cancel();
+  return res.status;
+}
+
+Deno.test("serve --config takes the port and token of the config's http-api; --token overrides", async () => {
+  const file = await apiConfigFile(TOKEN);
+  const fromConfig = await startServeArgs(["--config", file, "--no-index"]);
+  try {
+    assert.equal(await runsStatus(fromConfig.url), 401, "the config's token is required");
+    assert.equal(await runsStatus(fromConfig.url, TOKEN), 200);
+  } finally {
+    await fromConfig.stop();
+  }
+  const other = "fedcba9876543210-flag-token";
+  const fromFlag = await startServeArgs(["--config", file, "--no-index", "--token", other]);
+  try {
+    assert.equal(await runsStatus(fromFlag.url, TOKEN), 401, "the flag's token replaces F's");
+    assert.equal(await runsStatus(fromFlag.url, other), 200);
+  } finally {
+    await fromFlag.stop();
+  }
+});
+
+Deno.test("configSource serves the http-api's storage, else the persistence's, and names a config without one", () => {
+  const resolved = resolveConfig({
+    resources: {
+      "raw": { kind: "memory-queue" },
+      "batches": { kind: "memory-topic" },
+      "ticks": { kind: "filesystem", root: "/a" },
+      "views": { kind: "filesystem", root: "/b" },
+    },
+    services: {
+      "persistence-1": { kind: "persistence", input: "raw", storage: "ticks", notify: "batches" },
+      "http-api": { kind: "http-api", storage: "views", port: 9, host: "127.0.0.2" },
+    },
+  });
+  const both = configSource(resolved, "f.ts");
+  assert.deepEqual(both.storage, { kind: "filesystem", root: "/b" });
+  assert.equal(both.api?.port, 9);
+  assert.equal(both.api?.host, "127.0.0.2");
+  delete resolved.services["http-api"];
+  const writers = configSource(resolved, "f.ts");
+  assert.deepEqual(writers.storage, { kind: "filesystem", root: "/a" });
+  assert.equal(writers.api, undefined);
+  assert.throws(
+    () => configSource({ resources: {}, services: {}, startupSequence: [] }, "f.ts"),
+    /^CliError: f\.ts: the config has no storage resource/,
+  );
 });

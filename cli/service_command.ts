@@ -1,32 +1,34 @@
 /**
- * `evochora service <name> --config F`: one service of a config in this process, for
- * multi-process and multi-host setups (Kafka queues and topics, S3 storage). The same service
- * code as in-process; only the resources differ.
+ * `evochora service <name>... --config F`: the named services of a config, each as its own
+ * `deno run` process with exactly the permissions it needs (services/runner/permissions.ts),
+ * for multi-process and multi-host setups (Kafka queues and topics, S3 storage). The same
+ * service code as in-process; only the resources differ. The launcher is cli/service_launcher.ts;
+ * each process runs cli/service_process.ts through its service's `main.ts`.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { DEFAULT_IDLE_MS } from "../services/common/run_state.ts";
-import {
-  Pipeline,
-  type PipelineOptions,
-  resolveConfig,
-  type ResolvedConfig,
-} from "../services/runner/mod.ts";
+import { denoEnv } from "../resources/kafka/client.ts";
+import { ensureWebBuilt } from "../web/ensure_built.ts";
 import { CliError, intFlag } from "./cli_error.ts";
-import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
-import { applyOverrides } from "./run_overrides.ts";
-import { checkRunIdFlag, engineRunStart } from "./run_resume.ts";
-import { pipelineSetupError } from "./engine_setup_error.ts";
-import { Progress } from "./progress.ts";
-import { startStatusReports } from "./status_report.ts";
+import { loadConfigFlag } from "./config_flag.ts";
+import { checkRunIdFlag } from "./run_resume.ts";
+import { type ChildSpec, launch, planChildren, shellLine } from "./service_launcher.ts";
+import type { ResolvedConfig } from "../services/runner/mod.ts";
 
 export const SERVICE_USAGE =
-  `Usage: evochora service <name> [<name>...] --config F [--run-id ID] [--json] [--report-every MS]
+  `Usage: evochora service <name> [<name>...] --config F [--run-id ID] [--ticks N] [--seed S]
+       [--shape WxH] [--json] [--report-every MS] [--print-permissions]
 
-Runs the named services of config F in this process until they finish (a finite engine run)
-or until Ctrl-C/SIGTERM, then stops them cleanly.
+Runs each named service of config F as its own process until it finishes (a finite engine run)
+or until Ctrl-C/SIGTERM (forwarded to every process), then stops them cleanly. Each process
+gets exactly the Deno permissions its service needs, derived from the config and the
+environment: read/write only its storage root (filesystem) or no disk at all (S3), network
+only its brokers, S3 endpoint and own listen address, only the variables it reads; never
+-A. Services that share an in-memory queue or topic run in one process. A process that
+exits is reported, not restarted; the exit code is the first non-zero one.
 
 A simulation-engine service started on a run id (--run-id, or its runId in the config) that
 the storage holds already continues that run from its newest checkpoint at a batch boundary,
@@ -37,6 +39,9 @@ second engine would only duplicate the first one's work.
 Options:
   --config F     the config file (required)
   --run-id ID    the run of the simulation-engine service among <name>
+  --ticks N      the engine's ticks (0: until stopped), instead of the config's
+  --seed S       the engine's random seed, instead of the config's (a new run only)
+  --shape WxH    the engine's world shape, instead of the config's (a new run only)
   --idle-after S seconds without progress after which a stored run without an end record
                  counts as dead, so that an engine may continue it (default ${
     DEFAULT_IDLE_MS / 1000
@@ -45,6 +50,8 @@ Options:
   --report-every MS
                  print a status report (memory, services' state and metrics) as one JSON
                  line on stdout every MS milliseconds, and one at the end
+  --print-permissions
+                 print each process' command line (with its permission flags) and exit
   -h, --help     show this help`;
 
 /** Runs `evochora service`. */
@@ -54,9 +61,13 @@ export async function serviceCommand(args: string[]): Promise<number> {
     options: {
       config: { type: "string" },
       "run-id": { type: "string" },
+      ticks: { type: "string" },
+      seed: { type: "string" },
+      shape: { type: "string" },
       "idle-after": { type: "string" },
       json: { type: "boolean", default: false },
       "report-every": { type: "string" },
+      "print-permissions": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -69,119 +80,108 @@ export async function serviceCommand(args: string[]): Promise<number> {
   if (values.config === undefined) throw new CliError("--config is required; see --help");
   if (positionals.length === 0) throw new CliError("name at least one service to run; see --help");
   const reportEvery = intFlag("report-every", values["report-every"], 0, 1);
-  const loaded = await loadConfigFlag(values.config);
-  const idleAfterMs = intFlag("idle-after", values["idle-after"], DEFAULT_IDLE_MS / 1000) * 1000;
-  const engineRun = await engineRunOf(loaded, positionals, values["run-id"], idleAfterMs);
-  if (engineRun === "finished") return 0;
-  const { config, options } = engineRun;
-  let pipeline: Pipeline;
+  intFlag("idle-after", values["idle-after"], 0);
+  if (values["run-id"] !== undefined) checkRunIdFlag("run-id", values["run-id"]);
+  const { resolved, configEnv } = await loadRecordingEnv(values.config);
+  checkNames(resolved, positionals, values);
+  const engineArgs = passOn(values, ["run-id", "ticks", "seed", "shape", "idle-after"]);
+  const commonArgs = [
+    ...(values.json ? ["--json"] : []),
+    ...(reportEvery > 0 ? ["--report-every", String(reportEvery)] : []),
+  ];
+  let specs: ChildSpec[];
   try {
-    pipeline = await Pipeline.create(config, positionals, options);
+    specs = planChildren({
+      config: resolved,
+      services: positionals,
+      configPath: values.config,
+      env: denoEnv,
+      configEnv,
+      engineArgs,
+      commonArgs,
+    });
   } catch (e) {
-    const setup = pipelineSetupError(e, { config, only: positionals, configPath: values.config });
-    if (setup !== undefined) throw setup;
-    throw new CliError((e as Error).message, 1);
+    if (e instanceof RangeError) throw new CliError(`${values.config}: ${e.message}`);
+    throw e;
   }
-  const stop = new AbortController();
-  let signals = 0;
-  const onSignal = () => {
-    if (++signals > 1) Deno.exit(130);
-    console.error("\nStopping (Ctrl-C again to abandon)");
-    stop.abort();
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  const progress = new Progress();
-  const line = () =>
-    pipeline.status().services.map((s) => {
-      const m = s.metrics;
-      const figures = s.kind === "simulation-engine"
-        ? `tick ${m.tick}, ${Math.round(m.ticks_per_second ?? 0)} ticks/s, ${m.chunks} chunks`
-        : s.kind === "persistence"
-        ? `${m.batches} batches, ${
-          ((m.stored_bytes ?? 0) / 1e6).toFixed(1)
-        } MB stored, ${m.pending_batches} pending`
-        : `${m.records} records`;
-      return `${s.name} ${s.state}: ${figures}${s.error ? ` (${s.error})` : ""}`;
-    }).join(" | ");
-  try {
-    await pipeline.start();
-    console.error(`Started ${positionals.join(", ")} from ${values.config}`);
-    if (pipeline.engine !== undefined) console.error(`Run ${pipeline.engine.runId}`);
-    const timer = setInterval(() => progress.update(line), 500);
-    const stopReports = reportEvery > 0
-      ? startStatusReports({ everyMs: reportEvery, status: () => pipeline.status() })
-      : undefined;
-    await Promise.race([
-      Promise.all(pipeline.services.map((s) => s.done)),
-      new Promise<void>((r) => stop.signal.addEventListener("abort", () => r())),
-    ]);
-    // A lone engine stops when done; consumers stop on a signal. Drain only what this
-    // process owns (its queues are shared with other processes, so do not wait for them).
-    const onlyEngine = pipeline.services.every((s) => s.kind === "simulation-engine");
-    await pipeline.stop(onlyEngine ? 0 : 5000);
-    clearInterval(timer);
-    stopReports?.();
-    progress.done(line);
-    const status = pipeline.status();
-    if (values.json) {
-      console.log(JSON.stringify({ runId: pipeline.engine?.runId ?? null, ...status }));
-    }
-    const failed = status.services.filter((s) => s.state === "failed");
-    for (const s of failed) console.error(`${s.name} failed: ${s.error}`);
-    return failed.length === 0 ? 0 : 1;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+  if (values["print-permissions"]) {
+    for (const s of specs) console.log(`# ${s.services.join(", ")}\n${shellLine(s.command)}`);
+    return 0;
   }
+  const run = Deno.permissions.querySync({ name: "run", command: Deno.execPath() });
+  if (run.state !== "granted") {
+    throw new CliError(
+      "service starts each service as a process of its own and may not run " +
+        `'${Deno.execPath()}' (no --allow-run); 'deno task service' grants it`,
+    );
+  }
+  await prepareWebClient(resolved, positionals);
+  return await launch(specs, { json: values.json, reportEveryMs: reportEvery });
 }
 
 /**
- * The config and pipeline options for the named services: unchanged without an engine on a
- * named run; for one, a new run, the stored run continued, or "finished" (nothing to do).
+ * Loads the config file and notes the variables it reads through Deno.env.get while it is
+ * evaluated and resolved: each service process evaluates it again and may read just those.
  */
-async function engineRunOf(
-  loaded: LoadedConfig,
-  names: readonly string[],
-  runIdFlag: string | undefined,
-  idleAfterMs: number,
-): Promise<{ config: ResolvedConfig; options: PipelineOptions } | "finished"> {
-  const engine = names.find((n) => loaded.resolved.services[n]?.kind === "simulation-engine");
-  if (engine === undefined) {
-    if (runIdFlag !== undefined) {
-      throw new CliError(
-        `--run-id names the run of a simulation-engine service; none of ${names.join(", ")} is one`,
-      );
-    }
-    return { config: loaded.resolved, options: {} };
-  }
-  const configured = loaded.resolved.services[engine];
-  const runId = runIdFlag === undefined
-    ? (configured?.kind === "simulation-engine" ? configured.runId : undefined)
-    : checkRunIdFlag("run-id", runIdFlag);
-  if (runId === undefined) return { config: loaded.resolved, options: {} };
-  const named = resolveConfig(applyOverrides(loaded.config, { runId }));
-  const start = await engineRunStart(named, runId, idleAfterMs);
-  if (start.kind === "new") return { config: named, options: {} };
-  if (start.kind === "finished") {
-    console.error(`Run ${runId} is finished and the engine's ticks go no further; nothing to do`);
-    return "finished";
-  }
-  const { point } = start;
-  console.error(
-    `${point.end === null ? "Resuming" : "Extending"} run ${runId} from ${
-      point.checkpoint === null ? "tick 0" : `the checkpoint at tick ${point.checkpoint.tick}`
-    } (${point.storedBatches} batches stored${
-      point.retracted > 0 ? `, ${point.retracted} files after the checkpoint taken back` : ""
-    })`,
-  );
-  return {
-    config: resolveConfig(applyOverrides(loaded.config, { runId, engine: point.engine })),
-    options: {
-      resume: {
-        metadata: point.metadata,
-        ...(point.checkpoint === null ? {} : { checkpoint: point.checkpoint.bytes }),
-      },
-    },
+async function loadRecordingEnv(
+  path: string,
+): Promise<{ resolved: ResolvedConfig; configEnv: string[] }> {
+  const env = Deno.env;
+  const get = env.get;
+  const read = new Set<string>();
+  env.get = (name: string) => {
+    read.add(name);
+    return get.call(env, name);
   };
+  try {
+    const { resolved } = await loadConfigFlag(path);
+    return { resolved, configEnv: [...read] };
+  } finally {
+    env.get = get;
+  }
+}
+
+/** Throws CliError for unknown names and for engine flags without an engine among them. */
+function checkNames(
+  config: ResolvedConfig,
+  names: readonly string[],
+  values: Record<string, unknown>,
+): void {
+  const unknown = names.find((n) => config.services[n] === undefined);
+  if (unknown !== undefined) {
+    throw new CliError(
+      `No service named '${unknown}'; the config defines: ${config.startupSequence.join(", ")}`,
+    );
+  }
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new CliError(`'${dup}' is named twice`);
+  const engine = names.some((n) => config.services[n]!.kind === "simulation-engine");
+  const flag = ["run-id", "ticks", "seed", "shape"].find((f) => values[f] !== undefined);
+  if (!engine && flag !== undefined) {
+    throw new CliError(
+      `--${flag} sets the run of a simulation-engine service; none of ${names.join(", ")} is one`,
+    );
+  }
+}
+
+/** `--name value` pairs of the flags that are set. */
+function passOn(values: Record<string, unknown>, flags: readonly string[]): string[] {
+  return flags.flatMap((f) => typeof values[f] === "string" ? [`--${f}`, values[f]] : []);
+}
+
+/**
+ * Builds the repository's web client when an http-api service serves it and it is missing or
+ * stale: the API's process may read web/ but neither write it nor run the bundler.
+ */
+async function prepareWebClient(config: ResolvedConfig, names: readonly string[]): Promise<void> {
+  const serves = names.some((n) => {
+    const s = config.services[n]!;
+    return s.kind === "http-api" && s.webRoot === undefined;
+  });
+  if (!serves) return;
+  try {
+    await ensureWebBuilt();
+  } catch (e) {
+    throw new CliError(`the http-api serves the web client: ${(e as Error).message}`, 1);
+  }
 }

@@ -18,7 +18,9 @@ const MiB = 1024 * 1024;
 export interface KafkaTopicOptions extends KafkaLogOptions {
   /**
    * `retention.ms` of a topic created here: how long messages stay for late groups (default:
-   * the broker's, 7 days on Kafka). An existing topic keeps its own.
+   * the broker's, 7 days on Kafka). Its `segment.ms` is set alike, since a broker removes only
+   * closed segments: a short retention (a status topic's) would otherwise keep everything until
+   * a segment fills (1 GiB). An existing topic keeps its own.
    */
   retentionMs?: number;
 }
@@ -39,6 +41,7 @@ export class KafkaTopic implements Topic {
         throw new RangeError(`retentionMs must be an integer >= -1, got ${options.retentionMs}`);
       }
       config["retention.ms"] = String(options.retentionMs);
+      if (options.retentionMs > 0) config["segment.ms"] = String(options.retentionMs);
     }
     this.#log = new KafkaLog(options, {
       what: `topic ${options.name}`,

@@ -13,11 +13,12 @@ topicContract("KafkaTopic on a fake cluster", ({ partitions }) => {
   return Promise.resolve({ topic, cleanup: () => topic.close() });
 });
 
-Deno.test("KafkaTopic: retentionMs becomes the new topic's retention.ms", async () => {
+Deno.test("KafkaTopic: retentionMs becomes the new topic's retention.ms and segment.ms", async () => {
   const client = new FakeKafka();
   const t = await KafkaTopic.open({ name: "batches", partitions: 2, client, retentionMs: 3600000 });
   try {
     assert.equal(client.topics.get("batches")!.config["retention.ms"], "3600000");
+    assert.equal(client.topics.get("batches")!.config["segment.ms"], "3600000");
   } finally {
     await t.close();
   }

@@ -127,3 +127,37 @@ export function pipelineFamilies(p: PipelineResponse): MetricFamily[] {
   }
   return out;
 }
+
+/**
+ * The deployment's services (heartbeats on the status topic): per service and process a state
+ * gauge (1 for the current state, `lost` included), the seconds since its last heartbeat, and
+ * its lag where known. Labels: service, kind, host, pid.
+ */
+export function clusterFamilies(cluster: PipelineResponse["cluster"]): MetricFamily[] {
+  if (cluster === undefined) return [];
+  const state: MetricFamily = {
+    name: "evochora_cluster_service_state",
+    help: "The state of a service of the deployment (1 for the current state; lost: silent).",
+    type: "gauge",
+    samples: [],
+  };
+  const age: MetricFamily = {
+    name: "evochora_cluster_service_last_seen_seconds",
+    help: "Seconds since the service's process last sent a heartbeat.",
+    type: "gauge",
+    samples: [],
+  };
+  const lag: MetricFamily = {
+    name: "evochora_cluster_service_lag",
+    help: "Records the service has not processed yet, as its last heartbeat reported.",
+    type: "gauge",
+    samples: [],
+  };
+  for (const s of cluster.services) {
+    const labels = { service: s.name, kind: s.kind, host: s.host, pid: String(s.pid) };
+    state.samples.push({ labels: { ...labels, state: s.state }, value: 1 });
+    age.samples.push({ labels, value: s.ageMs / 1000 });
+    if (s.lag !== null) lag.samples.push({ labels, value: s.lag });
+  }
+  return [state, age, lag];
+}

@@ -196,6 +196,32 @@ export interface PipelineResponse {
     metrics: Record<string, number>;
   }[];
   resources: { name: string; kind: string; description: string; stats?: Record<string, unknown> }[];
+  /**
+   * Every service of the deployment, from the heartbeats on the config's status topic (any
+   * process, any host); absent when the config names no status topic.
+   */
+  cluster?: {
+    /** Silence after which a service shows as `lost`, ms. */
+    lostAfterMs: number;
+    services: {
+      name: string;
+      kind: string;
+      host: string;
+      pid: number;
+      /** The state its last heartbeat reported, or `lost` when its process went silent. */
+      state: string;
+      /** The state its last heartbeat reported. */
+      reportedState: string;
+      error?: string;
+      metrics: Record<string, number>;
+      /** Records not yet processed, when the service knows. */
+      lag: number | null;
+      /** When it was last seen, ms since the epoch. */
+      lastSeenAt: number;
+      /** Milliseconds since it was last seen. */
+      ageMs: number;
+    }[];
+  };
 }
 
 /** Data of each SSE event "progress" on GET /api/runs/:run/live */

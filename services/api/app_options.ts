@@ -6,6 +6,7 @@
  */
 
 import type { Storage } from "../../resources/storage/storage.ts";
+import type { ClusterView } from "../common/cluster_status.ts";
 import type { PipelineStatus } from "../common/service.ts";
 import type { PipelineResponse } from "./api_types.ts";
 import type { IndexReader } from "./index_reader.ts";
@@ -20,6 +21,11 @@ export interface AppOptions {
   storage: Storage;
   /** The pipeline's status, when the API runs beside it; absent: serve mode. */
   pipeline?: PipelineProvider;
+  /**
+   * Every service of the deployment (heartbeats on the status topic), for `/api/pipeline` and
+   * `/metrics`; absent: only the pipeline beside the API is shown.
+   */
+  cluster?: () => ClusterView;
   /** The running engine's progress, when the API runs beside it. */
   live?: LiveProvider;
   /** Directory of the built web client, served at `/`; absent: a small text page. */

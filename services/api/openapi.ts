@@ -588,7 +588,33 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
               stats: { type: "object" },
             }, ["stats"]),
           },
-        }),
+          cluster: {
+            ...(obj({
+              lostAfterMs: { type: "integer", description: "Silence after which one is lost, ms" },
+              services: {
+                type: "array",
+                items: obj({
+                  name: str,
+                  kind: str,
+                  host: str,
+                  pid: int,
+                  state: {
+                    type: "string",
+                    description: "The reported state, or `lost` after lostAfterMs of silence",
+                  },
+                  reportedState: str,
+                  error: str,
+                  metrics: { type: "object", additionalProperties: num },
+                  lag: { type: ["number", "null"], description: "Records not yet processed" },
+                  lastSeenAt: { type: "integer", description: "ms since the epoch" },
+                  ageMs: { type: "integer", description: "ms since last seen" },
+                }, ["error"]),
+              },
+            }) as Record<string, Json>),
+            description: "Every service of the deployment, from the heartbeats on the status " +
+              "topic; absent when the config names none",
+          },
+        }, ["cluster"]),
         LiveEnd: obj({ runId: str, state: { const: "finished" }, endTick: int }),
         LiveProgress: obj({
           runId: str,

@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import type { ServiceStatus } from "../common/service.ts";
 import type { ApiContext } from "./api_context.ts";
-import { cacheFamilies, pipelineFamilies } from "./api_metrics.ts";
+import { cacheFamilies, clusterFamilies, pipelineFamilies } from "./api_metrics.ts";
 import type { PipelineResponse } from "./api_types.ts";
 import { displayPaths } from "./display_paths.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -26,8 +26,10 @@ export function operationsRoutes(ctx: ApiContext): Hono {
   app.get("/api/pipeline", (c) => c.json(pipelineResponse(ctx)));
 
   app.get("/metrics", (c) => {
+    const p = pipelineResponse(ctx);
     const text = renderPrometheus([
-      ...pipelineFamilies(pipelineResponse(ctx)),
+      ...pipelineFamilies(p),
+      ...clusterFamilies(p.cluster),
       ...ctx.counters.families(),
       ...cacheFamilies(ctx.cacheStats()),
     ]);
@@ -37,8 +39,25 @@ export function operationsRoutes(ctx: ApiContext): Hono {
   return app;
 }
 
-/** The pipeline's status (in serve mode, just the storage), with no absolute paths. */
+/** The pipeline's status with the deployment's services, when the API knows them. */
 function pipelineResponse(ctx: ApiContext): PipelineResponse {
+  const out = localResponse(ctx);
+  const cluster = ctx.options.cluster?.();
+  if (cluster !== undefined) {
+    out.cluster = {
+      lostAfterMs: cluster.lostAfterMs,
+      services: cluster.services.map(({ id: _id, startedAt: _s, ...s }) => {
+        const shown: NonNullable<PipelineResponse["cluster"]>["services"][number] = { ...s };
+        if (s.error !== undefined) shown.error = displayPaths(s.error);
+        return shown;
+      }),
+    };
+  }
+  return out;
+}
+
+/** The pipeline's status (in serve mode, just the storage), with no absolute paths. */
+function localResponse(ctx: ApiContext): PipelineResponse {
   const { pipeline, storage } = ctx.options;
   if (pipeline === undefined) {
     return {

@@ -133,13 +133,18 @@ function resolveResource(name: string, raw: unknown): ResolvedResource {
         groups: groups as string[],
       };
     }
-    case "kafka-topic":
-      onlyFields(path, raw, ["kind", "topic", "partitions"]);
-      return {
+    case "kafka-topic": {
+      onlyFields(path, raw, ["kind", "topic", "partitions", "retentionMs"]);
+      const out: ResolvedResource = {
         kind,
         topic: str(`${path}.topic`, raw.topic, name),
         partitions: int(`${path}.partitions`, raw.partitions, 3, 1, 10000),
       };
+      if (raw.retentionMs !== undefined) {
+        out.retentionMs = int(`${path}.retentionMs`, raw.retentionMs, 0, 10_000, 2 ** 50);
+      }
+      return out;
+    }
     case "s3": {
       onlyFields(path, raw, ["kind", "bucket", "prefix", "partSize", "conditionalWrites"]);
       const bucket = raw.bucket ?? Deno.env.get("EVOCHORA_S3_BUCKET");
@@ -362,7 +367,7 @@ function resolveService(
 /** Validates a config and fills in defaults. Throws ConfigError naming the field. */
 export function resolveConfig(input: unknown): ResolvedConfig {
   if (!isObj(input)) throw new ConfigError("(root)", "expected an object from defineConfig()");
-  onlyFields("(root)", input, ["resources", "services", "startupSequence"]);
+  onlyFields("(root)", input, ["resources", "services", "startupSequence", "status"]);
   if (!isObj(input.resources)) {
     throw new ConfigError(
       "resources",
@@ -412,5 +417,9 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (engines.length > 1) {
     throw new ConfigError("services", `more than one simulation-engine: ${engines.join(", ")}`);
   }
-  return { resources, services, startupSequence: sequence };
+  const out: ResolvedConfig = { resources, services, startupSequence: sequence };
+  if (input.status !== undefined) {
+    out.status = ref("status", input.status, resources, TOPIC_KINDS, "a topic");
+  }
+  return out;
 }

@@ -64,6 +64,12 @@ export interface KafkaTopicConfig {
   topic?: string;
   /** Default 3. */
   partitions?: number;
+  /**
+   * How long messages stay, ms, when the topic is created here (an existing topic keeps its
+   * own), e.g. 60000 for a status topic, so that a reader starting later reads only recent
+   * heartbeats. Default: the broker's (7 days on Kafka).
+   */
+  retentionMs?: number;
 }
 
 /**
@@ -208,6 +214,13 @@ export interface PipelineConfig {
   services: Record<string, ServiceConfig>;
   /** Services in start order; default: the order of `services`. */
   startupSequence?: string[];
+  /**
+   * The topic resource (kafka-topic across processes) on which every process running services
+   * of this config publishes a heartbeat every 2 s, and from which the http-api and
+   * `evochora status` read the status of the whole deployment. Absent: each process shows only
+   * its own services.
+   */
+  status?: string;
 }
 
 /** A resource with every default filled in. */
@@ -217,7 +230,7 @@ export type ResolvedResource =
   | Required<FilesystemStorageConfig>
   | Required<S3StorageConfig>
   | Required<KafkaQueueConfig>
-  | Required<KafkaTopicConfig>;
+  | (Required<Omit<KafkaTopicConfig, "retentionMs">> & { retentionMs?: number });
 
 /** A service with every default filled in (the engine settings stay partial, see EngineConfigInput). */
 export type ResolvedService =
@@ -239,4 +252,6 @@ export interface ResolvedConfig {
   resources: Record<string, ResolvedResource>;
   services: Record<string, ResolvedService>;
   startupSequence: string[];
+  /** The status topic resource, when the config names one. */
+  status?: string;
 }

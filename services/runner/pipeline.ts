@@ -25,6 +25,8 @@ import {
   type IndexFileKind,
 } from "../common/index_coverage.ts";
 import { DEFAULT_LEFTOVER_AGE_MS, type Leftover } from "../../resources/storage/storage.ts";
+import { HeartbeatPublisher } from "../common/heartbeat_publisher.ts";
+import { ClusterStatusReader } from "../common/cluster_status_reader.ts";
 
 export type { PipelineStatus, ResourceStatus };
 
@@ -77,6 +79,12 @@ export class Pipeline {
   swept: Leftover[] = [];
   /** How the last stop's drain ended (undefined before a stop). */
   lastDrain: DrainReport | undefined;
+  /** Storages only the http-api services here use: never written, not even swept. */
+  #readOnly: ReadonlySet<string> = new Set();
+  /** This process's heartbeat on the config's status topic, when it names one. */
+  #heartbeat: HeartbeatPublisher | undefined;
+  /** The deployment's status for an http-api service here, when the config names a status topic. */
+  #cluster: ClusterStatusReader | undefined;
 
   private constructor(
     config: ResolvedConfig,
@@ -109,17 +117,23 @@ export class Pipeline {
         );
       }
     }
-    const needed = new Set<string>();
+    const needed = new Set<string>(config.status === undefined ? [] : [config.status]);
     for (const n of names) {
       const s = config.services[n]!;
       for (const v of Object.values(s)) {
         if (typeof v === "string" && config.resources[v] !== undefined) needed.add(v);
       }
     }
+    const readOnly = readOnlyStorages(config, names, needed);
     const resources = new Map<string, Resource>();
     try {
       for (const name of needed) {
-        resources.set(name, await buildResource(name, config.resources[name] as ResolvedResource));
+        resources.set(
+          name,
+          await buildResource(name, config.resources[name] as ResolvedResource, {
+            readOnly: readOnly.has(name),
+          }),
+        );
       }
     } catch (e) {
       for (const r of resources.values()) await r.instance.close().catch(() => {});
@@ -206,11 +220,22 @@ export class Pipeline {
       }
     }
     const pipeline = new Pipeline(config, resources, services, closers);
+    pipeline.#readOnly = readOnly;
+    if (config.status !== undefined) {
+      pipeline.#heartbeat = new HeartbeatPublisher({
+        topic: topic(config.status),
+        services: () => pipeline.services.map((s) => s.status()),
+      });
+    }
     // The API reports on the pipeline it runs in; built after, since it needs the others.
     const order = config.startupSequence.filter((n) => names.includes(n));
     for (const name of order) {
       const s = config.services[name]!;
       if (s.kind !== "http-api") continue;
+      if (config.status !== undefined) {
+        pipeline.#cluster ??= new ClusterStatusReader({ topic: topic(config.status), role: "api" });
+      }
+      const cluster = pipeline.#cluster;
       const o: ApiServiceOptions = {
         name,
         storage: storage(s.storage),
@@ -226,6 +251,7 @@ export class Pipeline {
           ...pipeline.status(),
           mode: pipeline.engine === undefined ? "serve" : "in-process",
         }),
+        ...(cluster === undefined ? {} : { cluster: () => cluster.view() }),
         live: () => {
           const e = pipeline.engine;
           if (e === undefined) return null;
@@ -248,8 +274,8 @@ export class Pipeline {
    * from every storage, then starts the services in order.
    */
   async start(): Promise<void> {
-    for (const r of this.resources.values()) {
-      if (r.role !== "storage") continue;
+    for (const [name, r] of this.resources) {
+      if (r.role !== "storage" || this.#readOnly.has(name)) continue;
       this.swept.push(
         ...await r.instance.sweepLeftovers({
           prefix: "runs/",
@@ -257,9 +283,18 @@ export class Pipeline {
         }),
       );
     }
-    for (const s of this.services) {
-      await s.start();
-      this.#started.push(s);
+    // Beats from the start, so that services still starting (or failing to) show too.
+    this.#cluster?.start();
+    this.#heartbeat?.start();
+    try {
+      for (const s of this.services) {
+        await s.start();
+        this.#started.push(s);
+      }
+    } catch (e) {
+      await this.#heartbeat?.stop();
+      await this.#cluster?.stop();
+      throw e;
     }
   }
 
@@ -339,6 +374,9 @@ export class Pipeline {
     const complete = report.complete;
     for (const s of [...this.#started].reverse()) await attempt(() => s.stop());
     this.#started = [];
+    // A last beat with the final states, before the status topic closes.
+    await attempt(() => this.#heartbeat?.stop());
+    await attempt(() => this.#cluster?.stop());
     for (const c of this.#closers.splice(0)) await attempt(c);
     for (const r of this.resources.values()) await attempt(() => r.instance.close());
     if (errors.length === 1) throw errors[0];
@@ -374,6 +412,29 @@ export class Pipeline {
       }),
     };
   }
+}
+
+/**
+ * The storages among `needed` that only http-api services of `names` use: the API reads, so
+ * its process opens them read-only (and may lack the permission to write them).
+ */
+function readOnlyStorages(
+  config: ResolvedConfig,
+  names: readonly string[],
+  needed: ReadonlySet<string>,
+): Set<string> {
+  const written = new Set<string>();
+  for (const n of names) {
+    const s = config.services[n]!;
+    if (s.kind === "http-api") continue;
+    for (const v of Object.values(s)) if (typeof v === "string") written.add(v);
+  }
+  return new Set(
+    [...needed].filter((n) => {
+      const kind = config.resources[n]?.kind;
+      return (kind === "filesystem" || kind === "s3") && !written.has(n);
+    }),
+  );
 }
 
 /** The index kinds the pipeline's indexers write beside an engine, and their storage. */

@@ -23,8 +23,21 @@ export type Resource =
   | { role: "topic"; kind: string; description: string; instance: Topic }
   | { role: "storage"; kind: string; description: string; instance: Storage };
 
+/** Options of {@link buildResource}. */
+export interface BuildResourceOptions {
+  /**
+   * The storage is only read here (an http-api process): a filesystem root is neither created
+   * nor probed by a write, which a read-only process is not allowed to do.
+   */
+  readOnly?: boolean;
+}
+
 /** Creates the implementation for one resource config. */
-export async function buildResource(name: string, config: ResolvedResource): Promise<Resource> {
+export async function buildResource(
+  name: string,
+  config: ResolvedResource,
+  options: BuildResourceOptions = {},
+): Promise<Resource> {
   switch (config.kind) {
     case "memory-queue":
       return {
@@ -75,6 +88,7 @@ export async function buildResource(name: string, config: ResolvedResource): Pro
           name,
           topic: config.topic,
           partitions: config.partitions,
+          ...(config.retentionMs === undefined ? {} : { retentionMs: config.retentionMs }),
         }),
       };
     case "s3": {
@@ -92,7 +106,10 @@ export async function buildResource(name: string, config: ResolvedResource): Pro
       };
     }
     case "filesystem": {
-      const storage = await FilesystemStorage.open({ root: resolve(config.root) });
+      const root = resolve(config.root);
+      const storage = options.readOnly === true
+        ? new FilesystemStorage({ root })
+        : await FilesystemStorage.open({ root });
       return {
         role: "storage",
         kind: config.kind,

@@ -20,14 +20,30 @@ const RUN = "kafka-resume";
 const TICKS = 40000;
 const CONSUMERS = ["metadata-persistence", "persistence-1", "persistence-2", "persistence-3"];
 
-/** The shipped config with topics and a key prefix of its own, and a test-sized run. */
+/**
+ * The shipped config with topics, consumer groups and a key prefix of its own, and a test-sized
+ * run. Without the query API (this test compares stored objects; its port would collide with
+ * any other API on the machine).
+ */
 function isolated(tag: string): PipelineConfig {
   const c = structuredClone(kafkaS3);
   for (const r of Object.values(c.resources)) {
     if (r.kind === "kafka-queue" || r.kind === "kafka-topic") r.topic = `${r.topic}-${tag}`;
+    if (r.kind === "kafka-queue" && r.groups !== undefined) {
+      r.groups = r.groups.map((g) => `${g}-${tag}`);
+    }
     if (r.kind === "s3") r.prefix = `test/${tag}/`;
   }
-  for (const s of Object.values(c.services)) {
+  for (const [name, s] of Object.entries(c.services)) {
+    if (s.kind === "http-api") {
+      delete c.services[name];
+      c.startupSequence = c.startupSequence!.filter((n) => n !== name);
+    }
+    // Consumer groups of their own: a group shared with another run on this broker (other
+    // topics, one group) would rebalance ours whenever its members join or leave.
+    if (s.kind === "indexer") s.group = `${s.index}-indexer-${tag}`;
+    if (s.kind === "persistence") s.group = `persistence-${tag}`;
+    if (s.kind === "metadata-persistence") s.group = `metadata-persistence-${tag}`;
     if (s.kind === "simulation-engine") {
       s.ticks = TICKS;
       s.chunksPerBatch = 2;
@@ -66,6 +82,16 @@ function assertSameObjects(a: Map<string, Uint8Array>, b: Map<string, Uint8Array
   for (const [k, bytes] of a) assert.deepEqual(b.get(k), bytes, `${what}: '${k}' byte-identical`);
 }
 
+/** The last 4000 characters a stream carries, once it ends. */
+async function collectTail(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const bytes of stream) {
+    text = (text + decoder.decode(bytes, { stream: true })).slice(-4000);
+  }
+  return text + decoder.decode();
+}
+
 /** Polls until `done()` or the deadline; throws naming `what` on timeout. */
 async function waitFor(what: string, ms: number, done: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + ms;
@@ -89,6 +115,7 @@ Deno.test({
     const a = await S3Storage.open({ bucket, prefix: `test/${tagA}/` });
     const b = await S3Storage.open({ bucket, prefix: `test/${tagB}/` });
     let consumers: Deno.ChildProcess | undefined;
+    let engine: Deno.ChildProcess | undefined;
     try {
       const [fileA, fileB] = [await configFile(dir, tagA), await configFile(dir, tagB)];
       const whole = await cli(env, "run", "--config", fileA, "--run-id", RUN);
@@ -97,9 +124,12 @@ Deno.test({
       consumers = cliCommand(["service", ...CONSUMERS, "--config", fileB], {
         env,
         stdout: "null",
-        stderr: "null",
+        stderr: "piped",
       }).spawn();
-      const engine = cliCommand([
+      const consumerLog = collectTail(consumers.stderr);
+      let consumersExit: number | undefined;
+      consumers.status.then((st) => (consumersExit = st.code));
+      engine = cliCommand([
         "service",
         "simulation-engine",
         "--config",
@@ -111,12 +141,14 @@ Deno.test({
         stdout: "null",
         stderr: "piped",
       }).spawn();
-      await waitFor(
-        "B's first batches and checkpoints",
-        120000,
-        async () =>
-          (await objects(b, "raw")).size >= 4 && (await objects(b, "checkpoints")).size >= 4,
-      );
+      await waitFor("B's first batches and checkpoints", 120000, async () => {
+        if (consumersExit !== undefined) {
+          throw new Error(
+            `the consumer services exited with code ${consumersExit}:\n${await consumerLog}`,
+          );
+        }
+        return (await objects(b, "raw")).size >= 4 && (await objects(b, "checkpoints")).size >= 4;
+      });
 
       const second = await cli(
         env,
@@ -172,8 +204,14 @@ Deno.test({
       const done = await cli(env, "inspect", "--config", fileB);
       assert.equal(done.code, 0, `inspect says finished: ${done.stderr}`);
     } finally {
-      consumers?.kill("SIGTERM");
-      await consumers?.status;
+      for (const child of [engine, consumers]) {
+        try {
+          child?.kill(child === engine ? "SIGKILL" : "SIGTERM");
+        } catch {
+          // Exited already.
+        }
+        await child?.status;
+      }
       await a.close();
       await b.close();
       await removePrefix(`test/${tagA}/`);

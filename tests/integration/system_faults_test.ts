@@ -45,6 +45,7 @@ interface Isolation {
   ticksTopic: string;
   metadataTopic: string;
   batchTopic: string;
+  statusTopic: string;
   group: string;
   prefix: string;
 }
@@ -56,6 +57,7 @@ function isolation(): Isolation {
     ticksTopic: `evochora-ticks-${tag}`,
     metadataTopic: `evochora-metadata-${tag}`,
     batchTopic: `evochora-batches-${tag}`,
+    statusTopic: `evochora-status-${tag}`,
     // A group of its own: the default "persistence" would be shared with every other run on
     // this broker (other topics, but one group: their joins would rebalance ours).
     group: `persistence-${tag}`,
@@ -70,6 +72,7 @@ function configFor(iso: Isolation): PipelineConfig {
     "raw-tick-data": iso.ticksTopic,
     "metadata": iso.metadataTopic,
     "batch-topic": iso.batchTopic,
+    "status-topic": iso.statusTopic,
   };
   for (const [name, r] of Object.entries(c.resources)) {
     if (r.kind === "kafka-queue" || r.kind === "kafka-topic") {
@@ -79,8 +82,13 @@ function configFor(iso: Isolation): PipelineConfig {
     if (r.kind === "kafka-queue" && r.groups !== undefined) r.groups = [iso.group];
     if (r.kind === "s3") r.prefix = iso.prefix;
   }
-  delete c.services["persistence-3"];
-  c.startupSequence = c.startupSequence!.filter((n) => n !== "persistence-3");
+  // Persistence faults only: no indexers and no query API.
+  for (const [name, s] of Object.entries(c.services)) {
+    if (name === "persistence-3" || s.kind === "indexer" || s.kind === "http-api") {
+      delete c.services[name];
+      c.startupSequence = c.startupSequence!.filter((n) => n !== name);
+    }
+  }
   for (const [name, s] of Object.entries(c.services)) {
     if (s.kind === "persistence") s.group = iso.group;
     if (s.kind === "simulation-engine") {
@@ -638,7 +646,12 @@ Deno.test({
       for (const p of procs) p.signal("SIGKILL");
       await Promise.allSettled(procs.map((p) => p.exited));
       await observer?.close();
-      await probe?.deleteTopics([iso.ticksTopic, iso.metadataTopic, iso.batchTopic]);
+      await probe?.deleteTopics([
+        iso.ticksTopic,
+        iso.metadataTopic,
+        iso.batchTopic,
+        iso.statusTopic,
+      ]);
       await probe?.deleteGroups([iso.group, BatchObserver.group(iso)]);
       await probe?.close();
       // Nothing to remove where the server was never reached (its client would retry long).

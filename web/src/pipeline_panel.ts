@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 /**
- * The pipeline status panel: services with their states and metrics, resources with their
- * statistics; refreshed every 2 s while open.
+ * The pipeline status panel: every service of the deployment (host, pid, state, lag, last
+ * seen; `lost` in red) when the API reads the status topic, the services and resources of the
+ * API's own process with their metrics; refreshed every 2 s while open.
  *
  * @module
  */
@@ -33,6 +34,33 @@ function statValue(v: unknown): string {
   return "–";
 }
 
+/** "3.2 s ago", "4 min ago". */
+function ago(ms: number): string {
+  return ms < 120_000 ? `${(ms / 1000).toFixed(1)} s ago` : `${Math.round(ms / 60_000)} min ago`;
+}
+
+/** The deployment's services from the heartbeats, or "" when the API has none. */
+function renderCluster(cluster: PipelineResponse["cluster"]): string {
+  if (cluster === undefined) return "";
+  const rows = cluster.services.map((s) => {
+    const lost = s.state === "lost";
+    return `<tr data-testid="cluster-service"${lost ? ' class="lost"' : ""}><td>${
+      esc(s.name)
+    }</td><td class="muted">${esc(s.kind)}</td><td>${esc(s.host)}</td><td>${s.pid}</td><td>` +
+      `<span class="badge ${lost ? "bad" : stateClass(s.state)}">${esc(s.state)}</span>${
+        lost ? ` <span class="muted">(was ${esc(s.reportedState)})</span>` : ""
+      }${s.error ? `<div class="failure">${esc(s.error)}</div>` : ""}</td><td>${
+        s.lag === null ? '<span class="muted">–</span>' : esc(compact(s.lag))
+      }</td><td${lost ? ' class="failure"' : ""}>${esc(ago(s.ageMs))}</td></tr>`;
+  }).join("");
+  return `<h4>Deployment</h4>
+    <p class="muted">from heartbeats; lost after ${cluster.lostAfterMs / 1000} s of silence</p>
+    <table class="pipeline"><thead><tr><th>name</th><th>kind</th><th>host</th><th>pid</th><th>state</th><th>lag</th><th>last seen</th></tr></thead>
+    <tbody>${
+    rows || '<tr><td colspan="7" class="muted">no heartbeats yet</td></tr>'
+  }</tbody></table>`;
+}
+
 /** The panel's HTML for one answer (exported for tests). */
 export function renderPipeline(p: PipelineResponse): string {
   const services = p.services.map((s) => {
@@ -53,8 +81,8 @@ export function renderPipeline(p: PipelineResponse): string {
       esc(r.description)
     }</td><td class="metrics">${stats || '<span class="muted">–</span>'}</td></tr>`;
   }).join("");
-  return `<p class="muted">mode: ${esc(p.mode)}</p>
-    <h4>Services</h4>
+  return `<p class="muted">mode: ${esc(p.mode)}</p>${renderCluster(p.cluster)}
+    <h4>Services${p.cluster === undefined ? "" : " of this process"}</h4>
     <table class="pipeline"><thead><tr><th>name</th><th>kind</th><th>state</th><th>metrics</th></tr></thead>
     <tbody>${services || '<tr><td colspan="4" class="muted">none</td></tr>'}</tbody></table>
     <h4>Resources</h4>
