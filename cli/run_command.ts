@@ -21,7 +21,13 @@ import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
 import { pipelineSetupError } from "./engine_setup_error.ts";
 import { applyOverrides, checkPersistenceFlag, type RunOverrides } from "./run_overrides.ts";
 import { compact, Progress } from "./progress.ts";
-import { checkRunIdFlag, refuseExistingRun, resumePointFlag, storedTarget } from "./run_resume.ts";
+import {
+  checkRunIdFlag,
+  refuseExistingRun,
+  resumeFrom,
+  resumePointFlag,
+  storedTarget,
+} from "./run_resume.ts";
 import { mb, reportSummary, sum, summarize } from "./run_summary.ts";
 
 export type { RunSummary } from "./run_summary.ts";
@@ -158,10 +164,7 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
       return 0;
     }
     config = resolveConfig(applyOverrides(base, { ...overrides, engine: point.engine }));
-    pipelineOptions.resume = {
-      metadata: point.metadata,
-      ...(point.checkpoint === null ? {} : { checkpoint: point.checkpoint.bytes }),
-    };
+    pipelineOptions.resume = resumeFrom(point);
     if (dev || !values.json) {
       console.error(
         (point.end === null

@@ -16,6 +16,7 @@ import {
   findResumePoint,
   type ResolvedConfig,
   ResumeError,
+  type ResumeFrom,
   type ResumePoint,
   retract,
 } from "../services/runner/mod.ts";
@@ -130,6 +131,14 @@ export function resumePointFlag(
       throw e;
     }
   });
+}
+
+/** The pipeline's `resume` option for a run continued from `point`. */
+export function resumeFrom(point: ResumePoint): ResumeFrom {
+  return {
+    metadata: point.metadata,
+    ...(point.checkpoint === null ? {} : { checkpoint: point.checkpoint.bytes }),
+  };
 }
 
 /** How an engine started on a named run goes on (see {@link engineRunStart}). */

@@ -26,7 +26,7 @@ import { denoEnv } from "../resources/kafka/client.ts";
 import { CliError, intFlag, seedFlag, shapeFlag } from "./cli_error.ts";
 import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
 import { applyOverrides, type RunOverrides } from "./run_overrides.ts";
-import { checkRunIdFlag, engineRunStart } from "./run_resume.ts";
+import { checkRunIdFlag, engineRunStart, resumeFrom } from "./run_resume.ts";
 import { pipelineSetupError } from "./engine_setup_error.ts";
 import { Progress } from "./progress.ts";
 import { startStatusReports } from "./status_report.ts";
@@ -300,10 +300,7 @@ async function engineRunOf(
   return {
     config: resolveConfig(applyOverrides(loaded.config, { runId, engine: point.engine })),
     options: {
-      resume: {
-        metadata: point.metadata,
-        ...(point.checkpoint === null ? {} : { checkpoint: point.checkpoint.bytes }),
-      },
+      resume: resumeFrom(point),
     },
   };
 }

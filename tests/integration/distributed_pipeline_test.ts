@@ -8,44 +8,19 @@ import { verifyRun } from "../../cli/inspect_command.ts";
 import { S3Storage } from "../../resources/storage/s3_storage.ts";
 import type { PersistenceService } from "../../services/persistence/persistence_service.ts";
 import { Pipeline, type PipelineConfig, resolveConfig } from "../../services/runner/mod.ts";
-import { loadServicesEnv, removePrefix } from "./pipeline_services.ts";
+import { isolatedKafkaS3, loadServicesEnv, removePrefix } from "./pipeline_services.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
 import { createApp } from "../../services/api/app.ts";
 import type { RunDetail } from "../../services/api/api_types.ts";
 import { EngineService } from "../../services/simulation_engine/engine_service.ts";
-import kafkaS3 from "../../config/kafka-s3.config.ts";
 
-/**
- * The shipped config with topics, consumer groups and a key prefix of their own, and test-sized
- * runs. Without the query API: these tests read storage directly, and one process running
- * several copies of the config would bind its port several times.
- */
+/** The shipped config, isolated, with a test-sized run. */
 function isolated(tag: string, ticks: number, chunksPerBatch: number): PipelineConfig {
-  const c = structuredClone(kafkaS3);
-  for (const r of Object.values(c.resources)) {
-    if (r.kind === "kafka-queue" || r.kind === "kafka-topic") r.topic = `${r.topic}-${tag}`;
-    if (r.kind === "kafka-queue" && r.groups !== undefined) {
-      r.groups = r.groups.map((g) => `${g}-${tag}`);
-    }
-    if (r.kind === "s3") r.prefix = `test/${tag}/`;
-  }
-  for (const [name, s] of Object.entries(c.services)) {
-    if (s.kind === "http-api") {
-      delete c.services[name];
-      c.startupSequence = c.startupSequence!.filter((n) => n !== name);
-    }
-    // Consumer groups of their own: a group shared with another run on this broker (other
-    // topics, one group) would rebalance ours whenever its members join or leave.
-    if (s.kind === "indexer") s.group = `${s.index}-indexer-${tag}`;
-    if (s.kind === "persistence") s.group = `persistence-${tag}`;
-    if (s.kind === "metadata-persistence") s.group = `metadata-persistence-${tag}`;
-    if (s.kind === "simulation-engine") {
-      s.ticks = ticks;
-      s.chunksPerBatch = chunksPerBatch;
-      s.engine = { shape: [256, 64], seed: 5, intervals: { sampling: 5, snapshot: 10 } };
-    }
-  }
-  return c;
+  return isolatedKafkaS3(tag, {
+    ticks,
+    chunksPerBatch,
+    engine: { shape: [256, 64], seed: 5, intervals: { sampling: 5, snapshot: 10 } },
+  });
 }
 
 Deno.test({

@@ -12,45 +12,20 @@ import { join } from "node:path";
 import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
 import { S3Storage } from "../../resources/storage/s3_storage.ts";
 import type { PipelineConfig } from "../../services/runner/mod.ts";
-import kafkaS3 from "../../config/kafka-s3.config.ts";
 import { cliCommand } from "../fixtures/cli_process.ts";
-import { loadServicesEnv, removePrefix } from "./pipeline_services.ts";
+import { isolatedKafkaS3, loadServicesEnv, removePrefix } from "./pipeline_services.ts";
 
 const RUN = "kafka-resume";
 const TICKS = 40000;
 const CONSUMERS = ["metadata-persistence", "persistence-1", "persistence-2", "persistence-3"];
 
-/**
- * The shipped config with topics, consumer groups and a key prefix of its own, and a test-sized
- * run. Without the query API (this test compares stored objects; its port would collide with
- * any other API on the machine).
- */
+/** The shipped config, isolated, with a test-sized run. */
 function isolated(tag: string): PipelineConfig {
-  const c = structuredClone(kafkaS3);
-  for (const r of Object.values(c.resources)) {
-    if (r.kind === "kafka-queue" || r.kind === "kafka-topic") r.topic = `${r.topic}-${tag}`;
-    if (r.kind === "kafka-queue" && r.groups !== undefined) {
-      r.groups = r.groups.map((g) => `${g}-${tag}`);
-    }
-    if (r.kind === "s3") r.prefix = `test/${tag}/`;
-  }
-  for (const [name, s] of Object.entries(c.services)) {
-    if (s.kind === "http-api") {
-      delete c.services[name];
-      c.startupSequence = c.startupSequence!.filter((n) => n !== name);
-    }
-    // Consumer groups of their own: a group shared with another run on this broker (other
-    // topics, one group) would rebalance ours whenever its members join or leave.
-    if (s.kind === "indexer") s.group = `${s.index}-indexer-${tag}`;
-    if (s.kind === "persistence") s.group = `persistence-${tag}`;
-    if (s.kind === "metadata-persistence") s.group = `metadata-persistence-${tag}`;
-    if (s.kind === "simulation-engine") {
-      s.ticks = TICKS;
-      s.chunksPerBatch = 2;
-      s.engine = { shape: [128, 128], seed: 11, intervals: { sampling: 5, snapshot: 50 } };
-    }
-  }
-  return c;
+  return isolatedKafkaS3(tag, {
+    ticks: TICKS,
+    chunksPerBatch: 2,
+    engine: { shape: [128, 128], seed: 11, intervals: { sampling: 5, snapshot: 50 } },
+  });
 }
 
 /** Writes `config` as a config module in `dir`; its path. */

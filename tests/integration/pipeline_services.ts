@@ -6,6 +6,8 @@
  */
 
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import kafkaS3 from "../../config/kafka-s3.config.ts";
+import type { PipelineConfig, SimulationEngineServiceConfig } from "../../services/runner/mod.ts";
 import { parseEnvFile, servicesEnvFile } from "./kafka_helpers.ts";
 
 /** Settings the pipeline suites need. */
@@ -79,4 +81,36 @@ export async function removePrefix(prefix: string): Promise<void> {
   } finally {
     client.destroy();
   }
+}
+
+/** The engine settings a test gives {@link isolatedKafkaS3}. */
+export type TestEngine = Pick<SimulationEngineServiceConfig, "ticks" | "chunksPerBatch" | "engine">;
+
+/**
+ * The shipped Kafka + S3 config with topics, consumer groups and a key prefix of its own
+ * (`test/<tag>/`) and a test-sized engine. Without the query API: these tests read storage
+ * directly, and its port would collide with any other API on the machine.
+ */
+export function isolatedKafkaS3(tag: string, engine: TestEngine): PipelineConfig {
+  const c = structuredClone(kafkaS3);
+  for (const r of Object.values(c.resources)) {
+    if (r.kind === "kafka-queue" || r.kind === "kafka-topic") r.topic = `${r.topic}-${tag}`;
+    if (r.kind === "kafka-queue" && r.groups !== undefined) {
+      r.groups = r.groups.map((g) => `${g}-${tag}`);
+    }
+    if (r.kind === "s3") r.prefix = `test/${tag}/`;
+  }
+  for (const [name, s] of Object.entries(c.services)) {
+    if (s.kind === "http-api") {
+      delete c.services[name];
+      c.startupSequence = c.startupSequence!.filter((n) => n !== name);
+    }
+    // Consumer groups of their own: a group shared with another run on this broker (other
+    // topics, one group) would rebalance ours whenever its members join or leave.
+    if (s.kind === "indexer") s.group = `${s.index}-indexer-${tag}`;
+    if (s.kind === "persistence") s.group = `persistence-${tag}`;
+    if (s.kind === "metadata-persistence") s.group = `metadata-persistence-${tag}`;
+    if (s.kind === "simulation-engine") Object.assign(s, structuredClone(engine));
+  }
+  return c;
 }
