@@ -45,6 +45,7 @@ Options:
                      10000 when it sets none)
   --shape WxH        world shape (default 256x256)
   --seed S           random seed (default 42)
+  --sampling N       store every Nth tick (default: the config's, 10 by default)
   --data-dir D       root of filesystem storage (default ./data)
   --persistence K    competing persistence workers, at most the tick queue's partitions
                      (default: as configured, 3 by default; the default queue has 6)
@@ -57,8 +58,9 @@ Options:
                      byte-identical duplicates, which are no-ops. A finished run with
                      --ticks beyond its end is extended: what it stored after its last
                      checkpoint at a batch boundary is taken back and written again as a
-                     run of that many ticks would have. Not with --seed, --shape or
-                     --run-id; a run that is still running (as inspect says) is refused
+                     run of that many ticks would have. Not with --seed, --shape,
+                     --sampling or --run-id; a run that is still running (as inspect
+                     says) is refused
   --idle-after S     with --resume: seconds without progress after which a run without an
                      end record counts as dead (default ${DEFAULT_IDLE_MS / 1000}, as inspect)
   --drain-timeout S  seconds to wait for storage and indexes after the run (default 120)
@@ -85,6 +87,7 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
       ticks: { type: "string" },
       shape: { type: "string" },
       seed: { type: "string" },
+      sampling: { type: "string" },
       "data-dir": { type: "string" },
       persistence: { type: "string" },
       config: { type: "string" },
@@ -127,6 +130,9 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
   if (shape !== undefined) overrides.shape = shape;
   const seed = seedFlag(values.seed);
   if (seed !== undefined) overrides.seed = seed;
+  if (values.sampling !== undefined) {
+    overrides.sampling = intFlag("sampling", values.sampling, 10, 1);
+  }
   if (values["data-dir"] !== undefined) overrides.dataDir = values["data-dir"];
   if (values.persistence !== undefined) {
     const workers = intFlag("persistence", values.persistence, 3, 1);
@@ -137,7 +143,7 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
     ? undefined
     : checkRunIdFlag("resume", values.resume);
   if (resumeId !== undefined) {
-    for (const flag of ["seed", "shape", "run-id"] as const) {
+    for (const flag of ["seed", "shape", "sampling", "run-id"] as const) {
       if (values[flag] !== undefined) {
         throw new CliError(
           `--${flag} cannot be combined with --resume: a resumed run keeps its own ` +

@@ -220,3 +220,27 @@ Deno.test("SIGTERM stops a running pipeline cleanly and everything accepted is s
   assert.ok(report.runs[0]!.lastTick >= (s.ticks as number) - 10);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("run --sampling N stores every Nth tick, and --resume refuses it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-run-sampling-" });
+  const r = await evochora(
+    "run",
+    ...["--ticks", "2000", "--shape", "64x64", "--sampling", "4", "--data-dir", dir, "--json"],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const runId = lastJson(r.stdout).runId as string;
+  const inspect = await evochora("inspect", "--data-dir", dir, "--json");
+  assert.equal(inspect.code, 0, inspect.stdout + inspect.stderr);
+  const report = lastJson(inspect.stdout) as {
+    runs: { samplingInterval: number | null; samples: number }[];
+  };
+  assert.equal(report.runs[0]!.samplingInterval, 4);
+  assert.equal(report.runs[0]!.samples, 2000 / 4 + 1);
+  const bad = await evochora("run", "--sampling", "0", "--data-dir", dir);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--sampling must be at least 1, got '0'/);
+  const resume = await evochora("run", "--resume", runId, "--sampling", "2", "--data-dir", dir);
+  assert.equal(resume.code, 2);
+  assert.match(resume.stderr, /--sampling cannot be combined with --resume/);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,6 +1,6 @@
 /**
  * The command-line overrides of `run` and `dev` applied to a pipeline config: ticks, world
- * shape, seed, data directory, run id, the engine config of a resumed run and the number of
+ * shape, seed, sampling interval, data directory, run id, the engine config of a resumed run and the number of
  * competing persistence workers, which cannot exceed the partitions of the queue they share.
  *
  * @module
@@ -18,6 +18,8 @@ export interface RunOverrides {
   defaultTicks?: number;
   shape?: number[];
   seed?: bigint;
+  /** Ticks between sampled ticks of every engine (`--sampling`). */
+  sampling?: number;
   /** Root of every filesystem storage. */
   dataDir?: string;
   /** Persistence workers: replaces the config's persistence services by this many copies. */
@@ -44,6 +46,9 @@ export function applyOverrides(config: PipelineConfig, o: RunOverrides): Pipelin
     s.engine = { ...(o.engine ?? s.engine ?? {}) };
     if (o.shape !== undefined) s.engine.shape = o.shape;
     if (o.seed !== undefined) s.engine.seed = o.seed;
+    if (o.sampling !== undefined) {
+      s.engine.intervals = { ...s.engine.intervals, sampling: o.sampling };
+    }
   }
   if (o.persistence !== undefined) {
     const names = Object.keys(services).filter((n) => services[n]!.kind === "persistence");
