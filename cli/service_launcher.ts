@@ -23,7 +23,7 @@ import {
 } from "../services/runner/permissions.ts";
 
 /** The entry point of each service kind. */
-const ENTRY_FOLDERS: Record<string, string> = {
+export const ENTRY_FOLDERS: Record<string, string> = {
   "simulation-engine": "simulation_engine",
   "persistence": "persistence",
   "metadata-persistence": "metadata_persistence",

@@ -46,10 +46,12 @@ export async function webBuildState(
   let built = Infinity;
   for (const name of OUTPUTS) {
     const info = await Deno.stat(join(outDir, name)).catch(() => null);
-    if (info === null || info.mtime === null) return "missing";
-    built = Math.min(built, info.mtime.getTime());
+    if (info === null) return "missing";
+    built = Math.min(built, info.mtime?.getTime() ?? -Infinity);
   }
   const sources = await newestSource(sourceDir);
+  // Without sources the built client is all there is: a compiled binary embeds web/dist alone,
+  // and its embedded files may have no modification time.
   return sources !== null && sources > built ? "stale" : "fresh";
 }
 
