@@ -38,7 +38,8 @@ Runs the whole pipeline in this process (engine, queue, competing persistence wo
 indexers, storage) for a number of ticks, waits until everything is stored and every index
 of the run is written (at most --drain-timeout seconds), and prints a summary: the run's
 state, its index files and what is missing if the drain timed out. Exits 0 only when
-everything is stored and indexed.
+everything is stored and indexed. It indexes only its own run: batches of earlier runs in the
+storage that lack index files are left to 'evochora serve' (or 'dev'), which catch up on them.
 
 Options:
   --ticks N          ticks to simulate; 0 runs until Ctrl-C (default: the config's ticks,
@@ -160,7 +161,8 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
     overrides.runId = checkRunIdFlag("run-id", values["run-id"]);
   }
   let config = resolveConfig(applyOverrides(base, overrides));
-  const pipelineOptions: PipelineOptions = {};
+  // `run` indexes its own run only; `dev` serves (and so indexes) every run in the storage.
+  const pipelineOptions: PipelineOptions = dev ? {} : { indexOwnRunOnly: true };
   if (resumeId !== undefined) {
     const idleAfterMs = intFlag("idle-after", values["idle-after"], DEFAULT_IDLE_MS / 1000) *
       1000;

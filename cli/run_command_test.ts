@@ -244,3 +244,21 @@ Deno.test("run --sampling N stores every Nth tick, and --resume refuses it", asy
   assert.match(resume.stderr, /--sampling cannot be combined with --resume/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("run indexes only its own run, not earlier runs in the same data directory", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-run-own-index-" });
+  const args = ["--ticks", "2000", "--shape", "64x64", "--data-dir", dir, "--json"];
+  const first = await evochora("run", ...args);
+  assert.equal(first.code, 0, first.stderr);
+  const older = lastJson(first.stdout).runId as string;
+  // As if the earlier run had been stored without indexers.
+  await Deno.remove(`${dir}/runs/${older}/index`, { recursive: true });
+  const second = await evochora("run", ...args);
+  assert.equal(second.code, 0, second.stderr);
+  const newer = lastJson(second.stdout).runId as string;
+  const files = await listFiles(dir);
+  const indexed = (run: string) => files.filter((f) => f.includes(`/runs/${run}/index/`)).length;
+  assert.equal(indexed(older), 0);
+  assert.ok(indexed(newer) > 0);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -13,7 +13,7 @@ import { IndexerService } from "../indexer/mod.ts";
 import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
 import { PersistenceService } from "../persistence/persistence_service.ts";
 import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
-import { EngineService } from "../simulation_engine/engine_service.ts";
+import { EngineService, newRunId } from "../simulation_engine/engine_service.ts";
 import type { ResolvedConfig, ResolvedResource } from "./config.ts";
 import { buildResource, type Resource } from "./resources.ts";
 import { ensureWebBuilt, WEB_DIST } from "../../web/ensure_built.ts";
@@ -52,6 +52,11 @@ export interface ResumeFrom {
 export interface PipelineOptions {
   /** Continue the engine's run from a stored checkpoint. */
   resume?: ResumeFrom;
+  /**
+   * Index only the engine's own run (`run`): older runs in the storage are left to a process
+   * that serves them, so a run's cost does not grow with the store. Default: every run.
+   */
+  indexOwnRunOnly?: boolean;
 }
 
 /**
@@ -144,6 +149,7 @@ export class Pipeline {
     const storage = (n: string) => resources.get(n)!.instance as Storage;
     const services: Service[] = [];
     const closers: (() => void)[] = [];
+    const ownRun = options.indexOwnRunOnly === true ? engineRunId(config, names) : undefined;
     for (const name of config.startupSequence.filter((n) => names.includes(n))) {
       const s = config.services[name]!;
       switch (s.kind) {
@@ -157,7 +163,8 @@ export class Pipeline {
             chunksPerBatch: s.chunksPerBatch,
             clock: CHUNK_CLOCK,
           };
-          if (s.runId !== undefined) o.runId = s.runId;
+          const runId = s.runId ?? ownRun;
+          if (runId !== undefined) o.runId = runId;
           if (s.checkpointStorage !== undefined) {
             o.checkpointStorage = storage(s.checkpointStorage);
           }
@@ -189,6 +196,7 @@ export class Pipeline {
               storage: storage(s.storage),
               group: s.group,
               catchUpIntervalMs: s.catchUpIntervalMs,
+              ...(ownRun === undefined ? {} : { runs: [ownRun] }),
             }),
           );
           break;
@@ -462,4 +470,16 @@ function apiToken(configured: string | undefined): { token?: string } {
 /** Builds the repository's web client when it is missing or stale (web/ensure_built.ts). */
 async function buildRepositoryWeb(): Promise<void> {
   await ensureWebBuilt();
+}
+
+/**
+ * The run id of the config's engine among `names`: its configured one, or a new one chosen now
+ * (undefined without an engine), so that services built beside it can know its run.
+ */
+function engineRunId(config: ResolvedConfig, names: readonly string[]): string | undefined {
+  for (const n of names) {
+    const s = config.services[n];
+    if (s?.kind === "simulation-engine") return s.runId ?? newRunId(s.engine.seed);
+  }
+  return undefined;
 }
