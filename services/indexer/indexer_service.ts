@@ -9,11 +9,12 @@
  * - Ordered where needed: a stats batch waits, uncommitted, until the state after its
  *   predecessor exists (written by this or another instance); the rest are independent.
  * - Restart-safe: on start and every `catchUpIntervalMs` it lists the raw batches in storage
- *   and indexes those lacking their done key, so an instance started late (messages it never
+ *   and indexes those lacking their done key (a finished run whose every batch is indexed is
+ *   settled: no longer listed until a BatchInfo names it again), so an instance started late (messages it never
  *   saw, or past the topic's retention) still catches up. After the first catch-up, a batch is
  *   taken only once two catch-ups in a row found it missing, so that competing instances leave
- *   each other's fresh batches alone. Runs are found by listing `runs/` at start and every
- *   `discoveryIntervalMs`, and from the messages.
+ *   each other's fresh batches alone. Runs are found from the messages and by listing `runs/`
+ *   at start (and every `discoveryIntervalMs`, 10 minutes by default, as a safety net).
  * - Never crashes on bad input, and never stops at it: an undecodable BatchInfo is skipped at
  *   once. A batch that cannot be read is retried `attempts` times with backoff, then given up
  *   for now and reported as a problem (status `problems` and `error`, gauge
@@ -40,6 +41,7 @@ import type { Storage } from "../../resources/storage/storage.ts";
 import type { Consumer, Delivery, Topic } from "../../resources/topic/topic.ts";
 import { rawPrefix, runIdOf } from "../common/storage_layout.ts";
 import { runConsumerLoop } from "../common/consumer_loop.ts";
+import { readRunEnd } from "../common/run_end.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
 import { findGaps, GapWatch } from "./batch_gaps.ts";
@@ -77,8 +79,10 @@ export interface IndexerOptions {
    */
   catchUpIntervalMs?: number;
   /**
-   * Interval of listing all of `runs/` to find runs no message named, default
-   * 10 x catchUpIntervalMs (between two, only the known runs' raw batches are listed).
+   * Interval of listing all of `runs/` to find runs no message named, default 10 minutes: new
+   * runs are known from their BatchInfo messages, and from the listing at start; this is a
+   * safety net whose cost grows with the store, so it is rare. Between two, only the known,
+   * unsettled runs' raw batches are listed.
    */
   discoveryIntervalMs?: number;
   /** Restrict the catch-up to these runs (no discovery). Default: every run under `runs/`. */
@@ -108,6 +112,9 @@ export const INDEXERS: Readonly<Record<IndexKind, BatchIndexer>> = {
   organisms: organismIndexer,
   catalog: catalogIndexer,
 };
+
+/** Default interval of listing the whole store for runs no message named, ms. */
+const DEFAULT_DISCOVERY_MS = 600_000;
 
 /** Errors kept for {@link IndexerService.recentErrors}. */
 const RECENT_ERRORS = 20;
@@ -174,6 +181,12 @@ export class IndexerService implements Service {
   readonly #fillers = new Set<string>();
   readonly #runInfo = new Map<string, RunInfo>();
   readonly #knownRuns = new Set<string>();
+  /**
+   * Finished runs whose every batch is indexed: left out of the catch-up's listings until a
+   * BatchInfo names them again (an extended run), so that its cost follows the active runs, not
+   * the store.
+   */
+  readonly #settled = new Set<string>();
   /** Runs whose done keys were listed once. */
   readonly #listedDone = new Set<string>();
   /** Raw keys that were not indexed (nor pending here) at the last catch-up. */
@@ -190,6 +203,7 @@ export class IndexerService implements Service {
     skipped_batches: 0,
     found_batches: 0,
     catch_ups: 0,
+    settled_runs: 0,
     last_tick: -1,
     busy_ms: 0,
     resumed_batches: 0,
@@ -210,7 +224,7 @@ export class IndexerService implements Service {
     this.#group = options.group ?? `${options.kind}-indexer`;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 200;
     this.#catchUpMs = options.catchUpIntervalMs ?? 2000;
-    this.#discoveryMs = options.discoveryIntervalMs ?? 10 * this.#catchUpMs;
+    this.#discoveryMs = options.discoveryIntervalMs ?? DEFAULT_DISCOVERY_MS;
     this.#attempts = Math.max(1, options.attempts ?? 3);
     this.#retryBaseMs = options.retryBaseMs ?? 200;
     this.#maxRecords = options.maxRecords ?? 100;
@@ -323,6 +337,7 @@ export class IndexerService implements Service {
       return;
     }
     this.#knownRuns.add(ref.runId);
+    this.#settled.delete(ref.runId);
     const doneKey = this.#indexer.doneKey(ref);
     if (this.#known.has(doneKey)) {
       await this.#commit([d]);
@@ -632,7 +647,27 @@ export class IndexerService implements Service {
       if (f.kind === "unreadable" && !listed.has(f.ref.key)) this.#failed.delete(f.ref.key);
     }
     await this.#watchGaps(byRun, now);
+    await this.#settle(byRun, missing);
     this.#transient.delete("catch-up");
+  }
+
+  /**
+   * Marks runs settled that are finished (their end record names their last listed batch) and
+   * fully indexed: nothing missing, pending, failed or in a gap.
+   */
+  async #settle(byRun: ReadonlyMap<string, BatchRef[]>, missing: ReadonlySet<string>) {
+    const busy = new Set<string>();
+    for (const key of missing) busy.add(runIdOf(key) ?? "");
+    for (const p of this.#pending.values()) busy.add(p.ref.runId);
+    for (const f of this.#failed.values()) busy.add(f.ref.runId);
+    for (const g of this.#gaps.all()) busy.add(g.runId);
+    for (const [runId, refs] of byRun) {
+      if (busy.has(runId) || this.#settled.has(runId) || refs.length === 0) continue;
+      const last = refs.reduce((n, r) => Math.max(n, r.lastTick), -1);
+      const { end } = await readRunEnd(this.#storage, runId);
+      if (end !== null && end.lastTick === last) this.#settled.add(runId);
+    }
+    this.#m.settled_runs = this.#settled.size;
   }
 
   /** The keys to look at: all of `runs/` now and then (finding new runs), else known runs'. */
@@ -640,18 +675,19 @@ export class IndexerService implements Service {
     if (this.#fixedRuns !== undefined || now < this.#nextDiscovery) {
       const keys: string[] = [];
       for (const run of this.#knownRuns) {
+        if (this.#settled.has(run)) continue;
         keys.push(...await listAllKeys(this.#storage, rawPrefix(run)));
       }
       return keys;
     }
     this.#nextDiscovery = now + this.#discoveryMs;
-    const keys = await listAllKeys(this.#storage, "runs/");
-    for (const k of keys) {
+    const keys: string[] = [];
+    for (const k of await listAllKeys(this.#storage, "runs/")) {
       const run = runIdOf(k);
-      if (run !== null) {
-        this.#knownRuns.add(run);
-        this.#listedDone.add(run); // the listing holds the run's done keys too
-      }
+      if (run === null || this.#settled.has(run)) continue;
+      keys.push(k);
+      this.#knownRuns.add(run);
+      this.#listedDone.add(run); // the listing holds the run's done keys too
     }
     return keys;
   }
@@ -718,7 +754,8 @@ export class IndexerService implements Service {
    * that is still true (a failing drain or catch-up, a batch being retried, a skipped
    * BatchInfo). Metrics: messages, batches (indexed here), duplicate_batches (found done or
    * written by someone else first), rows, errors, retries, skipped_batches (given up, counted
-   * each time), found_batches (by the catch-up), catch_ups, last_tick (highest last tick known
+   * each time), found_batches (by the catch-up), catch_ups, settled_runs (finished, fully
+   * indexed runs the catch-up no longer lists), last_tick (highest last tick known
    * done), busy_ms, resumed_batches (indexed after being given up on or missing),
    * passed_over (stretches an ordered index went on without), pending (batches in hand),
    * waiting (of those, blocked on a predecessor or the metadata), lag (uncommitted messages of

@@ -316,3 +316,37 @@ Deno.test("batches that reach storage later without a message are found by a lat
     await referenceStats(run.storage, run.batches),
   );
 });
+
+Deno.test("a finished, fully indexed run is settled: the catch-up stops listing it until a BatchInfo names it again", async () => {
+  const run = await copyRun();
+  const raw = `runs/${run.runId}/raw/`;
+  let rawListings = 0;
+  const storage = new Proxy(run.storage, {
+    get(target, prop, receiver) {
+      if (prop === "listKeys") {
+        return (prefix: string, options?: Parameters<Storage["listKeys"]>[1]) => {
+          if (prefix.startsWith(raw) || prefix === "runs/") rawListings++;
+          return target.listKeys(prefix, options);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const topic = new MemoryTopic({ name: "batches", partitions: 1 });
+  const indexer = testIndexer("catalog", topic, storage, { catchUpIntervalMs: 10 });
+  await indexer.start();
+  await untilIndexed(run.storage, INDEXERS.catalog, run.batches);
+  await until("settled", () => indexer.status().metrics.settled_runs === 1);
+  const catchUps = () => indexer.status().metrics.catch_ups ?? 0;
+  const before = catchUps();
+  const listings = rawListings;
+  await until("ten more catch-ups", () => catchUps() >= before + 10);
+  strictEqual(rawListings, listings, "a settled run's batches were listed again");
+  // A BatchInfo for the run (an extension, a redelivery) brings it back into the catch-up.
+  await publishBatchInfo(topic, run.batches.at(-1)!);
+  await until("listed again", () => rawListings > listings);
+  await until("settled again", () => indexer.status().metrics.settled_runs === 1);
+  await indexer.stop();
+  strictEqual(indexer.status().error, undefined);
+});
