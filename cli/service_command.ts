@@ -34,7 +34,13 @@ A simulation-engine service started on a run id (--run-id, or its runId in the c
 the storage holds already continues that run from its newest checkpoint at a batch boundary,
 byte for byte as if it had never stopped (a finished run is extended when the engine's ticks
 go beyond its end, or run until stopped with ticks 0). It refuses a run still running: a
-second engine would only duplicate the first one's work.
+second engine would only duplicate the first one's work. --seed and --shape are refused for a
+stored run: it keeps its own engine config.
+
+A process whose Kafka broker or S3 endpoint does not answer says so on stderr within seconds,
+naming the address, why and what to check (again every 30 s while it lasts, and once it
+answers), shows its services as 'waiting' (status reports, heartbeats, 'evochora status') and
+keeps retrying: an endpoint that comes up later is used without a restart.
 
 Options:
   --config F     the config file (required)

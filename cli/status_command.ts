@@ -22,8 +22,11 @@ lag and when it was last seen, from the heartbeats every process running service
 publishes on the config's status topic (its top-level 'status' names a topic resource). A
 service whose process has been silent for 10 s is 'lost'.
 
-Exit code: 0 when every service is running or stopped, 1 when one is lost or failed (or none
-is known), 2 on bad input.
+A service 'waiting' cannot go on until the endpoint named beside it (a Kafka broker, an S3
+endpoint) answers; its process keeps retrying.
+
+Exit code: 0 when every service is running or stopped, 1 when one is lost, failed, waiting or
+starting (or none is known), 2 on bad input.
 
 Options:
   --config F   the config file (required)
@@ -138,13 +141,23 @@ export function renderStatusTable(services: readonly ClusterService[]): string {
     s.kind,
     s.host,
     String(s.pid),
-    s.error === undefined ? s.state : `${s.state} (${s.error})`,
+    stateCell(s),
     s.lag === null ? "-" : String(s.lag),
     `${(s.ageMs / 1000).toFixed(1)} s ago`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())
     .join("\n");
+}
+
+/** The state, with what it is about ("waiting for broker ...") and the error, if any. */
+function stateCell(s: ClusterService): string {
+  const head = s.detail === undefined
+    ? s.state
+    : s.detail.startsWith(s.state)
+    ? s.detail
+    : `${s.state} (${s.detail})`;
+  return s.error === undefined ? head : `${head} (${s.error})`;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -22,7 +22,7 @@ function service(over: Partial<ClusterService>): ClusterService {
   };
 }
 
-Deno.test("the status table aligns name, kind, host, pid, state, lag and last seen", () => {
+Deno.test("the status table aligns name, kind, host, pid, state (with what a waiting service waits for), lag and last seen", () => {
   const text = renderStatusTable([
     service({}),
     service({
@@ -35,11 +35,18 @@ Deno.test("the status table aligns name, kind, host, pid, state, lag and last se
       ageMs: 15_000,
       error: "S3 down",
     }),
+    service({
+      name: "persistence-2",
+      state: "waiting",
+      reportedState: "waiting",
+      detail: "waiting for broker 10.0.0.5:9092 (connection refused)",
+    }),
   ]);
   assert.deepEqual(text.split("\n"), [
-    "NAME           KIND         HOST    PID   STATE           LAG  LAST SEEN",
-    "persistence-1  persistence  node-a  4242  running         -    1.2 s ago",
-    "stats-indexer  indexer      node-b  7     lost (S3 down)  12   15.0 s ago",
+    "NAME           KIND         HOST    PID   STATE                                                  LAG  LAST SEEN",
+    "persistence-1  persistence  node-a  4242  running                                                -    1.2 s ago",
+    "stats-indexer  indexer      node-b  7     lost (S3 down)                                         12   15.0 s ago",
+    "persistence-2  persistence  node-a  4242  waiting for broker 10.0.0.5:9092 (connection refused)  -    1.2 s ago",
   ]);
 });
 

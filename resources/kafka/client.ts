@@ -23,6 +23,7 @@ import {
   CompressionTypes,
   ConfigResourceTypes,
   type Consumer as KafkajsConsumer,
+  type ISocketFactory,
   Kafka,
   type KafkaConfig,
   logLevel as KafkaLogLevel,
@@ -30,7 +31,9 @@ import {
   type RetryOptions,
   type SASLOptions,
 } from "kafkajs";
+import { type EndpointHealth, endpointHealth } from "../common/endpoint_health.ts";
 import { KafkaLogSink } from "./logger.ts";
+import { watchedSocketFactory } from "./watched_socket.ts";
 import { registerZstdCodec } from "./zstd_codec.ts";
 
 /** Reads an environment variable; returns undefined when unset or not permitted. */
@@ -76,6 +79,8 @@ export interface KafkaConnectionOptions {
 /** Resolved connection settings (what createKafkaClient uses). */
 export interface ResolvedConnection {
   brokers: string[];
+  /** Where the brokers came from, for messages: `KAFKA_BOOTSTRAP_SERVERS`, `brokers`, ... */
+  brokersSource: string;
   clientId: string;
   ssl: boolean | { ca?: string[]; rejectUnauthorized?: boolean };
   sasl: SASLOptions | undefined;
@@ -113,15 +118,19 @@ export function resolveConnection(
   env: EnvReader = denoEnv,
 ): ResolvedConnection {
   let brokers: string[];
+  let brokersSource: string;
   if (options.brokers !== undefined && options.brokers.length > 0) {
-    brokers = parseBrokers(options.brokers, "brokers");
+    brokersSource = "brokers";
+    brokers = parseBrokers(options.brokers, brokersSource);
   } else {
     const kafka = env("KAFKA_BOOTSTRAP_SERVERS");
     const redpanda = env("REDPANDA_BOOTSTRAP_SERVERS");
     if (kafka !== undefined && kafka.trim() !== "") {
-      brokers = parseBrokers(kafka, "KAFKA_BOOTSTRAP_SERVERS");
+      brokersSource = "KAFKA_BOOTSTRAP_SERVERS";
+      brokers = parseBrokers(kafka, brokersSource);
     } else if (redpanda !== undefined && redpanda.trim() !== "") {
-      brokers = parseBrokers(redpanda, "REDPANDA_BOOTSTRAP_SERVERS");
+      brokersSource = "REDPANDA_BOOTSTRAP_SERVERS";
+      brokers = parseBrokers(redpanda, brokersSource);
     } else {
       throw new RangeError(
         "no Kafka brokers: set `brokers` in the config or KAFKA_BOOTSTRAP_SERVERS " +
@@ -179,6 +188,7 @@ export function resolveConnection(
   }
   return {
     brokers,
+    brokersSource,
     clientId: options.clientId ?? "evochora",
     ssl,
     sasl,
@@ -341,6 +351,8 @@ export interface CreateKafkaClientOptions extends KafkaConnectionOptions {
   sink?: KafkaLogSink;
   /** Environment reader (default Deno.env, tolerant of a missing permission). */
   env?: EnvReader;
+  /** Where the brokers' connection failures and answers go (default: the process's). */
+  health?: EndpointHealth;
 }
 
 const LOG_LEVELS: Record<ResolvedConnection["logLevel"], KafkaLogLevel> = {
@@ -379,7 +391,7 @@ export function createKafkaClient(options: CreateKafkaClientOptions = {}): Kafka
   const sinkOptions: ConstructorParameters<typeof KafkaLogSink>[0] = {};
   if (options.onLog) sinkOptions.onLog = options.onLog;
   const sink = options.sink ?? new KafkaLogSink(sinkOptions);
-  return new KafkajsClient(conn, sink);
+  return new KafkajsClient(conn, sink, options.health ?? endpointHealth);
 }
 
 /** Retry settings: exponential from 300 ms, capped at retryMaxMs. */
@@ -397,11 +409,24 @@ class KafkajsClient implements KafkaClient {
   readonly brokers: readonly string[];
   readonly sink: KafkaLogSink;
   readonly #conn: ResolvedConnection;
+  readonly #socketFactory: ISocketFactory;
+  readonly #health: EndpointHealth;
 
-  constructor(conn: ResolvedConnection, sink: KafkaLogSink) {
+  constructor(conn: ResolvedConnection, sink: KafkaLogSink, health: EndpointHealth) {
     this.#conn = conn;
+    this.#health = health;
     this.brokers = conn.brokers;
     this.sink = sink;
+    this.#socketFactory = watchedSocketFactory({
+      health,
+      connectionTimeoutMs: conn.connectionTimeoutMs,
+      hint: (address) =>
+        conn.brokers.includes(address)
+          ? `check ${conn.brokersSource}`
+          : "the cluster advertises this address (advertised.listeners): it must be reachable " +
+            `from this host, and listed in ${conn.brokersSource} for a service process to be ` +
+            "allowed to connect to it",
+    });
   }
 
   #kafka(clientId: string): Kafka {
@@ -414,11 +439,16 @@ class KafkajsClient implements KafkaClient {
       retry: retryOptions(c, 10),
       logLevel: LOG_LEVELS[c.logLevel],
       logCreator: this.sink.logCreator(),
+      socketFactory: this.#socketFactory,
     };
     if (c.ssl !== false) config.ssl = c.ssl;
     if (c.sasl !== undefined) config.sasl = c.sasl;
     return new Kafka(config);
   }
+
+  /** A broker answered a request: it is reachable (failures: see watched_socket.ts). */
+  readonly #answered = (e: { payload: { broker: string } }): void =>
+    this.#health.answered("broker", e.payload.broker);
 
   producer(options: ProducerClientOptions): ProducerClient {
     registerZstdCodec(options.zstdLevel);
@@ -430,6 +460,7 @@ class KafkajsClient implements KafkaClient {
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: retryOptions(this.#conn, this.#conn.producerRetries),
     });
+    p.on(p.events.REQUEST, this.#answered);
     return {
       connect: () => p.connect(),
       disconnect: () => p.disconnect(),
@@ -471,6 +502,7 @@ class KafkajsClient implements KafkaClient {
         restartOnFailure: () => Promise.resolve(true),
       },
     });
+    c.on(c.events.REQUEST, this.#answered);
     return {
       connect: () => c.connect(),
       disconnect: () => c.disconnect(),
@@ -526,6 +558,7 @@ class KafkajsClient implements KafkaClient {
     const a = this.#kafka(`${this.#conn.clientId}-admin`).admin({
       retry: retryOptions(this.#conn, 10),
     });
+    a.on(a.events.REQUEST, this.#answered);
     return {
       connect: () => a.connect(),
       disconnect: () => a.disconnect(),

@@ -20,6 +20,16 @@ Deno.test("resolveConnection: brokers from options, else KAFKA_ then REDPANDA_ e
   assert.deepEqual(resolveConnection({}, env({ REDPANDA_BOOTSTRAP_SERVERS: "y:9" })).brokers, [
     "y:9",
   ]);
+  // Where they came from, for the line that says a broker does not answer ("check ...").
+  assert.equal(resolveConnection({ brokers: "a:1" }, env({})).brokersSource, "brokers");
+  assert.equal(
+    resolveConnection({}, env({ KAFKA_BOOTSTRAP_SERVERS: "x:9" })).brokersSource,
+    "KAFKA_BOOTSTRAP_SERVERS",
+  );
+  assert.equal(
+    resolveConnection({}, env({ REDPANDA_BOOTSTRAP_SERVERS: "y:9" })).brokersSource,
+    "REDPANDA_BOOTSTRAP_SERVERS",
+  );
   assert.throws(() => resolveConnection({}, env({})), /no Kafka brokers: set `brokers`/);
   assert.throws(() => parseBrokers("localhost", "brokers"), /"localhost" is not host:port/);
   assert.deepEqual(parseBrokers(["[::1]:9092"], "b"), ["[::1]:9092"]);

@@ -10,6 +10,8 @@
 
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { type BackoffOptions, BackoffRetryStrategy } from "./_s3_retry.ts";
+import { type EndpointHealth, endpointHealth } from "../common/endpoint_health.ts";
+import { watchEndpoint } from "./_s3_endpoint_watch.ts";
 
 export type { BackoffOptions };
 
@@ -58,12 +60,16 @@ export interface S3ClientOptions {
    * servers that reject checksum headers.
    */
   checksums?: ChecksumMode;
+  /** Where the endpoint's failures and answers go (default: the process's). */
+  health?: EndpointHealth;
 }
 
 /** Client settings with the environment's defaults filled in. */
 export interface ResolvedS3ClientOptions {
   /** The endpoint URL, or undefined for AWS S3. */
   endpoint: string | undefined;
+  /** Where the endpoint came from, for messages: `AWS_ENDPOINT`, `endpoint`, ... */
+  endpointSource: string;
   /** The region. */
   region: string;
   /** Static credentials, or undefined when neither the options nor the environment have them. */
@@ -80,8 +86,11 @@ function env(name: string): string | undefined {
 
 /** Fills endpoint, region, credentials and path style from the environment where not given. */
 export function resolveS3ClientOptions(options: S3ClientOptions = {}): ResolvedS3ClientOptions {
-  const endpoint = options.endpoint ?? env("AWS_ENDPOINT") ?? env("AWS_ENDPOINT_URL_S3") ??
-    env("AWS_ENDPOINT_URL");
+  const source = options.endpoint !== undefined
+    ? "endpoint"
+    : ["AWS_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"].find((n) => env(n)) ??
+      "AWS_ENDPOINT";
+  const endpoint = options.endpoint ?? env(source);
   const region = options.region ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? "us-east-1";
   const credentials = options.credentials === undefined
     ? credentialsFromEnv()
@@ -89,6 +98,7 @@ export function resolveS3ClientOptions(options: S3ClientOptions = {}): ResolvedS
   if (endpoint !== undefined) checkEndpoint(endpoint);
   return {
     endpoint,
+    endpointSource: source,
     region,
     credentials,
     forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
@@ -138,7 +148,15 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
   }
   const config = clientConfig(options, resolved, resolved.credentials, maxAttempts);
   if (resolved.endpoint !== undefined) config.endpoint = resolved.endpoint;
-  return new S3Client(config);
+  const client = new S3Client(config);
+  watchEndpoint(client, {
+    health: options.health ?? endpointHealth,
+    address: resolved.endpoint ?? `AWS S3 (${resolved.region})`,
+    hint: resolved.endpoint === undefined
+      ? "check the network and AWS_REGION"
+      : `check ${resolved.endpointSource}`,
+  });
+  return client;
 }
 
 /** The S3ClientConfig of {@link createS3Client}, its endpoint aside. */

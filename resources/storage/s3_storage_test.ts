@@ -529,6 +529,7 @@ Deno.test("resolveS3ClientOptions: environment defaults, never config files", ()
     for (const n of names) Deno.env.delete(n);
     assert.deepEqual(resolveS3ClientOptions(), {
       endpoint: undefined,
+      endpointSource: "AWS_ENDPOINT",
       region: "us-east-1",
       credentials: undefined,
       forcePathStyle: false,
@@ -539,12 +540,17 @@ Deno.test("resolveS3ClientOptions: environment defaults, never config files", ()
     Deno.env.set("AWS_SECRET_ACCESS_KEY", "sk");
     assert.deepEqual(resolveS3ClientOptions(), {
       endpoint: "http://127.0.0.1:18333",
+      endpointSource: "AWS_ENDPOINT",
       region: "eu-central-1",
       credentials: { accessKeyId: "ak", secretAccessKey: "sk" },
       forcePathStyle: true,
     });
     assert.equal(resolveS3ClientOptions({ forcePathStyle: false }).forcePathStyle, false);
     assert.equal(resolveS3ClientOptions({ region: "x" }).region, "x");
+    Deno.env.delete("AWS_ENDPOINT");
+    Deno.env.set("AWS_ENDPOINT_URL", "http://127.0.0.1:9000");
+    assert.equal(resolveS3ClientOptions().endpointSource, "AWS_ENDPOINT_URL");
+    assert.equal(resolveS3ClientOptions({ endpoint: "http://h:1" }).endpointSource, "endpoint");
     Deno.env.delete("AWS_SECRET_ACCESS_KEY");
     assert.equal(resolveS3ClientOptions().credentials, undefined);
     assert.throws(() => new S3Storage({ bucket: "b" }), /No S3 credentials.*not read/);

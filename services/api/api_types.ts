@@ -193,6 +193,8 @@ export interface PipelineResponse {
     kind: string;
     state: string;
     error?: string;
+    /** What the state is about, e.g. `waiting for broker 10.0.0.5:9092 (connection refused)`. */
+    detail?: string;
     metrics: Record<string, number>;
   }[];
   resources: { name: string; kind: string; description: string; stats?: Record<string, unknown> }[];
@@ -213,6 +215,8 @@ export interface PipelineResponse {
       /** The state its last heartbeat reported. */
       reportedState: string;
       error?: string;
+      /** What the state is about (e.g. the endpoint a `waiting` service waits for). */
+      detail?: string;
       metrics: Record<string, number>;
       /** Records not yet processed, when the service knows. */
       lag: number | null;

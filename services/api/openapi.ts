@@ -575,9 +575,14 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
               kind: str,
               state: str,
               error: str,
+              detail: {
+                type: "string",
+                description:
+                  "What the state is about, e.g. the endpoint a `waiting` service waits for",
+              },
               problems: strs,
               metrics: { type: "object", additionalProperties: num },
-            }, ["error", "problems"]),
+            }, ["error", "detail", "problems"]),
           },
           resources: {
             type: "array",
@@ -604,11 +609,12 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
                   },
                   reportedState: str,
                   error: str,
+                  detail: { type: "string", description: "What the state is about" },
                   metrics: { type: "object", additionalProperties: num },
                   lag: { type: ["number", "null"], description: "Records not yet processed" },
                   lastSeenAt: { type: "integer", description: "ms since the epoch" },
                   ageMs: { type: "integer", description: "ms since last seen" },
-                }, ["error"]),
+                }, ["error", "detail"]),
               },
             }) as Record<string, Json>),
             description: "Every service of the deployment, from the heartbeats on the status " +

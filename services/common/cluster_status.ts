@@ -38,6 +38,8 @@ export interface ClusterService {
   /** The state its last heartbeat reported (differs from `state` when lost). */
   reportedState: ServiceState;
   error?: string;
+  /** What the state is about (e.g. `waiting for broker ...`). */
+  detail?: string;
   metrics: Record<string, number>;
   lag: number | null;
   /** When its last heartbeat was sent, ms since the epoch (at most when it arrived). */
@@ -147,6 +149,7 @@ export class ClusterStatus {
       ageMs,
     };
     if (s.error !== undefined) out.error = s.error;
+    if (s.detail !== undefined) out.detail = s.detail;
     return out;
   }
 

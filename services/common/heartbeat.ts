@@ -21,6 +21,8 @@ export interface HeartbeatService {
   kind: string;
   state: ServiceState;
   error?: string;
+  /** What the state is about (e.g. the endpoint a `waiting` service waits for). */
+  detail?: string;
   metrics: Record<string, number>;
   /** Records the service has not processed yet, when it knows (an indexer's topic lag). */
   lag: number | null;
@@ -57,6 +59,7 @@ export function heartbeatService(s: ServiceStatus): HeartbeatService {
     lag: typeof s.metrics.lag === "number" ? s.metrics.lag : null,
   };
   if (s.error !== undefined) out.error = s.error;
+  if (s.detail !== undefined) out.detail = s.detail;
   return out;
 }
 
@@ -71,6 +74,7 @@ export function encodeHeartbeat(b: Heartbeat): Uint8Array {
 const STATES: ReadonlySet<string> = new Set([
   "created",
   "starting",
+  "waiting",
   "running",
   "stopping",
   "stopped",
@@ -133,5 +137,6 @@ function decodeService(raw: unknown, i: number): HeartbeatService {
     lag: typeof s.lag === "number" ? s.lag : null,
   };
   if (typeof s.error === "string") out.error = s.error;
+  if (typeof s.detail === "string") out.detail = s.detail;
   return out;
 }

@@ -44,6 +44,13 @@ export interface HeartbeatPublisherStats {
   lastError: string | null;
 }
 
+/**
+ * The beats of this process, counted over all its publishers: a process may publish under one
+ * identity first while it waits for its services' endpoints, then through its pipeline, and
+ * readers keep a process's beat of the highest count.
+ */
+let processSeq = 0;
+
 /** Sends a heartbeat now and every interval until stopped; see the module doc. */
 export class HeartbeatPublisher {
   readonly #o: HeartbeatPublisherOptions;
@@ -51,7 +58,6 @@ export class HeartbeatPublisher {
   readonly host: string;
   readonly pid: number;
   readonly startedAt: number;
-  #seq = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** The beat being sent: beats do not overlap (a slow broker skips ticks instead). */
   #inFlight: Promise<void> | undefined;
@@ -110,7 +116,7 @@ export class HeartbeatPublisher {
       host: this.host,
       pid: this.pid,
       startedAt: this.startedAt,
-      seq: ++this.#seq,
+      seq: ++processSeq,
       sentAt: (this.#o.now ?? Date.now)(),
       intervalMs: this.intervalMs,
       services: this.#o.services().map(heartbeatService),

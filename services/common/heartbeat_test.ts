@@ -24,6 +24,13 @@ const BEAT: Heartbeat = {
       metrics: { lag: 12, records: 3 },
     }),
     heartbeatService({ name: "p1", kind: "persistence", state: "running", metrics: {} }),
+    heartbeatService({
+      name: "p2",
+      kind: "persistence",
+      state: "waiting",
+      detail: "waiting for broker 10.0.0.5:9092 (connection refused)",
+      metrics: {},
+    }),
   ],
 };
 
@@ -33,6 +40,8 @@ Deno.test("a heartbeat survives encoding; lag comes from the service's lag metri
   assert.equal(back.services[0]!.lag, 12);
   assert.equal(back.services[0]!.error, "boom");
   assert.equal(back.services[1]!.lag, null);
+  assert.equal(back.services[2]!.state, "waiting");
+  assert.equal(back.services[2]!.detail, "waiting for broker 10.0.0.5:9092 (connection refused)");
 });
 
 Deno.test("messages that are not heartbeats of this version are refused, naming what is wrong", () => {

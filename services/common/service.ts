@@ -5,8 +5,18 @@
  * @module
  */
 
-/** Lifecycle states. */
-export type ServiceState = "created" | "starting" | "running" | "stopping" | "stopped" | "failed";
+/**
+ * Lifecycle states. `waiting`: the service cannot go on until an endpoint it needs (a Kafka
+ * broker, an S3 endpoint) answers; its clients keep retrying, and `detail` names the endpoint.
+ */
+export type ServiceState =
+  | "created"
+  | "starting"
+  | "waiting"
+  | "running"
+  | "stopping"
+  | "stopped"
+  | "failed";
 
 /** A service's state and counters, for the status line, /api/pipeline and /metrics. */
 export interface ServiceStatus {
@@ -15,6 +25,8 @@ export interface ServiceStatus {
   state: ServiceState;
   /** The last error, when failed or retrying. */
   error?: string;
+  /** What the state is about, e.g. `waiting for broker 10.0.0.5:9092 (connection refused)`. */
+  detail?: string;
   /**
    * Problems that are still true (e.g. a raw batch that cannot be read, ticks missing between
    * stored batches), one line each; absent when there are none. The service keeps working
@@ -43,6 +55,18 @@ export interface Service {
   /** Resolves when the service has finished on its own (a finite run) or was stopped. */
   readonly done: Promise<void>;
   status(): ServiceStatus;
+}
+
+/**
+ * The status as it shows while endpoints the service needs do not answer (`detail`, e.g. from
+ * cli/waiting_report.ts waitingDetail): `waiting` instead of created, starting or running.
+ * Unchanged when `detail` is empty or the service stops, stopped or failed.
+ */
+export function withWaiting(status: ServiceStatus, detail: string): ServiceStatus {
+  const live = status.state === "created" || status.state === "starting" ||
+    status.state === "running" || status.state === "waiting";
+  if (detail === "" || !live) return status;
+  return { ...status, state: "waiting", detail };
 }
 
 /** Status of one resource (queue, topic, storage) of a pipeline. */

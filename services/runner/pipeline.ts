@@ -27,6 +27,12 @@ import {
 import { DEFAULT_LEFTOVER_AGE_MS, type Leftover } from "../../resources/storage/storage.ts";
 import { HeartbeatPublisher } from "../common/heartbeat_publisher.ts";
 import { ClusterStatusReader } from "../common/cluster_status_reader.ts";
+import { withWaiting } from "../common/service.ts";
+import {
+  endpointHealth,
+  type EndpointKind,
+  waitingDetail,
+} from "../../resources/common/endpoint_health.ts";
 
 export type { PipelineStatus, ResourceStatus };
 
@@ -232,7 +238,7 @@ export class Pipeline {
     if (config.status !== undefined) {
       pipeline.#heartbeat = new HeartbeatPublisher({
         topic: topic(config.status),
-        services: () => pipeline.services.map((s) => s.status()),
+        services: () => pipeline.#serviceStatuses(),
       });
     }
     // The API reports on the pipeline it runs in; built after, since it needs the others.
@@ -408,9 +414,32 @@ export class Pipeline {
     return { complete: missing.length === 0, missing, index };
   }
 
+  /**
+   * The endpoints service `name` of `config` needs: a broker for its Kafka resources, an S3
+   * endpoint for its S3 storage.
+   */
+  static endpointKinds(config: ResolvedConfig, name: string): Set<EndpointKind> {
+    const kinds = new Set<EndpointKind>();
+    for (const v of Object.values(config.services[name] ?? {})) {
+      const kind = typeof v === "string" ? config.resources[v]?.kind : undefined;
+      if (kind === "kafka-queue" || kind === "kafka-topic") kinds.add("broker");
+      if (kind === "s3") kinds.add("S3 endpoint");
+    }
+    return kinds;
+  }
+
+  /** The services' status; `waiting` while an endpoint one needs does not answer. */
+  #serviceStatuses(): PipelineStatus["services"] {
+    const problems = endpointHealth.problems();
+    return this.services.map((s) => {
+      const kinds = Pipeline.endpointKinds(this.config, s.name);
+      return withWaiting(s.status(), waitingDetail(problems.filter((p) => kinds.has(p.kind))));
+    });
+  }
+
   status(): PipelineStatus {
     return {
-      services: this.services.map((s) => s.status()),
+      services: this.#serviceStatuses(),
       resources: [...this.resources.entries()].map(([name, r]) => {
         const out: ResourceStatus = { name, kind: r.kind, description: r.description };
         if (r.role !== "storage") {

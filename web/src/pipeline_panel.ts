@@ -34,6 +34,11 @@ function statValue(v: unknown): string {
   return "–";
 }
 
+/** What a state is about (e.g. `waiting for broker 10.0.0.5:9092 (connection refused)`). */
+function detail(text: string | undefined): string {
+  return text ? `<div class="muted" data-testid="state-detail">${esc(text)}</div>` : "";
+}
+
 /** "3.2 s ago", "4 min ago". */
 function ago(ms: number): string {
   return ms < 120_000 ? `${(ms / 1000).toFixed(1)} s ago` : `${Math.round(ms / 60_000)} min ago`;
@@ -49,7 +54,7 @@ function renderCluster(cluster: PipelineResponse["cluster"]): string {
     }</td><td class="muted">${esc(s.kind)}</td><td>${esc(s.host)}</td><td>${s.pid}</td><td>` +
       `<span class="badge ${lost ? "bad" : stateClass(s.state)}">${esc(s.state)}</span>${
         lost ? ` <span class="muted">(was ${esc(s.reportedState)})</span>` : ""
-      }${s.error ? `<div class="failure">${esc(s.error)}</div>` : ""}</td><td>${
+      }${detail(s.detail)}${s.error ? `<div class="failure">${esc(s.error)}</div>` : ""}</td><td>${
         s.lag === null ? '<span class="muted">–</span>' : esc(compact(s.lag))
       }</td><td${lost ? ' class="failure"' : ""}>${esc(ago(s.ageMs))}</td></tr>`;
   }).join("");
@@ -69,7 +74,7 @@ export function renderPipeline(p: PipelineResponse): string {
     ).join("");
     return `<tr data-testid="pipeline-service"><td>${esc(s.name)}</td><td class="muted">${
       esc(s.kind)
-    }</td><td><span class="badge ${stateClass(s.state)}">${esc(s.state)}</span>${
+    }</td><td><span class="badge ${stateClass(s.state)}">${esc(s.state)}</span>${detail(s.detail)}${
       s.error ? `<div class="failure">${esc(s.error)}</div>` : ""
     }</td><td class="metrics">${metrics || '<span class="muted">–</span>'}</td></tr>`;
   }).join("");

@@ -49,3 +49,25 @@ Deno.test("without a cluster the panel shows no deployment table", () => {
   assert.doesNotMatch(html, /Deployment/);
   assert.match(html, /<h4>Services<\/h4>/);
 });
+
+Deno.test("a waiting service shows what it waits for, in the deployment and in this process", () => {
+  const detail = "waiting for broker 10.0.0.5:9092 (connection refused)";
+  const html = renderPipeline({
+    ...BASE,
+    services: [{ name: "p1", kind: "persistence", state: "waiting", detail, metrics: {} }],
+    cluster: {
+      lostAfterMs: 10_000,
+      services: [clusterService({ state: "waiting", reportedState: "waiting", detail })],
+    },
+  });
+  const cluster = html.split('data-testid="cluster-service"')[1]!;
+  assert.match(
+    cluster,
+    /badge warn">waiting<\/span><div class="muted" data-testid="state-detail">waiting for broker 10\.0\.0\.5:9092 \(connection refused\)/,
+  );
+  const own = html.split('data-testid="pipeline-service"')[1]!;
+  assert.match(
+    own,
+    /badge warn">waiting<\/span><div class="muted" data-testid="state-detail">waiting for broker/,
+  );
+});
