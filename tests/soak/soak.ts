@@ -176,7 +176,8 @@ function start(spec: SoakProcessSpec, configPath: string, scenario: SoakScenario
     };
     if (rep.type !== "status" || rep.memory === undefined) return;
     r.last = rep.services ?? r.last;
-    reported();
+    // A process reports from its start; its services count once they are past setting up.
+    if (r.last.every((s) => s.state !== "starting" && s.state !== "waiting")) reported();
     if (r.stopping) return;
     r.points.push({
       tMs: performance.now() - startedAt,
@@ -211,7 +212,13 @@ async function waitFirstReport(r: Running, ms: number): Promise<void> {
   });
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`soak process '${r.spec.name}' did not report within ${ms} ms`)),
+      () =>
+        reject(
+          new Error(
+            `soak process '${r.spec.name}' did not report its services running within ${ms} ms` +
+              ` (last: ${r.last.map((s) => `${s.name} ${s.state}`).join(", ") || "no report"})`,
+          ),
+        ),
       ms,
     );
   });
