@@ -12,6 +12,7 @@ import { apiThroughput } from "./api_bench.ts";
 import { s3Throughput } from "./s3_bench.ts";
 import { kafkaThroughput } from "./kafka_bench.ts";
 import { memorySteadyState } from "./memory_bench.ts";
+import { storeSizeIndexing } from "./store_size_bench.ts";
 
 const SUITES: Suite[] = [
   engineThroughput,
@@ -23,6 +24,7 @@ const SUITES: Suite[] = [
   kafkaThroughput,
   s3Throughput,
   memorySteadyState,
+  storeSizeIndexing,
 ];
 
 if (import.meta.main) {
