@@ -11,6 +11,7 @@ import { persistenceThroughput, pipelineVsEngine } from "./pipeline_bench.ts";
 import { apiThroughput } from "./api_bench.ts";
 import { s3Throughput } from "./s3_bench.ts";
 import { kafkaThroughput } from "./kafka_bench.ts";
+import { kafkaS3Throughput } from "./kafka_s3_bench.ts";
 import { memorySteadyState } from "./memory_bench.ts";
 import { storeSizeIndexing } from "./store_size_bench.ts";
 
@@ -23,6 +24,7 @@ const SUITES: Suite[] = [
   apiThroughput,
   kafkaThroughput,
   s3Throughput,
+  kafkaS3Throughput,
   memorySteadyState,
   storeSizeIndexing,
 ];

@@ -35,6 +35,7 @@ import { type EndpointHealth, endpointHealth } from "../common/endpoint_health.t
 import { KafkaLogSink } from "./logger.ts";
 import { watchedSocketFactory } from "./watched_socket.ts";
 import { registerZstdCodec } from "./zstd_codec.ts";
+import { stopIdleRequestQueueTimers } from "./request_queue_timers.ts";
 
 /** Reads an environment variable; returns undefined when unset or not permitted. */
 export type EnvReader = (name: string) => string | undefined;
@@ -387,6 +388,7 @@ export function dropTimeoutNegativeWarnings(): void {
 /** Creates a KafkaClient on kafkajs (nothing connects until a client's connect()). */
 export function createKafkaClient(options: CreateKafkaClientOptions = {}): KafkaClient {
   dropTimeoutNegativeWarnings();
+  stopIdleRequestQueueTimers();
   const conn = resolveConnection(options, options.env ?? denoEnv);
   const sinkOptions: ConstructorParameters<typeof KafkaLogSink>[0] = {};
   if (options.onLog) sinkOptions.onLog = options.onLog;

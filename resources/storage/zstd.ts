@@ -237,6 +237,29 @@ function scanFrames(bytes: Uint8Array): { frames: Frame[]; damage?: Damage } {
   return { frames };
 }
 
+/**
+ * The decompressed size a zstd frame declares in its header (Frame_Content_Size), or undefined
+ * when `bytes` does not start with a zstd frame header that carries one. Only the first frame
+ * is read: data of several frames decompresses to more.
+ */
+export function zstdFrameContentSize(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 6 || u32(bytes, 0) !== ZSTD_MAGIC) return undefined;
+  const descriptor = bytes[4]!;
+  const contentSizeFlag = descriptor >> 6;
+  const singleSegment = (descriptor >> 5) & 1;
+  if (contentSizeFlag === 0 && singleSegment === 0) return undefined;
+  const size = [1, 2, 4, 8][contentSizeFlag]!;
+  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]!;
+  if (at + size > bytes.length) return undefined;
+  if (size === 1) return bytes[at]!;
+  if (size === 2) return (bytes[at]! | (bytes[at + 1]! << 8)) + 256;
+  const low = u32(bytes, at);
+  if (size === 4) return low;
+  const high = u32(bytes, at + 4);
+  // Larger than any buffer here; the caller falls back to growing the output.
+  return high < 0x200000 ? high * 2 ** 32 + low : undefined;
+}
+
 function zlibReason(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   return message.replace(/^Zstd decompress error: /, "");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { constants, zstdCompressSync } from "node:zlib";
+import { constants, zstdCompressSync, type ZstdOptions } from "node:zlib";
 import { patternBytes } from "./storage_contract.ts";
-import { compressZstd, decompressZstd, ZstdDecodeError } from "./zstd.ts";
+import { compressZstd, decompressZstd, ZstdDecodeError, zstdFrameContentSize } from "./zstd.ts";
 
 function decodeError(bytes: Uint8Array): ZstdDecodeError {
   try {
@@ -89,4 +89,15 @@ Deno.test("zstd: levels are checked", () => {
   assert.throws(() => compressZstd(new Uint8Array(1), 23), RangeError);
   assert.throws(() => compressZstd(new Uint8Array(1), Number.NaN), /Invalid zstd level NaN/);
   assert.ok(compressZstd(new Uint8Array(100), -5).length > 0);
+});
+
+Deno.test("zstd: a frame's declared content size is read from its header", () => {
+  const pledged = (n: number) =>
+    zstdCompressSync(new Uint8Array(n).fill(7), { pledgedSrcSize: n } as ZstdOptions);
+  for (const n of [0, 1, 200, 255, 256, 300, 65_791, 65_792, 1_000_000]) {
+    assert.equal(zstdFrameContentSize(pledged(n)), n, `size ${n}`);
+  }
+  assert.equal(zstdFrameContentSize(zstdCompressSync(new Uint8Array(1000))), undefined);
+  assert.equal(zstdFrameContentSize(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])), undefined);
+  assert.equal(zstdFrameContentSize(pledged(1_000_000).subarray(0, 6)), undefined);
 });
