@@ -54,11 +54,12 @@ import {
   type BatchRef,
   batchRef,
   listAllKeys,
-  loadRawBatch,
   loadRunInfo,
+  loadSharedRawBatch,
   MissingBatchError,
   MissingMetadataError,
   type RunInfo,
+  shareRawBatches,
 } from "./raw_batch.ts";
 import { statsIndexer } from "./stats_indexer.ts";
 
@@ -181,6 +182,8 @@ export class IndexerService implements Service {
   readonly #fillers = new Set<string>();
   readonly #runInfo = new Map<string, RunInfo>();
   readonly #knownRuns = new Set<string>();
+  /** Unregisters this indexer as a reader of the process's shared decoded batches. */
+  #unshare: (() => void) | undefined;
   /**
    * Finished runs whose every batch is indexed: left out of the catch-up's listings until a
    * BatchInfo names them again (an extended run), so that its cost follows the active runs, not
@@ -246,6 +249,7 @@ export class IndexerService implements Service {
     return this.#life.start(
       () => {
         this.#consumer = this.#input.subscribe({ group: this.#group, member: this.name });
+        this.#unshare ??= shareRawBatches(this.#storage);
       },
       (signal) =>
         runConsumerLoop({
@@ -445,7 +449,7 @@ export class IndexerService implements Service {
       const pre = this.#indexer.prerequisite(ref, run);
       if (pre !== null && !(await this.#ready(p, pre, run))) return;
       p.waiting = p.waitingSince = p.waitingFor = undefined;
-      const batch = await loadRawBatch(this.#storage, ref);
+      const batch = await loadSharedRawBatch(this.#storage, ref);
       const result = await this.#indexer.index(this.#storage, batch, run);
       this.#known.add(p.doneKey);
       if (p.provides !== null) this.#known.add(p.provides);
@@ -731,8 +735,12 @@ export class IndexerService implements Service {
    * Finishes the batch in hand, then leaves the group: uncommitted messages go to the next
    * owner of their partitions, unfinished catch-up work to the next catch-up. Idempotent.
    */
-  stop(): Promise<void> {
-    return this.#life.stop();
+  async stop(): Promise<void> {
+    try {
+      await this.#life.stop();
+    } finally {
+      this.#unshare?.();
+    }
   }
 
   /** Waits in hand that no gap or failed batch explains (those are reported themselves). */

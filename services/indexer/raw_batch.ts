@@ -114,6 +114,64 @@ export async function loadRawBatch(storage: Storage, ref: BatchRef): Promise<Raw
   return { ...ref, chunks, rawBytes, storedBytes };
 }
 
+/** Most decoded batches kept per storage for the other indexers of this process. */
+const SHARED_BATCHES = 4;
+
+/** A batch being or recently decoded, and how many indexers took it. */
+interface SharedBatch {
+  loading: Promise<RawBatch>;
+  taken: number;
+}
+
+/** Per storage instance: its indexers in this process, and their batches, oldest first. */
+const shared = new WeakMap<Storage, { readers: number; batches: Map<string, SharedBatch> }>();
+
+/**
+ * Registers an indexer of this process as a reader of `storage`'s batches, for
+ * {@link loadSharedRawBatch}; returns the function that unregisters it.
+ */
+export function shareRawBatches(storage: Storage): () => void {
+  let s = shared.get(storage);
+  if (s === undefined) shared.set(storage, s = { readers: 0, batches: new Map() });
+  const own = s;
+  own.readers++;
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    own.readers--;
+    own.batches.clear(); // who still reads takes its batches anew
+  };
+}
+
+/**
+ * {@link loadRawBatch}, shared by the indexers of one process (see {@link shareRawBatches}):
+ * the stats, organisms and catalog indexers take the same batches at about the same time, and
+ * decoding a batch (with the garbage it makes) was most of their work, three times over. A
+ * batch is read and decoded once and kept until every registered indexer took it (at most the
+ * last few batches; a failed read is not kept). Batches are write-once, and the indexers do not
+ * change what they are given. With one indexer, nothing is kept.
+ */
+export function loadSharedRawBatch(storage: Storage, ref: BatchRef): Promise<RawBatch> {
+  const s = shared.get(storage);
+  if (s === undefined || s.readers < 2) return loadRawBatch(storage, ref);
+  const known = s.batches.get(ref.key);
+  if (known !== undefined) {
+    if (++known.taken >= s.readers) s.batches.delete(ref.key);
+    return known.loading;
+  }
+  const entry: SharedBatch = { loading: loadRawBatch(storage, ref), taken: 1 };
+  s.batches.set(ref.key, entry);
+  entry.loading.catch(() => {
+    if (s.batches.get(ref.key) === entry) s.batches.delete(ref.key);
+  });
+  for (const key of s.batches.keys()) {
+    if (s.batches.size <= SHARED_BATCHES) break;
+    s.batches.delete(key);
+  }
+  return entry.loading;
+}
+
 /** What the indexers need from a run's metadata. */
 export interface RunInfo {
   runId: string;
