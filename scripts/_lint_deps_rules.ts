@@ -41,6 +41,7 @@ export const RESOURCE_INTERFACES: readonly string[] = [
   "resources/storage/message_stream.ts",
   "resources/storage/list_all_keys.ts",
   "resources/storage/zstd.ts",
+  "resources/storage/transient_errors.ts",
 ];
 
 /** The folders outside resources/ that may import resource implementations: they wire them. */

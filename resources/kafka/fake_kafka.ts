@@ -224,6 +224,8 @@ export class FakeKafka implements KafkaClient {
   propagating = 0;
   /** When set, the next send fails with it (once). */
   failNextSend: Error | undefined;
+  /** When set, the next admin connect fails with it (once). */
+  failNextAdminConnect: Error | undefined;
   #nextMember = 0;
 
   group(name: string): FakeGroup {
@@ -302,7 +304,11 @@ export class FakeKafka implements KafkaClient {
 
   admin(): AdminClient {
     return {
-      connect: () => Promise.resolve(),
+      connect: () => {
+        const e = this.failNextAdminConnect;
+        this.failNextAdminConnect = undefined;
+        return e === undefined ? Promise.resolve() : Promise.reject(e);
+      },
       disconnect: () => Promise.resolve(),
       listTopics: () => Promise.resolve([...this.topics.keys()]),
       partitionCount: (topic) => {

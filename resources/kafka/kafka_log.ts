@@ -61,6 +61,16 @@ function hasName(e: unknown, name: string): boolean {
   return false;
 }
 
+/**
+ * The kafkajs error of a broker that accepted the connection and then dropped it (it is
+ * restarting). A broker that refuses or does not answer fails the setup at once, naming it: a
+ * service process then says it is waiting for it and sets up again (cli/service_process.ts).
+ */
+const CONNECTION_LOST = ["KafkaJSConnectionClosedError"];
+
+/** How long the setup is tried again while the broker drops connections, ms. */
+const SETUP_RETRY_MS = 60_000;
+
 /** Records produced here and acknowledged, per partition, for the retained-bytes bound. */
 interface Stored {
   offset: number;
@@ -179,7 +189,29 @@ export class KafkaLog {
     return this.#ready;
   }
 
+  /**
+   * Sets up; a broker that drops the connection meanwhile (it is restarting) is tried again
+   * with backoff for up to {@link SETUP_RETRY_MS}, so that a service starting then waits for it.
+   */
   async #setUp(): Promise<void> {
+    const since = performance.now();
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#setUpOnce();
+      } catch (e) {
+        const lost = CONNECTION_LOST.some((n) => hasName(e, n));
+        if (!lost || this.#closed || performance.now() - since >= SETUP_RETRY_MS) throw e;
+        this.#error(
+          "setup",
+          `${this.what}: setting up '${this.topic}': ${(e as Error).message}; retrying`,
+          e,
+        );
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** (attempt - 1))));
+      }
+    }
+  }
+
+  async #setUpOnce(): Promise<void> {
     await this.#admin.connect();
     this.#setup = await ensureTopic(this.#admin, {
       topic: this.topic,

@@ -176,3 +176,29 @@ Deno.test("KafkaQueue: lag counts uncommitted records of known groups", async ()
     await queue.close();
   }
 });
+
+Deno.test("KafkaQueue: a broker that drops the connection during setup (restarting) is tried again", async () => {
+  const client = new FakeKafka();
+  client.failNextAdminConnect = Object.assign(new Error("Closed connection"), {
+    name: "KafkaJSConnectionClosedError",
+  });
+  const queue = new KafkaQueue({ name: "restarting", partitions: 2, client });
+  try {
+    await queue.ready();
+    assert.equal(client.failNextAdminConnect, undefined, "the first connect failed");
+    assert.ok(client.topics.has(queue.topic), "set up on the second try");
+  } finally {
+    await queue.close();
+  }
+});
+
+Deno.test("KafkaQueue: a setup error other than a lost connection fails at once", async () => {
+  const client = new FakeKafka();
+  client.failNextAdminConnect = new Error("SASL authentication failed");
+  const queue = new KafkaQueue({ name: "refused", partitions: 2, client });
+  try {
+    await assert.rejects(queue.ready(), /cannot set up Kafka topic .*SASL authentication failed/);
+  } finally {
+    await queue.close();
+  }
+});

@@ -107,6 +107,15 @@ export async function tail(file: string, lines = 40): Promise<string> {
   }
 }
 
+/** Options of the servers' start functions (`startKafka`, `startSeaweedfs`). */
+export interface StartOptions {
+  /**
+   * A command the server is started through, e.g. `["ip", "netns", "exec", "infra"]` to run it
+   * in a network namespace; it must exec the server (the PID is the server's). Default none.
+   */
+  launcher?: readonly string[];
+}
+
 /**
  * Starts a server that outlives this script: its own session (setsid), no terminal, stdin from
  * /dev/null, stdout and stderr appended to `logFile`. Returns its PID, which is also its process

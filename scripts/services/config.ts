@@ -20,6 +20,8 @@ export const SEAWEEDFS_RELEASE = "4.53";
 export const HOST = "127.0.0.1";
 
 export interface ServicesConfig {
+  /** The address the servers bind to and advertise: HOST for `services:up`. */
+  host: string;
   /** `${XDG_CACHE_HOME:-$HOME/.cache}/evochora`: downloads and builds, kept between runs. */
   cacheRoot: string;
   /** Data, logs, configs and PID files of the running servers; wiped on every `services:up`. */
@@ -75,6 +77,7 @@ export function loadConfig(
 ): ServicesConfig {
   const cacheRoot = defaultCacheRoot(env);
   const cfg: ServicesConfig = {
+    host: HOST,
     cacheRoot,
     runDir: `${cacheRoot}/services/run`,
     envFile: text(env, "EVOCHORA_SERVICES_ENV_FILE", `${cacheRoot}/services/env`),
@@ -107,7 +110,7 @@ export function loadConfig(
   return cfg;
 }
 
-/** Every loopback port the two servers listen on (SeaweedFS gRPC ports are HTTP port + 10000). */
+/** Every port the two servers listen on (SeaweedFS gRPC ports are HTTP port + 10000). */
 export function allPorts(cfg: ServicesConfig): Record<string, number> {
   return {
     "kafka": cfg.kafka.port,
@@ -125,11 +128,11 @@ export function allPorts(cfg: ServicesConfig): Record<string, number> {
 
 /** The environment a test or service uses to reach the two servers, in a stable order. */
 export function envEntries(cfg: ServicesConfig): Array<[string, string]> {
-  const bootstrap = `${HOST}:${cfg.kafka.port}`;
+  const bootstrap = `${cfg.host}:${cfg.kafka.port}`;
   return [
     ["REDPANDA_BOOTSTRAP_SERVERS", bootstrap],
     ["KAFKA_BOOTSTRAP_SERVERS", bootstrap],
-    ["AWS_ENDPOINT", `http://${HOST}:${cfg.s3.port}`],
+    ["AWS_ENDPOINT", `http://${cfg.host}:${cfg.s3.port}`],
     ["AWS_REGION", cfg.s3.region],
     ["AWS_ACCESS_KEY_ID", cfg.s3.accessKey],
     ["AWS_SECRET_ACCESS_KEY", cfg.s3.secretKey],

@@ -3,7 +3,6 @@
 // as `java -cp 'libs/*' kafka.Kafka server.properties` on loopback ports.
 
 import {
-  HOST,
   KAFKA_VERSION,
   LOG4J_VERSION,
   MAVEN_DEPENDENCY_PLUGIN,
@@ -20,6 +19,7 @@ import {
   ServiceError,
   sleep,
   spawnDetached,
+  type StartOptions,
   stopFromPidFile,
   tail,
 } from "./_proc.ts";
@@ -159,9 +159,9 @@ function serverProperties(cfg: ServicesConfig, dataDir: string): string {
   const props: Record<string, string | number | boolean> = {
     "process.roles": "broker,controller",
     "node.id": 1,
-    "controller.quorum.voters": `1@${HOST}:${k.controllerPort}`,
-    "listeners": `PLAINTEXT://${HOST}:${k.port},CONTROLLER://${HOST}:${k.controllerPort}`,
-    "advertised.listeners": `PLAINTEXT://${HOST}:${k.port}`,
+    "controller.quorum.voters": `1@${cfg.host}:${k.controllerPort}`,
+    "listeners": `PLAINTEXT://${cfg.host}:${k.port},CONTROLLER://${cfg.host}:${k.controllerPort}`,
+    "advertised.listeners": `PLAINTEXT://${cfg.host}:${k.port}`,
     "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
@@ -211,8 +211,26 @@ logger.request.level = WARN
 `;
 }
 
-/** Formats the KRaft storage and starts the broker detached; returns its PID. */
-export async function startKafka(cfg: ServicesConfig): Promise<number> {
+/** Formats the KRaft storage under a new cluster id. */
+async function format(java: string, jvm: string[], props: string, log: string): Promise<void> {
+  await runLogged("kafka storage format", java, [
+    "-Xmx256m",
+    ...jvm,
+    "kafka.tools.StorageTool",
+    "format",
+    // One argument: an id starting with '-' (1 in 64) would otherwise read as a flag.
+    `--cluster-id=${clusterId()}`,
+    "--config",
+    props,
+    "--ignore-formatted",
+  ], log);
+}
+
+/**
+ * Formats the KRaft storage (unless formatted: a restart keeps its data) and starts the broker
+ * detached; returns its PID.
+ */
+export async function startKafka(cfg: ServicesConfig, opts: StartOptions = {}): Promise<number> {
   const java = await requireJava();
   const dir = kafkaRunDir(cfg);
   const data = `${dir}/data`;
@@ -228,22 +246,15 @@ export async function startKafka(cfg: ServicesConfig): Promise<number> {
     `-Dlog4j2.configurationFile=${log4j}`,
     `-Dkafka.logs.dir=${dir}`,
   ];
-  await runLogged("kafka storage format", java, [
-    "-Xmx256m",
-    ...common,
-    "-cp",
-    classpath,
-    "kafka.tools.StorageTool",
-    "format",
-    // One argument: an id starting with '-' (1 in 64) would otherwise read as a flag.
-    `--cluster-id=${clusterId()}`,
-    "--config",
-    props,
-    "--ignore-formatted",
-  ], `${dir}/format.log`);
+  // A restart on formatted storage keeps it (formatting again would ask for another cluster id).
+  if (!(await exists(`${data}/meta.properties`))) {
+    await format(java, [...common, "-cp", classpath], props, `${dir}/format.log`);
+  }
+  const [cmd, ...prefix] = [...(opts.launcher ?? []), java];
   return await spawnDetached({
-    cmd: java,
+    cmd: cmd!,
     args: [
+      ...prefix,
       `-Xms${cfg.kafka.heap}`,
       `-Xmx${cfg.kafka.heap}`,
       "-XX:+UseG1GC",
@@ -400,7 +411,7 @@ async function consumeOne(
  * same record back, and DeleteGroups and DeleteTopics, so nothing is left behind.
  */
 export async function checkKafka(cfg: ServicesConfig): Promise<void> {
-  const broker = `${HOST}:${cfg.kafka.port}`;
+  const broker = `${cfg.host}:${cfg.kafka.port}`;
   const kafka = healthClient(broker);
   const admin = kafka.admin();
   try {
@@ -472,7 +483,9 @@ export async function waitKafka(
     try {
       await checkKafka(cfg);
       say(
-        `Kafka ${KAFKA_VERSION} (KRaft) healthy at ${HOST}:${cfg.kafka.port} after ${seconds(t0)}`,
+        `Kafka ${KAFKA_VERSION} (KRaft) healthy at ${cfg.host}:${cfg.kafka.port} after ${
+          seconds(t0)
+        }`,
       );
       return;
     } catch (e) {
@@ -482,7 +495,7 @@ export async function waitKafka(
     await sleep(300);
   }
   throw new ServiceError(
-    `the Kafka broker at ${HOST}:${cfg.kafka.port} did not pass its check within ` +
+    `the Kafka broker at ${cfg.host}:${cfg.kafka.port} did not pass its check within ` +
       `${timeoutMs / 1000} s (last: ${last}); last lines of ${dir}/server.log:\n` +
       await tail(`${dir}/server.log`),
   );

@@ -3,7 +3,6 @@
 
 import {
   allPorts,
-  HOST,
   SEAWEEDFS_MODULE,
   SEAWEEDFS_RELEASE,
   SEAWEEDFS_VERSION,
@@ -20,6 +19,7 @@ import {
   ServiceError,
   sleep,
   spawnDetached,
+  type StartOptions,
   stopFromPidFile,
   tail,
   writeAtomic,
@@ -180,11 +180,17 @@ function s3Client(cfg: ServicesConfig): S3Client {
 }
 
 function s3Endpoint(cfg: ServicesConfig): string {
-  return `http://${HOST}:${cfg.s3.port}`;
+  return `http://${cfg.host}:${cfg.s3.port}`;
 }
 
-/** Starts `weed server` (master, volume, filer, S3 gateway in one process) detached. */
-export async function startSeaweedfs(cfg: ServicesConfig): Promise<number> {
+/**
+ * Starts `weed server` (master, volume, filer, S3 gateway in one process) detached; a restart
+ * on the same run directory keeps its data.
+ */
+export async function startSeaweedfs(
+  cfg: ServicesConfig,
+  opts: StartOptions = {},
+): Promise<number> {
   const dir = seaweedRunDir(cfg);
   const data = `${dir}/data`;
   await Deno.mkdir(data, { recursive: true });
@@ -201,8 +207,8 @@ export async function startSeaweedfs(cfg: ServicesConfig): Promise<number> {
   const args = [
     "server",
     `-dir=${data}`,
-    `-ip=${HOST}`,
-    `-ip.bind=${HOST}`,
+    `-ip=${cfg.host}`,
+    `-ip.bind=${cfg.host}`,
     `-master.port=${p["weed master"]}`,
     `-master.port.grpc=${p["weed master grpc"]}`,
     "-master.volumeSizeLimitMB=1024",
@@ -222,9 +228,10 @@ export async function startSeaweedfs(cfg: ServicesConfig): Promise<number> {
     `-s3.config=${s3Config}`,
     "-s3.autoCreateBucket=false", // as on AWS: a PutObject into a missing bucket fails
   ];
+  const [cmd, ...prefix] = [...(opts.launcher ?? []), weedBinary(cfg)];
   return await spawnDetached({
-    cmd: weedBinary(cfg),
-    args,
+    cmd: cmd!,
+    args: [...prefix, ...args],
     cwd: dir, // no filer.toml here: the filer keeps its metadata in leveldb under -dir
     logFile: `${dir}/weed.log`,
     pidFile: seaweedPidFile(cfg),
@@ -453,9 +460,7 @@ export async function waitSeaweedfs(
     try {
       const findings = await checkS3(cfg);
       say(
-        `S3 (SeaweedFS ${SEAWEEDFS_RELEASE}) healthy at http://${HOST}:${cfg.s3.port} after ${
-          seconds(t0)
-        }`,
+        `S3 (SeaweedFS ${SEAWEEDFS_RELEASE}) healthy at ${s3Endpoint(cfg)} after ${seconds(t0)}`,
       );
       return findings;
     } catch (e) {

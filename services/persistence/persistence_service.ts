@@ -16,6 +16,7 @@ import { BatchInfoSchema, create, FORMAT_VERSION, toBinary } from "../../proto/m
 import type { Consumer, Delivery, Queue } from "../../resources/queue/queue.ts";
 import { type Compressor, writeMessages } from "../../resources/storage/message_stream.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
+import { isTransientStorageError } from "../../resources/storage/transient_errors.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
 import { batchIndexOf, type ChunkRecordInfo, parseChunkRecord } from "../common/chunk_record.ts";
 import { runConsumerLoop } from "../common/consumer_loop.ts";
@@ -69,6 +70,9 @@ interface Pending {
   /** The run's end, while this batch (holding the final chunk) waits to end the run. */
   ending: RunEnding | undefined;
 }
+
+/** Longest wait between attempts to write a batch while storage is away, ms. */
+const MAX_WAIT_MS = 5_000;
 
 /** Batches written concurrently by one worker. */
 const WRITES_IN_FLIGHT = 3;
@@ -254,9 +258,14 @@ export class PersistenceService implements Service {
       p.failures++;
       this.#m.errors++;
       this.#life.error = `writing '${key}' failed (attempt ${p.failures}): ${(e as Error).message}`;
-      if (p.failures < this.#o.attempts) {
+      // Storage away (unreachable, restarting, 5xx) is no fault of the records: they wait for it
+      // however long it takes, never to the dead-letter store (which a partly recovered server
+      // may accept before it accepts the batch).
+      const transient = isTransientStorageError(e);
+      if (p.failures < this.#o.attempts || transient) {
         this.#m.retries++;
-        p.notBefore = performance.now() + this.#o.retryBaseMs * 2 ** (p.failures - 1);
+        const backoff = this.#o.retryBaseMs * 2 ** Math.min(p.failures - 1, 16);
+        p.notBefore = performance.now() + (transient ? Math.min(backoff, MAX_WAIT_MS) : backoff);
         return false;
       }
       // Bounded retries are over: the records go to the dead-letter store with the reason, so

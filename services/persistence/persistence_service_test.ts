@@ -167,3 +167,84 @@ Deno.test("a run whose batch is lost ends after the bounded wait, its end record
     assert.match(w.status().error ?? "", /ended with \d+ of \d+ batches stored/);
   });
 });
+
+/** Storage whose commits wait until `gate` resolves (and say so through `waiting`). */
+function gated(inner: Storage, gate: Promise<void>, waiting: { n: number }): Storage {
+  return {
+    ...refusing(inner, () => false),
+    openWriter: async (key: string): Promise<StorageWriter> => {
+      const w = await inner.openWriter(key);
+      return {
+        key,
+        write: (b: Uint8Array) => w.write(b),
+        commit: async () => {
+          waiting.n++;
+          await gate;
+          return await w.commit();
+        },
+        abort: () => w.abort(),
+      };
+    },
+  };
+}
+
+Deno.test("a stop while batches are being written lets them finish and commits them", async () => {
+  const { queue } = await chunkQueue();
+  await withStorage(async (storage) => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const waiting = { n: 0 };
+    const w = worker("p1", queue, gated(storage, gate, waiting));
+    await w.start();
+    await until("batches being written", () => waiting.n > 0);
+    const stopped = w.stop();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(w.status().metrics.batches, 0, "nothing stored before the gate opens");
+    open();
+    await stopped;
+    const m = w.status().metrics;
+    assert.ok(m.batches! >= waiting.n, `${m.batches} batches stored, ${waiting.n} were writing`);
+    const afterStop = await listAllKeys(storage, rawPrefix(RUN));
+    // What was stored is committed: a second worker stores no batch again, except the run's
+    // final batch, which stays uncommitted until the run's other batches are stored.
+    const again = worker("p2", queue, storage);
+    await again.start();
+    await until("the rest stored", () => (queue.stats().lag.persistence ?? 1) === 0);
+    await again.stop();
+    const stored = await listAllKeys(storage, rawPrefix(RUN));
+    const final = [...stored].sort().at(-1)!;
+    assert.equal(
+      again.status().metrics.duplicate_batches,
+      afterStop.includes(final) ? 1 : 0,
+    );
+    assert.equal(stored.length, m.batches! + again.status().metrics.batches!);
+  });
+});
+
+Deno.test("while storage is unreachable a batch waits for it, past its attempts, and never goes to the dead-letter store", async () => {
+  await withStorage(async (storage) => {
+    const { queue, chunks } = await chunkQueue();
+    // Raw batches are refused as by a server that is down; dead letters would go through (a
+    // partly recovered server), so a worker that gave up on the batch would lose it there.
+    let away = true;
+    const refused = Object.assign(new Error("connect ECONNREFUSED 10.0.0.2:18333"), {
+      code: "ECONNREFUSED",
+    });
+    const flaky: Storage = {
+      ...refusing(storage, () => false),
+      openWriter: (key: string) =>
+        away && key.includes("/raw/")
+          ? Promise.reject(new Error(`Cannot commit '${key}'`, { cause: refused }))
+          : storage.openWriter(key),
+    };
+    const w = worker("p", queue, flaky, { attempts: 2 });
+    await w.start();
+    await until("retries past the attempts", () => (w.status().metrics.retries ?? 0) >= 6);
+    away = false;
+    await until("every chunk stored", () => queue.stats().lag.persistence === 0);
+    await w.stop();
+    assert.equal(w.status().metrics.dead_letters, 0);
+    assert.deepEqual(await listAllKeys(storage, deadLetterPrefix(RUN)), []);
+    assert.equal((await listAllKeys(storage, rawPrefix(RUN))).length, Math.ceil(chunks / 3));
+  });
+});

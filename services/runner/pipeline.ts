@@ -285,17 +285,26 @@ export class Pipeline {
 
   /**
    * Sweeps crash leftovers (temp files, pending uploads untouched for 10 minutes)
-   * from every storage, then starts the services in order.
+   * from every storage, then starts the services in order. A sweep that fails (the storage is
+   * away for a moment, as while an S3 server restarts) is reported and skipped: it is
+   * housekeeping, the next start or `inspect` sweeps again, and the services wait for their
+   * storage themselves.
    */
   async start(): Promise<void> {
     for (const [name, r] of this.resources) {
       if (r.role !== "storage" || this.#readOnly.has(name)) continue;
-      this.swept.push(
-        ...await r.instance.sweepLeftovers({
-          prefix: "runs/",
-          olderThanMs: DEFAULT_LEFTOVER_AGE_MS,
-        }),
-      );
+      try {
+        this.swept.push(
+          ...await r.instance.sweepLeftovers({
+            prefix: "runs/",
+            olderThanMs: DEFAULT_LEFTOVER_AGE_MS,
+          }),
+        );
+      } catch (e) {
+        console.error(
+          `Sweeping crash leftovers in '${name}' failed, skipped: ${(e as Error).message}`,
+        );
+      }
     }
     // Beats from the start, so that services still starting (or failing to) show too.
     this.#cluster?.start();

@@ -236,3 +236,25 @@ Deno.test("stop waits for every index of the run, and a drain timeout names the 
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(dir2, { recursive: true });
 });
+
+Deno.test("a storage sweep that fails at start is skipped, and the pipeline runs", async () => {
+  const dir = await tempDir();
+  const cfg = defaultConfig({ dataDir: dir, persistence: 1, ticks: 300, engine: ENGINE });
+  const pipeline = await Pipeline.create(resolveConfig(cfg));
+  let sweeps = 0;
+  for (const r of pipeline.resources.values()) {
+    if (r.role !== "storage") continue;
+    // As while an S3 server restarts: the listing of pending uploads is refused.
+    r.instance.sweepLeftovers = () => {
+      sweeps++;
+      return Promise.reject(new Error("connect ECONNREFUSED 10.0.0.2:18333"));
+    };
+  }
+  await pipeline.start();
+  await pipeline.engine!.done;
+  assert.equal(await pipeline.stop(60000), true, JSON.stringify(pipeline.lastDrain));
+  assert.ok(sweeps > 0, "a sweep was tried");
+  assert.deepEqual(pipeline.swept, []);
+  assert.ok(pipeline.services.every((s) => s.status().state !== "failed"));
+  await Deno.remove(dir, { recursive: true });
+});

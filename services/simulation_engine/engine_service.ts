@@ -16,6 +16,7 @@ import { setImmediate } from "node:timers";
 import { SimulationMetadataSchema, toBinary } from "../../proto/mod.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
+import { isTransientStorageError } from "../../resources/storage/transient_errors.ts";
 import { chunkRecord } from "../common/chunk_record.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
@@ -35,6 +36,9 @@ import {
 } from "./runtime/mod.ts";
 import { writeRunTarget } from "../common/run_target.ts";
 import { storeCheckpoint } from "./checkpoint_store.ts";
+
+/** How long the engine retries storing a checkpoint before the run fails, ms. */
+export const CHECKPOINT_RETRY_MS = 120_000;
 
 /** A checkpoint handed to {@link EngineServiceOptions.onCheckpoint}. */
 export interface EngineCheckpoint extends EncodedCheckpoint {
@@ -240,12 +244,35 @@ export class EngineService implements Service {
       checkpoint.chunks % this.#options.chunksPerBatch === 0;
     if (storage !== undefined && (resumable || final)) {
       const t = performance.now();
-      await storeCheckpoint(storage, this.runId, checkpoint.tick, checkpoint.bytes);
+      await this.#store(storage, checkpoint);
       this.#checkpointMs += performance.now() - t;
     }
     await this.#options.onCheckpoint?.({ ...checkpoint, runId: this.runId, final });
     this.#checkpoints++;
     this.#checkpointBytes += checkpoint.bytes.length;
+  }
+
+  /**
+   * Stores a checkpoint, retrying through a storage outage (an S3 server restarting: a
+   * transient failure) for up to {@link CHECKPOINT_RETRY_MS}: the simulation waits meanwhile, as
+   * for a full queue; a longer outage or another failure ends the run.
+   */
+  async #store(storage: Storage, checkpoint: EncodedCheckpoint): Promise<void> {
+    const since = performance.now();
+    for (let attempt = 1;; attempt++) {
+      try {
+        await storeCheckpoint(storage, this.runId, checkpoint.tick, checkpoint.bytes);
+        this.#life.error = undefined;
+        return;
+      } catch (e) {
+        if (!isTransientStorageError(e) || performance.now() - since >= CHECKPOINT_RETRY_MS) {
+          throw e;
+        }
+        this.#life.error = `storing the checkpoint at tick ${checkpoint.tick} failed (attempt ` +
+          `${attempt}): ${(e as Error).message}; retrying`;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** (attempt - 1))));
+      }
+    }
   }
 
   async #put(chunk: EncodedChunk, final: boolean): Promise<void> {

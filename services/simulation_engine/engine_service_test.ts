@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import type { Consumer, LogStats, Queue, QueueRecord } from "../../resources/queue/queue.ts";
+import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
+import type { StorageWriter } from "../../resources/storage/storage.ts";
+import { checkpointTicks } from "./checkpoint_store.ts";
 import {
   type EngineCheckpoint,
   EngineService,
@@ -136,4 +139,49 @@ Deno.test("a finished run's final checkpoint, continued to twice its ticks, puts
   const extended = await run(600, { restoreFrom: final.bytes });
   const want = long.records.slice(final.chunks);
   assert.deepEqual(extended.records.map((r) => r.value), want.map((r) => r.value));
+});
+
+/** Filesystem storage whose first `failures` checkpoint writes fail, as while S3 restarts. */
+class FlakyCheckpointStorage extends FilesystemStorage {
+  failures: number;
+  constructor(root: string, failures: number) {
+    super({ root });
+    this.failures = failures;
+  }
+  override openWriter(key: string): Promise<StorageWriter> {
+    if (key.includes("/checkpoints/") && this.failures > 0) {
+      this.failures--;
+      return Promise.reject(
+        Object.assign(new Error("connect ECONNREFUSED 10.0.0.2:18333"), { code: "ECONNREFUSED" }),
+      );
+    }
+    return super.openWriter(key);
+  }
+}
+
+Deno.test("a checkpoint write that fails while storage is away is retried, and the run goes on", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const storage = new FlakyCheckpointStorage(root, 2);
+    const service = new EngineService({
+      name: "engine",
+      output: new RecordingQueue(),
+      metadataOutput: new RecordingQueue(),
+      engine: ENGINE,
+      ticks: 130,
+      chunksPerBatch: 3,
+      runId: "flaky-storage",
+      checkpointStorage: storage,
+      clock: () => 0,
+    });
+    await service.start();
+    await service.done;
+    assert.equal(service.status().state, "stopped", service.status().error);
+    assert.equal(storage.failures, 0, "both failures were met");
+    const stored = await checkpointTicks(storage, "flaky-storage");
+    assert.deepEqual(stored, [130, 115, 55], "the resumable checkpoints and the final one");
+    assert.equal(service.status().error, undefined, "the retry's error is cleared");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -111,7 +111,10 @@ class ServiceProcess {
     ]);
   }
 
-  async #lines(stream: ReadableStream<Uint8Array>, f: (line: string) => void): Promise<void> {
+  async #lines(
+    stream: ReadableStream<Uint8Array<ArrayBuffer>>,
+    f: (line: string) => void,
+  ): Promise<void> {
     let rest = "";
     for await (const text of stream.pipeThrough(new TextDecoderStream())) {
       const lines = (rest + text).split("\n");
