@@ -5,6 +5,25 @@
  * @module
  */
 
+import process from "node:process";
+
+/** This process's CPU time so far (user + system, every thread), seconds. */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** The bytes of `parts` end to end: a batch's chunks before framing. */
+export function joinBytes(parts: readonly { bytes: Uint8Array }[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.bytes.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p.bytes, at);
+    at += p.bytes.length;
+  }
+  return out;
+}
+
 /** One reported figure. */
 export interface Figure {
   name: string;

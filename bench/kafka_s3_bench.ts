@@ -12,7 +12,6 @@
  * @module
  */
 
-import process from "node:process";
 import { constants, zstdCompressSync } from "node:zlib";
 import { Kafka, logLevel } from "kafkajs";
 import { planChildren } from "../cli/service_launcher.ts";
@@ -32,7 +31,7 @@ import {
   loadServicesEnv,
   removePrefix,
 } from "../tests/integration/pipeline_services.ts";
-import { type Figure, runSuites, type Suite } from "./_harness.ts";
+import { cpuSeconds, type Figure, joinBytes, runSuites, type Suite } from "./_harness.ts";
 import { evolvedChunks } from "./engine_bench.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -59,11 +58,6 @@ async function processCpu(pid: number): Promise<number> {
   return (utime! + stime! + cutime! + cstime!) / USER_HZ;
 }
 
-function cpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
-
 /**
  * Plain zstd-3 of the batches (each batch's chunks concatenated, no framing) on this thread, with
  * nothing else running: raw bytes and MB per CPU second.
@@ -72,13 +66,7 @@ function plainZstd(chunks: EncodedChunk[]): { raw: number; perCpu: number } {
   let raw = 0;
   let cpu = 0;
   for (let i = 0; i < chunks.length; i += CHUNKS_PER_BATCH) {
-    const batch = chunks.slice(i, i + CHUNKS_PER_BATCH);
-    const joined = new Uint8Array(batch.reduce((n, c) => n + c.bytes.length, 0));
-    let at = 0;
-    for (const c of batch) {
-      joined.set(c.bytes, at);
-      at += c.bytes.length;
-    }
+    const joined = joinBytes(chunks.slice(i, i + CHUNKS_PER_BATCH));
     const before = cpuSeconds();
     zstdCompressSync(joined, { params: { [constants.ZSTD_c_compressionLevel]: 3 } });
     cpu += cpuSeconds() - before;
