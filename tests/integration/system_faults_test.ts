@@ -475,16 +475,25 @@ Deno.test({
         30000,
         () => probe!.assignment(iso.group, VICTIM, iso.ticksTopic),
       );
-      const highBeforeKill = await probe.high(iso.ticksTopic);
+      // Kill at a moment when the victim's partitions hold records it has not committed (a
+      // fast worker may have committed all the engine produced so far): the fault must leave
+      // work behind for the others.
+      const uncommittedOn = async (high: Map<number, { high: number }>) => {
+        const committed = await probe!.committed(iso.group, iso.ticksTopic);
+        return victimPartitions.reduce(
+          (n, p) => n + Math.max(0, high.get(p)!.high - Math.max(0, committed.get(p) ?? 0)),
+          0,
+        );
+      };
+      let highBeforeKill = await probe.high(iso.ticksTopic);
+      await until(`records uncommitted on ${VICTIM}'s partitions`, 60000, async () => {
+        highBeforeKill = await probe!.high(iso.ticksTopic);
+        return (await uncommittedOn(highBeforeKill)) >= 2 ? true : undefined;
+      });
       const engineRunningAtKill = engine.running;
       victim.signal("SIGKILL");
       timings.killed = ms();
-      const committedAtKill = await probe.committed(iso.group, iso.ticksTopic);
-      const uncommittedAtKill = victimPartitions.reduce(
-        (n, p) =>
-          n + Math.max(0, highBeforeKill.get(p)!.high - Math.max(0, committedAtKill.get(p) ?? 0)),
-        0,
-      );
+      const uncommittedAtKill = await uncommittedOn(highBeforeKill);
       const victimExit = await exitOf(victim, 10000);
       assert.equal(victimExit.signal, "SIGKILL");
       // Wall clock (as BatchInfo.writtenAtMs) once it is gone: it wrote nothing later.
