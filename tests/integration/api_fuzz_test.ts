@@ -12,24 +12,13 @@ import { makeRun, readBatches, type RefBatch } from "../fixtures/stored_run.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import { batchKey, metadataKey } from "../../services/common/storage_layout.ts";
 import { startServe } from "./_serve_process.ts";
+import { seededRandom } from "../fixtures/seeded_random.ts";
 
 const CACHE_MB = 64;
 /** RSS allowed above the cache budget: the runtime, V8's heap slack, buffers in flight. */
 const MARGIN_MB = 192;
 const REQUESTS = 6000;
 const CONCURRENCY = 8;
-
-/** A seeded generator (mulberry32), so that a failing sequence can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Sampled ticks of a batch. */
 function ticksOf(b: RefBatch): number[] {
@@ -145,7 +134,7 @@ Deno.test("the API never dies, never answers 500 and stays within its cache budg
   const planted = await salt(root, runId, good);
   const server = await startServe(root, ["--no-index", "--cache-mb", String(CACHE_MB)]);
   const seed = Number(Deno.env.get("EVOCHORA_FUZZ_SEED") ?? 20261130);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const statuses = new Map<number, number>();
   const problems: string[] = [];
   let peak = 0;

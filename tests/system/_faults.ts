@@ -12,6 +12,9 @@ import { PLACEMENT, WORKERS } from "./_deployment.ts";
 import type { Infra } from "./_infra.ts";
 import type { Netns } from "./_netns.ts";
 import type { KafkaProbe } from "./_probe.ts";
+import { seededRandom } from "../fixtures/seeded_random.ts";
+
+export { seededRandom };
 
 /** The kinds of fault. */
 export const FAULT_KINDS = [
@@ -38,18 +41,6 @@ export interface Fault {
   downMs: number;
   /** The worker killed (worker-kill). */
   worker?: string;
-}
-
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The kinds named in `spec` ("a,b"), checked; all when undefined or empty. */
