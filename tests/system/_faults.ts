@@ -14,8 +14,6 @@ import type { Netns } from "./_netns.ts";
 import type { KafkaProbe } from "./_probe.ts";
 import { seededRandom } from "../fixtures/seeded_random.ts";
 
-export { seededRandom };
-
 /** The kinds of fault. */
 export const FAULT_KINDS = [
   "worker-kill",

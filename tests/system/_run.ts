@@ -21,7 +21,7 @@ import {
   s3Client,
   type StoredFindings,
 } from "./_stored_check.ts";
-import { seededRandom } from "./_faults.ts";
+import { seededRandom } from "../fixtures/seeded_random.ts";
 import { LandedBatches } from "./_landed.ts";
 
 const ROOT = new URL("../../", import.meta.url);
