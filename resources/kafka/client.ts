@@ -12,6 +12,9 @@
  *   `KAFKA_SASL_PASSWORD`: SASL authentication when the mechanism is set;
  * - `KAFKA_SSL` (`true`/`1`): TLS; `KAFKA_SSL_CA_FILE`: a PEM file of CAs to trust;
  *   `KAFKA_SSL_REJECT_UNAUTHORIZED=false`: accept any certificate (tests only).
+ * - `EVOCHORA_KAFKA_LOG` (`error`, `warn`, `info`, `debug`): print the client's log at that
+ *   level to stderr, one line per entry (group joins with their partitions, consumer crashes
+ *   and restarts, pauses), for troubleshooting a deployment; nothing is printed otherwise.
  *
  * @module
  */
@@ -32,7 +35,7 @@ import {
   type SASLOptions,
 } from "kafkajs";
 import { type EndpointHealth, endpointHealth } from "../common/endpoint_health.ts";
-import { KafkaLogSink } from "./logger.ts";
+import { type KafkaLogRecord, KafkaLogSink } from "./logger.ts";
 import { watchedSocketFactory } from "./watched_socket.ts";
 import { registerZstdCodec } from "./zstd_codec.ts";
 import { stopIdleRequestQueueTimers } from "./request_queue_timers.ts";
@@ -90,6 +93,8 @@ export interface ResolvedConnection {
   retryMaxMs: number;
   producerRetries: number;
   logLevel: NonNullable<KafkaConnectionOptions["logLevel"]>;
+  /** Whether log entries are printed to stderr (`EVOCHORA_KAFKA_LOG`). */
+  printLog: boolean;
 }
 
 /** Splits a broker list (`a:1,b:2`), rejecting entries without a port. */
@@ -197,7 +202,35 @@ export function resolveConnection(
     requestTimeoutMs: positive(options.requestTimeoutMs, 30000, "requestTimeoutMs"),
     retryMaxMs: positive(options.retryMaxMs, 10000, "retryMaxMs"),
     producerRetries,
-    logLevel: options.logLevel ?? "warn",
+    ...logSettings(options, env),
+  };
+}
+
+function logSettings(
+  options: KafkaConnectionOptions,
+  env: EnvReader,
+): Pick<ResolvedConnection, "logLevel" | "printLog"> {
+  const printed = env("EVOCHORA_KAFKA_LOG")?.trim().toLowerCase();
+  if (printed === undefined || printed === "") {
+    return { logLevel: options.logLevel ?? "warn", printLog: false };
+  }
+  if (!["nothing", "error", "warn", "info", "debug"].includes(printed)) {
+    throw new RangeError(
+      `EVOCHORA_KAFKA_LOG="${printed}": not a log level; use error, warn, info or debug`,
+    );
+  }
+  return { logLevel: printed as ResolvedConnection["logLevel"], printLog: printed !== "nothing" };
+}
+
+const LOG_RANK = { nothing: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
+
+/** Prints entries at or above `level` to stderr, one line each (for `EVOCHORA_KAFKA_LOG`). */
+function logPrinter(level: ResolvedConnection["logLevel"]): (r: KafkaLogRecord) => void {
+  return (r) => {
+    if (LOG_RANK[r.level] > LOG_RANK[level]) return;
+    const where = r.broker === undefined ? "" : ` [${r.broker}]`;
+    const error = r.error === undefined ? "" : `: ${r.error}`;
+    console.error(`kafka ${r.time} ${r.level} ${r.namespace}${where}: ${r.message}${error}`);
   };
 }
 
@@ -392,6 +425,7 @@ export function createKafkaClient(options: CreateKafkaClientOptions = {}): Kafka
   const conn = resolveConnection(options, options.env ?? denoEnv);
   const sinkOptions: ConstructorParameters<typeof KafkaLogSink>[0] = {};
   if (options.onLog) sinkOptions.onLog = options.onLog;
+  else if (conn.printLog) sinkOptions.onLog = logPrinter(conn.logLevel);
   const sink = options.sink ?? new KafkaLogSink(sinkOptions);
   return new KafkajsClient(conn, sink, options.health ?? endpointHealth);
 }

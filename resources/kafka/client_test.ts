@@ -74,6 +74,17 @@ Deno.test("resolveConnection: SASL and TLS come from KAFKA_* variables only", ()
   );
 });
 
+Deno.test("resolveConnection: EVOCHORA_KAFKA_LOG sets the level and prints; a bad level is named", () => {
+  const quiet = resolveConnection({ brokers: "a:1", logLevel: "error" }, env({}));
+  assert.deepEqual([quiet.logLevel, quiet.printLog], ["error", false]);
+  const loud = resolveConnection({ brokers: "a:1" }, env({ EVOCHORA_KAFKA_LOG: " Info " }));
+  assert.deepEqual([loud.logLevel, loud.printLog], ["info", true]);
+  assert.throws(
+    () => resolveConnection({ brokers: "a:1" }, env({ EVOCHORA_KAFKA_LOG: "loud" })),
+    /EVOCHORA_KAFKA_LOG="loud": not a log level; use error, warn, info or debug/,
+  );
+});
+
 Deno.test("KafkaLogSink: counts errors and warnings quietly, keeps the latest", () => {
   const seen: string[] = [];
   const sink = new KafkaLogSink({ keep: 2, onLog: (r) => seen.push(r.level) });

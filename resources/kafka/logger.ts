@@ -104,6 +104,14 @@ export class KafkaLogSink {
     this.add(rec);
   }
 
+  /**
+   * Records a notable event of our own (a group join, a crash, a pause) at info level: not
+   * counted or kept, only forwarded to the `onLog` callback (printed with EVOCHORA_KAFKA_LOG).
+   */
+  info(namespace: string, message: string): void {
+    this.add({ time: new Date().toISOString(), level: "info", namespace, message });
+  }
+
   /** Counts and latest entries. */
   summary(): KafkaLogSummary {
     const out: KafkaLogSummary = {

@@ -258,6 +258,10 @@ export class KafkaPullConsumer implements Consumer {
     this.#o.sink.error("consumer", text, e);
   }
 
+  #info(message: string): void {
+    this.#o.sink.info("consumer", `${this.#o.what}: ${message}`);
+  }
+
   #notify(): void {
     const ws = [...this.#waiters];
     this.#waiters.clear();
@@ -302,6 +306,7 @@ export class KafkaPullConsumer implements Consumer {
     if (st.readyCount > 0 && this.#bufferedBytes() >= this.#o.bufferBytes) {
       this.#paused.add(st.partition);
       this.#c.pause(this.#o.topic, [st.partition]);
+      this.#info(`paused partition ${st.partition}: ${this.#bufferedBytes()} bytes buffered`);
     }
     if (st.readyCount > 0) this.#notify();
     return Promise.resolve();
@@ -326,12 +331,18 @@ export class KafkaPullConsumer implements Consumer {
         progressed = true;
       }
     }
-    if (out.length > 0 && this.#paused.size > 0 && this.#bufferedBytes() < this.#o.bufferBytes) {
-      const resume = [...this.#paused].filter((p) => this.#parts.has(p));
-      this.#paused.clear();
-      if (resume.length > 0) this.#c.resume(this.#o.topic, resume);
-    }
+    if (out.length > 0) this.#resumeIfRoom();
     return out;
+  }
+
+  /** Resumes the paused partitions once the buffers are below the limit. */
+  #resumeIfRoom(): void {
+    if (this.#paused.size === 0 || this.#bufferedBytes() >= this.#o.bufferBytes) return;
+    const resume = [...this.#paused].filter((p) => this.#parts.has(p));
+    this.#paused.clear();
+    if (resume.length === 0) return;
+    this.#c.resume(this.#o.topic, resume);
+    this.#info(`resumed partition(s) ${resume.join(",")}`);
   }
 
   async #commit(records: readonly Delivery[]): Promise<boolean> {
@@ -429,6 +440,15 @@ export class KafkaPullConsumer implements Consumer {
     }
     this.#owned = [...mine].sort((a, b) => a - b);
     this.#rotation = 0;
+    this.#info(
+      `joined as ${memberId}${fresh ? " (a new member: nothing kept)" : ""}: partitions ` +
+        this.#owned.map((p) => {
+          const st = this.#parts.get(p)!;
+          return st.next === undefined ? `${p}` : `${p}@${st.next}`;
+        }).join(",") + (this.#paused.size > 0 ? `; paused ${[...this.#paused].join(",")}` : ""),
+    );
+    // Revoked partitions may have freed enough buffer for the paused ones.
+    this.#resumeIfRoom();
     for (const w of [...this.#joinWaiters]) w();
     this.#notify();
   }
@@ -436,8 +456,11 @@ export class KafkaPullConsumer implements Consumer {
   #onCrash(error: Error, restart: boolean): void {
     if (this.#closed) return;
     this.#error(restart ? "consumer crashed, restarting" : "consumer crashed", error);
-    // The restarted consumer joins as a new member: nothing held now is ours any more.
-    for (const p of [...this.#parts.keys()]) this.#revoke(p);
+    // The restarted consumer joins as a new member: nothing held now is ours any more. kafkajs
+    // has already dropped its consumer group, and its pauses with it (the restarted one starts
+    // unpaused); resuming now would throw, so the pauses are only forgotten here.
+    this.#parts.clear();
+    this.#paused.clear();
     this.#owned = [];
     this.#memberId = undefined;
     // Commits waiting for a rejoin find their partitions gone.

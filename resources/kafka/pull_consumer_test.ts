@@ -43,10 +43,21 @@ class ManualClient implements ConsumerClient {
     this.seeks.push([p, o]);
   }
   pause(_t: string, ps: readonly number[]) {
+    this.#requireGroup();
     for (const p of ps) this.paused.add(p);
   }
   resume(_t: string, ps: readonly number[]) {
+    this.#requireGroup();
     for (const p of ps) this.paused.delete(p);
+  }
+  /** As kafkajs between a crash and its restart: no consumer group, pauses forgotten. */
+  stopGroup() {
+    this.groupStopped = true;
+    this.paused.clear();
+  }
+  groupStopped = false;
+  #requireGroup() {
+    if (this.groupStopped) throw new Error("Consumer group was not initialized");
   }
   onGroupJoin(l: (memberId: string, a: Record<string, number[]>) => void) {
     this.join = l;
@@ -208,6 +219,42 @@ Deno.test("KafkaPullConsumer: partitions pause at bufferBytes and resume after d
     assert.ok(client.paused.has(0));
     client.join!("m-1", { t: [1] });
     assert.ok(!client.paused.has(0));
+  } finally {
+    await consumer.close();
+  }
+});
+
+Deno.test("KafkaPullConsumer: a crash while partitions are paused leaves the restarted member unpaused and fetching", async () => {
+  const { client, consumer } = await start({ bufferBytes: 100 });
+  try {
+    client.join!("m-1", { t: [0] });
+    await client.feed(0, 0, 5, 30);
+    assert.deepEqual([...client.paused], [0]);
+    // kafkajs stops its consumer group before it reports the crash.
+    client.stopGroup();
+    client.crash!(new Error("connection lost"), true);
+    assert.deepEqual(consumer.status().paused, []);
+    client.groupStopped = false;
+    client.join!("m-2", { t: [0] });
+    await client.feed(0, 0, 5, 30);
+    const again = await consumer.drain(10, 0);
+    assert.deepEqual(again.map((d) => d.offset), [0, 1, 2, 3, 4]);
+    assert.deepEqual([...client.paused], [], "nothing paused after the drain");
+  } finally {
+    await consumer.close();
+  }
+});
+
+Deno.test("KafkaPullConsumer: paused partitions resume when a rebalance frees the buffer", async () => {
+  const { client, consumer } = await start({ bufferBytes: 100 });
+  try {
+    client.join!("m-1", { t: [0, 1] });
+    await client.feed(1, 0, 4, 30); // 120 bytes: 1 paused
+    await client.feed(0, 0, 1, 30); // 0 paused too
+    assert.deepEqual([...client.paused].sort(), [0, 1]);
+    // Partition 1 moves away with its 120 bytes; 0 keeps 30 and must fetch again.
+    client.join!("m-1", { t: [0] });
+    assert.deepEqual([...client.paused], []);
   } finally {
     await consumer.close();
   }

@@ -56,6 +56,7 @@ export const KAFKA_ENV: readonly string[] = [
   "KAFKA_SSL",
   "KAFKA_SSL_CA_FILE",
   "KAFKA_SSL_REJECT_UNAUTHORIZED",
+  "EVOCHORA_KAFKA_LOG",
 ];
 
 /**

@@ -242,7 +242,14 @@ export class Deployment {
     this.apiUrl = `http://${o.net.host("view").address}:${API_PORT}`;
     // Only what a service needs: where the servers are, the API token, and what deno needs to
     // find its cache. Nothing from this process' environment names 127.0.0.1.
-    this.#env = { ...o.serversEnv, EVOCHORA_API_TOKEN: o.apiToken, NO_COLOR: "1" };
+    // Group joins (with their partitions), crashes and pauses go to each service's log, so
+    // that a failure can be traced to the consumer that held a partition.
+    this.#env = {
+      ...o.serversEnv,
+      EVOCHORA_API_TOKEN: o.apiToken,
+      NO_COLOR: "1",
+      EVOCHORA_KAFKA_LOG: "info",
+    };
     for (const k of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
       const v = Deno.env.get(k);
       if (v !== undefined) this.#env[k] = v;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import { type Admin, AssignerProtocol, Kafka, logLevel } from "kafkajs";
 
 /** An admin client and a batch-topic reader. */
 export class KafkaProbe {
@@ -51,6 +51,31 @@ export class KafkaProbe {
       return lag;
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * Per partition of `topic`: the group's committed offset and the high watermark, and which
+   * member of `group` owns it (for a failure message), e.g. `4: 6/197 evochora-persistence-1-…`.
+   */
+  async describe(group: string, topic: string): Promise<string> {
+    try {
+      const high = await this.#admin.fetchTopicOffsets(topic);
+      const [t] = await this.#admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const committed = new Map((t?.partitions ?? []).map((p) => [p.partition, p.offset]));
+      const owner = new Map<number, string>();
+      const { groups } = await this.#admin.describeGroups([group]);
+      for (const m of groups[0]?.members ?? []) {
+        const a = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+        for (const p of a?.assignment[topic] ?? []) owner.set(p, m.memberId);
+      }
+      return high.sort((a, b) => a.partition - b.partition).map((p) =>
+        `${p.partition}: ${committed.get(p.partition) ?? "-"}/${p.high} ${
+          owner.get(p.partition) ?? "(no owner)"
+        }`
+      ).join("\n");
+    } catch (e) {
+      return `(the broker did not answer: ${(e as Error).message})`;
     }
   }
 

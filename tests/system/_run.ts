@@ -302,7 +302,11 @@ export async function runOnHosts(o: RunOptions): Promise<RunResult> {
     300_000,
     async () => (await o.probe.lag(names.persistenceGroup, names.ticksTopic)) === 0,
   );
-  assert.ok(drained, "the persistence group did not commit every record");
+  assert.ok(
+    drained,
+    "the persistence group did not commit every record (partition: committed/high owner):\n" +
+      await o.probe.describe(names.persistenceGroup, names.ticksTopic),
+  );
   const seconds = (Math.max(ended, performance.now()) - t0) / 1000;
   console.error(`system: ${o.label}: ${o.run.ticks} ticks stored in ${seconds.toFixed(1)} s`);
   const stored = await verify(o, dep, { token, poison });
