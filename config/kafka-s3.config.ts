@@ -32,7 +32,9 @@ export default defineConfig({
       kind: "kafka-queue",
       topic: "evochora-ticks",
       partitions: 6,
-      compression: "zstd",
+      // Its records are whole batches the engine compressed with zstd already: Kafka's own
+      // compression would only compress them again, costing CPU on both ends.
+      compression: "none",
       groups: ["persistence"],
     },
     "metadata": { kind: "kafka-queue", topic: "evochora-metadata", partitions: 1 },

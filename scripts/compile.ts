@@ -58,7 +58,9 @@ const COMMON_INCLUDES = ["services/simulation_engine/programs/ancestor.evo"];
 
 /** Files a kind's binary embeds besides: modules loaded by path and data it serves. */
 const KIND_INCLUDES: Record<string, string[]> = {
-  // The compression worker's module, which `new Worker` loads by URL.
+  // The zstd worker's module, which `new Worker` loads by URL: the engine compresses batches
+  // on it, a persistence worker checks them on it.
+  "simulation-engine": ["resources/storage/_zstd_worker.ts"],
   "persistence": ["resources/storage/_zstd_worker.ts"],
   // The built web client, served from the embedded files.
   "http-api": ["web/dist"],

@@ -98,7 +98,7 @@ Deno.test("compile plans one binary per kind with exactly the flags derivePermis
     assert.equal(includes.includes(join(ROOT, "web/dist")), s.kind === "http-api", s.kind);
     assert.equal(
       includes.includes(join(ROOT, "resources/storage/_zstd_worker.ts")),
-      s.kind === "persistence",
+      s.kind === "persistence" || s.kind === "simulation-engine",
       s.kind,
     );
   }

@@ -1,14 +1,15 @@
 /**
- * Worker side of {@link ZstdWorker}: compresses on its own thread. node:zlib's "async" zstd
+ * Worker side of {@link ZstdWorker}: compresses and decompresses on its own thread. node:zlib's "async" zstd
  * runs on the calling thread in Deno, so a worker is the way to use a second core.
  *
  * @module
  */
 
-import { compressZstd } from "./zstd.ts";
+import { compressZstd, decompressZstd } from "./zstd.ts";
 
 interface Request {
   id: number;
+  op: "compress" | "decompress";
   bytes: Uint8Array;
   level: number;
 }
@@ -19,9 +20,9 @@ const scope = self as unknown as {
 };
 
 scope.onmessage = (e) => {
-  const { id, bytes, level } = e.data;
+  const { id, op, bytes, level } = e.data;
   try {
-    const out = compressZstd(bytes, level);
+    const out = op === "decompress" ? decompressZstd(bytes) : compressZstd(bytes, level);
     scope.postMessage({ id, out }, [out.buffer]);
   } catch (err) {
     scope.postMessage({ id, error: (err as Error).message }, []);

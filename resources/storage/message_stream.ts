@@ -190,12 +190,25 @@ async function writeMessagesOnWorker(
   }
   const framed = frameDelimited(parts);
   const size = framed.length;
-  const compressed = await worker.compress(framed, level);
+  return await writeCompressedMessages(storage, key, await worker.compress(framed, level), size);
+}
+
+/**
+ * Writes a message stream that is compressed already (a batch record's value: the engine
+ * framed and compressed it as {@link writeMessages} would), as it is, then commits. `rawBytes`
+ * is its decompressed size, for the result. On an error nothing is left under the key.
+ */
+export async function writeCompressedMessages(
+  storage: Storage,
+  key: string,
+  compressed: Uint8Array,
+  rawBytes: number,
+): Promise<WriteMessagesResult> {
   const writer = await storage.openWriter(key);
   try {
     await writer.write(compressed);
     const result = await writer.commit();
-    return { ...result, rawBytes: size, storedBytes: compressed.length };
+    return { ...result, rawBytes, storedBytes: compressed.length };
   } catch (e) {
     await writer.abort().catch(() => {
       // The original error matters more than a failed cleanup.

@@ -1,14 +1,20 @@
 /**
- * zstd compression on a worker thread, so that compressing batches overlaps with the
- * simulation (in-process) or with draining the next records (a persistence process).
+ * zstd on a worker thread, so that compressing batches overlaps with the simulation, and
+ * checking them (decompression) with draining the next records in a persistence process.
  * Same bytes as {@link compressZstd}: one-shot, content checksum, deterministic.
  *
  * @module
  */
 
 interface Pending {
+  op: "compression" | "decompression";
   resolve(out: Uint8Array): void;
   reject(e: Error): void;
+}
+
+/** A compression or decompression that failed on the worker (bad input, not a crash). */
+export class ZstdWorkerError extends Error {
+  override readonly name = "ZstdWorkerError";
 }
 
 /** One compression worker; terminate it with {@link ZstdWorker.close}. */
@@ -25,7 +31,7 @@ export class ZstdWorker {
       if (p === undefined) return;
       this.#pending.delete(e.data.id);
       if (e.data.out !== undefined) p.resolve(e.data.out);
-      else p.reject(new Error(`zstd compression failed: ${e.data.error}`));
+      else p.reject(new ZstdWorkerError(`zstd ${p.op} failed: ${e.data.error}`));
     };
     w.onerror = (e) => {
       e.preventDefault();
@@ -49,14 +55,31 @@ export class ZstdWorker {
    * not use `bytes` afterwards (pass a buffer it owns).
    */
   compress(bytes: Uint8Array, level: number): Promise<Uint8Array> {
+    return this.#run("compress", bytes, level);
+  }
+
+  /**
+   * Decompresses `bytes` (one or more zstd frames, as {@link decompressZstd}); bad data rejects
+   * with a {@link ZstdWorkerError} whose message says what and where. `bytes` is copied (the
+   * caller keeps it: compressed input is small beside its output).
+   */
+  decompress(bytes: Uint8Array): Promise<Uint8Array> {
+    return this.#run("decompress", bytes.slice(), 0);
+  }
+
+  #run(op: "compress" | "decompress", bytes: Uint8Array, level: number): Promise<Uint8Array> {
     const worker = this.#ensure();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, {
+        op: op === "compress" ? "compression" : "decompression",
+        resolve,
+        reject,
+      });
       const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
         ? bytes
         : bytes.slice();
-      worker.postMessage({ id, bytes: owned, level }, [owned.buffer as ArrayBuffer]);
+      worker.postMessage({ id, op, bytes: owned, level }, [owned.buffer as ArrayBuffer]);
     });
   }
 

@@ -25,7 +25,7 @@ export interface ServiceNeeds {
   listen?: { host: string; port: number };
   /** Environment variables the service itself reads (its resources' are the wiring's). */
   env: readonly string[];
-  /** Compresses on a worker thread, whose module the process must be allowed to load. */
+  /** Runs zstd on a worker thread, whose module the process must be allowed to load. */
   compressionWorker?: boolean;
   /**
    * Serves the web client: from `root`, or (undefined) from the repository's web/dist, which

@@ -1,6 +1,6 @@
 /**
  * A persistence worker's needs: it consumes its queue, writes batch files to its storage and
- * notifies its topic; with `compressOnWorker` it loads the compression worker's module.
+ * notifies its topic; with `checkOnWorker` it loads the zstd worker's module.
  *
  * @module
  */
@@ -12,7 +12,7 @@ export interface PersistenceNeedsConfig {
   input: string;
   storage: string;
   notify: string;
-  compressOnWorker: boolean;
+  checkOnWorker: boolean;
 }
 
 /** What a persistence worker with config `s` needs. */
@@ -21,6 +21,6 @@ export function persistenceNeeds(s: PersistenceNeedsConfig): ServiceNeeds {
     storages: [{ resource: s.storage, access: "write" }],
     messaging: [s.input, s.notify],
     env: [],
-    compressionWorker: s.compressOnWorker,
+    compressionWorker: s.checkOnWorker,
   };
 }

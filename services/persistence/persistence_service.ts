@@ -1,30 +1,32 @@
 /**
- * The persistence service: one of N competing workers. It drains chunk records, groups them
- * into batches whose boundaries the data decides (chunk index / chunks per batch), writes
- * each complete batch as one zstd file, publishes a BatchInfo, and only then commits the
- * records. A crash before the commit redelivers the records; the replay rebuilds the same key
- * and bytes and the no-clobber commit makes it a no-op.
+ * The persistence service: one of N competing workers. It drains batch records (each a whole
+ * batch, framed and zstd-compressed once by the engine: services/common/batch_record.ts),
+ * checks each (./batch_check.ts; a record that fails is a dead letter), writes it as it came
+ * as the batch's file, publishes a BatchInfo, and only then commits the record. A crash before
+ * the commit redelivers it; the replay writes the same key and bytes and the no-clobber commit
+ * makes it a no-op. The worker compresses nothing: the CPU it spends per raw byte is the
+ * check's decompression (on the decompressor's thread when there is one) and the I/O.
  *
  * The worker that stores the batch holding a run's final chunk also ends the run: it writes the
  * run's end record once the run's batches are stored (./run_ending.ts), and only then commits
- * that batch's records, so the end record is written exactly once through the same rules.
+ * that batch's record, so the end record is written exactly once through the same rules.
  *
  * @module
  */
 
 import { BatchInfoSchema, create, FORMAT_VERSION, toBinary } from "../../proto/mod.ts";
 import type { Consumer, Delivery, Queue } from "../../resources/queue/queue.ts";
-import { type Compressor, writeMessages } from "../../resources/storage/message_stream.ts";
+import { writeCompressedMessages } from "../../resources/storage/message_stream.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import { isTransientStorageError } from "../../resources/storage/transient_errors.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
-import { batchIndexOf, type ChunkRecordInfo, parseChunkRecord } from "../common/chunk_record.ts";
+import { type BatchRecordInfo, firstChunkOf, parseBatchRecord } from "../common/batch_record.ts";
+import { checkBatch, type Decompressor, inlineDecompressor } from "./batch_check.ts";
 import { runConsumerLoop } from "../common/consumer_loop.ts";
 import { writeDeadLetter } from "../common/dead_letters.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
 import { batchKey } from "../common/storage_layout.ts";
-import { readChunkHeader } from "../../codec/mod.ts";
 import { type RunEnding, tryEndRun } from "./run_ending.ts";
 
 /** Options for {@link PersistenceService}. */
@@ -38,12 +40,12 @@ export interface PersistenceOptions {
   drainTimeoutMs: number;
   attempts: number;
   retryBaseMs: number;
-  zstdLevel: number;
   /**
-   * Where batches are compressed, e.g. a worker thread (the wiring makes and closes it), so
-   * that compression overlaps with the rest of the process. Absent: on the calling thread.
+   * Where batches are decompressed to be checked, e.g. a worker thread (the wiring makes and
+   * closes it), so that checking overlaps with the rest of the process. Absent: on the calling
+   * thread.
    */
-  compressor?: Compressor;
+  decompressor?: Decompressor;
   /**
    * Longest wait, ms, for a run's other batches before its end record is written anyway (naming
    * how many were stored). Default 60000: a crashed worker's batch returns when its records are
@@ -55,13 +57,12 @@ export interface PersistenceOptions {
 }
 
 interface Pending {
-  runId: string;
-  batch: number;
-  batchChunks: number;
+  info: BatchRecordInfo;
   partition: number;
-  chunks: Map<number, { info: ChunkRecordInfo; delivery: Delivery }>;
-  /** Index of the run's last chunk when it is in this batch. */
-  finalIndex: number | undefined;
+  /** The batch's value, checked. */
+  bytes: Uint8Array;
+  /** Its deliveries: more than one when the batch was put again (a resumed engine). */
+  deliveries: Delivery[];
   /** Failed attempts so far, and when the next may start. */
   failures: number;
   notBefore: number;
@@ -143,65 +144,41 @@ export class PersistenceService implements Service {
 
   async #accept(d: Delivery): Promise<void> {
     this.#m.records++;
-    this.#m.bytes += d.value.length;
-    let info: ChunkRecordInfo;
+    let info: BatchRecordInfo;
     try {
-      info = parseChunkRecord(d);
-      const h = readChunkHeader(d.value);
-      const mismatch = h.runId !== info.runId
-        ? `run id '${h.runId}' in the chunk, '${info.runId}' in the header`
-        : h.chunkIndex !== info.chunkIndex
-        ? `chunk index ${h.chunkIndex} in the chunk, ${info.chunkIndex} in the header`
-        : h.firstTick !== info.firstTick || h.lastTick !== info.lastTick
-        ? `ticks ${h.firstTick}..${h.lastTick} in the chunk, ${info.firstTick}..${info.lastTick} in the header`
-        : !h.hasSnapshot
-        ? "chunk has no snapshot"
-        : h.formatVersion !== FORMAT_VERSION
-        ? `format version ${h.formatVersion}, this build reads ${FORMAT_VERSION}`
-        : null;
-      if (mismatch !== null) throw new RangeError(mismatch);
+      info = parseBatchRecord(d);
+      await checkBatch(info, d.value, this.#o.decompressor ?? inlineDecompressor);
     } catch (e) {
-      await this.#deadLetterAndCommit([d], `undecodable chunk record: ${(e as Error).message}`, 1);
+      await this.#deadLetterAndCommit([d], `undecodable batch record: ${(e as Error).message}`, 1);
       return;
     }
-    const batch = batchIndexOf(info);
-    const id = `${info.runId}/${batch}`;
-    let p = this.#pending.get(id);
-    if (p === undefined) {
-      p = {
-        runId: info.runId,
-        batch,
-        batchChunks: info.batchChunks,
-        partition: d.partition,
-        chunks: new Map(),
-        finalIndex: undefined,
-        failures: 0,
-        notBefore: 0,
-        stored: undefined,
-        ending: undefined,
-      };
-      this.#pending.set(id, p);
+    this.#m.bytes += info.rawBytes;
+    const id = `${info.runId}/${info.batch}`;
+    const p = this.#pending.get(id);
+    if (p !== undefined) {
+      // The same batch again (put again by a resumed engine, or redelivered): one file, and
+      // every delivery of it committed once the file is written.
+      p.deliveries.push(d);
+      return;
     }
-    p.chunks.set(info.chunkIndex, { info, delivery: d }); // a redelivered duplicate replaces
-    if (info.final) p.finalIndex = info.chunkIndex;
-  }
-
-  #isComplete(p: Pending): boolean {
-    const first = p.batch * p.batchChunks;
-    const last = p.finalIndex ?? first + p.batchChunks - 1;
-    for (let i = first; i <= last; i++) if (!p.chunks.has(i)) return false;
-    return true;
+    this.#pending.set(id, {
+      info,
+      partition: d.partition,
+      bytes: d.value,
+      deliveries: [d],
+      failures: 0,
+      notBefore: 0,
+      stored: undefined,
+      ending: undefined,
+    });
   }
 
   /**
-   * Writes the complete batches with up to {@link WRITES_IN_FLIGHT} at once, starting the next
-   * as soon as one finishes: one batch compresses while another's file is written and synced,
-   * which keeps both the compressor and the disk busy.
+   * Writes the pending batches with up to {@link WRITES_IN_FLIGHT} at once, starting the next
+   * as soon as one finishes, so that the storage's round trips overlap.
    */
   async #writeComplete(): Promise<void> {
-    const ready = [...this.#pending].filter(([, p]) =>
-      this.#isComplete(p) && performance.now() >= p.notBefore
-    );
+    const ready = [...this.#pending].filter(([, p]) => performance.now() >= p.notBefore);
     let next = 0;
     const lane = async () => {
       while (next < ready.length) {
@@ -217,18 +194,14 @@ export class PersistenceService implements Service {
    * Returns false when the batch must be tried again later.
    */
   async #writeBatch(p: Pending): Promise<boolean> {
-    const entries = [...p.chunks.values()].sort((a, b) => a.info.chunkIndex - b.info.chunkIndex);
-    const deliveries = entries.map((e) => e.delivery);
     if (p.stored === undefined) {
-      const stored = await this.#storeBatch(p, entries);
+      const stored = await this.#storeBatch(p);
       if (typeof stored === "boolean") return stored;
       p.stored = stored;
       this.#life.error = undefined;
     }
-    if (p.finalIndex !== undefined && !(await this.#endRun(p, entries.at(-1)!.info.lastTick))) {
-      return false;
-    }
-    await this.#consumer!.commit(deliveries);
+    if (p.info.final && !(await this.#endRun(p))) return false;
+    await this.#consumer!.commit(p.deliveries);
     return true;
   }
 
@@ -236,24 +209,13 @@ export class PersistenceService implements Service {
    * Writes the batch's file and publishes its BatchInfo. Returns the key, or whether the batch
    * is done with (true: dead-lettered and committed; false: try again later).
    */
-  async #storeBatch(
-    p: Pending,
-    entries: { info: ChunkRecordInfo; delivery: Delivery }[],
-  ): Promise<string | boolean> {
-    const firstTick = entries[0]!.info.firstTick;
-    const lastTick = entries[entries.length - 1]!.info.lastTick;
-    const key = batchKey(p.runId, firstTick, lastTick);
-    const deliveries = entries.map((e) => e.delivery);
-    let written: Awaited<ReturnType<typeof writeMessages>>;
+  async #storeBatch(p: Pending): Promise<string | boolean> {
+    const { info } = p;
+    const key = batchKey(info.runId, info.firstTick, info.lastTick);
+    const deliveries = p.deliveries;
+    let written: Awaited<ReturnType<typeof writeCompressedMessages>>;
     try {
-      written = await writeMessages(
-        this.#o.storage,
-        key,
-        deliveries.map((d) => d.value),
-        this.#o.compressor === undefined
-          ? { level: this.#o.zstdLevel }
-          : { level: this.#o.zstdLevel, worker: this.#o.compressor },
-      );
+      written = await writeCompressedMessages(this.#o.storage, key, p.bytes, info.rawBytes);
     } catch (e) {
       p.failures++;
       this.#m.errors++;
@@ -281,23 +243,23 @@ export class PersistenceService implements Service {
     if (written.created) this.#m.batches++;
     else this.#m.duplicate_batches++;
     this.#m.stored_bytes += written.storedBytes;
-    const info = create(BatchInfoSchema, {
-      runId: p.runId,
+    const batchInfo = create(BatchInfoSchema, {
+      runId: info.runId,
       storageKey: key,
-      firstTick: BigInt(firstTick),
-      lastTick: BigInt(lastTick),
+      firstTick: BigInt(info.firstTick),
+      lastTick: BigInt(info.lastTick),
       rawBytes: BigInt(written.rawBytes),
       storedBytes: BigInt(written.storedBytes),
-      chunkCount: entries.length,
+      chunkCount: info.chunkCount,
       writer: this.name,
       writtenAtMs: BigInt(Date.now()),
       formatVersion: FORMAT_VERSION,
     });
     try {
       await this.#o.notify.publish({
-        key: p.runId,
-        value: toBinary(BatchInfoSchema, info),
-        headers: { run: p.runId, key },
+        key: info.runId,
+        value: toBinary(BatchInfoSchema, batchInfo),
+        headers: { run: info.runId, key },
       });
     } catch (e) {
       // The file is durable; without a notification the records stay uncommitted, and a
@@ -314,12 +276,13 @@ export class PersistenceService implements Service {
    * Tries to write the run's end record (see ./run_ending.ts). false: not yet (the run's other
    * batches are still missing, or storage failed); the batch stays pending, uncommitted.
    */
-  async #endRun(p: Pending, lastTick: number): Promise<boolean> {
+  async #endRun(p: Pending): Promise<boolean> {
+    const { info } = p;
     p.ending ??= {
-      runId: p.runId,
-      finalIndex: p.finalIndex!,
-      chunksPerBatch: p.batchChunks,
-      lastTick,
+      runId: info.runId,
+      finalIndex: firstChunkOf(info) + info.chunkCount - 1,
+      chunksPerBatch: info.batchChunks,
+      lastTick: info.lastTick,
       finalBatchKey: p.stored!,
       since: performance.now(),
     };
@@ -334,7 +297,7 @@ export class PersistenceService implements Service {
       );
     } catch (e) {
       this.#m.errors++;
-      this.#life.error = `ending run '${p.runId}' failed: ${(e as Error).message}; will retry`;
+      this.#life.error = `ending run '${info.runId}' failed: ${(e as Error).message}; will retry`;
       p.notBefore = performance.now() + this.#o.retryBaseMs;
       return false;
     }
@@ -345,7 +308,8 @@ export class PersistenceService implements Service {
     }
     if (attempt.created) this.#m.runs_ended++;
     if (attempt.stored < attempt.expected) {
-      this.#life.error = `run '${p.runId}' ended with ${attempt.stored} of ${attempt.expected} ` +
+      this.#life.error =
+        `run '${info.runId}' ended with ${attempt.stored} of ${attempt.expected} ` +
         `batches stored after waiting ${this.#o.endWaitMs ?? 60_000} ms`;
     }
     return true;

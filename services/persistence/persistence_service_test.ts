@@ -46,7 +46,6 @@ function worker(
     drainTimeoutMs: 20,
     attempts: extra.attempts ?? 3,
     retryBaseMs: 10,
-    zstdLevel: 3,
     endWaitMs: extra.endWaitMs ?? 60_000,
     endPollMs: 20,
   });

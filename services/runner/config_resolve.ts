@@ -216,9 +216,14 @@ function resolveService(
         "engine",
         "ticks",
         "chunksPerBatch",
+        "zstdLevel",
+        "compressOnWorker",
         "runId",
         "checkpointStorage",
       ]);
+      if (raw.compressOnWorker !== undefined && typeof raw.compressOnWorker !== "boolean") {
+        throw new ConfigError(`${path}.compressOnWorker`, "expected true or false");
+      }
       if (raw.engine !== undefined && !isObj(raw.engine)) {
         throw new ConfigError(`${path}.engine`, "expected an object");
       }
@@ -229,6 +234,8 @@ function resolveService(
         engine: (raw.engine ?? {}) as EngineConfigInput,
         ticks: int(`${path}.ticks`, raw.ticks, 0, 0, Number.MAX_SAFE_INTEGER),
         chunksPerBatch: int(`${path}.chunksPerBatch`, raw.chunksPerBatch, 5, 1, 100000),
+        zstdLevel: int(`${path}.zstdLevel`, raw.zstdLevel, 3, 1, 19),
+        compressOnWorker: raw.compressOnWorker ?? true,
       };
       if (raw.runId !== undefined) {
         const id = str(`${path}.runId`, raw.runId);
@@ -257,6 +264,15 @@ function resolveService(
         group: str(`${path}.group`, raw.group, "metadata-persistence"),
       };
     case "persistence":
+      for (const moved of ["zstdLevel", "compressOnWorker"]) {
+        if (raw[moved] !== undefined) {
+          throw new ConfigError(
+            `${path}.${moved}`,
+            "is a setting of the simulation-engine service now: the engine compresses each " +
+              "batch once and persistence workers store it as it comes; move it there",
+          );
+        }
+      }
       onlyFields(path, raw, [
         "kind",
         "input",
@@ -267,11 +283,10 @@ function resolveService(
         "drainTimeoutMs",
         "attempts",
         "retryBaseMs",
-        "zstdLevel",
-        "compressOnWorker",
+        "checkOnWorker",
       ]);
-      if (raw.compressOnWorker !== undefined && typeof raw.compressOnWorker !== "boolean") {
-        throw new ConfigError(`${path}.compressOnWorker`, "expected true or false");
+      if (raw.checkOnWorker !== undefined && typeof raw.checkOnWorker !== "boolean") {
+        throw new ConfigError(`${path}.checkOnWorker`, "expected true or false");
       }
       return {
         kind,
@@ -283,8 +298,7 @@ function resolveService(
         drainTimeoutMs: int(`${path}.drainTimeoutMs`, raw.drainTimeoutMs, 200, 1, 600000),
         attempts: int(`${path}.attempts`, raw.attempts, 3, 1, 100),
         retryBaseMs: int(`${path}.retryBaseMs`, raw.retryBaseMs, 100, 0, 600000),
-        zstdLevel: int(`${path}.zstdLevel`, raw.zstdLevel, 3, 1, 19),
-        compressOnWorker: raw.compressOnWorker ?? true,
+        checkOnWorker: raw.checkOnWorker ?? true,
       };
     case "indexer": {
       onlyFields(path, raw, ["kind", "index", "input", "storage", "group", "catchUpIntervalMs"]);

@@ -38,7 +38,11 @@ Deno.test("the default config resolves with 3 persistence workers started before
   });
   const p = c.services["persistence-1"]!;
   assert.equal(p.kind, "persistence");
-  if (p.kind === "persistence") assert.equal(p.zstdLevel, 3);
+  if (p.kind === "persistence") assert.equal(p.checkOnWorker, true);
+  const e = c.services["simulation-engine"]!;
+  if (e.kind === "simulation-engine") {
+    assert.deepEqual([e.zstdLevel, e.compressOnWorker], [3, true]);
+  }
 });
 
 Deno.test("an unknown resource kind names the field and the allowed kinds", () => {

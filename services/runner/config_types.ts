@@ -113,6 +113,13 @@ export interface SimulationEngineServiceConfig {
   ticks?: number;
   /** Chunks per batch file: batch boundaries are chunk index / this. Default 5. */
   chunksPerBatch?: number;
+  /**
+   * zstd level of the batches. The engine compresses each batch once; persistence workers store
+   * it as it comes. Default 3.
+   */
+  zstdLevel?: number;
+  /** Compress on a worker thread, beside the simulation (Deno's zlib runs on the calling thread). Default true. */
+  compressOnWorker?: boolean;
   /** Run id; default: UTC time, seed and a random suffix. */
   runId?: string;
   /**
@@ -149,10 +156,11 @@ export interface PersistenceServiceConfig {
   attempts?: number;
   /** Milliseconds before the first retry; doubles per attempt. Default 100. */
   retryBaseMs?: number;
-  /** zstd level of batch files. Default 3. */
-  zstdLevel?: number;
-  /** Compress on a worker thread (Deno's zlib compresses on the calling thread). Default true. */
-  compressOnWorker?: boolean;
+  /**
+   * Check each batch (decompress it) on a worker thread, beside the consumer loop. Default true.
+   * (Batches arrive compressed by the engine: `zstdLevel` is the engine's setting.)
+   */
+  checkOnWorker?: boolean;
 }
 
 /** Derives index files (stats, organisms, catalog) from stored batches. */

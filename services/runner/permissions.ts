@@ -98,7 +98,7 @@ export const STATUS_SYS: readonly string[] = ["hostname"];
 export const S3_SYS: readonly string[] = ["osRelease"];
 
 /**
- * The compression worker's modules, which persistence loads with `new Worker`: a worker
+ * The zstd worker's modules, which the engine and persistence load with `new Worker`: a worker
  * loads its module graph anew, so each of its local modules must be readable.
  */
 export const ZSTD_WORKER_MODULES: readonly string[] = ["_zstd_worker.ts", "zstd.ts"].map((f) =>

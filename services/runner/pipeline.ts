@@ -167,8 +167,10 @@ export class Pipeline {
             engine: s.engine,
             ticks: s.ticks,
             chunksPerBatch: s.chunksPerBatch,
+            zstdLevel: s.zstdLevel,
             clock: CHUNK_CLOCK,
           };
+          if (s.compressOnWorker) o.compressor = startZstdWorker(closers);
           const runId = s.runId ?? ownRun;
           if (runId !== undefined) o.runId = runId;
           if (s.checkpointStorage !== undefined) {
@@ -209,12 +211,6 @@ export class Pipeline {
         case "http-api":
           break; // below, once the pipeline exists
         case "persistence": {
-          // One compression thread per worker, owned by the pipeline (closed in stop()).
-          const compressor = s.compressOnWorker ? new ZstdWorker() : undefined;
-          if (compressor !== undefined) {
-            compressor.warmUp();
-            closers.push(() => compressor.close());
-          }
           const o: ConstructorParameters<typeof PersistenceService>[0] = {
             name,
             input: queue(s.input),
@@ -225,9 +221,8 @@ export class Pipeline {
             drainTimeoutMs: s.drainTimeoutMs,
             attempts: s.attempts,
             retryBaseMs: s.retryBaseMs,
-            zstdLevel: s.zstdLevel,
           };
-          if (compressor !== undefined) o.compressor = compressor;
+          if (s.checkOnWorker) o.decompressor = startZstdWorker(closers);
           services.push(new PersistenceService(o));
           break;
         }
@@ -520,4 +515,12 @@ function engineRunId(config: ResolvedConfig, names: readonly string[]): string |
     if (s?.kind === "simulation-engine") return s.runId ?? newRunId(s.engine.seed);
   }
   return undefined;
+}
+
+/** A zstd thread for one service, owned by the pipeline (closed in stop()). */
+function startZstdWorker(closers: (() => void)[]): ZstdWorker {
+  const worker = new ZstdWorker();
+  worker.warmUp();
+  closers.push(() => worker.close());
+  return worker;
 }

@@ -104,7 +104,6 @@ async function persistAll(queue: MemoryQueue, storage: Storage): Promise<Persist
     drainTimeoutMs: 50,
     attempts: 3,
     retryBaseMs: 10,
-    zstdLevel: 3,
   });
   await worker.start();
   const deadline = performance.now() + 20000;
@@ -187,7 +186,6 @@ Deno.test("when storage refuses writes the records stay uncommitted and the erro
     drainTimeoutMs: 20,
     attempts: 2,
     retryBaseMs: 5,
-    zstdLevel: 3,
   });
   await worker.start();
   await new Promise((r) => setTimeout(r, 300));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Consumer, LogStats, Queue, QueueRecord } from "../../resources/queue/queue.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
-import { parseChunkRecord } from "../common/chunk_record.ts";
+import { parseBatchRecord } from "../common/batch_record.ts";
 import { batchKey, checkpointKey, metadataKey } from "../common/storage_layout.ts";
 import { EngineService } from "../simulation_engine/engine_service.ts";
 import {
@@ -73,15 +73,10 @@ async function storedRun(storage: Storage, batches: number) {
   await engine.done;
   await put(storage, metadataKey(RUN), metadata.records[0]!.value);
   const infos = output.records.map((r) =>
-    parseChunkRecord({ ...r, headers: r.headers ?? {}, partition: 0, offset: 0 })
+    parseBatchRecord({ ...r, headers: r.headers ?? {}, partition: 0, offset: 0 })
   );
-  for (let b = 0; b < batches; b++) {
-    const chunks = infos.slice(3 * b, 3 * b + 3);
-    await put(
-      storage,
-      batchKey(RUN, chunks[0]!.firstTick, chunks.at(-1)!.lastTick),
-      new Uint8Array(1),
-    );
+  for (const info of infos.slice(0, batches)) {
+    await put(storage, batchKey(RUN, info.firstTick, info.lastTick), new Uint8Array(1));
   }
   return { engine, metadata: metadata.records[0]!.value };
 }

@@ -1,7 +1,7 @@
 /**
  * The simulation-engine service: runs the engine, puts the run's metadata on its queue first,
- * then every chunk on the tick queue. `put` backpressure slows the simulation when persistence
- * falls behind; nothing is dropped.
+ * then the run's batches on the tick queue, each compressed once (./batch_publisher.ts). `put`
+ * backpressure slows the simulation when persistence falls behind; nothing is dropped.
  *
  * Checkpoints: given `onCheckpoint`, it takes one after every `intervals.checkpoint` chunks and
  * a final one when the run stops, and hands each over once the chunks before it are on the
@@ -17,7 +17,8 @@ import { SimulationMetadataSchema, toBinary } from "../../proto/mod.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import { isTransientStorageError } from "../../resources/storage/transient_errors.ts";
-import { chunkRecord } from "../common/chunk_record.ts";
+import type { Compressor } from "../../resources/storage/message_stream.ts";
+import { BatchPublisher } from "./batch_publisher.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
 import {
@@ -56,13 +57,17 @@ export interface EngineServiceOptions {
   /** Ticks to run; 0 until stopped. */
   ticks: number;
   chunksPerBatch: number;
+  /** zstd level of the batches (default 3). */
+  zstdLevel?: number;
+  /** Compresses the batches off the engine's thread, e.g. a ZstdWorker (absent: on it). */
+  compressor?: Compressor;
   runId?: string;
   /** Milliseconds of simulation between yields to the event loop (in-process fairness). */
   sliceMs?: number;
   /**
    * Receives the run's checkpoints: one after every `intervals.checkpoint` chunks (called once
-   * the chunks before it are on the queue) and a final one when the run stops (after its last
-   * chunk). Without it no checkpoint is taken. The simulation waits while it runs.
+   * the chunks before it are on the queue, i.e. the batch holding them) and a final one when the
+   * run stops (after its last chunk). Without it no checkpoint is taken.
    */
   onCheckpoint?: (checkpoint: EngineCheckpoint) => Promise<void> | void;
   /**
@@ -94,6 +99,22 @@ interface HeldChunk {
   checkpoint: EncodedCheckpoint | null;
 }
 
+/**
+ * A run continues only where a batch begins: a batch record holds whole batches, and the
+ * chunks before the checkpoint in its batch are not there to put again.
+ */
+function checkBatchBoundary(stream: TickStream, tick: number, chunksPerBatch: number): void {
+  const at = stream.state();
+  const done = at.chunkIndex % chunksPerBatch;
+  if (at.open === null && done === 0) return;
+  throw new RangeError(
+    `Cannot continue from the checkpoint at tick ${tick}: it lies inside batch ` +
+      `${Math.floor(at.chunkIndex / chunksPerBatch)} (${done} of its ${chunksPerBatch} chunks ` +
+      `done${at.open === null ? "" : ", and inside a chunk"}); continue from one at a batch ` +
+      "boundary (evochora run --resume picks it)",
+  );
+}
+
 /** A run id: UTC time, seed and a random suffix, e.g. `20261127T101530Z-s42-7f3a`. */
 export function newRunId(seed: bigint | number | undefined): string {
   const t = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
@@ -110,6 +131,7 @@ export class EngineService implements Service {
   readonly #life: Lifecycle;
   readonly #options: EngineServiceOptions;
   readonly #stream: TickStream;
+  readonly #publisher: BatchPublisher;
   #chunks = 0;
   #bytes = 0;
   #startedAt = 0;
@@ -133,6 +155,7 @@ export class EngineService implements Service {
       this.runId = options.runId ?? restored.runId;
       this.engine = restored.engine;
       this.#stream = restored.stream;
+      checkBatchBoundary(restored.stream, restored.tick, options.chunksPerBatch);
     } else {
       this.runId = options.runId ?? newRunId(config.seed);
       this.engine = createEngine(config);
@@ -142,6 +165,13 @@ export class EngineService implements Service {
         ...clock,
       });
     }
+    this.#publisher = new BatchPublisher({
+      runId: this.runId,
+      chunksPerBatch: options.chunksPerBatch,
+      output: options.output,
+      zstdLevel: options.zstdLevel ?? 3,
+      ...(options.compressor === undefined ? {} : { compressor: options.compressor }),
+    });
     this.#life = new Lifecycle(this.name, this.kind);
   }
 
@@ -204,6 +234,7 @@ export class EngineService implements Service {
     if (last !== null && heldNow?.checkpoint?.tick === last.tick) heldNow.checkpoint = null;
     await emit(this.#stream.flush(), true);
     if (held !== null) await this.#release(held, true);
+    await this.#publisher.flush();
     if (last !== null) await this.#handOver(last, true);
   }
 
@@ -230,10 +261,15 @@ export class EngineService implements Service {
     return checkpoint;
   }
 
-  /** Puts a held chunk on the queue, then hands over its checkpoint. */
+  /** Adds a held chunk to its batch; its checkpoint follows it onto the queue. */
   async #release(held: HeldChunk, final: boolean): Promise<void> {
-    await this.#put(held.chunk, final);
-    if (held.checkpoint !== null) await this.#handOver(held.checkpoint, false);
+    const t = performance.now();
+    await this.#publisher.add(held.chunk, final);
+    this.#blockedMs += performance.now() - t;
+    this.#chunks++;
+    this.#bytes += held.chunk.bytes.length;
+    const checkpoint = held.checkpoint;
+    if (checkpoint !== null) this.#publisher.afterAdded(() => this.#handOver(checkpoint, false));
   }
 
   async #handOver(checkpoint: EncodedCheckpoint, final: boolean): Promise<void> {
@@ -275,22 +311,6 @@ export class EngineService implements Service {
     }
   }
 
-  async #put(chunk: EncodedChunk, final: boolean): Promise<void> {
-    const record = chunkRecord({
-      runId: this.runId,
-      chunkIndex: chunk.index,
-      firstTick: chunk.firstTick,
-      lastTick: chunk.lastTick,
-      batchChunks: this.#options.chunksPerBatch,
-      final,
-    }, chunk.bytes);
-    const t = performance.now();
-    await this.#options.output.put(record);
-    this.#blockedMs += performance.now() - t;
-    this.#chunks++;
-    this.#bytes += chunk.bytes.length;
-  }
-
   /** Stops at the next slice; the partial chunk is flushed and marked final. */
   stop(): Promise<void> {
     return this.#life.stop();
@@ -308,6 +328,8 @@ export class EngineService implements Service {
       instructions: sim.instructionsExecuted,
       chunks: this.#chunks,
       bytes: this.#bytes,
+      batches: this.#publisher.stats.batches,
+      compressed_bytes: this.#publisher.stats.storedBytes,
       backpressure_ms: this.#blockedMs,
       yielded_ms: this.#yieldMs,
       checkpoints: this.#checkpoints,

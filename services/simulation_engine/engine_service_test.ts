@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import type { Consumer, LogStats, Queue, QueueRecord } from "../../resources/queue/queue.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import type { StorageWriter } from "../../resources/storage/storage.ts";
+import { splitDelimited } from "../../resources/storage/message_stream.ts";
+import { decompressZstd } from "../../resources/storage/zstd.ts";
+import { readChunkHeader } from "../../codec/mod.ts";
 import { checkpointTicks } from "./checkpoint_store.ts";
 import {
   type EngineCheckpoint,
@@ -14,6 +17,10 @@ class RecordingQueue implements Queue {
   readonly name = "recording";
   readonly partitions = 1;
   readonly records: QueueRecord[] = [];
+  /** Chunks in the batch records put so far. */
+  get chunksPut(): number {
+    return this.records.reduce((n, r) => n + Number(r.headers?.chunks ?? 0), 0);
+  }
   put(record: QueueRecord): Promise<void> {
     this.records.push(record);
     return Promise.resolve();
@@ -46,8 +53,13 @@ class RecordingQueue implements Queue {
 const ENGINE = { shape: [100, 100], seed: 5, intervals: { sampling: 5, snapshot: 4 } };
 
 interface Handed extends EngineCheckpoint {
-  /** Chunks on the queue when it was handed over. */
+  /** Chunks on the queue (in batch records) when it was handed over. */
   chunksPut: number;
+}
+
+/** The chunks inside batch records, in order. */
+function chunksOf(records: readonly QueueRecord[]): Uint8Array[] {
+  return records.flatMap((r) => splitDelimited(decompressZstd(r.value)).messages);
 }
 
 /** How {@link run} sets up the service. */
@@ -76,7 +88,7 @@ async function run(ticks: number, o: RunOptions = {}) {
   if (o.restoreFrom !== undefined) options.restoreFrom = o.restoreFrom;
   if (o.checkpoints ?? true) {
     options.onCheckpoint = (cp) => {
-      checkpoints.push({ ...cp, chunksPut: output.records.length });
+      checkpoints.push({ ...cp, chunksPut: output.chunksPut });
     };
   }
   const service = new EngineService(options);
@@ -85,9 +97,27 @@ async function run(ticks: number, o: RunOptions = {}) {
   return { records: output.records, checkpoints, service };
 }
 
+Deno.test("the engine service puts batch records of its chunks, compressed once, the last one short and final", async () => {
+  const { records } = await run(510);
+  assert.equal(records.length, 9, "26 chunks in batches of 3");
+  const chunks = chunksOf(records);
+  assert.equal(chunks.length, 26, "ticks 0..510: 25 full chunks and a short one");
+  chunks.forEach((c, i) => assert.equal(readChunkHeader(c).chunkIndex, i));
+  records.forEach((r, i) => {
+    assert.equal(r.key, `checkpointed-run/${i}`);
+    assert.equal(r.headers?.batch, String(i));
+    assert.equal(r.headers?.chunks, i < 8 ? "3" : "2");
+    assert.equal(r.headers?.final, i < 8 ? "0" : "1");
+    assert.equal(r.headers?.encoding, "zstd");
+    assert.equal(Number(r.headers?.raw), decompressZstd(r.value).length);
+  });
+  assert.equal(records[0]!.headers?.first, "0");
+  assert.equal(records.at(-1)!.headers?.last, "510");
+});
+
 Deno.test("the engine service hands over a checkpoint after each chunk once it is on the queue, and a final one", async () => {
   const { records, checkpoints, service } = await run(510);
-  assert.equal(records.length, 26, "ticks 0..510: 25 full chunks and a short one");
+  assert.equal(chunksOf(records).length, 26, "ticks 0..510: 25 full chunks and a short one");
   const regular = checkpoints.filter((c) => !c.final);
   assert.deepEqual(regular.map((c) => c.tick), Array.from({ length: 25 }, (_, i) => 15 + 20 * i));
   for (const c of regular) {
@@ -117,12 +147,13 @@ Deno.test("without onCheckpoint no checkpoint is taken", async () => {
   assert.equal(service.status().metrics.checkpoint_ms, 0);
 });
 
-Deno.test("an engine service restored from a checkpoint puts the uninterrupted run's records from there on", async () => {
+Deno.test("an engine service restored from a checkpoint at a batch boundary puts the uninterrupted run's records from there on", async () => {
   const a = await run(600);
-  for (const cp of [a.checkpoints[0]!, a.checkpoints[12]!]) {
+  for (const cp of [a.checkpoints[2]!, a.checkpoints[11]!]) {
+    assert.equal(cp.chunks % 3, 0, "a batch boundary");
     const b = await run(600, { restoreFrom: cp.bytes, runId: null });
     assert.equal(b.service.runId, "checkpointed-run", "the run id comes from the checkpoint");
-    const want = a.records.slice(cp.chunks);
+    const want = a.records.slice(cp.chunks / 3);
     assert.equal(b.records.length, want.length, `from tick ${cp.tick}`);
     b.records.forEach((r, i) => {
       assert.deepEqual(r.headers, want[i]!.headers);
@@ -131,14 +162,23 @@ Deno.test("an engine service restored from a checkpoint puts the uninterrupted r
   }
 });
 
-Deno.test("a finished run's final checkpoint, continued to twice its ticks, puts the longer run's records", async () => {
+Deno.test("a finished run, continued from its last batch boundary to twice its ticks, puts the longer run's records", async () => {
   const long = await run(600);
   const short = await run(300);
-  const final = short.checkpoints.at(-1)!;
-  assert.equal(final.final, true);
-  const extended = await run(600, { restoreFrom: final.bytes });
-  const want = long.records.slice(final.chunks);
+  const boundary = short.checkpoints.filter((c) => !c.insideChunk && c.chunks % 3 === 0).at(-1)!;
+  const extended = await run(600, { restoreFrom: boundary.bytes });
+  const want = long.records.slice(boundary.chunks / 3);
   assert.deepEqual(extended.records.map((r) => r.value), want.map((r) => r.value));
+  assert.deepEqual(extended.records.map((r) => r.headers), want.map((r) => r.headers));
+});
+
+Deno.test("a checkpoint inside a batch is refused as a starting point, naming the batch", async () => {
+  const a = await run(200);
+  const inside = a.checkpoints.find((c) => c.chunks % 3 !== 0)!;
+  await assert.rejects(
+    () => run(600, { restoreFrom: inside.bytes }),
+    /Cannot continue from the checkpoint at tick 15: it lies inside batch 0 \(1 of its 3 chunks done\)/,
+  );
 });
 
 /** Filesystem storage whose first `failures` checkpoint writes fail, as while S3 restarts. */

@@ -1,6 +1,7 @@
 /**
- * The simulation engine's needs: it produces chunks and metadata to its two queues and writes
- * checkpoints to its checkpoint storage, if any. It listens nowhere and reads no variables.
+ * The simulation engine's needs: it produces batches and metadata to its two queues and writes
+ * checkpoints to its checkpoint storage, if any; with `compressOnWorker` it loads the zstd
+ * worker's module. It listens nowhere and reads no variables.
  * (Continuing a stored run also reads and trims the run's storage: the wiring adds it, since
  * which storage holds the run is a property of the whole config.)
  *
@@ -14,6 +15,7 @@ export interface EngineNeedsConfig {
   output: string;
   metadataOutput: string;
   checkpointStorage?: string;
+  compressOnWorker: boolean;
 }
 
 /** What an engine service with config `s` needs. */
@@ -24,5 +26,6 @@ export function engineNeeds(s: EngineNeedsConfig): ServiceNeeds {
       : [{ resource: s.checkpointStorage, access: "write" }],
     messaging: [s.output, s.metadataOutput],
     env: [],
+    compressionWorker: s.compressOnWorker,
   };
 }

@@ -94,6 +94,7 @@ export function kafkaS3Scenario(tag: string, env: Record<string, string>): SoakS
         kind: "kafka-queue",
         topic: `${tag}-ticks`,
         partitions: 6,
+        compression: "none",
         groups: [`${tag}-persistence`],
       },
       "metadata": { kind: "kafka-queue", topic: `${tag}-metadata`, partitions: 1 },
