@@ -92,13 +92,16 @@ Deno.test({
   },
 });
 
-/** The queue, except that no record is marked final: what a killed engine leaves behind. */
+/**
+ * The queue, except that the run's final batch never reaches it: what a killed engine leaves
+ * behind (it dies with its last batch open, so that batch and the run's end are never put).
+ */
 function withoutFinal(queue: Queue): Queue {
   return new Proxy(queue, {
     get(target, prop) {
       if (prop === "put") {
         return (r: Parameters<Queue["put"]>[0]) =>
-          target.put({ ...r, headers: { ...r.headers, final: "0" } });
+          r.headers?.final === "1" ? Promise.resolve() : target.put(r);
       }
       const v = Reflect.get(target, prop, target);
       return typeof v === "function" ? v.bind(target) : v;
@@ -129,9 +132,8 @@ Deno.test({
     });
     await engine.start();
     await engine.done;
-    // The last batch never completes: its records stay uncommitted, so the drain times out.
-    assert.equal(await pipeline.stop(8000), false);
-    assert.match(pipeline.lastDrain!.missing.join("\n"), /records not yet stored/);
+    // What was put is stored; the run's final batch and its end never come.
+    assert.equal(await pipeline.stop(8000), true);
     const storage = await S3Storage.open({
       bucket: Deno.env.get("EVOCHORA_S3_BUCKET")!,
       prefix: `test/${tag}/`,

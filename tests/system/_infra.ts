@@ -32,9 +32,20 @@ export class Infra {
       host: o.host,
       runDir: o.runDir,
       envFile: `${o.runDir}/env`,
-      // Default ports: the host has its own address, so they never meet the loopback ones.
+      // The host has its own address, so its ports never meet the loopback servers' ones; but
+      // SeaweedFS also opens a unix socket per port under /tmp (seaweedfs-s3-18333.sock, ...),
+      // which every namespace shares: with the loopback servers of `services:up` running (as in
+      // CI), the same ports would make both SeaweedFS take over each other's sockets. Ports of
+      // their own (100 above the defaults) keep the sockets apart.
       kafka: { ...base.kafka, heap: "512m" },
-      s3: { ...base.s3, bucket: "evochora-system" },
+      s3: {
+        ...base.s3,
+        bucket: "evochora-system",
+        port: base.s3.port + 100,
+        masterPort: base.s3.masterPort + 100,
+        volumePort: base.s3.volumePort + 100,
+        filerPort: base.s3.filerPort + 100,
+      },
     };
     this.#launcher = o.launcher;
   }

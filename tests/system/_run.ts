@@ -323,8 +323,8 @@ export async function runOnHosts(o: RunOptions): Promise<RunResult> {
     ticksPerSecond: o.run.ticks / seconds,
     faults,
     stored,
-    // Every record once (the chunks and the poison), the rest again.
-    redelivered: Math.max(0, dep.sum("persistence", "records") - stored.chunks - poison.length),
+    // Every record once (one per batch, and the poison), the rest again.
+    redelivered: Math.max(0, dep.sum("persistence", "records") - stored.batches - poison.length),
   };
 }
 
