@@ -12,6 +12,7 @@ import { apiThroughput } from "./api_bench.ts";
 import { s3Throughput } from "./s3_bench.ts";
 import { kafkaThroughput } from "./kafka_bench.ts";
 import { kafkaS3Throughput } from "./kafka_s3_bench.ts";
+import { engineHostCost } from "./engine_host_bench.ts";
 import { memorySteadyState } from "./memory_bench.ts";
 import { storeSizeIndexing } from "./store_size_bench.ts";
 
@@ -25,6 +26,7 @@ const SUITES: Suite[] = [
   kafkaThroughput,
   s3Throughput,
   kafkaS3Throughput,
+  engineHostCost,
   memorySteadyState,
   storeSizeIndexing,
 ];
