@@ -47,6 +47,15 @@ export class CorruptObjectError extends Error {
 export interface Compressor {
   /** zstd-compresses `bytes` at `level`; may take ownership of `bytes`. */
   compress(bytes: Uint8Array, level: number): Promise<Uint8Array>;
+  /**
+   * Frames `messages` (size-delimited) and compresses them, where the compression runs (so the
+   * caller copies nothing); may take ownership of the messages' buffers. Optional: without it,
+   * callers frame and call compress().
+   */
+  compressMessages?(
+    messages: readonly Uint8Array[],
+    level: number,
+  ): Promise<{ bytes: Uint8Array; rawBytes: number }>;
 }
 
 /** Options of {@link writeMessages}. */

@@ -6,6 +6,7 @@ import {
   toBinary,
   VectorSchema,
 } from "../../proto/mod.ts";
+import { frameDelimited } from "../../codec/varint.ts";
 import { FilesystemStorage } from "./filesystem_storage.ts";
 import {
   CorruptObjectError,
@@ -296,5 +297,34 @@ Deno.test("compressing on a worker thread writes the same bytes as streaming", a
     worker.close();
     await storage.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ZstdWorker.compressMessages frames on the worker: the bytes writeMessages stores; the buffers are taken", async () => {
+  const messages: Uint8Array[] = [];
+  for (let i = 0; i < 12; i++) {
+    const m = new Uint8Array(100 + i * 9000);
+    for (let j = 0; j < m.length; j++) m[j] = (j * 17 + i) % 253 < 50 ? j & 0xff : 3;
+    messages.push(m);
+  }
+  const expected = compressZstd(frameDelimited(messages), 3);
+  const rawBytes = frameDelimited(messages).length;
+  const worker = new ZstdWorker();
+  try {
+    const got = await worker.compressMessages(messages, 3);
+    assert.deepEqual(got.bytes, expected);
+    assert.equal(got.rawBytes, rawBytes);
+    assert.ok(messages.every((m) => m.byteLength === 0), "the buffers went to the worker");
+    // A bad level is the worker's error, named as a compression failure.
+    await assert.rejects(
+      worker.compressMessages([new Uint8Array(4)], 99),
+      /zstd compression failed/,
+    );
+    await assert.rejects(
+      worker.decompress(new Uint8Array([1, 2, 3, 4])),
+      /zstd decompression failed/,
+    );
+  } finally {
+    worker.close();
   }
 });

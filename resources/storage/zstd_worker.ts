@@ -8,8 +8,15 @@
 
 interface Pending {
   op: "compression" | "decompression";
-  resolve(out: Uint8Array): void;
+  resolve(out: Uint8Array, rawBytes: number | undefined): void;
   reject(e: Error): void;
+}
+
+/** `bytes` itself when it spans its whole buffer (transferable), else a copy. */
+function own(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : bytes.slice();
 }
 
 /** A compression or decompression that failed on the worker (bad input, not a crash). */
@@ -26,11 +33,12 @@ export class ZstdWorker {
   #ensure(): Worker {
     if (this.#worker !== null) return this.#worker;
     const w = new Worker(new URL("./_zstd_worker.ts", import.meta.url).href, { type: "module" });
-    w.onmessage = (e: MessageEvent<{ id: number; out?: Uint8Array; error?: string }>) => {
+    type Reply = { id: number; out?: Uint8Array; rawBytes?: number; error?: string };
+    w.onmessage = (e: MessageEvent<Reply>) => {
       const p = this.#pending.get(e.data.id);
       if (p === undefined) return;
       this.#pending.delete(e.data.id);
-      if (e.data.out !== undefined) p.resolve(e.data.out);
+      if (e.data.out !== undefined) p.resolve(e.data.out, e.data.rawBytes);
       else p.reject(new ZstdWorkerError(`zstd ${p.op} failed: ${e.data.error}`));
     };
     w.onerror = (e) => {
@@ -67,6 +75,32 @@ export class ZstdWorker {
     return this.#run("decompress", bytes.slice(), 0);
   }
 
+  /**
+   * Frames `messages` (size-delimited, as frameDelimited) and compresses them at `level`, both
+   * on the worker: the calling thread neither copies nor compresses. The messages' buffers are
+   * transferred (the caller must not use them afterwards); views into a larger buffer are copied.
+   * Resolves with the compressed bytes and the framed size.
+   */
+  compressMessages(
+    messages: readonly Uint8Array[],
+    level: number,
+  ): Promise<{ bytes: Uint8Array; rawBytes: number }> {
+    const worker = this.#ensure();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, {
+        op: "compression",
+        resolve: (bytes, rawBytes) => resolve({ bytes, rawBytes: rawBytes ?? 0 }),
+        reject,
+      });
+      const owned = messages.map(own);
+      worker.postMessage(
+        { id, op: "frame-compress", bytes: new Uint8Array(0), messages: owned, level },
+        owned.map((m) => m.buffer as ArrayBuffer),
+      );
+    });
+  }
+
   #run(op: "compress" | "decompress", bytes: Uint8Array, level: number): Promise<Uint8Array> {
     const worker = this.#ensure();
     const id = this.#nextId++;
@@ -76,9 +110,7 @@ export class ZstdWorker {
         resolve,
         reject,
       });
-      const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-        ? bytes
-        : bytes.slice();
+      const owned = own(bytes);
       worker.postMessage({ id, op, bytes: owned, level }, [owned.buffer as ArrayBuffer]);
     });
   }

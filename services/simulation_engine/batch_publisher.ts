@@ -3,8 +3,10 @@
  * on the tick queue. A batch closes with its last chunk (chunk index / chunksPerBatch decides,
  * never timing) or with the run's final chunk; its chunks are framed and zstd-compressed once,
  * on the compressor's thread when there is one, while the simulation goes on. Up to
- * `maxInFlight` closed batches are compressed or put at a time; the next one waits for room,
- * which is how a slow queue slows the simulation. Records are put in batch order.
+ * `maxInFlight` closed batches are being compressed or waiting for the queue's acknowledgement
+ * at a time; the next one waits for room, which is how a slow queue slows the simulation.
+ * Records are put in batch order, each as soon as it is compressed: a put does not wait for the
+ * acknowledgement of the one before (the queue batches them into its requests).
  *
  * Work that must follow a chunk onto the queue (handing over a checkpoint taken after it) is
  * given to {@link BatchPublisher.afterAdded}: it runs once the batch holding every chunk added so
@@ -48,8 +50,10 @@ export class BatchPublisher {
   #open: EncodedChunk[] = [];
   /** Work waiting for the open batch to be put. */
   #afterOpen: (() => Promise<void>)[] = [];
-  /** Everything handed to the queue so far, in order; never rejects (see #failure). */
+  /** Everything handed to the queue so far acknowledged, in order; never rejects (see #failure). */
   #tail: Promise<void> = Promise.resolve();
+  /** Every put so far issued (not necessarily acknowledged); never rejects. */
+  #issued: Promise<void> = Promise.resolve();
   readonly #inFlight = new Set<Promise<void>>();
   #failure: { error: unknown } | undefined;
   readonly stats: BatchPublisherStats = { batches: 0, storedBytes: 0, blockedMs: 0 };
@@ -59,12 +63,13 @@ export class BatchPublisher {
       throw new RangeError(`chunksPerBatch must be an integer >= 1, got ${options.chunksPerBatch}`);
     }
     this.#o = options;
-    this.#max = options.maxInFlight ?? 2;
+    this.#max = options.maxInFlight ?? 4;
   }
 
   /**
    * Adds the next chunk; `final` marks the run's last one. When the chunk closes its batch, the
-   * batch is compressed and put in the background; this waits only for room.
+   * batch is compressed and put in the background; this waits only for room. The chunk's bytes
+   * are handed over (a compressor on another thread takes their buffer): do not use them after.
    */
   async add(chunk: EncodedChunk, final: boolean): Promise<void> {
     this.#check();
@@ -112,29 +117,40 @@ export class BatchPublisher {
   #publish(chunks: EncodedChunk[], final: boolean, after: (() => Promise<void>)[]): void {
     const first = chunks[0]!;
     const last = chunks[chunks.length - 1]!;
-    const framed = frameDelimited(chunks.map((c) => c.bytes));
-    const rawBytes = framed.length;
     const level = this.#o.zstdLevel;
-    // Compression starts now, beside the puts of the batches before it.
-    const compressed = this.#o.compressor === undefined
-      ? Promise.resolve().then(() => compressZstd(framed, level))
-      : this.#o.compressor.compress(framed, level);
+    // Compression starts now, beside the puts of the batches before it; the chunks' buffers go
+    // to the compressor (framed there when it can: no copy on the engine's thread).
+    const compressed = compressBatch(chunks.map((c) => c.bytes), level, this.#o.compressor);
     compressed.catch(() => {}); // reported through the chain below
-    const flight = this.#chain(async () => {
-      const bytes = await compressed;
-      await this.#o.output.put(batchRecord({
-        runId: this.#o.runId,
-        batch: Math.floor(first.index / this.#o.chunksPerBatch),
-        batchChunks: this.#o.chunksPerBatch,
-        chunkCount: chunks.length,
-        firstTick: first.firstTick,
-        lastTick: last.lastTick,
-        rawBytes,
-        final,
-      }, bytes));
-      this.stats.batches++;
-      this.stats.storedBytes += bytes.length;
+    // Issued in batch order: once compressed and once the batch before was issued.
+    let markIssued!: () => void;
+    const issued = new Promise<void>((resolve) => (markIssued = resolve));
+    const acked = this.#issued.then(async () => {
+      try {
+        const { bytes, rawBytes } = await compressed;
+        if (this.#failure !== undefined) return;
+        const put = this.#o.output.put(batchRecord({
+          runId: this.#o.runId,
+          batch: Math.floor(first.index / this.#o.chunksPerBatch),
+          batchChunks: this.#o.chunksPerBatch,
+          chunkCount: chunks.length,
+          firstTick: first.firstTick,
+          lastTick: last.lastTick,
+          rawBytes,
+          final,
+        }, bytes));
+        // put() has enqueued the record: the next batch may go out before this one is acked.
+        markIssued();
+        await put;
+        this.stats.batches++;
+        this.stats.storedBytes += bytes.length;
+      } finally {
+        markIssued();
+      }
     });
+    acked.catch(() => {}); // reported through the chain below
+    this.#issued = issued;
+    const flight = this.#chain(() => acked);
     this.#inFlight.add(flight);
     flight.finally(() => this.#inFlight.delete(flight));
     for (const work of after) this.#chain(work);
@@ -156,4 +172,21 @@ export class BatchPublisher {
   #check(): void {
     if (this.#failure !== undefined) throw this.#failure.error;
   }
+}
+
+/** Frames and compresses a batch's chunks: on the compressor (framed there when it can), or here. */
+function compressBatch(
+  messages: Uint8Array[],
+  level: number,
+  compressor: Compressor | undefined,
+): Promise<{ bytes: Uint8Array; rawBytes: number }> {
+  if (compressor?.compressMessages !== undefined) {
+    return compressor.compressMessages(messages, level);
+  }
+  const framed = frameDelimited(messages);
+  const rawBytes = framed.length;
+  if (compressor === undefined) {
+    return Promise.resolve().then(() => ({ bytes: compressZstd(framed, level), rawBytes }));
+  }
+  return compressor.compress(framed, level).then((bytes) => ({ bytes, rawBytes }));
 }

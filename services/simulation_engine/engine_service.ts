@@ -263,11 +263,11 @@ export class EngineService implements Service {
 
   /** Adds a held chunk to its batch; its checkpoint follows it onto the queue. */
   async #release(held: HeldChunk, final: boolean): Promise<void> {
+    this.#chunks++;
+    this.#bytes += held.chunk.bytes.length; // before add(): its buffer goes to the compressor
     const t = performance.now();
     await this.#publisher.add(held.chunk, final);
     this.#blockedMs += performance.now() - t;
-    this.#chunks++;
-    this.#bytes += held.chunk.bytes.length;
     const checkpoint = held.checkpoint;
     if (checkpoint !== null) this.#publisher.afterAdded(() => this.#handOver(checkpoint, false));
   }
