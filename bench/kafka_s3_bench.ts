@@ -215,11 +215,13 @@ async function drainWith(
   const groups = kafka.admin();
   await Promise.all([admin.connect(), groups.connect()]);
   const ends = await admin.topicOffsets(o.topic);
+  // EVOCHORA_KAFKA_LOG reaches the workers, and EVOCHORA_BENCH_LOGS=<dir> keeps their stderr.
+  const kafkaLog = Deno.env.get("EVOCHORA_KAFKA_LOG");
   const children = specs.map((s) =>
     new Deno.Command(s.command[0]!, {
       args: s.command.slice(1),
       cwd: ROOT.pathname,
-      env: o.env,
+      env: kafkaLog === undefined ? o.env : { ...o.env, EVOCHORA_KAFKA_LOG: kafkaLog },
       // --exit-with-parent: the worker exits when its stdin closes, i.e. when this process ends.
       stdin: "piped",
       stdout: "null",
@@ -227,6 +229,14 @@ async function drainWith(
     }).spawn()
   );
   const stderr = children.map((c) => new Response(c.stderr).text());
+  const keep = Deno.env.get("EVOCHORA_BENCH_LOGS");
+  if (keep !== undefined) {
+    stderr.forEach((text, i) =>
+      void text.then((t) =>
+        Deno.writeTextFile(`${keep}/${o.tag}-${drain.workers}w-${specs[i]!.services[0]}.log`, t)
+      )
+    );
+  }
   let exited: string | undefined;
   children.forEach((c, i) =>
     void c.status.then((st) => (exited ??= `${specs[i]!.services[0]} exited (code ${st.code})`))

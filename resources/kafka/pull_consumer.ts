@@ -114,6 +114,8 @@ export class KafkaPullConsumer implements Consumer {
   readonly #joinWaiters = new Set<() => void>();
   #memberId: string | undefined;
   #joined = false;
+  /** Joins so far: a commit refused in a rebalance retries at once if one happened meanwhile. */
+  #joins = 0;
   #rotation = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -360,6 +362,7 @@ export class KafkaPullConsumer implements Consumer {
     }
     let targets = this.#targets(touched);
     for (let attempt = 0; targets.length > 0; attempt++) {
+      const joinsBefore = this.#joins;
       try {
         await this.#c.commit(
           this.#o.topic,
@@ -376,8 +379,10 @@ export class KafkaPullConsumer implements Consumer {
             cause: e,
           });
         }
-        // The group moved to a new generation: after the rejoin, commit what is still ours.
-        await this.#waitForJoin(this.#o.rejoinWaitMs);
+        // The group moved to a new generation: after the rejoin, commit what is still ours. The
+        // rejoin may have happened while the refused request was under way; waiting for the
+        // next one then stalled every commit of this member for the whole rejoin wait (30 s).
+        if (this.#joins === joinsBefore) await this.#waitForJoin(this.#o.rejoinWaitMs);
         const still = targets.filter(({ st }) => this.#parts.get(st.partition) === st);
         if (still.length < targets.length) all = false;
         targets = still;
@@ -428,6 +433,7 @@ export class KafkaPullConsumer implements Consumer {
     const fresh = this.#memberId !== undefined && memberId !== this.#memberId;
     this.#memberId = memberId;
     this.#joined = true;
+    this.#joins++;
     for (const p of [...this.#parts.keys()]) if (fresh || !mine.has(p)) this.#revoke(p);
     for (const p of mine) {
       const st = this.#parts.get(p);

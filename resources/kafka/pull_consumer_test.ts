@@ -224,6 +224,34 @@ Deno.test("KafkaPullConsumer: partitions pause at bufferBytes and resume after d
   }
 });
 
+Deno.test("KafkaPullConsumer: a commit refused by a rebalance that completed meanwhile is retried at once", async () => {
+  // A rejoin wait far longer than the test may take: waiting for a join that already happened
+  // would hang here.
+  const { client, consumer } = await start({ rejoinWaitMs: 600_000 });
+  try {
+    client.join!("m-1", { t: [0] });
+    await client.feed(0, 0, 3);
+    const got = await consumer.drain(10, 0);
+    // The group rebalances while the commit is under way: the member rejoins (keeping the
+    // partition) before the broker's refusal arrives.
+    client.commitError = Object.assign(new Error("stale"), { type: "ILLEGAL_GENERATION" });
+    const original = client.commit.bind(client);
+    client.commit = (t, offsets) => {
+      client.join!("m-1", { t: [0] });
+      client.commit = original;
+      return original(t, offsets);
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<string>((r) => (timer = setTimeout(() => r("hung"), 20_000)));
+    const result = await Promise.race([consumer.commit(got), hung]);
+    clearTimeout(timer);
+    assert.equal(result, true, "committed after the rejoin, without waiting for another");
+    assert.deepEqual(client.commits.at(-1), [{ partition: 0, offset: 3 }]);
+  } finally {
+    await consumer.close();
+  }
+});
+
 Deno.test("KafkaPullConsumer: a crash while partitions are paused leaves the restarted member unpaused and fetching", async () => {
   const { client, consumer } = await start({ bufferBytes: 100 });
   try {
