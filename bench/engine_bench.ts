@@ -20,7 +20,7 @@ import {
   resolveEngineConfig,
   TickStream,
 } from "../services/simulation_engine/runtime/mod.ts";
-import type { Figure, Suite } from "./_harness.ts";
+import { cpuSeconds, type Figure, type Suite } from "./_harness.ts";
 
 const WORLDS: [string, number[]][] = [
   ["256x256", [256, 256]],
@@ -75,6 +75,25 @@ export const engineThroughput: Suite = {
     return out;
   },
 };
+
+/**
+ * The engine alone, as the pipeline suites compare against it: the default 256x256 world
+ * (seed 42) with its tick stream for `ticks` ticks, the chunks dropped. Wall ms and CPU seconds.
+ */
+export function engineAloneRun(ticks: number): { ms: number; cpu: number } {
+  const config = resolveEngineConfig({ shape: [256, 256], seed: 42 }, ancestorPlacement());
+  const engine = createEngine(config);
+  const stream = new TickStream(engine.sim, { intervals: config.intervals, runId: "bench" });
+  const t = performance.now();
+  const c = cpuSeconds();
+  stream.observe();
+  for (let i = 0; i < ticks; i++) {
+    engine.sim.step();
+    stream.observe();
+  }
+  stream.flush();
+  return { ms: performance.now() - t, cpu: cpuSeconds() - c };
+}
 
 /** Runs the default 256x256 world and collects its encoded chunks. */
 export function evolvedChunks(

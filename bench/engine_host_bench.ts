@@ -8,36 +8,15 @@
  * @module
  */
 
-import { KafkaQueue } from "../resources/kafka/kafka_queue.ts";
 import { MemoryQueue } from "../resources/queue/memory_queue.ts";
 import { ZstdWorker } from "../resources/storage/zstd_worker.ts";
 import { EngineService } from "../services/simulation_engine/engine_service.ts";
-import {
-  ancestorPlacement,
-  createEngine,
-  resolveEngineConfig,
-  TickStream,
-} from "../services/simulation_engine/runtime/mod.ts";
 import { deleteTopics, kafkaBrokers } from "../tests/integration/kafka_helpers.ts";
 import { cpuSeconds, type Figure, type Suite } from "./_harness.ts";
+import { engineAloneRun } from "./engine_bench.ts";
+import { openTickTopic } from "./kafka_s3_bench.ts";
 
 const ENGINE = { shape: [256, 256], seed: 42 };
-
-/** Engine alone: simulation plus the tick stream, ms and CPU seconds. */
-function engineAlone(ticks: number): { ms: number; cpu: number } {
-  const config = resolveEngineConfig(ENGINE, ancestorPlacement());
-  const engine = createEngine(config);
-  const stream = new TickStream(engine.sim, { intervals: config.intervals, runId: "bench" });
-  const t = performance.now();
-  const c = cpuSeconds();
-  stream.observe();
-  for (let i = 0; i < ticks; i++) {
-    engine.sim.step();
-    stream.observe();
-  }
-  stream.flush();
-  return { ms: performance.now() - t, cpu: cpuSeconds() - c };
-}
 
 /** The engine service on a Kafka topic, until its last batch is acknowledged. */
 async function engineOnKafka(
@@ -45,13 +24,7 @@ async function engineOnKafka(
   brokers: string[],
   topic: string,
 ): Promise<{ ms: number; cpu: number; stored: number; raw: number }> {
-  const queue = await KafkaQueue.open({
-    name: "raw-tick-data",
-    topic,
-    partitions: 6,
-    brokers,
-    compression: "none",
-  });
+  const queue = await openTickTopic(brokers, topic);
   const zstd = new ZstdWorker();
   await zstd.compress(new Uint8Array(16), 3);
   try {
@@ -96,7 +69,7 @@ export const engineHostCost: Suite = {
     let kafka = { ms: Infinity, cpu: 0, stored: 0, raw: 0 };
     try {
       for (let round = 0; round < 2; round++) {
-        const a = engineAlone(ticks);
+        const a = engineAloneRun(ticks);
         if (a.ms < alone.ms) alone = a;
         const topic = `bench-engine-host-${tag}-${round}`;
         topics.push(topic);

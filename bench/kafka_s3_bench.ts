@@ -81,16 +81,23 @@ function plainZstd(chunks: EncodedChunk[]): { raw: number; perCpu: number } {
   return { raw, perCpu: raw / 1e6 / cpu };
 }
 
-/** The engine's chunks as batch records on the topic, as the engine puts them. */
-async function fillTopic(brokers: string, topic: string, chunks: EncodedChunk[]): Promise<void> {
-  // As the shipped config: the records are zstd already, Kafka does not compress them again.
-  const queue = await KafkaQueue.open({
+/**
+ * A 6-partition tick topic as the shipped config has it: without Kafka compression, since its
+ * batch records are zstd already.
+ */
+export function openTickTopic(brokers: string | string[], topic: string): Promise<KafkaQueue> {
+  return KafkaQueue.open({
     name: "raw-tick-data",
     topic,
     partitions: 6,
     brokers,
     compression: "none",
   });
+}
+
+/** The engine's chunks as batch records on the topic, as the engine puts them. */
+async function fillTopic(brokers: string, topic: string, chunks: EncodedChunk[]): Promise<void> {
+  const queue = await openTickTopic(brokers, topic);
   try {
     const publisher = new BatchPublisher({
       runId: RUN_ID,

@@ -13,14 +13,8 @@ import { ZstdWorker } from "../resources/storage/zstd_worker.ts";
 import { BatchPublisher } from "../services/simulation_engine/batch_publisher.ts";
 import { PersistenceService } from "../services/persistence/persistence_service.ts";
 import { defaultConfig, Pipeline, resolveConfig } from "../services/runner/mod.ts";
-import {
-  ancestorPlacement,
-  createEngine,
-  resolveEngineConfig,
-  TickStream,
-} from "../services/simulation_engine/runtime/mod.ts";
 import { cpuSeconds, type Figure, joinBytes, type Suite } from "./_harness.ts";
-import { evolvedChunks } from "./engine_bench.ts";
+import { engineAloneRun, evolvedChunks } from "./engine_bench.ts";
 
 const CHUNKS_PER_BATCH = 5;
 
@@ -159,18 +153,8 @@ export const pipelineVsEngine: Suite = {
     for (let round = 0; round < 2; round++) {
       // Engine alone: simulation plus the tick stream (the chunks it would hand to a queue).
       phase = "alone";
-      const config = resolveEngineConfig({ shape: [256, 256], seed: 42 }, ancestorPlacement());
-      const engine = createEngine(config);
-      const stream = new TickStream(engine.sim, { intervals: config.intervals, runId: "bench" });
-      let t = performance.now();
-      stream.observe();
-      for (let i = 0; i < ticks; i++) {
-        engine.sim.step();
-        stream.observe();
-      }
-      stream.flush();
+      aloneMs = Math.min(aloneMs, engineAloneRun(ticks).ms);
       sample();
-      aloneMs = Math.min(aloneMs, performance.now() - t);
       phase = "pipeline";
 
       // The pipeline of this comparison is engine, queue and persistence; the indexers (which
@@ -187,7 +171,7 @@ export const pipelineVsEngine: Suite = {
           }),
         ),
       );
-      t = performance.now();
+      const t = performance.now();
       await pipeline.start();
       await pipeline.engine!.done;
       const complete = await pipeline.stop(120000);
