@@ -71,7 +71,7 @@ interface RunOptions {
   checkpoints?: boolean;
 }
 
-/** Runs an engine service to `ticks`, recording its chunk records and checkpoints. */
+/** Runs an engine service to `ticks`, recording its batch records and checkpoints. */
 async function run(ticks: number, o: RunOptions = {}) {
   const output = new RecordingQueue();
   const checkpoints: Handed[] = [];
