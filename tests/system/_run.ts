@@ -288,7 +288,14 @@ export async function runOnHosts(o: RunOptions): Promise<RunResult> {
   await keepEngineGoing(dep);
   const engine = dep.current("simulation-engine");
   assert.equal(engine.exit?.code, 0, `the engine failed\n${engine.describe()}`);
-  const ended = await Promise.race([end.at, sleep(300_000).then(() => undefined)]);
+  // A timer of its own, cleared: a pending 300 s timer kept the test's process alive for
+  // minutes after it had passed.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const ended = await Promise.race([
+    end.at,
+    new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 300_000))),
+  ]);
+  clearTimeout(timer);
   end.stop();
   assert.ok(ended !== undefined, "the run's end record was not stored within 300 s");
   for (const p of dep.processes) {
