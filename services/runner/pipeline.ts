@@ -155,6 +155,9 @@ export class Pipeline {
     const storage = (n: string) => resources.get(n)!.instance as Storage;
     const services: Service[] = [];
     const closers: (() => void)[] = [];
+    // One thread checks the batches of every persistence service of this process (a
+    // decompression is a few ms per batch; a thread each cost an isolate each).
+    let checker: ZstdWorker | undefined;
     const ownRun = options.indexOwnRunOnly === true ? engineRunId(config, names) : undefined;
     for (const name of config.startupSequence.filter((n) => names.includes(n))) {
       const s = config.services[name]!;
@@ -222,7 +225,7 @@ export class Pipeline {
             attempts: s.attempts,
             retryBaseMs: s.retryBaseMs,
           };
-          if (s.checkOnWorker) o.decompressor = startZstdWorker(closers);
+          if (s.checkOnWorker) o.decompressor = checker ??= startZstdWorker(closers);
           services.push(new PersistenceService(o));
           break;
         }
