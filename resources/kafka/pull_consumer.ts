@@ -122,7 +122,7 @@ export class KafkaPullConsumer implements Consumer {
   #fatal: Error | undefined;
   #lastError: string | undefined;
   #commitChain: Promise<unknown> = Promise.resolve();
-  readonly #started: Promise<void>;
+  #started: Promise<void>;
   readonly #stop = new AbortController();
   #discardedReported = 0;
 
@@ -471,10 +471,16 @@ export class KafkaPullConsumer implements Consumer {
     this.#memberId = undefined;
     // Commits waiting for a rejoin find their partitions gone.
     for (const w of [...this.#joinWaiters]) w();
-    if (!restart) {
+    if (!restart && this.#o.isFatal?.(error)) {
       this.#fatal = new Error(`${this.#o.what}: ${error.message}`, { cause: error });
       for (const w of [...this.#waiters]) w.fail(this.#fatal);
       this.#waiters.clear();
+    } else if (!restart) {
+      // kafkajs gives up on errors it calls non-retriable, e.g. "Failed to find group
+      // coordinator" while the broker restarts: the consumer stopped for good, and drain()
+      // failed forever. Started again (with the start loop's backoff), it joins once the
+      // broker is back; a lasting cause shows in lastError on every attempt.
+      this.#started = this.#started.then(() => this.#start());
     }
     this.#notify();
   }

@@ -28,8 +28,10 @@ class ManualClient implements ConsumerClient {
   subscribe() {
     return Promise.resolve();
   }
+  runs = 0;
   run(eachBatch: (b: FetchedBatch, resolve: (o: string) => void) => Promise<void>) {
     this.eachBatch = eachBatch;
+    this.runs++;
     return Promise.resolve();
   }
   commit(_t: string, offsets: readonly { partition: number; offset: number }[]) {
@@ -314,7 +316,7 @@ Deno.test("KafkaPullConsumer: a commit refused in a rebalance is retried after t
 });
 
 Deno.test("KafkaPullConsumer: a crash drops the assignment; a fatal one fails drain", async () => {
-  const { client, consumer } = await start();
+  const { client, consumer } = await start({ isFatal: (e) => /not authorized/.test(String(e)) });
   try {
     client.join!("m-1", { t: [0] });
     await client.feed(0, 0, 2);
@@ -324,6 +326,24 @@ Deno.test("KafkaPullConsumer: a crash drops the assignment; a fatal one fails dr
     assert.match(consumer.status().lastError ?? "", /connection lost/);
     client.crash!(new Error("not authorized"), false);
     await assert.rejects(consumer.drain(10, 0), /not authorized/);
+  } finally {
+    await consumer.close();
+  }
+});
+
+Deno.test("KafkaPullConsumer: a consumer kafkajs gave up on (a non-retriable crash) is started again and fetches", async () => {
+  const { client, consumer } = await start();
+  try {
+    client.join!("m-1", { t: [0] });
+    assert.equal(client.runs, 1);
+    // As while the broker restarts: kafkajs stops the consumer for good.
+    client.crash!(new Error("Failed to find group coordinator"), false);
+    for (let i = 0; i < 50 && client.runs < 2; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(client.runs, 2, "started again");
+    client.join!("m-2", { t: [0] });
+    await client.feed(0, 0, 2);
+    assert.deepEqual((await consumer.drain(10, 0)).map((d) => d.offset), [0, 1]);
+    assert.match(consumer.status().lastError ?? "", /Failed to find group coordinator/);
   } finally {
     await consumer.close();
   }
