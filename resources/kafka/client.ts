@@ -206,6 +206,8 @@ export function resolveConnection(
   };
 }
 
+const LOG_RANK = { nothing: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
+
 function logSettings(
   options: KafkaConnectionOptions,
   env: EnvReader,
@@ -214,15 +216,13 @@ function logSettings(
   if (printed === undefined || printed === "") {
     return { logLevel: options.logLevel ?? "warn", printLog: false };
   }
-  if (!["nothing", "error", "warn", "info", "debug"].includes(printed)) {
+  if (!Object.hasOwn(LOG_RANK, printed)) {
     throw new RangeError(
       `EVOCHORA_KAFKA_LOG="${printed}": not a log level; use error, warn, info or debug`,
     );
   }
   return { logLevel: printed as ResolvedConnection["logLevel"], printLog: printed !== "nothing" };
 }
-
-const LOG_RANK = { nothing: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
 
 /** Prints entries at or above `level` to stderr, one line each (for `EVOCHORA_KAFKA_LOG`). */
 function logPrinter(level: ResolvedConnection["logLevel"]): (r: KafkaLogRecord) => void {

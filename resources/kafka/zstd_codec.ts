@@ -8,24 +8,19 @@
  * path, both on the main thread either way.
  *
  * Frames carry their decompressed size (the producer pledges it), so that the consumer
- * decompresses a record batch into ONE buffer of the right size: by default node:zlib produces
- * 16 KiB pieces and concatenates them, which costs a third more CPU than the decompression
- * itself for the ~1 MB batches of the tick topic. Frames without the size (other producers)
- * are decompressed the default way.
+ * decompresses a record batch into one buffer of the right size (decompressFrameSync). Frames
+ * without the size (other producers) are decompressed the default way.
  *
  * @module
  */
 
 import { Buffer } from "node:buffer";
-import { constants, zstdCompressSync, zstdDecompressSync, type ZstdOptions } from "node:zlib";
+import { constants, zstdCompressSync, type ZstdOptions } from "node:zlib";
 import { CompressionCodecs, CompressionTypes } from "kafkajs";
-import { zstdFrameContentSize } from "../storage/zstd.ts";
+import { decompressFrameSync } from "../storage/zstd.ts";
 
 /** node:zlib's zstd options with `pledgedSrcSize`, which its type definitions lack. */
 type PledgedZstdOptions = ZstdOptions & { pledgedSrcSize: number };
-
-/** Largest declared size decompressed into one buffer; larger frames grow it in pieces. */
-const MAX_ONE_BUFFER = 256 * 1024 * 1024;
 
 /** The codec object kafkajs expects: `compress(encoder)` and `decompress(buffer)`. */
 export interface KafkaCodec {
@@ -53,14 +48,7 @@ export function zstdCodec(level = 3): KafkaCodec {
     },
     decompress(buffer) {
       try {
-        const size = zstdFrameContentSize(buffer);
-        // One byte more than the frame's size: with exactly its size zlib allocates another
-        // piece to see the end of the frame.
-        return Promise.resolve(
-          size === undefined || size >= MAX_ONE_BUFFER
-            ? zstdDecompressSync(buffer)
-            : zstdDecompressSync(buffer, { chunkSize: Math.max(size + 1, 64) }),
-        );
+        return Promise.resolve(decompressFrameSync(buffer));
       } catch (e) {
         return Promise.reject(e);
       }

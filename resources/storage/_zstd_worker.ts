@@ -5,6 +5,7 @@
  * @module
  */
 
+import { frameDelimited } from "../../codec/varint.ts";
 import { compressZstd, decompressZstd } from "./zstd.ts";
 
 interface Request {
@@ -16,33 +17,6 @@ interface Request {
   level: number;
 }
 
-/** Size-delimits `messages` into one buffer (codec/varint.ts's framing, written out here so that
- * the worker's module graph stays these two files, which its permissions name). */
-function frame(messages: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const m of messages) {
-    let n = m.length;
-    do {
-      size++;
-      n = Math.floor(n / 128);
-    } while (n > 0);
-    size += m.length;
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const m of messages) {
-    let n = m.length;
-    while (n >= 0x80) {
-      out[at++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    out[at++] = n;
-    out.set(m, at);
-    at += m.length;
-  }
-  return out;
-}
-
 const scope = self as unknown as {
   onmessage: ((e: MessageEvent<Request>) => void) | null;
   postMessage(message: unknown, transfer: Transferable[]): void;
@@ -52,7 +26,7 @@ scope.onmessage = (e) => {
   const { id, op, bytes, level, messages } = e.data;
   try {
     if (op === "frame-compress") {
-      const framed = frame(messages ?? []);
+      const framed = frameDelimited(messages ?? []);
       const out = compressZstd(framed, level);
       scope.postMessage({ id, out, rawBytes: framed.length }, [out.buffer]);
       return;

@@ -6,9 +6,18 @@
  * @module
  */
 
+/** The worker's answer to one request. */
+interface Reply {
+  id: number;
+  out?: Uint8Array;
+  /** The framed size, for a frame-compress request. */
+  rawBytes?: number;
+  error?: string;
+}
+
 interface Pending {
   op: "compression" | "decompression";
-  resolve(out: Uint8Array, rawBytes: number | undefined): void;
+  resolve(reply: Reply & { out: Uint8Array }): void;
   reject(e: Error): void;
 }
 
@@ -33,12 +42,12 @@ export class ZstdWorker {
   #ensure(): Worker {
     if (this.#worker !== null) return this.#worker;
     const w = new Worker(new URL("./_zstd_worker.ts", import.meta.url).href, { type: "module" });
-    type Reply = { id: number; out?: Uint8Array; rawBytes?: number; error?: string };
     w.onmessage = (e: MessageEvent<Reply>) => {
       const p = this.#pending.get(e.data.id);
       if (p === undefined) return;
       this.#pending.delete(e.data.id);
-      if (e.data.out !== undefined) p.resolve(e.data.out, e.data.rawBytes);
+      const { out } = e.data;
+      if (out !== undefined) p.resolve({ ...e.data, out });
       else p.reject(new ZstdWorkerError(`zstd ${p.op} failed: ${e.data.error}`));
     };
     w.onerror = (e) => {
@@ -63,7 +72,8 @@ export class ZstdWorker {
    * not use `bytes` afterwards (pass a buffer it owns).
    */
   compress(bytes: Uint8Array, level: number): Promise<Uint8Array> {
-    return this.#run("compress", bytes, level);
+    const owned = own(bytes);
+    return this.#post("compress", { bytes: owned, level }, [owned]).then((r) => r.out);
   }
 
   /**
@@ -72,7 +82,8 @@ export class ZstdWorker {
    * caller keeps it: compressed input is small beside its output).
    */
   decompress(bytes: Uint8Array): Promise<Uint8Array> {
-    return this.#run("decompress", bytes.slice(), 0);
+    const copy = bytes.slice();
+    return this.#post("decompress", { bytes: copy, level: 0 }, [copy]).then((r) => r.out);
   }
 
   /**
@@ -85,33 +96,26 @@ export class ZstdWorker {
     messages: readonly Uint8Array[],
     level: number,
   ): Promise<{ bytes: Uint8Array; rawBytes: number }> {
-    const worker = this.#ensure();
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, {
-        op: "compression",
-        resolve: (bytes, rawBytes) => resolve({ bytes, rawBytes: rawBytes ?? 0 }),
-        reject,
-      });
-      const owned = messages.map(own);
-      worker.postMessage(
-        { id, op: "frame-compress", bytes: new Uint8Array(0), messages: owned, level },
-        owned.map((m) => m.buffer as ArrayBuffer),
-      );
-    });
+    const owned = messages.map(own);
+    return this.#post("frame-compress", { bytes: new Uint8Array(0), messages: owned, level }, owned)
+      .then((r) => ({ bytes: r.out, rawBytes: r.rawBytes ?? 0 }));
   }
 
-  #run(op: "compress" | "decompress", bytes: Uint8Array, level: number): Promise<Uint8Array> {
+  /** Sends one request, transferring the buffers of `transfer`. */
+  #post(
+    op: "compress" | "decompress" | "frame-compress",
+    request: { bytes: Uint8Array; level: number; messages?: Uint8Array[] },
+    transfer: readonly Uint8Array[],
+  ): Promise<Reply & { out: Uint8Array }> {
     const worker = this.#ensure();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, {
-        op: op === "compress" ? "compression" : "decompression",
+        op: op === "decompress" ? "decompression" : "compression",
         resolve,
         reject,
       });
-      const owned = own(bytes);
-      worker.postMessage({ id, op, bytes: owned, level }, [owned.buffer as ArrayBuffer]);
+      worker.postMessage({ id, op, ...request }, transfer.map((b) => b.buffer as ArrayBuffer));
     });
   }
 

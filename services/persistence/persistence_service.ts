@@ -59,9 +59,10 @@ export interface PersistenceOptions {
 interface Pending {
   info: BatchRecordInfo;
   partition: number;
-  /** The batch's value, checked. */
-  bytes: Uint8Array;
-  /** Its deliveries: more than one when the batch was put again (a resumed engine). */
+  /**
+   * Its deliveries, the first one's value written: more than one when the batch was put again
+   * (a resumed engine).
+   */
   deliveries: Delivery[];
   /** Failed attempts so far, and when the next may start. */
   failures: number;
@@ -129,7 +130,7 @@ export class PersistenceService implements Service {
           },
           handle: async (deliveries) => {
             for (const d of deliveries) await this.#accept(d);
-            await this.#writeComplete();
+            await this.#writePending();
             this.#dropLost();
           },
           // In-flight incomplete batches are abandoned uncommitted: whoever gets their
@@ -164,7 +165,6 @@ export class PersistenceService implements Service {
     this.#pending.set(id, {
       info,
       partition: d.partition,
-      bytes: d.value,
       deliveries: [d],
       failures: 0,
       notBefore: 0,
@@ -177,7 +177,7 @@ export class PersistenceService implements Service {
    * Writes the pending batches with up to {@link WRITES_IN_FLIGHT} at once, starting the next
    * as soon as one finishes, so that the storage's round trips overlap.
    */
-  async #writeComplete(): Promise<void> {
+  async #writePending(): Promise<void> {
     const ready = [...this.#pending].filter(([, p]) => performance.now() >= p.notBefore);
     let next = 0;
     const lane = async () => {
@@ -215,7 +215,8 @@ export class PersistenceService implements Service {
     const deliveries = p.deliveries;
     let written: Awaited<ReturnType<typeof writeCompressedMessages>>;
     try {
-      written = await writeCompressedMessages(this.#o.storage, key, p.bytes, info.rawBytes);
+      const value = deliveries[0]!.value;
+      written = await writeCompressedMessages(this.#o.storage, key, value, info.rawBytes);
     } catch (e) {
       p.failures++;
       this.#m.errors++;

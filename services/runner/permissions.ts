@@ -101,9 +101,11 @@ export const S3_SYS: readonly string[] = ["osRelease"];
  * The zstd worker's modules, which the engine and persistence load with `new Worker`: a worker
  * loads its module graph anew, so each of its local modules must be readable.
  */
-export const ZSTD_WORKER_MODULES: readonly string[] = ["_zstd_worker.ts", "zstd.ts"].map((f) =>
-  fileURLToPath(new URL(`../../resources/storage/${f}`, import.meta.url))
-);
+export const ZSTD_WORKER_MODULES: readonly string[] = [
+  "resources/storage/_zstd_worker.ts",
+  "resources/storage/zstd.ts",
+  "codec/varint.ts",
+].map((f) => fileURLToPath(new URL(`../../${f}`, import.meta.url)));
 
 /**
  * The ancestor program, which the engine runtime reads when its module loads; every service

@@ -39,8 +39,6 @@ export interface BatchPublisherStats {
   batches: number;
   /** Compressed bytes put. */
   storedBytes: number;
-  /** Time the simulation waited for room (compression or the queue behind), ms. */
-  blockedMs: number;
 }
 
 /** See the module doc. */
@@ -56,7 +54,7 @@ export class BatchPublisher {
   #issued: Promise<void> = Promise.resolve();
   readonly #inFlight = new Set<Promise<void>>();
   #failure: { error: unknown } | undefined;
-  readonly stats: BatchPublisherStats = { batches: 0, storedBytes: 0, blockedMs: 0 };
+  readonly stats: BatchPublisherStats = { batches: 0, storedBytes: 0 };
 
   constructor(options: BatchPublisherOptions) {
     if (!Number.isInteger(options.chunksPerBatch) || options.chunksPerBatch < 1) {
@@ -90,9 +88,7 @@ export class BatchPublisher {
     const after = this.#afterOpen;
     this.#open = [];
     this.#afterOpen = [];
-    const t = performance.now();
     while (this.#inFlight.size >= this.#max) await Promise.race(this.#inFlight);
-    this.stats.blockedMs += performance.now() - t;
     this.#check();
     this.#publish(chunks, final, after);
   }
@@ -107,11 +103,6 @@ export class BatchPublisher {
   async flush(): Promise<void> {
     await this.#tail;
     this.#check();
-  }
-
-  /** Chunks of the open batch (added, not yet closed). */
-  get openChunks(): number {
-    return this.#open.length;
   }
 
   #publish(chunks: EncodedChunk[], final: boolean, after: (() => Promise<void>)[]): void {
