@@ -191,7 +191,12 @@ export class EngineService implements Service {
         headers: { run: this.runId },
       });
       const storage = this.#options.checkpointStorage;
-      if (storage !== undefined) await writeRunTarget(storage, this.runId, this.#options.ticks);
+      if (storage !== undefined) {
+        await this.#retryStorage(
+          "recording the run's tick target",
+          () => writeRunTarget(storage, this.runId, this.#options.ticks),
+        );
+      }
       this.#startedAt = performance.now();
       this.#ticksAtStart = this.engine.sim.tick;
     }, (signal) => this.#loop(signal));
@@ -294,18 +299,29 @@ export class EngineService implements Service {
    * for a full queue; a longer outage or another failure ends the run.
    */
   async #store(storage: Storage, checkpoint: EncodedCheckpoint): Promise<void> {
+    await this.#retryStorage(
+      `storing the checkpoint at tick ${checkpoint.tick}`,
+      () => storeCheckpoint(storage, this.runId, checkpoint.tick, checkpoint.bytes),
+    );
+  }
+
+  /**
+   * Runs a write to the checkpoint storage, trying it again through a transient failure (an S3
+   * server restarting) for up to {@link CHECKPOINT_RETRY_MS}, the error in the status meanwhile;
+   * a longer outage or another failure propagates.
+   */
+  async #retryStorage(what: string, write: () => Promise<unknown>): Promise<void> {
     const since = performance.now();
     for (let attempt = 1;; attempt++) {
       try {
-        await storeCheckpoint(storage, this.runId, checkpoint.tick, checkpoint.bytes);
+        await write();
         this.#life.error = undefined;
         return;
       } catch (e) {
         if (!isTransientStorageError(e) || performance.now() - since >= CHECKPOINT_RETRY_MS) {
           throw e;
         }
-        this.#life.error = `storing the checkpoint at tick ${checkpoint.tick} failed (attempt ` +
-          `${attempt}): ${(e as Error).message}; retrying`;
+        this.#life.error = `${what} failed (attempt ${attempt}): ${(e as Error).message}; retrying`;
         await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** (attempt - 1))));
       }
     }

@@ -5,6 +5,7 @@ import type { StorageWriter } from "../../resources/storage/storage.ts";
 import { splitDelimited } from "../../resources/storage/message_stream.ts";
 import { decompressZstd } from "../../resources/storage/zstd.ts";
 import { readChunkHeader } from "../../codec/mod.ts";
+import { readRunTarget } from "../common/run_target.ts";
 import { checkpointTicks } from "./checkpoint_store.ts";
 import {
   type EngineCheckpoint,
@@ -198,6 +199,49 @@ class FlakyCheckpointStorage extends FilesystemStorage {
     return super.openWriter(key);
   }
 }
+
+/** Filesystem storage that refuses the run target's first `failures` deletes, as while S3 restarts. */
+class FlakyTargetStorage extends FilesystemStorage {
+  failures: number;
+  constructor(root: string, failures: number) {
+    super({ root });
+    this.failures = failures;
+  }
+  override delete(key: string): Promise<boolean> {
+    if (key.endsWith("/target.json") && this.failures > 0) {
+      this.failures--;
+      return Promise.reject(
+        Object.assign(new Error("connect ECONNREFUSED 10.0.0.2:18333"), { code: "ECONNREFUSED" }),
+      );
+    }
+    return super.delete(key);
+  }
+}
+
+Deno.test("recording the run's target at start is retried while storage is away, and the run starts", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const storage = new FlakyTargetStorage(root, 2);
+    const service = new EngineService({
+      name: "engine",
+      output: new RecordingQueue(),
+      metadataOutput: new RecordingQueue(),
+      engine: ENGINE,
+      ticks: 60,
+      chunksPerBatch: 3,
+      runId: "flaky-target",
+      checkpointStorage: storage,
+      clock: () => 0,
+    });
+    await service.start();
+    await service.done;
+    assert.equal(service.status().state, "stopped", service.status().error);
+    assert.equal(storage.failures, 0, "both failures were met");
+    assert.equal(await readRunTarget(storage, "flaky-target"), 60);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
 
 Deno.test("a checkpoint write that fails while storage is away is retried, and the run goes on", async () => {
   const root = await Deno.makeTempDir();
