@@ -1,7 +1,7 @@
 /**
  * The hand-written fast paths of the wire format beside proto/ (which holds the contracts and
  * protobuf-es): varints and size-delimited framing, the direct chunk writer, the chunk header
- * reader, the chunk decoder, chunk replay and the packed cell (molecule) encoding; and the
+ * reader, the chunk decoder and its lean variant for the indexers, chunk replay and the packed cell (molecule) encoding; and the
  * instruction set's encoding (opcodes, operand kinds: stored programs and organisms' last
  * instructions are made of them) with the disassembler that turns them back into text. Each
  * fast path produces or reads exactly what protobuf-es does for the schemas in proto/gen/
@@ -20,6 +20,13 @@ export { LEN, ProtoWriter } from "./proto_writer.ts";
 export * from "./chunk_writer.ts";
 export { type ChunkHeader, readChunkHeader } from "./chunk_header.ts";
 export { ChunkDecodeError, decodeTickDataChunk } from "./chunk_decoder.ts";
+export {
+  type CellArrays,
+  decodeLeanChunk,
+  type LeanChunk,
+  type LeanOrganism,
+  type LeanSample,
+} from "./lean_chunk.ts";
 export { replayChunk, type ReplayedState } from "./chunk_replay.ts";
 export * from "./molecule.ts";
 export * from "./isa.ts";

@@ -6,19 +6,16 @@
  * @module
  */
 
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import {
   DelimitedDecodeError,
   frameDelimited,
   MAX_MESSAGE_BYTES,
   splitDelimitedRecords,
-  writeVarint,
 } from "../../codec/varint.ts";
 import type { CommitResult, Storage } from "./storage.ts";
 import {
   checkZstdLevel,
-  createZstdCompressor,
+  compressZstd,
   decompressZstd,
   DEFAULT_ZSTD_LEVEL,
   ZstdDecodeError,
@@ -62,11 +59,7 @@ export interface Compressor {
 export interface WriteMessagesOptions {
   /** zstd level, default 3. */
   level?: number;
-  /**
-   * Compress on this worker thread instead of the calling one. The batch is framed into one
-   * buffer first; the bytes are the same as streaming (zstd's output does not depend on how
-   * the input is split).
-   */
+  /** Compress on this worker thread instead of the calling one (the same bytes). */
   worker?: Compressor;
 }
 
@@ -86,24 +79,13 @@ export interface ReadMessagesResult {
   offsets: number[];
 }
 
-/** Framed input is handed to the compressor in pieces of about this size. */
-const STAGING = 1024 * 1024;
-/** Messages at least this large are passed on as they are instead of copied into staging. */
-const PASS_THROUGH = 256 * 1024;
-
-/**
- * Frames `messages` into chunks of about {@link STAGING} bytes: small messages are copied
- * together so the compressor sees few large writes; large ones pass through uncopied. Fresh
- * staging buffers each time, since the compressor may still hold the previous one.
- */
-async function* frame(
+/** The messages, checked, framed into one buffer (as the engine frames a batch). */
+async function frameAll(
   messages: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
-  counter: { raw: number },
-): AsyncGenerator<Uint8Array> {
-  let staging = new Uint8Array(STAGING);
-  let fill = 0;
-  let index = 0;
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
   for await (const message of messages) {
+    const index = parts.length;
     if (!(message instanceof Uint8Array)) {
       throw new TypeError(`writeMessages: message ${index} is not a Uint8Array`);
     }
@@ -113,39 +95,22 @@ async function* frame(
           `limit of ${MAX_MESSAGE_BYTES}`,
       );
     }
-    index++;
-    const passThrough = message.length >= PASS_THROUGH;
-    if (fill + 10 + (passThrough ? 0 : message.length) > STAGING) {
-      yield staging.subarray(0, fill);
-      staging = new Uint8Array(STAGING);
-      fill = 0;
-    }
-    const start = fill;
-    fill = writeVarint(message.length, staging, fill);
-    counter.raw += fill - start + message.length;
-    if (passThrough) {
-      yield staging.subarray(0, fill);
-      yield message;
-      staging = new Uint8Array(STAGING);
-      fill = 0;
-    } else {
-      staging.set(message, fill);
-      fill += message.length;
-    }
+    parts.push(message);
   }
-  if (fill > 0) yield staging.subarray(0, fill);
+  return frameDelimited(parts);
 }
 
 /**
- * Writes `messages` (already-encoded protobuf messages) to `key` as one zstd stream of
- * size-delimited records, then commits. Deterministic: the same messages and level give the same
- * bytes however the input is split, so a replayed batch is byte-identical to the first attempt
- * (with the same zstd library, i.e. the same Deno release) and its commit is a no-op
- * (`created: false`).
+ * Writes `messages` (already-encoded protobuf messages) to `key` as one zstd frame of
+ * size-delimited records, then commits. Deterministic: the same messages and level give the
+ * same bytes on either thread (and as the engine's batch records), so a replayed batch is
+ * byte-identical to the first attempt (with the same zstd library, i.e. the same Deno release)
+ * and its commit is a no-op (`created: false`). The frame declares its content size, so that
+ * readers decompress it into one buffer.
  *
- * On any error (a message that is not bytes, a failing iterator, a storage error) the writer is
- * aborted, so nothing is left under the key, and the error is rethrown. Messages must not be
- * changed until the returned promise settles.
+ * On any error (a message that is not bytes, a failing iterator, a storage error) nothing is
+ * left under the key, and the error is rethrown. Messages must not be changed until the
+ * returned promise settles.
  */
 export async function writeMessages(
   storage: Storage,
@@ -155,51 +120,12 @@ export async function writeMessages(
 ): Promise<WriteMessagesResult> {
   const level = options.level ?? DEFAULT_ZSTD_LEVEL;
   checkZstdLevel(level);
-  if (options.worker !== undefined) {
-    return await writeMessagesOnWorker(storage, key, messages, level, options.worker);
-  }
-  const writer = await storage.openWriter(key);
-  try {
-    const counter = { raw: 0 };
-    let stored = 0;
-    // pipeline() applies backpressure both ways and tears every stage down on any error.
-    await pipeline(
-      Readable.from(frame(messages, counter)),
-      createZstdCompressor(level),
-      async (compressed: AsyncIterable<Uint8Array>) => {
-        for await (const chunk of compressed) {
-          stored += chunk.length;
-          await writer.write(chunk);
-        }
-      },
-    );
-    const result = await writer.commit();
-    return { ...result, rawBytes: counter.raw, storedBytes: stored };
-  } catch (e) {
-    await writer.abort().catch(() => {
-      // The original error matters more than a failed cleanup.
-    });
-    throw e;
-  }
-}
-
-async function writeMessagesOnWorker(
-  storage: Storage,
-  key: string,
-  messages: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
-  level: number,
-  worker: Compressor,
-): Promise<WriteMessagesResult> {
-  const parts: Uint8Array[] = [];
-  for await (const m of messages) {
-    if (!(m instanceof Uint8Array)) {
-      throw new TypeError(`Cannot write '${key}': a message is not a Uint8Array`);
-    }
-    parts.push(m);
-  }
-  const framed = frameDelimited(parts);
+  const framed = await frameAll(messages);
   const size = framed.length;
-  return await writeCompressedMessages(storage, key, await worker.compress(framed, level), size);
+  const compressed = options.worker === undefined
+    ? compressZstd(framed, level)
+    : await options.worker.compress(framed, level);
+  return await writeCompressedMessages(storage, key, compressed, size);
 }
 
 /**

@@ -127,7 +127,9 @@ Deno.test("writeMessages: a failure aborts the writer and leaves nothing", async
     await assert.rejects(writeMessages(s, "x/level", [], { level: 1.5 }), /Invalid zstd level/);
     assert.deepEqual(await s.listKeys(""), { keys: [] });
     const left: string[] = [];
-    for await (const e of Deno.readDir(`${root}/x`)) left.push(e.name);
+    // Bad input is refused before anything is opened: not even the directory is made.
+    const dir = await Deno.stat(`${root}/x`).then(() => true, () => false);
+    if (dir) { for await (const e of Deno.readDir(`${root}/x`)) left.push(e.name); }
     assert.deepEqual(left, [], "no temp files");
   });
 });
@@ -152,10 +154,14 @@ Deno.test("readMessages: a truncated object is CorruptObjectError at a compresse
     const whole = await s.read(KEY);
     const cuts = [0, 1, 3, 4, 5, 6, 8, 100, 5000, whole.length >> 1, whole.length - 20];
     for (let i = 1; i <= 17; i++) cuts.push(whole.length - i);
-    for (const cut of cuts) {
+    for (const cut of cuts.filter((c) => c < whole.length)) {
       const key = `cut/${cut}.pb.zst`;
       await put(s, key, whole.subarray(0, cut));
-      await assert.rejects(readMessages(s, key), corrupt(key, whole.length, /compressed byte/));
+      await assert.rejects(
+        readMessages(s, key),
+        corrupt(key, whole.length, /compressed byte/),
+        `cut ${cut} of ${whole.length}`,
+      );
     }
     // A cut mid-stream reports exactly where the data ends.
     const key = `cut/${whole.length >> 1}.pb.zst`;
@@ -272,7 +278,7 @@ Deno.test("splitDelimited: views into the input, no copies", () => {
   assert.equal(messages[0]!.buffer, raw.buffer);
 });
 
-Deno.test("compressing on a worker thread writes the same bytes as streaming", async () => {
+Deno.test("compressing on a worker thread writes the same bytes as on the calling thread", async () => {
   const dir = await Deno.makeTempDir();
   const storage = await FilesystemStorage.open({ root: dir });
   const messages: Uint8Array[] = [];
@@ -283,12 +289,12 @@ Deno.test("compressing on a worker thread writes the same bytes as streaming", a
   }
   const worker = new ZstdWorker();
   try {
-    const a = await writeMessages(storage, "a/streamed.pb.zst", messages, { level: 3 });
+    const a = await writeMessages(storage, "a/inline.pb.zst", messages, { level: 3 });
     const b = await writeMessages(storage, "a/worker.pb.zst", messages, { level: 3, worker });
     assert.equal(b.rawBytes, a.rawBytes);
     assert.deepEqual(
       await storage.read("a/worker.pb.zst"),
-      await storage.read("a/streamed.pb.zst"),
+      await storage.read("a/inline.pb.zst"),
     );
     const back = await readMessages(storage, "a/worker.pb.zst");
     assert.deepEqual(back.messages, messages);

@@ -43,7 +43,6 @@ export {
 export {
   checkZstdLevel,
   compressZstd,
-  createZstdCompressor,
   decompressZstd,
   DEFAULT_ZSTD_LEVEL,
   ZstdDecodeError,

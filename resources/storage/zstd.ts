@@ -22,9 +22,8 @@
  * @module
  */
 
-import { constants, createZstdCompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { constants, zstdCompressSync, zstdDecompressSync, type ZstdOptions } from "node:zlib";
 import type { Buffer } from "node:buffer";
-import type { Transform } from "node:stream";
 
 /** The compression level used unless a caller asks for another. */
 export const DEFAULT_ZSTD_LEVEL = 3;
@@ -63,20 +62,25 @@ export function compressZstd(
   bytes: Uint8Array,
   level: number = DEFAULT_ZSTD_LEVEL,
 ): Uint8Array<ArrayBuffer> {
-  const out = zstdCompressSync(bytes, { params: compressParams(level) });
-  // A plain view, not a Buffer: Buffer.slice() shares memory where Uint8Array.slice() copies.
-  return new Uint8Array(out.buffer as ArrayBuffer, out.byteOffset, out.byteLength);
+  // The pledged size puts the content size in the frame header, so that readers decompress
+  // into one buffer of that size (decompressFrameSync). An output buffer of zstd's bound
+  // takes the frame in one piece: in 16 KiB pieces node:zlib spends as much time joining
+  // them, and when the frame ends exactly at a piece's end it starts an empty second frame,
+  // and a copy cut after the first frame would read as whole.
+  const options: ZstdOptions & { pledgedSrcSize: number } = {
+    params: compressParams(level),
+    pledgedSrcSize: bytes.length,
+    chunkSize: compressBound(bytes.length),
+  };
+  const out = zstdCompressSync(bytes, options);
+  // A plain Uint8Array of the frame's exact size: a copy (slice of a Buffer would share the
+  // bound-sized buffer, and a Buffer's slice() shares memory where Uint8Array's copies).
+  return new Uint8Array(out.buffer as ArrayBuffer, out.byteOffset, out.byteLength).slice();
 }
 
-/**
- * A streaming compressor (a node:stream Transform) with the same parameters as
- * {@link compressZstd}. Its output depends only on the input bytes, not on how they are split
- * into writes or when the writes happen. (It is not byte-identical to `compressZstd`: the
- * one-shot function appends an empty frame.)
- */
-export function createZstdCompressor(level: number = DEFAULT_ZSTD_LEVEL): Transform {
-  // A larger output chunk than the 16 KiB default means fewer, larger writes downstream.
-  return createZstdCompress({ params: compressParams(level), chunkSize: 256 * 1024 });
+/** An upper bound of zstd's output for `n` input bytes (ZSTD_COMPRESSBOUND, rounded up). */
+function compressBound(n: number): number {
+  return Math.max(64, n + (n >> 8) + 128);
 }
 
 /**

@@ -17,12 +17,12 @@ export function buildCatalogEntry(batch: RawBatch): CatalogEntry {
   const chunks: CatalogEntry["chunks"] = [];
   for (const c of batch.chunks) {
     chunks.push({
-      index: Number(c.chunkIndex),
-      firstTick: Number(c.firstTick),
-      lastTick: Number(c.lastTick),
+      index: c.chunkIndex,
+      firstTick: c.firstTick,
+      lastTick: c.lastTick,
     });
-    ticks.push(Number(c.snapshot!.tick));
-    for (const d of c.deltas) ticks.push(Number(d.tick));
+    ticks.push(c.snapshot!.tick);
+    for (const d of c.deltas) ticks.push(d.tick);
   }
   const lastChunk = batch.chunks[batch.chunks.length - 1]!;
   const lastDelta = lastChunk.deltas[lastChunk.deltas.length - 1];

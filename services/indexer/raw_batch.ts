@@ -5,13 +5,8 @@
  * @module
  */
 
-import { decodeTickDataChunk, varintSize } from "../../codec/mod.ts";
-import {
-  FORMAT_VERSION,
-  fromBinary,
-  SimulationMetadataSchema,
-  type TickDataChunk,
-} from "../../proto/mod.ts";
+import { decodeLeanChunk, type LeanChunk, varintSize } from "../../codec/mod.ts";
+import { FORMAT_VERSION, fromBinary, SimulationMetadataSchema } from "../../proto/mod.ts";
 import { CorruptObjectError, readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
 import { metadataKey, parseBatchKey, runIdOf } from "../common/storage_layout.ts";
@@ -51,8 +46,8 @@ export function batchRef(key: string): BatchRef | null {
 
 /** A decoded raw batch. */
 export interface RawBatch extends BatchRef {
-  /** Chunks in order (ascending chunk index). */
-  chunks: TickDataChunk[];
+  /** Chunks in order (ascending chunk index), decoded leanly (codec/lean_chunk.ts). */
+  chunks: LeanChunk[];
   /** Size of the framed messages before compression. */
   rawBytes: number;
   /** Size of the stored object. */
@@ -77,14 +72,14 @@ export async function loadRawBatch(storage: Storage, ref: BatchRef): Promise<Raw
     throw e;
   }
   if (messages.length === 0) throw new CorruptBatchError(key, `Raw batch '${key}' has no chunks`);
-  const chunks: TickDataChunk[] = [];
+  const chunks: LeanChunk[] = [];
   let rawBytes = 0;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
     rawBytes += varintSize(m.length) + m.length;
-    let chunk: TickDataChunk;
+    let chunk: LeanChunk;
     try {
-      chunk = decodeTickDataChunk(m);
+      chunk = decodeLeanChunk(m);
     } catch (e) {
       throw new CorruptBatchError(
         key,
@@ -103,8 +98,8 @@ export async function loadRawBatch(storage: Storage, ref: BatchRef): Promise<Raw
     }
     chunks.push(chunk);
   }
-  const first = Number(chunks[0]!.firstTick);
-  const last = Number(chunks[chunks.length - 1]!.lastTick);
+  const first = chunks[0]!.firstTick;
+  const last = chunks[chunks.length - 1]!.lastTick;
   if (first !== ref.firstTick || last !== ref.lastTick) {
     throw new CorruptBatchError(
       key,
