@@ -105,6 +105,13 @@ export class Reader {
     throw new ChunkDecodeError("varint too long", start);
   }
 
+  /** An int64 varint as a number (exact up to 2^53; ticks and the like). */
+  int64Number(): number {
+    const [lo, hi] = this.#varint64();
+    if (hi < 0x200000) return hi * TWO_32 + lo;
+    return Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
+  }
+
   int64(): bigint {
     const [lo, hi] = this.#varint64();
     if (hi < 0x200000) return BigInt(hi * TWO_32 + lo);
@@ -185,8 +192,27 @@ export class Reader {
       let n = 0;
       for (let p = this.pos; p < end; p++) if (buf[p]! < 0x80) n++;
       next = new Int32Array(n);
-      for (let i = 0; i < n; i++) next[i] = this.int32();
-      if (this.pos !== end) throw new ChunkDecodeError("packed field overruns its length", end);
+      let p = this.pos;
+      for (let i = 0; i < n; i++) {
+        // One- and two-byte varints (most positions, molecules and owners) inline.
+        const b0 = buf[p]!;
+        if (b0 < 0x80) {
+          next[i] = b0;
+          p++;
+          continue;
+        }
+        const b1 = buf[p + 1]!;
+        if (b1 < 0x80) {
+          next[i] = (b0 & 0x7f) | (b1 << 7);
+          p += 2;
+          continue;
+        }
+        this.pos = p;
+        next[i] = this.int32();
+        p = this.pos;
+      }
+      this.pos = p;
+      if (p !== end) throw new ChunkDecodeError("packed field overruns its length", end);
     } else {
       const one: number[] = [];
       this.repeated(wire, one, int32);

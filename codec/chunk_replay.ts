@@ -14,6 +14,12 @@ export interface ReplayedState<O = LeanOrganism> {
   tick: number;
   cells: Int32Array;
   owners: Int32Array;
+  /**
+   * Positions whose cell or owner may differ from the previous state of the same chunk (each
+   * once); null for every position (the snapshot, a FULL delta). Lets a reader keep counts
+   * over the world up to date at the cost of the changes instead of the world's size.
+   */
+  changed: Int32Array | null;
   organisms: O[];
   summary: TickSummary | undefined;
 }
@@ -41,69 +47,175 @@ export interface ReplayableChunk<O> {
   readonly deltas: readonly (Sample<O> & { readonly deltaType: DeltaType })[];
 }
 
-function applyCells(cells: Int32Array, owners: Int32Array, cols: Columns | undefined): void {
-  if (cols === undefined) return;
+/** Checks that the three columns have one element per cell. */
+function checkColumns(cols: Columns): void {
   const { flatIndex, molecule, owner } = cols;
   if (molecule.length !== flatIndex.length || owner.length !== flatIndex.length) {
     throw new RangeError(
       `Cell columns differ in length: ${flatIndex.length} positions, ${molecule.length} molecules, ${owner.length} owners`,
     );
   }
-  for (let i = 0; i < flatIndex.length; i++) {
-    const f = flatIndex[i]!;
-    if (f < 0 || f >= cells.length) {
-      throw new RangeError(`Cell position ${f} is outside a world of ${cells.length} cells`);
-    }
-    cells[f] = molecule[i]!;
-    owners[f] = owner[i]!;
-  }
 }
 
 /**
- * Yields the state at every sample of `chunk`, in tick order, for a world of `size` cells.
- * Accumulated deltas are applied on top of the last full state; incremental ones on top of
- * the previous sample.
+ * Replays chunks of one world size, reusing its buffers from chunk to chunk (four arrays of
+ * the world's size: the state and the last full state).
  */
-export function* replayChunk<O>(
+export class ChunkReplayer {
+  readonly #cells: Int32Array;
+  readonly #owners: Int32Array;
+  readonly #fullCells: Int32Array;
+  readonly #fullOwners: Int32Array;
+  /** Positions set since the last full state, each once (`#mark` says which). */
+  #dirty: Int32Array;
+  #dirtyCount = 0;
+  readonly #mark: Uint8Array;
+  /** Per position, the last call of #changedSince that listed it. */
+  readonly #stamps: Uint32Array;
+  #stamp = 0;
+
+  constructor(readonly size: number) {
+    this.#cells = new Int32Array(size);
+    this.#owners = new Int32Array(size);
+    this.#fullCells = new Int32Array(size);
+    this.#fullOwners = new Int32Array(size);
+    this.#mark = new Uint8Array(size);
+    this.#stamps = new Uint32Array(size);
+    this.#dirty = new Int32Array(1024);
+  }
+
+  /**
+   * Yields the state at every sample of `chunk`, in tick order. Accumulated deltas are applied
+   * on top of the last full state; incremental ones on top of the previous sample.
+   */
+  *replay<O>(chunk: ReplayableChunk<O>): Generator<ReplayedState<O>> {
+    const snap = chunk.snapshot;
+    if (snap === undefined) throw new RangeError(`Chunk ${chunk.chunkIndex} has no snapshot`);
+    const cells = this.#cells;
+    const owners = this.#owners;
+    this.#reset(snap.cells);
+    yield { tick: Number(snap.tick), cells, owners, changed: null, ...sampleParts(snap) };
+    for (const d of chunk.deltas) {
+      const cols = d.changedCells ?? d.cells;
+      let changed: Int32Array | null;
+      switch (d.deltaType) {
+        case DeltaType.FULL:
+          this.#reset(cols);
+          changed = null;
+          break;
+        case DeltaType.ACCUMULATED: {
+          // Back to the full state where anything was set since, then this delta on top: the
+          // cells that may change are those and the delta's own.
+          const before = this.#dirty.slice(0, this.#dirtyCount);
+          for (const f of before) {
+            cells[f] = this.#fullCells[f]!;
+            owners[f] = this.#fullOwners[f]!;
+            this.#mark[f] = 0;
+          }
+          this.#dirtyCount = 0;
+          this.#apply(cols);
+          changed = this.#union(before);
+          break;
+        }
+        case DeltaType.INCREMENTAL: {
+          const from = this.#dirtyCount;
+          this.#apply(cols);
+          changed = this.#changedSince(from, cols);
+          break;
+        }
+        default:
+          throw new RangeError(`Delta at tick ${d.tick} has unknown type ${d.deltaType}`);
+      }
+      yield { tick: Number(d.tick), cells, owners, changed, ...sampleParts(d) };
+    }
+  }
+
+  /** Starts from nothing but `cols`, which become the full state. */
+  #reset(cols: Columns | undefined): void {
+    this.#cells.fill(0);
+    this.#owners.fill(0);
+    for (let i = 0; i < this.#dirtyCount; i++) this.#mark[this.#dirty[i]!] = 0;
+    this.#dirtyCount = 0;
+    if (cols !== undefined) {
+      checkColumns(cols);
+      const { flatIndex, molecule, owner } = cols;
+      for (let i = 0; i < flatIndex.length; i++) {
+        const f = this.#position(flatIndex[i]!);
+        this.#cells[f] = molecule[i]!;
+        this.#owners[f] = owner[i]!;
+      }
+    }
+    this.#fullCells.set(this.#cells);
+    this.#fullOwners.set(this.#owners);
+  }
+
+  /** Sets the cells of `cols`, remembering their positions as set since the full state. */
+  #apply(cols: Columns | undefined): void {
+    if (cols === undefined) return;
+    checkColumns(cols);
+    const { flatIndex, molecule, owner } = cols;
+    for (let i = 0; i < flatIndex.length; i++) {
+      const f = this.#position(flatIndex[i]!);
+      this.#cells[f] = molecule[i]!;
+      this.#owners[f] = owner[i]!;
+      if (this.#mark[f] === 0) {
+        this.#mark[f] = 1;
+        if (this.#dirtyCount === this.#dirty.length) {
+          const grown = new Int32Array(this.#dirty.length * 2);
+          grown.set(this.#dirty);
+          this.#dirty = grown;
+        }
+        this.#dirty[this.#dirtyCount++] = f;
+      }
+    }
+  }
+
+  #position(f: number): number {
+    if (f < 0 || f >= this.size) {
+      throw new RangeError(`Cell position ${f} is outside a world of ${this.size} cells`);
+    }
+    return f;
+  }
+
+  /** `before` and the positions set since the full state, each once. */
+  #union(before: Int32Array): Int32Array {
+    const out = new Int32Array(before.length + this.#dirtyCount);
+    let n = 0;
+    for (const f of before) if (this.#mark[f] === 0) out[n++] = f;
+    out.set(this.#dirty.subarray(0, this.#dirtyCount), n);
+    return out.subarray(0, n + this.#dirtyCount);
+  }
+
+  /** The positions of `cols` (set by the last incremental delta), each once. */
+  #changedSince(from: number, cols: Columns | undefined): Int32Array {
+    if (cols === undefined) return new Int32Array(0);
+    // Positions new to the dirty list are there once; when they are all of `cols`, done.
+    if (this.#dirtyCount - from === cols.flatIndex.length) {
+      return this.#dirty.slice(from, this.#dirtyCount);
+    }
+    const stamp = ++this.#stamp;
+    if (stamp === 0xffffffff) (this.#stamps.fill(0), this.#stamp = 1);
+    const out = new Int32Array(cols.flatIndex.length);
+    let n = 0;
+    for (let i = 0; i < cols.flatIndex.length; i++) {
+      const f = cols.flatIndex[i]!;
+      if (this.#stamps[f] !== this.#stamp) (this.#stamps[f] = this.#stamp, out[n++] = f);
+    }
+    return out.subarray(0, n);
+  }
+}
+
+function sampleParts<O>(s: Sample<O>): { organisms: O[]; summary: TickSummary | undefined } {
+  return { organisms: s.organisms, summary: s.summary };
+}
+
+/**
+ * Yields the state at every sample of `chunk`, in tick order, for a world of `size` cells
+ * (a {@link ChunkReplayer} for this one chunk).
+ */
+export function replayChunk<O>(
   chunk: ReplayableChunk<O>,
   size: number,
 ): Generator<ReplayedState<O>> {
-  const snap = chunk.snapshot;
-  if (snap === undefined) throw new RangeError(`Chunk ${chunk.chunkIndex} has no snapshot`);
-  const cells = new Int32Array(size);
-  const owners = new Int32Array(size);
-  applyCells(cells, owners, snap.cells);
-  // The last full state, to rebase accumulated deltas on.
-  const fullCells = cells.slice();
-  const fullOwners = owners.slice();
-  yield {
-    tick: Number(snap.tick),
-    cells,
-    owners,
-    organisms: snap.organisms,
-    summary: snap.summary,
-  };
-  for (const d of chunk.deltas) {
-    const changed = d.changedCells ?? d.cells;
-    switch (d.deltaType) {
-      case DeltaType.FULL:
-        cells.fill(0);
-        owners.fill(0);
-        applyCells(cells, owners, changed);
-        fullCells.set(cells);
-        fullOwners.set(owners);
-        break;
-      case DeltaType.ACCUMULATED:
-        cells.set(fullCells);
-        owners.set(fullOwners);
-        applyCells(cells, owners, changed);
-        break;
-      case DeltaType.INCREMENTAL:
-        applyCells(cells, owners, changed);
-        break;
-      default:
-        throw new RangeError(`Delta at tick ${d.tick} has unknown type ${d.deltaType}`);
-    }
-    yield { tick: Number(d.tick), cells, owners, organisms: d.organisms, summary: d.summary };
-  }
+  return new ChunkReplayer(size).replay(chunk);
 }

@@ -1,6 +1,10 @@
-import { deepStrictEqual, equal, throws } from "node:assert/strict";
+import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import { create, DeltaType, TickDataChunkSchema } from "../proto/mod.ts";
-import { replayChunk } from "./chunk_replay.ts";
+import { ChunkReplayer, replayChunk } from "./chunk_replay.ts";
+import { decodeLeanChunk } from "./lean_chunk.ts";
+import { decodeTickDataChunk } from "./chunk_decoder.ts";
+import { ReplayCursor } from "../services/api/replay_cursor.ts";
+import { TEST_RUN_SHAPE, testRunChunks } from "./_test_chunks.ts";
 
 /** A 4-cell world: snapshot, incremental, accumulated, full, incremental. */
 function sampleChunk(extra: { deltaType: DeltaType; tick: bigint }[] = []) {
@@ -62,4 +66,40 @@ Deno.test("replayChunk rejects chunks it cannot replay, naming what is wrong", (
   });
   throws(() => [...replayChunk(uneven, 4)], /2 positions, 1 molecules, 2 owners/);
   equal([...replayChunk(create(TickDataChunkSchema, { snapshot: {} }), 4)].length, 1);
+});
+
+Deno.test("ChunkReplayer lists every position that changed since the previous state, and reuses its buffers across chunks", () => {
+  const [w, h] = TEST_RUN_SHAPE;
+  const size = w! * h!;
+  const replayer = new ChunkReplayer(size);
+  let listed = 0;
+  let states = 0;
+  for (const bytes of testRunChunks()) {
+    const chunk = decodeLeanChunk(bytes);
+    const fresh = [...replayChunk(chunk, size)].length;
+    // The API's cursor replays independently: the reused buffers must hold the same states.
+    const cursor = new ReplayCursor(decodeTickDataChunk(bytes), size);
+    let prev: { cells: Int32Array; owners: Int32Array } | null = null;
+    let n = 0;
+    for (const s of replayer.replay(chunk)) {
+      n++;
+      ok(cursor.seek(s.tick));
+      deepStrictEqual([s.cells, s.owners], [cursor.cells, cursor.owners], `tick ${s.tick}`);
+      if (prev !== null && s.changed !== null) {
+        const listedHere = new Set(s.changed);
+        equal(listedHere.size, s.changed.length, `tick ${s.tick}: positions listed once`);
+        for (let i = 0; i < size; i++) {
+          if (listedHere.has(i)) continue;
+          if (s.cells[i] !== prev.cells[i] || s.owners[i] !== prev.owners[i]) {
+            throw new Error(`tick ${s.tick}: position ${i} changed but is not listed`);
+          }
+        }
+        listed += s.changed.length;
+      } else equal(prev === null || s.changed === null, true);
+      prev = { cells: s.cells.slice(), owners: s.owners.slice() };
+      states++;
+    }
+    equal(n, fresh, "as many states as a fresh replay");
+  }
+  ok(states > 100 && listed > 0 && listed < states * size / 4, `${listed} listed in ${states}`);
 });

@@ -2,7 +2,7 @@
  * A lean decoding of `evochora.v1.TickDataChunk` for readers that look at every sample of a
  * run (the indexers): cell columns as exactly sized `Int32Array`s, organisms with only their
  * identity, lineage, energy and life fields (registers, stacks, pointers and last instruction
- * are skipped unread), ticks as numbers. The full decoder (./chunk_decoder.ts) builds every
+ * are skipped unread), ticks as numbers (exact to 2^53). The full decoder (./chunk_decoder.ts) builds every
  * field as protobuf-es would; its arrays that grow element by element and its eight arrays per
  * organism were most of the indexers' time and garbage. Both decoders read the same wire format
  * with the same checks (./_proto_reader.ts) and are tested against protobuf-es.
@@ -24,7 +24,7 @@ export interface CellArrays {
 export interface LeanOrganism {
   id: number;
   parentId: number;
-  birthTick: bigint;
+  birthTick: number;
   generation: number;
   energy: number;
   entropy: number;
@@ -33,7 +33,7 @@ export interface LeanOrganism {
   deathReason: string;
   children: number;
   bodySize: number;
-  deathTick: bigint;
+  deathTick: number;
 }
 
 /** One sample: the chunk's snapshot (deltaType UNSPECIFIED) or one of its deltas. */
@@ -94,7 +94,7 @@ function leanOrganism(r: Reader, end: number): LeanOrganism {
   const m: LeanOrganism = {
     id: 0,
     parentId: 0,
-    birthTick: 0n,
+    birthTick: 0,
     generation: 0,
     energy: 0,
     entropy: 0,
@@ -103,7 +103,7 @@ function leanOrganism(r: Reader, end: number): LeanOrganism {
     deathReason: "",
     children: 0,
     bodySize: 0,
-    deathTick: 0n,
+    deathTick: 0,
   };
   while (r.pos < end) {
     const t = r.tag(ORGANISM);
@@ -116,7 +116,7 @@ function leanOrganism(r: Reader, end: number): LeanOrganism {
         m.parentId = r.int32();
         break;
       case 3:
-        m.birthTick = r.int64();
+        m.birthTick = r.int64Number();
         break;
       case 4:
         m.generation = r.int32();
@@ -143,7 +143,7 @@ function leanOrganism(r: Reader, end: number): LeanOrganism {
         m.bodySize = r.int32();
         break;
       case 28:
-        m.deathTick = r.int64();
+        m.deathTick = r.int64Number();
         break;
       default:
         r.skip(w);
@@ -169,7 +169,7 @@ function leanSample(r: Reader, end: number, delta: boolean): LeanSample {
     const t = r.tag(delta ? TICK_DELTA : TICK_DATA);
     const w = t & 7;
     const f = t >>> 3;
-    if (f === 1) m.tick = Number(r.int64());
+    if (f === 1) m.tick = r.int64Number();
     else if (delta && f === 2) m.deltaType = r.int32() as DeltaType;
     else if (f === 2 + shift) m.cells = cellArrays(r, expectLen(r, w));
     else if (f === 3 + shift) m.organisms.push(leanOrganism(r, expectLen(r, w)));
@@ -205,10 +205,10 @@ export function decodeLeanChunk(bytes: Uint8Array): LeanChunk {
         m.runId = r.string();
         break;
       case 2:
-        m.firstTick = Number(r.int64());
+        m.firstTick = r.int64Number();
         break;
       case 3:
-        m.lastTick = Number(r.int64());
+        m.lastTick = r.int64Number();
         break;
       case 4:
         m.snapshot = leanSample(r, expectLen(r, w), false);
@@ -220,7 +220,7 @@ export function decodeLeanChunk(bytes: Uint8Array): LeanChunk {
         m.formatVersion = r.int32() as FormatVersion;
         break;
       case 7:
-        m.chunkIndex = Number(r.int64());
+        m.chunkIndex = r.int64Number();
         break;
       case 8:
         m.sampleCount = r.int32();

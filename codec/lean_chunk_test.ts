@@ -35,7 +35,7 @@ function organism(o: OrganismState): LeanOrganism {
   return {
     id,
     parentId,
-    birthTick,
+    birthTick: Number(birthTick),
     generation,
     energy,
     entropy,
@@ -44,7 +44,7 @@ function organism(o: OrganismState): LeanOrganism {
     deathReason,
     children,
     bodySize,
-    deathTick,
+    deathTick: Number(deathTick),
   };
 }
 

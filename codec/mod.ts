@@ -27,7 +27,7 @@ export {
   type LeanOrganism,
   type LeanSample,
 } from "./lean_chunk.ts";
-export { replayChunk, type ReplayedState } from "./chunk_replay.ts";
+export { ChunkReplayer, replayChunk, type ReplayedState } from "./chunk_replay.ts";
 export * from "./molecule.ts";
 export * from "./isa.ts";
 export { disassemble, instructionText } from "./disassemble.ts";

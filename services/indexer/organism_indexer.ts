@@ -10,7 +10,7 @@
  */
 
 import type { Storage } from "../../resources/storage/storage.ts";
-import { formatMolecule, replayChunk } from "../../codec/mod.ts";
+import { ChunkReplayer, formatMolecule } from "../../codec/mod.ts";
 import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
 import { indexFileMetadata, writeParquetRows } from "./parquet.ts";
 import { type RawBatch, type RunInfo, writeObject } from "./raw_batch.ts";
@@ -28,8 +28,9 @@ import {
 export function computeOrganisms(batch: RawBatch, size: number): OrganismRow[] {
   const rows = new Map<number, OrganismRow>();
   let fresh = new Uint8Array(1024);
+  const replayer = new ChunkReplayer(size);
   for (const chunk of batch.chunks) {
-    for (const s of replayChunk(chunk, size)) {
+    for (const s of replayer.replay(chunk)) {
       const newIds: number[] = [];
       for (const o of s.organisms) {
         let row = rows.get(o.id);
@@ -37,7 +38,7 @@ export function computeOrganisms(batch: RawBatch, size: number): OrganismRow[] {
           row = {
             id: o.id,
             parent_id: o.parentId,
-            birth_tick: Number(o.birthTick),
+            birth_tick: o.birthTick,
             death_tick: -1,
             death_reason: "",
             generation: o.generation,
@@ -56,7 +57,7 @@ export function computeOrganisms(batch: RawBatch, size: number): OrganismRow[] {
         row.energy_last = o.energy;
         row.children = o.children;
         if (!o.alive) {
-          row.death_tick = Number(o.deathTick);
+          row.death_tick = o.deathTick;
           row.death_reason = o.deathReason;
         }
       }
@@ -68,9 +69,15 @@ export function computeOrganisms(batch: RawBatch, size: number): OrganismRow[] {
       const bodies = new Map<number, string[]>(newIds.map((id) => [id, []]));
       const { cells, owners } = s;
       const limit = fresh.length;
-      for (let i = 0; i < size; i++) {
-        const o = owners[i]!;
-        if (o > 0 && o < limit && fresh[o] === 1) bodies.get(o)!.push(formatMolecule(cells[i]!));
+      const isNew = (o: number) => o > 0 && o < limit && fresh[o] === 1;
+      if (s.changed === null) {
+        for (let i = 0; i < size; i++) {
+          if (isNew(owners[i]!)) bodies.get(owners[i]!)!.push(formatMolecule(cells[i]!));
+        }
+      } else {
+        // Born since the previous sample: every cell they own changed owner since then.
+        const at = s.changed.filter((i) => isNew(owners[i]!)).sort();
+        for (const i of at) bodies.get(owners[i]!)!.push(formatMolecule(cells[i]!));
       }
       for (const id of newIds) {
         fresh[id] = 0;

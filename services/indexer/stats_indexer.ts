@@ -33,7 +33,8 @@
  */
 
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
-import { replayChunk } from "../../codec/mod.ts";
+import { ChunkReplayer } from "../../codec/mod.ts";
+import { WorldTally } from "./world_tally.ts";
 import type { BatchIndexer, IndexResult, PassedOver } from "./batch_indexer.ts";
 import {
   indexFileMetadata,
@@ -160,10 +161,13 @@ export interface StatsResult {
 export function computeStats(batch: RawBatch, size: number, previous: StatsState): StatsResult {
   const seen = new Set(previous.genomes);
   const rows: StatsRow[] = [];
-  const typeCounts = new Float64Array(16);
+  const replayer = new ChunkReplayer(size);
+  const tally = new WorldTally(size);
+  const typeCounts = tally.types;
   let mark = new Uint8Array(1024);
   for (const chunk of batch.chunks) {
-    for (const s of replayChunk(chunk, size)) {
+    for (const s of replayer.replay(chunk)) {
+      tally.update(s);
       let alive = 0;
       let died = 0;
       let energy = 0;
@@ -200,15 +204,13 @@ export function computeStats(batch: RawBatch, size: number, previous: StatsState
         const p = n / alive;
         shannon -= p * Math.log(p);
       }
-      typeCounts.fill(0);
+      // Cells owned by the living, each organism counted once.
       let owned = 0;
-      const { cells, owners } = s;
-      const limit = mark.length;
-      for (let i = 0; i < size; i++) {
-        const m = cells[i]!;
-        if (m !== 0) typeCounts[(m >>> 20) & 0xf]!++;
-        const o = owners[i]!;
-        if (o > 0 && o < limit && mark[o] === 1) owned++;
+      for (const o of s.organisms) {
+        if (o.alive && mark[o.id] === 1) {
+          owned += tally.ownedBy(o.id);
+          mark[o.id] = 2;
+        }
       }
       const sum = s.summary;
       rows.push({
