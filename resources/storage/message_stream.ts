@@ -175,7 +175,14 @@ export function splitDelimited(bytes: Uint8Array): ReadMessagesResult {
  * that is truncated, corrupt or not a message stream.
  */
 export async function readMessages(storage: Storage, key: string): Promise<ReadMessagesResult> {
-  const stored = await storage.read(key);
+  return decodeMessages(key, await storage.read(key));
+}
+
+/**
+ * The messages of the stored object `key`, from its bytes (as {@link readMessages}, for
+ * bytes read already, e.g. on another thread). Throws {@link CorruptObjectError} naming `key`.
+ */
+export function decodeMessages(key: string, stored: Uint8Array): ReadMessagesResult {
   let raw: Uint8Array;
   try {
     raw = decompressZstd(stored);

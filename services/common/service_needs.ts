@@ -27,6 +27,8 @@ export interface ServiceNeeds {
   env: readonly string[];
   /** Runs zstd on a worker thread, whose module the process must be allowed to load. */
   compressionWorker?: boolean;
+  /** Derives index files on a worker thread, whose modules it must be allowed to load. */
+  indexWorker?: boolean;
   /**
    * Serves the web client: from `root`, or (undefined) from the repository's web/dist, which
    * it checks against web/'s sources before serving.

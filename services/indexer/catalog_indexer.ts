@@ -6,9 +6,8 @@
  * @module
  */
 
-import type { Storage } from "../../resources/storage/storage.ts";
-import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
-import { type RawBatch, writeObject } from "./raw_batch.ts";
+import type { BatchIndexer, Derived } from "./batch_indexer.ts";
+import type { RawBatch } from "./raw_batch.ts";
 import { type CatalogEntry, catalogKey, indexPrefix } from "../common/index_schema.ts";
 
 /** Builds the catalog entry of a decoded batch. Pure: no I/O. */
@@ -56,14 +55,10 @@ export const catalogIndexer: BatchIndexer = {
   donePrefix: (runId) => indexPrefix(runId, "catalog"),
   prerequisite: () => null,
   provides: () => null,
-  async index(storage: Storage, batch: RawBatch): Promise<IndexResult> {
+  derive(batch: RawBatch): Derived {
     const entry = buildCatalogEntry(batch);
     const bytes = new TextEncoder().encode(JSON.stringify(entry) + "\n");
-    const created = await writeObject(
-      storage,
-      catalogKey(batch.runId, batch.firstTick, batch.lastTick),
-      bytes,
-    );
-    return { rows: 1, created };
+    const key = catalogKey(batch.runId, batch.firstTick, batch.lastTick);
+    return { files: [{ key, bytes }], rows: 1 };
   },
 };

@@ -45,23 +45,31 @@ import { readRunEnd } from "../common/run_end.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
 import { findGaps, GapWatch } from "./batch_gaps.ts";
-import type { BatchIndexer, IndexKind, PassedOver } from "./batch_indexer.ts";
-import { catalogIndexer } from "./catalog_indexer.ts";
+import {
+  type BatchIndexer,
+  indexBatch,
+  type IndexKind,
+  type IndexResult,
+  type PassedOver,
+  writeDerived,
+} from "./batch_indexer.ts";
 import { FailedBatches } from "./failed_batches.ts";
 import { describeProblems, summarizeProblems, type Wait } from "./indexer_problems.ts";
-import { organismIndexer } from "./organism_indexer.ts";
+import { INDEXERS } from "./index_kinds.ts";
+import type { IndexWorker } from "./index_worker.ts";
 import {
   type BatchRef,
   batchRef,
   listAllKeys,
   loadRunInfo,
+  loadShared,
   loadSharedRawBatch,
   MissingBatchError,
   MissingMetadataError,
+  readRawBatch,
   type RunInfo,
   shareRawBatches,
 } from "./raw_batch.ts";
-import { statsIndexer } from "./stats_indexer.ts";
 
 /** Options for {@link IndexerService}. */
 export interface IndexerOptions {
@@ -105,14 +113,14 @@ export interface IndexerOptions {
   recheckMs?: number;
   /** Longest interval between rechecks, default 600000 ms. */
   recheckMaxMs?: number;
+  /**
+   * Derive index files (decoding, statistics, Parquet) on this thread, shared with the
+   * process' other indexers (the wiring makes and closes it). Absent: on the calling thread.
+   */
+  deriver?: IndexWorker;
 }
 
-/** The index kinds by name. */
-export const INDEXERS: Readonly<Record<IndexKind, BatchIndexer>> = {
-  stats: statsIndexer,
-  organisms: organismIndexer,
-  catalog: catalogIndexer,
-};
+export { INDEXERS };
 
 /** Default interval of listing the whole store for runs no message named, ms. */
 const DEFAULT_DISCOVERY_MS = 600_000;
@@ -151,6 +159,7 @@ export class IndexerService implements Service {
   readonly kind: string;
   readonly #life: Lifecycle;
   readonly #indexer: BatchIndexer;
+  readonly #deriver: IndexWorker | undefined;
   readonly #storage: Storage;
   readonly #input: Topic;
   readonly #group: string;
@@ -216,6 +225,7 @@ export class IndexerService implements Service {
   constructor(options: IndexerOptions) {
     this.name = options.name;
     this.#indexer = INDEXERS[options.kind];
+    this.#deriver = options.deriver;
     if (this.#indexer === undefined) {
       throw new RangeError(
         `Unknown indexer kind '${options.kind}': expected stats, organisms or catalog`,
@@ -449,8 +459,7 @@ export class IndexerService implements Service {
       const pre = this.#indexer.prerequisite(ref, run);
       if (pre !== null && !(await this.#ready(p, pre, run))) return;
       p.waiting = p.waitingSince = p.waitingFor = undefined;
-      const batch = await loadSharedRawBatch(this.#storage, ref);
-      const result = await this.#indexer.index(this.#storage, batch, run);
+      const result = await this.#index(ref, run);
       this.#known.add(p.doneKey);
       if (p.provides !== null) this.#known.add(p.provides);
       if (result.created) this.#m.batches++;
@@ -466,6 +475,19 @@ export class IndexerService implements Service {
       }
       await this.#fail(p, e as Error);
     }
+  }
+
+  /** Derives the batch's files (on the deriver's thread when there is one) and writes them. */
+  async #index(ref: BatchRef, run: RunInfo | null): Promise<IndexResult> {
+    const deriver = this.#deriver;
+    if (deriver === undefined) {
+      const batch = await loadSharedRawBatch(this.#storage, ref);
+      return await indexBatch(this.#storage, this.#indexer, batch, run);
+    }
+    const prepared = await this.#indexer.prepare?.(this.#storage, ref, run);
+    const stored = await loadShared(this.#storage, ref, "stored", readRawBatch);
+    const derived = await deriver.derive({ kind: this.#indexer.kind, ref, stored, run, prepared });
+    return await writeDerived(this.#storage, this.#indexer, ref, derived);
   }
 
   #wait(p: Pending, why: string, prerequisite: string | undefined): void {

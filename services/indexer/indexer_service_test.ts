@@ -17,8 +17,9 @@ import {
   until,
   untilIndexed,
 } from "./_test_run.ts";
-import type { IndexKind } from "./batch_indexer.ts";
+import { indexBatch, type IndexKind } from "./batch_indexer.ts";
 import { INDEXERS, IndexerService } from "./indexer_service.ts";
+import { IndexWorker } from "./index_worker.ts";
 import { readOrganisms, readStats } from "./parquet.ts";
 import { loadRawBatch, loadRunInfo } from "./raw_batch.ts";
 import { batchKey } from "../common/storage_layout.ts";
@@ -90,8 +91,9 @@ Deno.test("reprocessing is idempotent: no new files, the same bytes, on any stor
   // Indexing a batch directly again reports that nothing was created.
   const info = await loadRunInfo(a.storage, a.runId);
   for (const k of KINDS) {
-    const r = await INDEXERS[k].index(
+    const r = await indexBatch(
       a.storage,
+      INDEXERS[k],
       await loadRawBatch(a.storage, a.batches[3]!),
       info,
     );
@@ -349,4 +351,26 @@ Deno.test("a finished, fully indexed run is settled: the catch-up stops listing 
   await until("settled again", () => indexer.status().metrics.settled_runs === 1);
   await indexer.stop();
   strictEqual(indexer.status().error, undefined);
+});
+
+Deno.test("indexes derived on the index thread are the files derived inline, byte for byte", async () => {
+  const inline = await copyRun();
+  const threaded = await copyRun();
+  const deriver = new IndexWorker();
+  try {
+    for (const [run, extra] of [[inline, {}], [threaded, { deriver }]] as const) {
+      const topic = new MemoryTopic({ name: "batches", partitions: 3 });
+      const services = KINDS.map((k) => testIndexer(k, topic, run.storage, extra));
+      for (const s of services) await s.start();
+      for (const k of KINDS) await untilIndexed(run.storage, INDEXERS[k], run.batches);
+      await stopAll(services);
+      for (const s of services) strictEqual(s.status().error, undefined, s.status().error);
+    }
+  } finally {
+    deriver.close();
+  }
+  const prefix = `runs/${inline.runId}/index/`;
+  const expected = await snapshotFiles(inline.storage, prefix);
+  strictEqual(expected.size, inline.batches.length * 4);
+  deepStrictEqual(await snapshotFiles(threaded.storage, prefix), expected);
 });

@@ -10,6 +10,7 @@ export * from "../common/index_schema.ts";
 export type { BatchIndexer, IndexKind, IndexResult, PassedOver } from "./batch_indexer.ts";
 export { type BatchGap, findGaps } from "./batch_gaps.ts";
 export { type IndexerOptions, INDEXERS, IndexerService } from "./indexer_service.ts";
+export { IndexWorker } from "./index_worker.ts";
 export {
   type IndexFile,
   indexFileMetadata,

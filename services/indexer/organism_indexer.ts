@@ -9,11 +9,10 @@
  * @module
  */
 
-import type { Storage } from "../../resources/storage/storage.ts";
 import { ChunkReplayer, formatMolecule } from "../../codec/mod.ts";
-import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
+import type { BatchIndexer, Derived } from "./batch_indexer.ts";
 import { indexFileMetadata, writeParquetRows } from "./parquet.ts";
-import { type RawBatch, type RunInfo, writeObject } from "./raw_batch.ts";
+import type { RawBatch, RunInfo } from "./raw_batch.ts";
 import {
   indexPrefix,
   ORGANISM_COLUMNS,
@@ -96,15 +95,11 @@ export const organismIndexer: BatchIndexer = {
   donePrefix: (runId) => indexPrefix(runId, "organisms"),
   prerequisite: () => null,
   provides: () => null,
-  async index(storage: Storage, batch: RawBatch, run: RunInfo | null): Promise<IndexResult> {
+  derive(batch: RawBatch, run: RunInfo | null): Derived {
     if (run === null) throw new Error(`Organisms of '${batch.key}' need the run's metadata`);
     const rows = computeOrganisms(batch, run.size);
     const parquet = writeParquetRows(ORGANISM_COLUMNS, rows, indexFileMetadata("organisms", batch));
-    const created = await writeObject(
-      storage,
-      organismsKey(batch.runId, batch.firstTick, batch.lastTick),
-      parquet,
-    );
-    return { rows: rows.length, created };
+    const key = organismsKey(batch.runId, batch.firstTick, batch.lastTick);
+    return { files: [{ key, bytes: parquet }], rows: rows.length };
   },
 };

@@ -1,6 +1,7 @@
 /**
  * An indexer's needs: it consumes its topic of batch notifications, reads batch files and
- * writes its index files to the same storage.
+ * writes its index files to the same storage; with `deriveOnWorker` it loads the index
+ * derivation thread's modules.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import type { ServiceNeeds } from "../common/service_needs.ts";
 export interface IndexerNeedsConfig {
   input: string;
   storage: string;
+  deriveOnWorker: boolean;
 }
 
 /** What an indexer with config `s` needs. */
@@ -19,5 +21,6 @@ export function indexerNeeds(s: IndexerNeedsConfig): ServiceNeeds {
     storages: [{ resource: s.storage, access: "write" }],
     messaging: [s.input],
     env: [],
+    indexWorker: s.deriveOnWorker,
   };
 }

@@ -7,7 +7,7 @@
 
 import { decodeLeanChunk, type LeanChunk, varintSize } from "../../codec/mod.ts";
 import { FORMAT_VERSION, fromBinary, SimulationMetadataSchema } from "../../proto/mod.ts";
-import { CorruptObjectError, readMessages } from "../../resources/storage/message_stream.ts";
+import { CorruptObjectError, decodeMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
 import { metadataKey, parseBatchKey, runIdOf } from "../common/storage_layout.ts";
 
@@ -55,19 +55,29 @@ export interface RawBatch extends BatchRef {
 }
 
 /**
- * Reads and decodes the raw batch at `ref.key`. Throws {@link MissingBatchError} when it is
- * absent and {@link CorruptBatchError} (naming the key and what is wrong) when it is not a
- * readable batch of the ticks its key names; other errors (storage failures) pass through.
+ * Reads the stored bytes of the raw batch at `ref.key`. Throws {@link MissingBatchError} when
+ * it is absent; other errors (storage failures) pass through.
  */
-export async function loadRawBatch(storage: Storage, ref: BatchRef): Promise<RawBatch> {
+export async function readRawBatch(storage: Storage, ref: BatchRef): Promise<Uint8Array> {
+  try {
+    return await storage.read(ref.key);
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new MissingBatchError(ref.key);
+    throw e;
+  }
+}
+
+/**
+ * Decodes a raw batch from its stored bytes. Pure (runs on any thread). Throws
+ * {@link CorruptBatchError} (naming the key and what is wrong) when they are not a readable
+ * batch of the ticks its key names.
+ */
+export function decodeRawBatch(ref: BatchRef, stored: Uint8Array): RawBatch {
   const { key } = ref;
   let messages: Uint8Array[];
-  let storedBytes: number;
   try {
-    messages = (await readMessages(storage, key)).messages;
-    storedBytes = (await storage.size(key)) ?? 0;
+    messages = decodeMessages(key, stored).messages;
   } catch (e) {
-    if (e instanceof NotFoundError) throw new MissingBatchError(key);
     if (e instanceof CorruptObjectError) throw new CorruptBatchError(key, e.message, { cause: e });
     throw e;
   }
@@ -106,15 +116,24 @@ export async function loadRawBatch(storage: Storage, ref: BatchRef): Promise<Raw
       `Raw batch '${key}' holds ticks ${first}..${last}, its key says ${ref.firstTick}..${ref.lastTick}`,
     );
   }
-  return { ...ref, chunks, rawBytes, storedBytes };
+  const { runId, firstTick, lastTick } = ref;
+  return { runId, key, firstTick, lastTick, chunks, rawBytes, storedBytes: stored.length };
 }
 
-/** Most decoded batches kept per storage for the other indexers of this process. */
+/**
+ * Reads and decodes the raw batch at `ref.key`: {@link readRawBatch}, then
+ * {@link decodeRawBatch}, with their errors.
+ */
+export async function loadRawBatch(storage: Storage, ref: BatchRef): Promise<RawBatch> {
+  return decodeRawBatch(ref, await readRawBatch(storage, ref));
+}
+
+/** Most batches kept per storage for the other indexers of this process. */
 const SHARED_BATCHES = 4;
 
-/** A batch being or recently decoded, and how many indexers took it. */
+/** A batch being or recently loaded, and how many indexers took it. */
 interface SharedBatch {
-  loading: Promise<RawBatch>;
+  loading: Promise<unknown>;
   taken: number;
 }
 
@@ -123,7 +142,7 @@ const shared = new WeakMap<Storage, { readers: number; batches: Map<string, Shar
 
 /**
  * Registers an indexer of this process as a reader of `storage`'s batches, for
- * {@link loadSharedRawBatch}; returns the function that unregisters it.
+ * {@link loadShared}; returns the function that unregisters it.
  */
 export function shareRawBatches(storage: Storage): () => void {
   let s = shared.get(storage);
@@ -140,31 +159,43 @@ export function shareRawBatches(storage: Storage): () => void {
 }
 
 /**
- * {@link loadRawBatch}, shared by the indexers of one process (see {@link shareRawBatches}):
+ * `load(storage, ref)` shared by the indexers of one process (see {@link shareRawBatches}):
  * the stats, organisms and catalog indexers take the same batches at about the same time, and
- * decoding a batch (with the garbage it makes) was most of their work, three times over. A
- * batch is read and decoded once and kept until every registered indexer took it (at most the
- * last few batches; a failed read is not kept). Batches are write-once, and the indexers do not
- * change what they are given. With one indexer, nothing is kept.
+ * reading (and decoding) a batch was most of their work, three times over. A batch is loaded
+ * once and kept until every registered indexer took it (at most the last few batches; a
+ * failed load is not kept). Batches are write-once, and the indexers do not change what they
+ * are given. With one indexer, nothing is kept. `what` names the form loaded (e.g. "decoded",
+ * "bytes"): each form is kept apart.
  */
-export function loadSharedRawBatch(storage: Storage, ref: BatchRef): Promise<RawBatch> {
+export function loadShared<T>(
+  storage: Storage,
+  ref: BatchRef,
+  what: string,
+  load: (storage: Storage, ref: BatchRef) => Promise<T>,
+): Promise<T> {
   const s = shared.get(storage);
-  if (s === undefined || s.readers < 2) return loadRawBatch(storage, ref);
-  const known = s.batches.get(ref.key);
+  if (s === undefined || s.readers < 2) return load(storage, ref);
+  const id = `${what}:${ref.key}`;
+  const known = s.batches.get(id);
   if (known !== undefined) {
-    if (++known.taken >= s.readers) s.batches.delete(ref.key);
-    return known.loading;
+    if (++known.taken >= s.readers) s.batches.delete(id);
+    return known.loading as Promise<T>;
   }
-  const entry: SharedBatch = { loading: loadRawBatch(storage, ref), taken: 1 };
-  s.batches.set(ref.key, entry);
+  const entry: SharedBatch = { loading: load(storage, ref), taken: 1 };
+  s.batches.set(id, entry);
   entry.loading.catch(() => {
-    if (s.batches.get(ref.key) === entry) s.batches.delete(ref.key);
+    if (s.batches.get(id) === entry) s.batches.delete(id);
   });
-  for (const key of s.batches.keys()) {
+  for (const k of s.batches.keys()) {
     if (s.batches.size <= SHARED_BATCHES) break;
-    s.batches.delete(key);
+    s.batches.delete(k);
   }
-  return entry.loading;
+  return entry.loading as Promise<T>;
+}
+
+/** {@link loadRawBatch} through {@link loadShared}. */
+export function loadSharedRawBatch(storage: Storage, ref: BatchRef): Promise<RawBatch> {
+  return loadShared(storage, ref, "decoded", loadRawBatch);
 }
 
 /** What the indexers need from a run's metadata. */

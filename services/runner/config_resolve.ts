@@ -301,7 +301,18 @@ function resolveService(
         checkOnWorker: raw.checkOnWorker ?? true,
       };
     case "indexer": {
-      onlyFields(path, raw, ["kind", "index", "input", "storage", "group", "catchUpIntervalMs"]);
+      onlyFields(path, raw, [
+        "kind",
+        "index",
+        "input",
+        "storage",
+        "group",
+        "catchUpIntervalMs",
+        "deriveOnWorker",
+      ]);
+      if (raw.deriveOnWorker !== undefined && typeof raw.deriveOnWorker !== "boolean") {
+        throw new ConfigError(`${path}.deriveOnWorker`, "expected true or false");
+      }
       const index = raw.index;
       if (index !== "stats" && index !== "organisms" && index !== "catalog") {
         throw new ConfigError(
@@ -322,6 +333,7 @@ function resolveService(
           0,
           3600000,
         ),
+        deriveOnWorker: raw.deriveOnWorker ?? true,
       };
     }
     case "http-api": {

@@ -104,8 +104,22 @@ export const S3_SYS: readonly string[] = ["osRelease"];
 export const ZSTD_WORKER_MODULES: readonly string[] = [
   "resources/storage/_zstd_worker.ts",
   "resources/storage/zstd.ts",
+  "resources/worker/worker_rpc.ts",
   "codec/varint.ts",
 ].map((f) => fileURLToPath(new URL(`../../${f}`, import.meta.url)));
+
+/**
+ * The directories of the index derivation thread's modules (services/indexer/_index_worker.ts
+ * and what it imports: the codec, the generated protobuf code, the index kinds): like the zstd
+ * worker's, loaded anew by the thread, so they must be readable. Source code only; its npm
+ * packages come from Deno's cache without a read permission.
+ */
+export const INDEX_WORKER_MODULE_DIRS: readonly string[] = [
+  "codec/",
+  "proto/",
+  "resources/",
+  "services/",
+].map((d) => fileURLToPath(new URL(`../../${d}`, import.meta.url)));
 
 /**
  * The ancestor program, which the engine runtime reads when its module loads; every service
@@ -213,6 +227,7 @@ export function derivePermissions(o: DerivePermissionsOptions): ProcessPermissio
     p.env.push(...needs.env);
     if (needs.listen !== undefined) p.net.push(listenAddress(needs.listen));
     if (needs.compressionWorker === true) p.read.push(...ZSTD_WORKER_MODULES);
+    if (needs.indexWorker === true) p.read.push(...INDEX_WORKER_MODULE_DIRS);
     if (needs.web !== undefined) {
       p.read.push(needs.web.root === undefined ? REPOSITORY_WEB : resolve(cwd, needs.web.root));
     }

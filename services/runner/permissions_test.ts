@@ -1,8 +1,10 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { resolveConfig } from "./config.ts";
 import {
   ANCESTOR_PROGRAM,
   derivePermissions,
+  INDEX_WORKER_MODULE_DIRS,
   KAFKA_ENV,
   LOAD_ENV,
   permissionFlags,
@@ -69,10 +71,18 @@ const BASE_READ = ["/srv/conf/p.config.ts", ANCESTOR_PROGRAM];
 
 Deno.test("filesystem: writers read and write only the storage root, with no net, sys or run", () => {
   for (const service of ["metadata-persistence", "stats-indexer", "engine"]) {
-    // The engine compresses its batches on a zstd worker, whose modules it loads.
-    const zstd = service === "engine" ? ZSTD_WORKER_MODULES : [];
+    // The engine compresses its batches on a zstd worker, the indexer derives its files on the
+    // index thread: each loads its thread's modules.
+    const threads = service === "engine"
+      ? ZSTD_WORKER_MODULES
+      : service === "stats-indexer"
+      ? INDEX_WORKER_MODULE_DIRS
+      : [];
     assert.deepEqual(derive(filesystem, service), {
-      read: [...BASE_READ, "/srv/data", ...zstd].sort(),
+      // Paths inside a readable directory (the ancestor program, in services/) are not repeated.
+      read: [...BASE_READ, "/srv/data", ...threads]
+        .filter((r) => !threads.some((d) => r !== d && d.endsWith("/") && r.startsWith(d)))
+        .sort(),
       write: ["/srv/data"],
       net: [],
       env: [...LOAD_ENV].sort(),
@@ -180,4 +190,23 @@ Deno.test("variables the config file read are readable in every process, which e
     configEnv: ["EVOCHORA_API_HOST"],
   });
   assert.ok(p.env.includes("EVOCHORA_API_HOST"));
+});
+
+Deno.test("the index thread's local modules all lie in the directories an indexer may read", async () => {
+  const worker = new URL("../indexer/_index_worker.ts", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", fileURLToPath(worker)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(out.success, "deno info");
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string }[];
+  };
+  const local = info.modules.map((m) => m.specifier).filter((s) => s.startsWith("file:"));
+  assert.ok(local.length > 10, `${local.length} local modules`);
+  for (const m of local) {
+    const path = fileURLToPath(m);
+    assert.ok(INDEX_WORKER_MODULE_DIRS.some((d) => path.startsWith(d)), `${path} is not readable`);
+  }
 });

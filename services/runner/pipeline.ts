@@ -9,7 +9,7 @@ import type { Queue } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
 import { API_TOKEN_ENV, ApiService, type ApiServiceOptions, splitCacheBudget } from "../api/mod.ts";
-import { IndexerService } from "../indexer/mod.ts";
+import { IndexerService, IndexWorker } from "../indexer/mod.ts";
 import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
 import { PersistenceService } from "../persistence/persistence_service.ts";
 import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
@@ -158,6 +158,9 @@ export class Pipeline {
     // One thread checks the batches of every persistence service of this process (a
     // decompression is a few ms per batch; a thread each cost an isolate each).
     let checker: ZstdWorker | undefined;
+    // One thread derives the index files of every indexer of this process (the three kinds ask
+    // for the same batches in turn; it keeps the last few decoded).
+    let deriver: IndexWorker | undefined;
     const ownRun = options.indexOwnRunOnly === true ? engineRunId(config, names) : undefined;
     for (const name of config.startupSequence.filter((n) => names.includes(n))) {
       const s = config.services[name]!;
@@ -198,19 +201,20 @@ export class Pipeline {
             }),
           );
           break;
-        case "indexer":
-          services.push(
-            new IndexerService({
-              name,
-              kind: s.index,
-              input: topic(s.input),
-              storage: storage(s.storage),
-              group: s.group,
-              catchUpIntervalMs: s.catchUpIntervalMs,
-              ...(ownRun === undefined ? {} : { runs: [ownRun] }),
-            }),
-          );
+        case "indexer": {
+          const o: ConstructorParameters<typeof IndexerService>[0] = {
+            name,
+            kind: s.index,
+            input: topic(s.input),
+            storage: storage(s.storage),
+            group: s.group,
+            catchUpIntervalMs: s.catchUpIntervalMs,
+            ...(ownRun === undefined ? {} : { runs: [ownRun] }),
+          };
+          if (s.deriveOnWorker) o.deriver = deriver ??= startIndexWorker(closers);
+          services.push(new IndexerService(o));
           break;
+        }
         case "http-api":
           break; // below, once the pipeline exists
         case "persistence": {
@@ -518,6 +522,14 @@ function engineRunId(config: ResolvedConfig, names: readonly string[]): string |
     if (s?.kind === "simulation-engine") return s.runId ?? newRunId(s.engine.seed);
   }
   return undefined;
+}
+
+/** The index derivation thread of this process, owned by the pipeline (closed in stop()). */
+function startIndexWorker(closers: (() => void)[]): IndexWorker {
+  const worker = new IndexWorker();
+  worker.warmUp();
+  closers.push(() => worker.close());
+  return worker;
 }
 
 /** A zstd thread for one service, owned by the pipeline (closed in stop()). */

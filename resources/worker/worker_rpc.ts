@@ -1,0 +1,122 @@
+/**
+ * Requests to a module worker thread and their replies, matched by id: the one implementation
+ * of the offload threads (zstd, index derivation). The thread starts on first use (or
+ * {@link WorkerRpc.warmUp}); a crash rejects what is pending and the next request starts a
+ * new thread; {@link WorkerRpc.close} terminates it.
+ *
+ * The worker module answers each `{ id, ...request }` with `{ id, value }` or
+ * `{ id, error, errorName? }` (see {@link serveRequests}).
+ *
+ * @module
+ */
+
+/** A reply as the worker posts it. */
+interface Reply {
+  id: number;
+  value?: unknown;
+  error?: string;
+  errorName?: string;
+}
+
+/** A request the worker answered with an error (bad input, not a crash). */
+export class WorkerRequestError extends Error {
+  override readonly name = "WorkerRequestError";
+  /** The name of the error the worker threw (e.g. "CorruptBatchError"). */
+  readonly errorName: string;
+  constructor(message: string, errorName: string) {
+    super(message);
+    this.errorName = errorName;
+  }
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(e: Error): void;
+}
+
+/** `bytes` itself when it spans its whole buffer (transferable), else a copy. */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : bytes.slice();
+}
+
+/** One worker thread running `url`'s module; see the module doc. */
+export class WorkerRpc<Req extends object, Rep> {
+  #worker: Worker | null = null;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+
+  /** `name` says whose thread it is in errors ("zstd worker crashed: ..."). */
+  constructor(readonly url: URL, readonly name: string) {}
+
+  #ensure(): Worker {
+    if (this.#worker !== null) return this.#worker;
+    const w = new Worker(this.url.href, { type: "module" });
+    w.onmessage = (e: MessageEvent<Reply>) => {
+      const p = this.#pending.get(e.data.id);
+      if (p === undefined) return;
+      this.#pending.delete(e.data.id);
+      if (e.data.error === undefined) p.resolve(e.data.value);
+      else p.reject(new WorkerRequestError(e.data.error, e.data.errorName ?? "Error"));
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      this.#fail(new Error(`${this.name} worker crashed: ${e.message}`));
+      this.#worker?.terminate();
+      this.#worker = null;
+    };
+    this.#worker = w;
+    return w;
+  }
+
+  /** Starts the thread now rather than on the first request (loading takes a while). */
+  warmUp(): void {
+    this.#ensure();
+  }
+
+  /** Sends `request`, transferring the buffers of `transfer`; resolves with the reply. */
+  call(request: Req, transfer: readonly Uint8Array[] = []): Promise<Rep> {
+    const worker = this.#ensure();
+    const id = this.#nextId++;
+    return new Promise<Rep>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ ...request, id }, transfer.map((b) => b.buffer as ArrayBuffer));
+    });
+  }
+
+  /** Terminates the thread; pending requests reject. */
+  close(): void {
+    this.#worker?.terminate();
+    this.#worker = null;
+    this.#fail(new Error(`${this.name} worker closed`));
+  }
+
+  #fail(err: Error): void {
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+}
+
+/**
+ * The worker side: answers each request with `handle`'s value (and the buffers it names for
+ * transfer) or its error.
+ */
+export function serveRequests<Req>(
+  handle: (request: Req) => { value: unknown; transfer?: ArrayBuffer[] },
+): void {
+  const scope = self as unknown as {
+    onmessage: ((e: MessageEvent<Req & { id: number }>) => void) | null;
+    postMessage(message: unknown, transfer: Transferable[]): void;
+  };
+  scope.onmessage = (e) => {
+    const { id } = e.data;
+    try {
+      const { value, transfer } = handle(e.data);
+      scope.postMessage({ id, value }, transfer ?? []);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      scope.postMessage({ id, error: error.message, errorName: error.name }, []);
+    }
+  };
+}
