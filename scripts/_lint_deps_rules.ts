@@ -42,6 +42,7 @@ export const RESOURCE_INTERFACES: readonly string[] = [
   "resources/storage/list_all_keys.ts",
   "resources/storage/zstd.ts",
   "resources/storage/transient_errors.ts",
+  "resources/worker/worker_rpc.ts",
 ];
 
 /** The folders outside resources/ that may import resource implementations: they wire them. */
