@@ -15,6 +15,7 @@ import { kafkaS3Throughput } from "./kafka_s3_bench.ts";
 import { engineHostCost } from "./engine_host_bench.ts";
 import { memorySteadyState } from "./memory_bench.ts";
 import { storeSizeIndexing } from "./store_size_bench.ts";
+import { pipelineGoals } from "./goals_bench.ts";
 
 const SUITES: Suite[] = [
   engineThroughput,
@@ -22,6 +23,7 @@ const SUITES: Suite[] = [
   checkpointFigures,
   persistenceThroughput,
   pipelineVsEngine,
+  pipelineGoals,
   apiThroughput,
   kafkaThroughput,
   s3Throughput,

@@ -98,25 +98,35 @@ export class WorkerRpc<Req extends object, Rep> {
   }
 }
 
+/** What a request handler answers: the value, and the buffers to transfer with it. */
+export interface Answer {
+  value: unknown;
+  transfer?: ArrayBuffer[];
+}
+
 /**
  * The worker side: answers each request with `handle`'s value (and the buffers it names for
- * transfer) or its error.
+ * transfer) or its error. An asynchronous handler's requests overlap (their I/O does).
  */
-export function serveRequests<Req>(
-  handle: (request: Req) => { value: unknown; transfer?: ArrayBuffer[] },
-): void {
+export function serveRequests<Req>(handle: (request: Req) => Answer | Promise<Answer>): void {
   const scope = self as unknown as {
     onmessage: ((e: MessageEvent<Req & { id: number }>) => void) | null;
     postMessage(message: unknown, transfer: Transferable[]): void;
   };
+  const fail = (id: number, err: unknown) => {
+    const error = err instanceof Error ? err : new Error(String(err));
+    scope.postMessage({ id, error: error.message, errorName: error.name }, []);
+  };
   scope.onmessage = (e) => {
     const { id } = e.data;
     try {
-      const { value, transfer } = handle(e.data);
-      scope.postMessage({ id, value }, transfer ?? []);
+      const answer = handle(e.data);
+      if (answer instanceof Promise) {
+        answer.then((a) => scope.postMessage({ id, value: a.value }, a.transfer ?? []))
+          .catch((err) => fail(id, err));
+      } else scope.postMessage({ id, value: answer.value }, answer.transfer ?? []);
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      scope.postMessage({ id, error: error.message, errorName: error.name }, []);
+      fail(id, err);
     }
   };
 }

@@ -103,3 +103,20 @@ export async function indexBatch(
   const prepared = await indexer.prepare?.(storage, batch, run);
   return await writeDerived(storage, indexer, batch, indexer.derive(batch, run, prepared));
 }
+
+/** One batch to index elsewhere (see {@link IndexOffload}). */
+export interface OffloadRequest {
+  kind: IndexKind;
+  ref: BatchRef;
+  run: RunInfo | null;
+}
+
+/**
+ * Indexes batches somewhere else: on a worker thread with its own storage and event loop
+ * (services/runner/index_thread.ts), so that neither the reading and writing nor the decoding
+ * waits for the indexer's thread (in-process, the engine's). Rejects with MissingBatchError or
+ * CorruptBatchError as {@link indexBatch} after loadRawBatch would.
+ */
+export interface IndexOffload {
+  index(request: OffloadRequest): Promise<IndexResult>;
+}

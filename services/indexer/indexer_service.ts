@@ -49,24 +49,21 @@ import {
   type BatchIndexer,
   indexBatch,
   type IndexKind,
+  type IndexOffload,
   type IndexResult,
   type PassedOver,
-  writeDerived,
 } from "./batch_indexer.ts";
 import { FailedBatches } from "./failed_batches.ts";
 import { describeProblems, summarizeProblems, type Wait } from "./indexer_problems.ts";
 import { INDEXERS } from "./index_kinds.ts";
-import type { IndexWorker } from "./index_worker.ts";
 import {
   type BatchRef,
   batchRef,
   listAllKeys,
   loadRunInfo,
-  loadShared,
   loadSharedRawBatch,
   MissingBatchError,
   MissingMetadataError,
-  readRawBatch,
   type RunInfo,
   shareRawBatches,
 } from "./raw_batch.ts";
@@ -114,10 +111,11 @@ export interface IndexerOptions {
   /** Longest interval between rechecks, default 600000 ms. */
   recheckMaxMs?: number;
   /**
-   * Derive index files (decoding, statistics, Parquet) on this thread, shared with the
-   * process' other indexers (the wiring makes and closes it). Absent: on the calling thread.
+   * Index batches there (reading, decoding, statistics, Parquet, writing), e.g. on a worker
+   * thread shared with the process' other indexers (the wiring makes and closes it). Absent:
+   * on the calling thread.
    */
-  deriver?: IndexWorker;
+  offload?: IndexOffload;
 }
 
 export { INDEXERS };
@@ -159,7 +157,7 @@ export class IndexerService implements Service {
   readonly kind: string;
   readonly #life: Lifecycle;
   readonly #indexer: BatchIndexer;
-  readonly #deriver: IndexWorker | undefined;
+  readonly #offload: IndexOffload | undefined;
   readonly #storage: Storage;
   readonly #input: Topic;
   readonly #group: string;
@@ -225,7 +223,7 @@ export class IndexerService implements Service {
   constructor(options: IndexerOptions) {
     this.name = options.name;
     this.#indexer = INDEXERS[options.kind];
-    this.#deriver = options.deriver;
+    this.#offload = options.offload;
     if (this.#indexer === undefined) {
       throw new RangeError(
         `Unknown indexer kind '${options.kind}': expected stats, organisms or catalog`,
@@ -477,17 +475,13 @@ export class IndexerService implements Service {
     }
   }
 
-  /** Derives the batch's files (on the deriver's thread when there is one) and writes them. */
+  /** Indexes the batch: where the offload does, else here. */
   async #index(ref: BatchRef, run: RunInfo | null): Promise<IndexResult> {
-    const deriver = this.#deriver;
-    if (deriver === undefined) {
-      const batch = await loadSharedRawBatch(this.#storage, ref);
-      return await indexBatch(this.#storage, this.#indexer, batch, run);
+    if (this.#offload !== undefined) {
+      return await this.#offload.index({ kind: this.#indexer.kind, ref, run });
     }
-    const prepared = await this.#indexer.prepare?.(this.#storage, ref, run);
-    const stored = await loadShared(this.#storage, ref, "stored", readRawBatch);
-    const derived = await deriver.derive({ kind: this.#indexer.kind, ref, stored, run, prepared });
-    return await writeDerived(this.#storage, this.#indexer, ref, derived);
+    const batch = await loadSharedRawBatch(this.#storage, ref);
+    return await indexBatch(this.#storage, this.#indexer, batch, run);
   }
 
   #wait(p: Pending, why: string, prerequisite: string | undefined): void {

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
@@ -19,9 +19,9 @@ import {
 } from "./_test_run.ts";
 import { indexBatch, type IndexKind } from "./batch_indexer.ts";
 import { INDEXERS, IndexerService } from "./indexer_service.ts";
-import { IndexWorker } from "./index_worker.ts";
+import { IndexThread } from "../runner/index_thread.ts";
 import { readOrganisms, readStats } from "./parquet.ts";
-import { loadRawBatch, loadRunInfo } from "./raw_batch.ts";
+import { CorruptBatchError, loadRawBatch, loadRunInfo, MissingBatchError } from "./raw_batch.ts";
 import { batchKey } from "../common/storage_layout.ts";
 import { indexPrefix, statsKey, statsStateKey } from "../common/index_schema.ts";
 import { decodeStatsState, statsIndexer } from "./stats_indexer.ts";
@@ -353,12 +353,15 @@ Deno.test("a finished, fully indexed run is settled: the catch-up stops listing 
   strictEqual(indexer.status().error, undefined);
 });
 
-Deno.test("indexes derived on the index thread are the files derived inline, byte for byte", async () => {
+Deno.test("indexes written by the indexing thread are the files written inline, byte for byte", async () => {
   const inline = await copyRun();
   const threaded = await copyRun();
-  const deriver = new IndexWorker();
+  const thread = new IndexThread({
+    name: "tick-storage",
+    config: { kind: "filesystem", root: threaded.dir },
+  });
   try {
-    for (const [run, extra] of [[inline, {}], [threaded, { deriver }]] as const) {
+    for (const [run, extra] of [[inline, {}], [threaded, { offload: thread }]] as const) {
       const topic = new MemoryTopic({ name: "batches", partitions: 3 });
       const services = KINDS.map((k) => testIndexer(k, topic, run.storage, extra));
       for (const s of services) await s.start();
@@ -367,10 +370,35 @@ Deno.test("indexes derived on the index thread are the files derived inline, byt
       for (const s of services) strictEqual(s.status().error, undefined, s.status().error);
     }
   } finally {
-    deriver.close();
+    thread.close();
   }
   const prefix = `runs/${inline.runId}/index/`;
   const expected = await snapshotFiles(inline.storage, prefix);
   strictEqual(expected.size, inline.batches.length * 4);
   deepStrictEqual(await snapshotFiles(threaded.storage, prefix), expected);
+});
+
+Deno.test("the indexing thread rejects a batch that is missing or no batch with the errors indexing here gives", async () => {
+  const run = await copyRun();
+  const thread = new IndexThread({
+    name: "tick-storage",
+    config: { kind: "filesystem", root: run.dir },
+  });
+  const ref = run.batches[0]!;
+  try {
+    const gone = { ...ref, key: ref.key.replace("batch_", "batch_9") };
+    await rejects(
+      thread.index({ kind: "catalog", ref: gone, run: null }),
+      (e: unknown) => e instanceof MissingBatchError && e.key === gone.key,
+    );
+    await Deno.writeFile(pathOf(run.dir, ref.key), Uint8Array.of(1, 2, 3));
+    await rejects(
+      thread.index({ kind: "catalog", ref, run: null }),
+      (e: unknown) =>
+        e instanceof CorruptBatchError && e.key === ref.key &&
+        /Cannot read batch '.*': zstd stream is truncated or corrupt/.test(e.message),
+    );
+  } finally {
+    thread.close();
+  }
 });

@@ -7,10 +7,17 @@
  */
 
 export * from "../common/index_schema.ts";
-export type { BatchIndexer, IndexKind, IndexResult, PassedOver } from "./batch_indexer.ts";
+export {
+  type BatchIndexer,
+  indexBatch,
+  type IndexKind,
+  type IndexOffload,
+  type IndexResult,
+  type OffloadRequest,
+  type PassedOver,
+} from "./batch_indexer.ts";
 export { type BatchGap, findGaps } from "./batch_gaps.ts";
 export { type IndexerOptions, INDEXERS, IndexerService } from "./indexer_service.ts";
-export { IndexWorker } from "./index_worker.ts";
 export {
   type IndexFile,
   indexFileMetadata,
@@ -31,12 +38,14 @@ export {
   type BatchRef,
   batchRef,
   CorruptBatchError,
+  decodeRawBatch,
   listAllKeys,
   loadRawBatch,
   loadRunInfo,
   MissingBatchError,
   MissingMetadataError,
   type RawBatch,
+  readRawBatch,
   type RunInfo,
   writeObject,
 } from "./raw_batch.ts";

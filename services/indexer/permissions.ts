@@ -1,7 +1,7 @@
 /**
  * An indexer's needs: it consumes its topic of batch notifications, reads batch files and
- * writes its index files to the same storage; with `deriveOnWorker` it loads the index
- * derivation thread's modules.
+ * writes its index files to the same storage; with `indexOnWorker` it loads the indexing
+ * thread's modules.
  *
  * @module
  */
@@ -12,7 +12,7 @@ import type { ServiceNeeds } from "../common/service_needs.ts";
 export interface IndexerNeedsConfig {
   input: string;
   storage: string;
-  deriveOnWorker: boolean;
+  indexOnWorker: boolean;
 }
 
 /** What an indexer with config `s` needs. */
@@ -21,6 +21,6 @@ export function indexerNeeds(s: IndexerNeedsConfig): ServiceNeeds {
     storages: [{ resource: s.storage, access: "write" }],
     messaging: [s.input],
     env: [],
-    indexWorker: s.deriveOnWorker,
+    indexWorker: s.indexOnWorker,
   };
 }

@@ -308,10 +308,10 @@ function resolveService(
         "storage",
         "group",
         "catchUpIntervalMs",
-        "deriveOnWorker",
+        "indexOnWorker",
       ]);
-      if (raw.deriveOnWorker !== undefined && typeof raw.deriveOnWorker !== "boolean") {
-        throw new ConfigError(`${path}.deriveOnWorker`, "expected true or false");
+      if (raw.indexOnWorker !== undefined && typeof raw.indexOnWorker !== "boolean") {
+        throw new ConfigError(`${path}.indexOnWorker`, "expected true or false");
       }
       const index = raw.index;
       if (index !== "stats" && index !== "organisms" && index !== "catalog") {
@@ -333,7 +333,7 @@ function resolveService(
           0,
           3600000,
         ),
-        deriveOnWorker: raw.deriveOnWorker ?? true,
+        indexOnWorker: raw.indexOnWorker ?? true,
       };
     }
     case "http-api": {

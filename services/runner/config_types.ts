@@ -176,10 +176,11 @@ export interface IndexerServiceConfig {
   /** Interval of the catch-up scan of storage, ms; 0 turns it off. Default 2000. */
   catchUpIntervalMs?: number;
   /**
-   * Derive the index files (decoding, statistics, Parquet) on a worker thread shared by the
-   * process' indexers, beside the event loop (in-process: beside the engine). Default true.
+   * Index on a worker thread shared by the process' indexers of this storage (reading,
+   * decoding, statistics, Parquet, writing), beside the event loop (in-process: beside the
+   * engine). Default true.
    */
-  deriveOnWorker?: boolean;
+  indexOnWorker?: boolean;
 }
 
 /** The query API and the web client over HTTP. */

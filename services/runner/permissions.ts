@@ -109,9 +109,9 @@ export const ZSTD_WORKER_MODULES: readonly string[] = [
 ].map((f) => fileURLToPath(new URL(`../../${f}`, import.meta.url)));
 
 /**
- * The directories of the index derivation thread's modules (services/indexer/_index_worker.ts
- * and what it imports: the codec, the generated protobuf code, the index kinds): like the zstd
- * worker's, loaded anew by the thread, so they must be readable. Source code only; its npm
+ * The directories of the indexing thread's modules (services/runner/_index_thread.ts and what
+ * it imports: the index kinds, the codec, the generated protobuf code, the storages): like the
+ * zstd worker's, loaded anew by the thread, so they must be readable. Source code only; its npm
  * packages come from Deno's cache without a read permission.
  */
 export const INDEX_WORKER_MODULE_DIRS: readonly string[] = [

@@ -192,8 +192,8 @@ Deno.test("variables the config file read are readable in every process, which e
   assert.ok(p.env.includes("EVOCHORA_API_HOST"));
 });
 
-Deno.test("the index thread's local modules all lie in the directories an indexer may read", async () => {
-  const worker = new URL("../indexer/_index_worker.ts", import.meta.url);
+Deno.test("the indexing thread's local modules all lie in the directories an indexer may read", async () => {
+  const worker = new URL("./_index_thread.ts", import.meta.url);
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", fileURLToPath(worker)],
     stdout: "piped",

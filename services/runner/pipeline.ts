@@ -9,7 +9,8 @@ import type { Queue } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
 import { API_TOKEN_ENV, ApiService, type ApiServiceOptions, splitCacheBudget } from "../api/mod.ts";
-import { IndexerService, IndexWorker } from "../indexer/mod.ts";
+import { IndexerService } from "../indexer/mod.ts";
+import { IndexThread } from "./index_thread.ts";
 import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
 import { PersistenceService } from "../persistence/persistence_service.ts";
 import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
@@ -158,9 +159,9 @@ export class Pipeline {
     // One thread checks the batches of every persistence service of this process (a
     // decompression is a few ms per batch; a thread each cost an isolate each).
     let checker: ZstdWorker | undefined;
-    // One thread derives the index files of every indexer of this process (the three kinds ask
+    // One thread per storage indexes for every indexer of this process (the three kinds ask
     // for the same batches in turn; it keeps the last few decoded).
-    let deriver: IndexWorker | undefined;
+    const indexThreads = new Map<string, IndexThread>();
     const ownRun = options.indexOwnRunOnly === true ? engineRunId(config, names) : undefined;
     for (const name of config.startupSequence.filter((n) => names.includes(n))) {
       const s = config.services[name]!;
@@ -211,7 +212,14 @@ export class Pipeline {
             catchUpIntervalMs: s.catchUpIntervalMs,
             ...(ownRun === undefined ? {} : { runs: [ownRun] }),
           };
-          if (s.deriveOnWorker) o.deriver = deriver ??= startIndexWorker(closers);
+          if (s.indexOnWorker) {
+            let thread = indexThreads.get(s.storage);
+            if (thread === undefined) {
+              thread = startIndexThread(s.storage, config.resources[s.storage]!, closers);
+              indexThreads.set(s.storage, thread);
+            }
+            o.offload = thread;
+          }
           services.push(new IndexerService(o));
           break;
         }
@@ -524,12 +532,16 @@ function engineRunId(config: ResolvedConfig, names: readonly string[]): string |
   return undefined;
 }
 
-/** The index derivation thread of this process, owned by the pipeline (closed in stop()). */
-function startIndexWorker(closers: (() => void)[]): IndexWorker {
-  const worker = new IndexWorker();
-  worker.warmUp();
-  closers.push(() => worker.close());
-  return worker;
+/** The indexing thread of one storage, owned by the pipeline (closed in stop()). */
+function startIndexThread(
+  name: string,
+  config: ResolvedResource,
+  closers: (() => void)[],
+): IndexThread {
+  const thread = new IndexThread({ name, config });
+  thread.warmUp();
+  closers.push(() => thread.close());
+  return thread;
 }
 
 /** A zstd thread for one service, owned by the pipeline (closed in stop()). */

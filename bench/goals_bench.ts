@@ -1,0 +1,188 @@
+/**
+ * Issue 14's goals for the whole pipeline, each beside its anchor from the same run, measured
+ * as a user runs it: whole `evochora` processes (startup included in both), wall time to exit,
+ * and each process' peak resident memory (VmHWM from /proc, polled).
+ *
+ * - `run` with the three indexers, exiting only when its indexes are complete, beside `sim`
+ *   (the engine alone): ticks/s ratio (goal >= 0.8) and peak RSS (goal <= 400 MB);
+ * - stored bytes per tick at sampling 1 over the run's second half beside the seed's full-tick
+ *   formula (non-empty cells x 7 + organisms x 1,200, from the run's own statistics): goal
+ *   >= 145x;
+ * - a 2048x2048 world with 1000 organisms through the whole in-process pipeline: peak RSS
+ *   (goal <= 1.5 GB).
+ *
+ * The other goals' figures are in their suites: the tick stream beside the simulation
+ * ("engine: chunk sizes"), the engine host on Kafka ("engine host").
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import type { Figure, Suite } from "./_harness.ts";
+import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
+import { readCatalog, readStats } from "../services/indexer/mod.ts";
+import { defaultConfig } from "../services/runner/mod.ts";
+import { ancestorPlacement } from "../services/simulation_engine/runtime/engine.ts";
+
+const CLI = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Progress on stderr (the report goes to stdout). */
+function progress(text: string): void {
+  console.error(`[goals bench] ${text}`);
+}
+
+/** Peak resident memory of a live process so far, bytes (0 once it is gone). */
+async function peakRss(pid: number): Promise<number> {
+  // Deno reads another process' /proc entry only with --allow-all; `cat` needs --allow-run.
+  const out = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/status`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const m = /VmHWM:\s+(\d+) kB/.exec(new TextDecoder().decode(out.stdout));
+  return m === null ? 0 : Number(m[1]) * 1024;
+}
+
+/** Runs `evochora <args>` to its exit: wall ms and peak RSS; throws on a failed exit. */
+async function evochora(args: string[]): Promise<{ ms: number; peak: number }> {
+  const t = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let peak = 0;
+  let done = false;
+  const output = child.output().finally(() => (done = true));
+  while (!done) {
+    peak = Math.max(peak, await peakRss(child.pid));
+    await sleep(50);
+  }
+  const out = await output;
+  const ms = performance.now() - t;
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).slice(-2000);
+    throw new Error(`evochora ${args.join(" ")} exited ${out.code}: ${err}`);
+  }
+  return { ms, peak };
+}
+
+/** Bytes per tick stored at sampling 1 over the second half, and the seed formula's. */
+async function storedPerTick(dir: string): Promise<{ stored: number; seed: number }> {
+  const storage = await FilesystemStorage.open({ root: dir });
+  try {
+    const runs = [...Deno.readDirSync(`${dir}/runs`)].map((e) => e.name);
+    const runId = runs[0]!;
+    const catalog = await readCatalog(storage, runId);
+    const half = catalog.slice(Math.floor(catalog.length / 2));
+    const first = half[0]!.firstTick;
+    const ticks = half.at(-1)!.lastTick - first + 1;
+    const stored = half.reduce((n, e) => n + e.storedBytes, 0) / ticks;
+    const rows = await readStats(storage, runId, first);
+    let seedBytes = 0;
+    for (const r of rows) {
+      const cells = r.cells_code + r.cells_data + r.cells_energy + r.cells_structure +
+        r.cells_label + r.cells_labelref + r.cells_register;
+      seedBytes += cells * 7 + r.alive * 1200;
+    }
+    return { stored, seed: seedBytes / rows.length };
+  } finally {
+    await storage.close();
+  }
+}
+
+/** The goals suite (see the module doc). */
+export const pipelineGoals: Suite = {
+  name: "goals: the whole pipeline beside the engine alone (whole processes, seed 42)",
+  async run(): Promise<Figure[]> {
+    const ticks = Number(Deno.env.get("EVOCHORA_BENCH_GOAL_TICKS") ?? 60000);
+    const shape = "256x256";
+    let sim = { ms: Infinity, peak: 0 };
+    let run = { ms: Infinity, peak: 0 };
+    // Alternating rounds, best time of each (the machine is shared); peak memory of the worst.
+    for (let round = 0; round < 2; round++) {
+      const a = await evochora(["sim", "--ticks", `${ticks}`, "--shape", shape, "--seed", "42"]);
+      progress(`sim: ${(a.ms / 1000).toFixed(1)} s, ${(a.peak / 2 ** 20).toFixed(0)} MiB`);
+      const dir = await Deno.makeTempDir({ prefix: "evochora-goals-" });
+      try {
+        const b = await evochora([
+          "run",
+          ...["--ticks", `${ticks}`, "--shape", shape, "--seed", "42", "--data-dir", dir],
+        ]);
+        progress(`run: ${(b.ms / 1000).toFixed(1)} s, ${(b.peak / 2 ** 20).toFixed(0)} MiB`);
+        run = { ms: Math.min(run.ms, b.ms), peak: Math.max(run.peak, b.peak) };
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+      sim = { ms: Math.min(sim.ms, a.ms), peak: Math.max(sim.peak, a.peak) };
+    }
+
+    const dir = await Deno.makeTempDir({ prefix: "evochora-goals-" });
+    let perTick: { stored: number; seed: number };
+    try {
+      await evochora(["run", "--ticks", "20000", "--sampling", "1", "--data-dir", dir]);
+      perTick = await storedPerTick(dir);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    progress(`sampling 1: ${perTick.stored.toFixed(0)} B/tick stored`);
+
+    const big = await bigWorldPeak();
+    const simTps = ticks / (sim.ms / 1000);
+    const runTps = ticks / (run.ms / 1000);
+    return [
+      { name: `sim (engine alone), ${shape}, ${ticks} ticks`, value: simTps, unit: "ticks/s" },
+      {
+        name: "run with the three indexers, until its indexes are complete (goal >= 0.8x)",
+        value: runTps,
+        unit: "ticks/s",
+        ratio: runTps / simTps,
+        ratioOf: "of sim",
+      },
+      { name: "sim peak resident memory", value: sim.peak / 2 ** 20, unit: "MiB" },
+      {
+        name: "run peak resident memory (goal <= 400 MB)",
+        value: run.peak / 2 ** 20,
+        unit: "MiB",
+        ratio: run.peak / sim.peak,
+        ratioOf: "of sim",
+      },
+      {
+        name: "seed formula: non-empty cells x 7 + organisms x 1200 per tick (second half)",
+        value: perTick.seed,
+        unit: "B/tick",
+      },
+      {
+        name: "stored at sampling 1 per tick, second half of 20000 ticks (goal >= 145x)",
+        value: perTick.stored,
+        unit: "B/tick",
+        ratio: perTick.seed / perTick.stored,
+        ratioOf: "smaller than the seed formula",
+      },
+      {
+        name: "run, 2048x2048 with 1000 organisms, 2000 ticks: peak (goal <= 1.5 GB)",
+        value: big / 2 ** 20,
+        unit: "MiB",
+      },
+    ];
+  },
+};
+
+/** Peak RSS of `run` on a 2048x2048 world with 1000 ancestors (a JSON config). */
+async function bigWorldPeak(): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-goals-" });
+  try {
+    const config = defaultConfig({
+      dataDir: `${dir}/data`,
+      ticks: 2000,
+      engine: { shape: [2048, 2048], programs: [ancestorPlacement(1000)] },
+    });
+    await Deno.writeTextFile(`${dir}/big.config.json`, JSON.stringify(config));
+    const r = await evochora(["run", "--config", `${dir}/big.config.json`]);
+    progress(`2048x2048: ${(r.ms / 1000).toFixed(1)} s, ${(r.peak / 2 ** 20).toFixed(0)} MiB`);
+    return r.peak;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
