@@ -221,9 +221,11 @@ Deno.test("unreadable batches are reported with their key and reason, the rest i
   }
   strictEqual(services[0]!.status().metrics.passed_over, 3);
 
-  // A good batch replaces the truncated one: it is indexed and its problem goes.
-  await Deno.remove(pathOf(run.dir, truncated.key));
-  await Deno.writeFile(pathOf(run.dir, truncated.key), whole);
+  // A good batch replaces the truncated one: it is indexed and its problem goes. Replaced in
+  // one step (a rename over it): a catch-up between a removal and a new write would rightly
+  // see a batch that is gone, not one that can be read now.
+  await Deno.writeFile(`${run.dir}/replacement`, whole);
+  await Deno.rename(`${run.dir}/replacement`, pathOf(run.dir, truncated.key));
   for (const k of KINDS) await untilIndexed(run.storage, INDEXERS[k], [...readable, truncated]);
   await until("two left", () => services.every((s) => s.status().metrics.problems === 2));
   await stopAll(services);
