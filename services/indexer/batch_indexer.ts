@@ -109,6 +109,11 @@ export interface OffloadRequest {
   kind: IndexKind;
   ref: BatchRef;
   run: RunInfo | null;
+  /**
+   * When the batch's done key exists, answer at once with nothing created (rows 0) instead of
+   * indexing it again.
+   */
+  skipIfDone: boolean;
 }
 
 /**

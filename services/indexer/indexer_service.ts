@@ -448,7 +448,12 @@ export class IndexerService implements Service {
   async #process(p: Pending): Promise<void> {
     const { ref } = p;
     try {
-      if (!p.force && await this.#exists(p.doneKey)) {
+      // With an offload, the look for the done key happens there (on this thread, each storage
+      // round trip of an in-process indexer waits for the engine's next slice).
+      const done = this.#offload === undefined
+        ? await this.#exists(p.doneKey)
+        : this.#known.has(p.doneKey);
+      if (!p.force && done) {
         this.#m.duplicate_batches++;
         await this.#finish(p);
         return;
@@ -457,7 +462,7 @@ export class IndexerService implements Service {
       const pre = this.#indexer.prerequisite(ref, run);
       if (pre !== null && !(await this.#ready(p, pre, run))) return;
       p.waiting = p.waitingSince = p.waitingFor = undefined;
-      const result = await this.#index(ref, run);
+      const result = await this.#index(ref, run, !p.force);
       this.#known.add(p.doneKey);
       if (p.provides !== null) this.#known.add(p.provides);
       if (result.created) this.#m.batches++;
@@ -476,9 +481,9 @@ export class IndexerService implements Service {
   }
 
   /** Indexes the batch: where the offload does, else here. */
-  async #index(ref: BatchRef, run: RunInfo | null): Promise<IndexResult> {
+  async #index(ref: BatchRef, run: RunInfo | null, skipIfDone: boolean): Promise<IndexResult> {
     if (this.#offload !== undefined) {
-      return await this.#offload.index({ kind: this.#indexer.kind, ref, run });
+      return await this.#offload.index({ kind: this.#indexer.kind, ref, run, skipIfDone });
     }
     const batch = await loadSharedRawBatch(this.#storage, ref);
     return await indexBatch(this.#storage, this.#indexer, batch, run);

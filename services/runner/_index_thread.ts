@@ -11,6 +11,7 @@ import {
   decodeRawBatch,
   indexBatch,
   INDEXERS,
+  type IndexResult,
   type RawBatch,
   readRawBatch,
 } from "../indexer/mod.ts";
@@ -44,6 +45,11 @@ serveRequests<ThreadRequest>(async (request) => {
     return r.instance;
   });
   const s = await storage;
+  const indexer = INDEXERS[request.kind];
+  if (request.skipIfDone && await s.exists(indexer.doneKey(request.ref))) {
+    const nothing: IndexResult = { rows: 0, created: false };
+    return { value: nothing };
+  }
   const batch = await batchOf(s, request);
-  return { value: await indexBatch(s, INDEXERS[request.kind], batch, request.run) };
+  return { value: await indexBatch(s, indexer, batch, request.run) };
 });
