@@ -62,6 +62,8 @@ const KIND_INCLUDES: Record<string, string[]> = {
   // on it, a persistence worker checks them on it.
   "simulation-engine": ["resources/storage/_zstd_worker.ts"],
   "persistence": ["resources/storage/_zstd_worker.ts"],
+  // The indexing thread's module (services/runner/index_thread.ts).
+  "indexer": ["services/runner/_index_thread.ts"],
   // The built web client, served from the embedded files.
   "http-api": ["web/dist"],
 };

@@ -101,6 +101,11 @@ Deno.test("compile plans one binary per kind with exactly the flags derivePermis
       s.kind === "persistence" || s.kind === "simulation-engine",
       s.kind,
     );
+    assert.equal(
+      includes.includes(join(ROOT, "services/runner/_index_thread.ts")),
+      s.kind === "indexer",
+      s.kind,
+    );
   }
   const api = steps.find((s) => s.kind === "http-api")!;
   assert.ok(
