@@ -7,16 +7,14 @@
 
 import { serveRequests } from "../../resources/worker/worker_rpc.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
-import {
-  decodeRawBatch,
-  indexBatch,
-  INDEXERS,
-  type IndexResult,
-  type RawBatch,
-  readRawBatch,
-} from "../indexer/mod.ts";
+// The indexer's modules one by one, not its mod.ts: each module an isolate loads costs memory.
+import { indexBatch, type IndexResult } from "../indexer/batch_indexer.ts";
+import { INDEXERS } from "../indexer/index_kinds.ts";
+import { decodeRawBatch, type RawBatch, readRawBatch } from "../indexer/raw_batch.ts";
 import type { ThreadRequest } from "./index_thread.ts";
-import { buildResource } from "./resources.ts";
+import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
+import type { ResolvedResource } from "./config.ts";
+import { resolve } from "node:path";
 
 let storage: Promise<Storage> | undefined;
 
@@ -39,11 +37,22 @@ function batchOf(s: Storage, request: ThreadRequest): Promise<RawBatch> {
   return batch;
 }
 
+/**
+ * Opens the thread's storage. A filesystem needs nothing else: the other resource kinds (and
+ * their clients' modules, tens of MB in every isolate that loads them) only when asked for.
+ */
+async function open(name: string, config: ResolvedResource): Promise<Storage> {
+  if (config.kind === "filesystem") {
+    return await FilesystemStorage.open({ root: resolve(config.root) });
+  }
+  const { buildResource } = await import("./resources.ts");
+  const r = await buildResource(name, config);
+  if (r.role !== "storage") throw new TypeError(`Resource '${name}' is not a storage`);
+  return r.instance;
+}
+
 serveRequests<ThreadRequest>(async (request) => {
-  storage ??= buildResource(request.storage.name, request.storage.config).then((r) => {
-    if (r.role !== "storage") throw new TypeError(`'${r.kind}' is not a storage`);
-    return r.instance;
-  });
+  storage ??= open(request.storage.name, request.storage.config);
   const s = await storage;
   const indexer = INDEXERS[request.kind];
   if (request.skipIfDone && await s.exists(indexer.doneKey(request.ref))) {
