@@ -134,19 +134,16 @@ export class ChunkReplayer {
   #reset(cols: Columns | undefined): void {
     this.#cells.fill(0);
     this.#owners.fill(0);
-    for (let i = 0; i < this.#dirtyCount; i++) this.#mark[this.#dirty[i]!] = 0;
-    this.#dirtyCount = 0;
-    if (cols !== undefined) {
-      checkColumns(cols);
-      const { flatIndex, molecule, owner } = cols;
-      for (let i = 0; i < flatIndex.length; i++) {
-        const f = this.#position(flatIndex[i]!);
-        this.#cells[f] = molecule[i]!;
-        this.#owners[f] = owner[i]!;
-      }
-    }
+    this.#forgetSet();
+    this.#apply(cols);
+    this.#forgetSet(); // the new full state: nothing set since
     this.#fullCells.set(this.#cells);
     this.#fullOwners.set(this.#owners);
+  }
+
+  #forgetSet(): void {
+    for (let i = 0; i < this.#dirtyCount; i++) this.#mark[this.#dirty[i]!] = 0;
+    this.#dirtyCount = 0;
   }
 
   /** Sets the cells of `cols`, remembering their positions as set since the full state. */
