@@ -107,6 +107,26 @@ export class Reader {
 
   /** An int64 varint as a number (exact up to 2^53; ticks and the like). */
   int64Number(): number {
+    // One to three bytes (ticks, ids) inline, without the pair #varint64 allocates.
+    const buf = this.buf;
+    const p = this.pos;
+    if (p + 3 <= buf.length) {
+      const b0 = buf[p]!;
+      if (b0 < 0x80) {
+        this.pos = p + 1;
+        return b0;
+      }
+      const b1 = buf[p + 1]!;
+      if (b1 < 0x80) {
+        this.pos = p + 2;
+        return (b0 & 0x7f) | (b1 << 7);
+      }
+      const b2 = buf[p + 2]!;
+      if (b2 < 0x80) {
+        this.pos = p + 3;
+        return (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14);
+      }
+    }
     const [lo, hi] = this.#varint64();
     if (hi < 0x200000) return hi * TWO_32 + lo;
     return Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
@@ -194,22 +214,28 @@ export class Reader {
       next = new Int32Array(n);
       let p = this.pos;
       for (let i = 0; i < n; i++) {
-        // One- and two-byte varints (most positions, molecules and owners) inline.
-        const b0 = buf[p]!;
-        if (b0 < 0x80) {
-          next[i] = b0;
-          p++;
-          continue;
+        // Varints of up to four bytes inline (positions, molecules and owners all are); longer
+        // ones (negative values) through int32().
+        let b = buf[p++]!;
+        let v = b & 0x7f;
+        if (b >= 0x80) {
+          b = buf[p++]!;
+          v |= (b & 0x7f) << 7;
+          if (b >= 0x80) {
+            b = buf[p++]!;
+            v |= (b & 0x7f) << 14;
+            if (b >= 0x80) {
+              b = buf[p++]!;
+              v |= (b & 0x7f) << 21;
+              if (b >= 0x80) {
+                this.pos = p - 4;
+                v = this.int32();
+                p = this.pos;
+              }
+            }
+          }
         }
-        const b1 = buf[p + 1]!;
-        if (b1 < 0x80) {
-          next[i] = (b0 & 0x7f) | (b1 << 7);
-          p += 2;
-          continue;
-        }
-        this.pos = p;
-        next[i] = this.int32();
-        p = this.pos;
+        next[i] = v;
       }
       this.pos = p;
       if (p !== end) throw new ChunkDecodeError("packed field overruns its length", end);

@@ -81,9 +81,13 @@ Deno.test("decodeLeanChunk gives protobuf-es's values, leanly, on every chunk of
   ok(chunks.length >= 30 && organisms > 0, `${chunks.length} chunks, ${organisms} organisms`);
 });
 
-Deno.test("decodeLeanChunk reads unpacked and split cell columns and negative values", () => {
+Deno.test("decodeLeanChunk reads unpacked and split cell columns, negative values and long ticks", () => {
   // Positions 1 and 2 packed, then 3 unpacked; one molecule negative (ten-byte varint).
   const w = new BinaryWriter();
+  // Ticks of one to six varint bytes.
+  w.tag(2, WireType.Varint).int64(300000n);
+  w.tag(3, WireType.Varint).int64(2n ** 40n);
+  w.tag(7, WireType.Varint).int64(2097152n);
   w.tag(4, WireType.LengthDelimited).fork();
   w.tag(1, WireType.Varint).int64(7n);
   w.tag(2, WireType.LengthDelimited).fork();
@@ -93,6 +97,7 @@ Deno.test("decodeLeanChunk reads unpacked and split cell columns and negative va
   w.tag(3, WireType.LengthDelimited).fork().int32(0).int32(1).int32(2).join();
   w.join().join();
   const lean = decodeLeanChunk(w.finish());
+  deepStrictEqual([lean.firstTick, lean.lastTick, lean.chunkIndex], [300000, 2 ** 40, 2097152]);
   deepStrictEqual(lean.snapshot?.tick, 7);
   deepStrictEqual(lean.snapshot?.cells, {
     flatIndex: Int32Array.of(1, 2, 3),
