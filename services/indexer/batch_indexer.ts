@@ -119,9 +119,13 @@ export interface OffloadRequest {
 /**
  * Indexes batches somewhere else: on a worker thread with its own storage and event loop
  * (services/runner/index_thread.ts), so that neither the reading and writing nor the decoding
- * waits for the indexer's thread (in-process, the engine's). Rejects with MissingBatchError or
- * CorruptBatchError as {@link indexBatch} after loadRawBatch would.
+ * waits for the indexer's thread (in-process, the engine's).
  */
 export interface IndexOffload {
-  index(request: OffloadRequest): Promise<IndexResult>;
+  /**
+   * Indexes the batches in order, each as {@link indexBatch} after loadRawBatch would, and
+   * stops at the first failure: per batch its result, its error (MissingBatchError and
+   * CorruptBatchError as here), or undefined when it was not tried.
+   */
+  index(requests: readonly OffloadRequest[]): Promise<(IndexResult | Error | undefined)[]>;
 }

@@ -120,6 +120,9 @@ export interface IndexerOptions {
 
 export { INDEXERS };
 
+/** Most batches sent to an offload in one request. */
+const GROUP_MAX = 8;
+
 /** Default interval of listing the whole store for runs no message named, ms. */
 const DEFAULT_DISCOVERY_MS = 600_000;
 
@@ -415,15 +418,109 @@ export class IndexerService implements Service {
         ? 1
         : a.ref.firstTick - b.ref.firstTick
     );
-    for (const p of items) {
+    for (let i = 0; i < items.length; i++) {
       if (this.#life.stopping) return;
+      const p = items[i]!;
       if (p.notBefore > performance.now()) continue;
       const t = performance.now();
-      await this.#guard(p.ref.key, `indexing '${p.ref.key}'`, () => this.#process(p));
+      if (this.#offload === undefined) {
+        await this.#guard(p.ref.key, `indexing '${p.ref.key}'`, () => this.#process(p));
+      } else {
+        const group = this.#groupFrom(items, i);
+        i += group.length - 1;
+        await this.#guard(p.ref.key, `indexing '${p.ref.key}'`, () => this.#processGroup(group));
+      }
       this.#m.busy_ms += performance.now() - t;
       // Let the rest of the process (an in-process engine, other services) run.
       await new Promise((r) => setImmediate(r));
     }
+  }
+
+  /**
+   * The batches from `items[i]` on that go to the offload in one request: due, of one run, and
+   * for a kind whose batches depend on earlier ones, each the successor of the one before
+   * (the offload indexes a request's batches in order, so each finds the state before it).
+   * One message each way for several batches: in-process, every message this thread handles
+   * waits for the engine's next slice.
+   */
+  #groupFrom(items: readonly Pending[], i: number): Pending[] {
+    const group = [items[i]!];
+    const now = performance.now();
+    for (let j = i + 1; j < items.length && group.length < GROUP_MAX; j++) {
+      const p = items[j]!;
+      const last = group[group.length - 1]!;
+      if (p.notBefore > now || p.force || p.ref.runId !== last.ref.runId) break;
+      if (last.provides !== null) {
+        // The run's facts are known once its first batch was looked at; until then, one at a time.
+        const info = this.#runInfo.get(p.ref.runId);
+        if (this.#indexer.needsRunInfo && info === undefined) break;
+        if (this.#indexer.prerequisite(p.ref, info ?? null) !== last.provides) break;
+      }
+      group.push(p);
+    }
+    return group;
+  }
+
+  /**
+   * {@link #process} for a group (see {@link #groupFrom}): the first batch's checks here, then the
+   * whole group on the offload; a failure ends the group (the batches after it wait).
+   */
+  async #processGroup(group: Pending[]): Promise<void> {
+    const [first] = group;
+    const go: Pending[] = [];
+    let run: RunInfo | null = null;
+    try {
+      for (const p of group) {
+        if (!p.force && this.#known.has(p.doneKey)) {
+          this.#m.duplicate_batches++;
+          await this.#finish(p);
+          continue;
+        }
+        run = this.#indexer.needsRunInfo ? await this.#run(p.ref.runId) : null;
+        const pre = this.#indexer.prerequisite(p.ref, run);
+        // Only the first needs its prerequisite now: the others' come from the group.
+        if (go.length === 0 && pre !== null && !(await this.#ready(p, pre, run))) return;
+        p.waiting = p.waitingSince = p.waitingFor = undefined;
+        go.push(p);
+      }
+    } catch (e) {
+      await this.#failedWith(first!, e);
+      return;
+    }
+    if (go.length === 0) return;
+    const outcomes = await this.#offload!.index(
+      go.map((p) => ({ kind: this.#indexer.kind, ref: p.ref, run, skipIfDone: !p.force })),
+    );
+    for (let k = 0; k < go.length; k++) {
+      const outcome = outcomes[k];
+      if (outcome === undefined) break; // not tried: after a failure
+      if (outcome instanceof Error) {
+        await this.#failedWith(go[k]!, outcome);
+        break;
+      }
+      await this.#indexed(go[k]!, outcome);
+    }
+  }
+
+  /** After a batch was indexed: what is known now, the counts, the note, the commit. */
+  async #indexed(p: Pending, result: IndexResult): Promise<void> {
+    this.#known.add(p.doneKey);
+    if (p.provides !== null) this.#known.add(p.provides);
+    if (result.created) this.#m.batches++;
+    else this.#m.duplicate_batches++;
+    this.#m.rows += result.rows;
+    if (result.note !== undefined) this.#remember(result.note);
+    await this.#finish(p);
+  }
+
+  /** After a batch failed: metadata still on its way waits, anything else is a failure. */
+  async #failedWith(p: Pending, e: unknown): Promise<void> {
+    if (e instanceof MissingMetadataError) {
+      this.#wait(p, `waits for the run metadata '${e.key}'`, undefined);
+      p.notBefore = performance.now() + this.#retryBaseMs;
+      return;
+    }
+    await this.#fail(p, e as Error);
   }
 
   /** Whether `key` exists (remembered once seen: storage never deletes). */
@@ -445,15 +542,11 @@ export class IndexerService implements Service {
     return info;
   }
 
+  /** Indexes one batch on this thread (no offload). */
   async #process(p: Pending): Promise<void> {
     const { ref } = p;
     try {
-      // With an offload, the look for the done key happens there (on this thread, each storage
-      // round trip of an in-process indexer waits for the engine's next slice).
-      const done = this.#offload === undefined
-        ? await this.#exists(p.doneKey)
-        : this.#known.has(p.doneKey);
-      if (!p.force && done) {
+      if (!p.force && await this.#exists(p.doneKey)) {
         this.#m.duplicate_batches++;
         await this.#finish(p);
         return;
@@ -462,31 +555,11 @@ export class IndexerService implements Service {
       const pre = this.#indexer.prerequisite(ref, run);
       if (pre !== null && !(await this.#ready(p, pre, run))) return;
       p.waiting = p.waitingSince = p.waitingFor = undefined;
-      const result = await this.#index(ref, run, !p.force);
-      this.#known.add(p.doneKey);
-      if (p.provides !== null) this.#known.add(p.provides);
-      if (result.created) this.#m.batches++;
-      else this.#m.duplicate_batches++;
-      this.#m.rows += result.rows;
-      if (result.note !== undefined) this.#remember(result.note);
-      await this.#finish(p);
+      const batch = await loadSharedRawBatch(this.#storage, ref);
+      await this.#indexed(p, await indexBatch(this.#storage, this.#indexer, batch, run));
     } catch (e) {
-      if (e instanceof MissingMetadataError) {
-        this.#wait(p, `waits for the run metadata '${e.key}'`, undefined);
-        p.notBefore = performance.now() + this.#retryBaseMs;
-        return;
-      }
-      await this.#fail(p, e as Error);
+      await this.#failedWith(p, e);
     }
-  }
-
-  /** Indexes the batch: where the offload does, else here. */
-  async #index(ref: BatchRef, run: RunInfo | null, skipIfDone: boolean): Promise<IndexResult> {
-    if (this.#offload !== undefined) {
-      return await this.#offload.index({ kind: this.#indexer.kind, ref, run, skipIfDone });
-    }
-    const batch = await loadSharedRawBatch(this.#storage, ref);
-    return await indexBatch(this.#storage, this.#indexer, batch, run);
   }
 
   #wait(p: Pending, why: string, prerequisite: string | undefined): void {
@@ -500,12 +573,12 @@ export class IndexerService implements Service {
    * unreadable stretch before it when there is one; otherwise the batch waits.
    */
   async #ready(p: Pending, pre: string, run: RunInfo | null): Promise<boolean> {
+    if (await this.#prerequisiteMet(pre)) return true;
     if (!p.exists) {
       // A message naming a batch that is not there must not wait forever for its predecessor.
       if (!(await this.#storage.exists(p.ref.key))) throw new MissingBatchError(p.ref.key);
       p.exists = true;
     }
-    if (await this.#prerequisiteMet(pre)) return true;
     if (await this.#passOverFor(p.ref.runId, pre, run, 0)) return true;
     this.#wait(p, `waits for '${pre}'`, pre);
     this.#healProducer(p.ref.runId, pre);

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
@@ -378,7 +378,7 @@ Deno.test("indexes written by the indexing thread are the files written inline, 
   deepStrictEqual(await snapshotFiles(threaded.storage, prefix), expected);
 });
 
-Deno.test("the indexing thread rejects a batch that is missing or no batch with the errors indexing here gives", async () => {
+Deno.test("the indexing thread answers a batch that is missing or no batch with the errors indexing here gives, and stops there", async () => {
   const run = await copyRun();
   const thread = new IndexThread({
     name: "tick-storage",
@@ -387,18 +387,45 @@ Deno.test("the indexing thread rejects a batch that is missing or no batch with 
   const ref = run.batches[0]!;
   try {
     const gone = { ...ref, key: ref.key.replace("batch_", "batch_9") };
-    await rejects(
-      thread.index({ kind: "catalog", ref: gone, run: null, skipIfDone: true }),
-      (e: unknown) => e instanceof MissingBatchError && e.key === gone.key,
-    );
+    const [missing, notTried] = await thread.index([
+      { kind: "catalog", ref: gone, run: null, skipIfDone: true },
+      { kind: "catalog", ref, run: null, skipIfDone: true },
+    ]);
+    ok(missing instanceof MissingBatchError && missing.key === gone.key, `${missing}`);
+    strictEqual(notTried, undefined, "nothing after a failure");
     await Deno.writeFile(pathOf(run.dir, ref.key), Uint8Array.of(1, 2, 3));
-    await rejects(
-      thread.index({ kind: "catalog", ref, run: null, skipIfDone: true }),
-      (e: unknown) =>
-        e instanceof CorruptBatchError && e.key === ref.key &&
-        /Cannot read batch '.*': zstd stream is truncated or corrupt/.test(e.message),
+    const [corrupt] = await thread.index([{ kind: "catalog", ref, run: null, skipIfDone: true }]);
+    ok(
+      corrupt instanceof CorruptBatchError && corrupt.key === ref.key &&
+        /Cannot read batch '.*': zstd stream is truncated or corrupt/.test(corrupt.message),
+      `${corrupt}`,
     );
   } finally {
     thread.close();
   }
+});
+
+Deno.test("a stats indexer on the indexing thread indexes a run's batches named by messages before it knew the run", async () => {
+  const run = await copyRun();
+  const topic = new MemoryTopic({ name: "batches", partitions: 3 });
+  for (const ref of run.batches) await publishBatchInfo(topic, ref);
+  const thread = new IndexThread({
+    name: "tick-storage",
+    config: { kind: "filesystem", root: run.dir },
+  });
+  // No catch-up: the first pass groups batches whose run the indexer has not looked at yet.
+  const stats = testIndexer("stats", topic, run.storage, { offload: thread, catchUpIntervalMs: 0 });
+  try {
+    await stats.start();
+    await untilIndexed(run.storage, INDEXERS.stats, run.batches);
+    await stats.stop();
+    strictEqual(stats.status().state, "stopped", stats.status().error);
+    strictEqual(stats.status().metrics.batches, run.batches.length);
+  } finally {
+    thread.close();
+  }
+  deepStrictEqual(
+    await readStats(run.storage, run.runId),
+    await referenceStats(run.storage, run.batches),
+  );
 });

@@ -8,10 +8,10 @@
 import { serveRequests } from "../../resources/worker/worker_rpc.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 // The indexer's modules one by one, not its mod.ts: each module an isolate loads costs memory.
-import { indexBatch, type IndexResult } from "../indexer/batch_indexer.ts";
+import { indexBatch, type IndexResult, type OffloadRequest } from "../indexer/batch_indexer.ts";
 import { INDEXERS } from "../indexer/index_kinds.ts";
 import { decodeRawBatch, type RawBatch, readRawBatch } from "../indexer/raw_batch.ts";
-import type { ThreadRequest } from "./index_thread.ts";
+import type { ThreadOutcome, ThreadRequest } from "./index_thread.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import type { ResolvedResource } from "./config.ts";
 import { resolve } from "node:path";
@@ -22,7 +22,7 @@ let storage: Promise<Storage> | undefined;
 const KEPT = 3;
 const decoded = new Map<string, Promise<RawBatch>>();
 
-function batchOf(s: Storage, request: ThreadRequest): Promise<RawBatch> {
+function batchOf(s: Storage, request: OffloadRequest): Promise<RawBatch> {
   const { ref } = request;
   let batch = decoded.get(ref.key);
   if (batch === undefined) {
@@ -51,14 +51,29 @@ async function open(name: string, config: ResolvedResource): Promise<Storage> {
   return r.instance;
 }
 
-serveRequests<ThreadRequest>(async (request) => {
-  storage ??= open(request.storage.name, request.storage.config);
-  const s = await storage;
+/** Indexes one batch of a request. */
+async function indexOne(s: Storage, request: OffloadRequest): Promise<IndexResult> {
   const indexer = INDEXERS[request.kind];
   if (request.skipIfDone && await s.exists(indexer.doneKey(request.ref))) {
-    const nothing: IndexResult = { rows: 0, created: false };
-    return { value: nothing };
+    return { rows: 0, created: false };
   }
   const batch = await batchOf(s, request);
-  return { value: await indexBatch(s, indexer, batch, request.run) };
+  return await indexBatch(s, indexer, batch, request.run);
+}
+
+serveRequests<ThreadRequest>(async ({ requests, storage: where }) => {
+  storage ??= open(where.name, where.config);
+  const s = await storage;
+  const outcomes: ThreadOutcome[] = requests.map(() => null);
+  // In order, and no further after a failure: a later batch may need what this one writes.
+  for (let i = 0; i < requests.length; i++) {
+    try {
+      outcomes[i] = { result: await indexOne(s, requests[i]!) };
+    } catch (e) {
+      const error = e instanceof Error ? e : new Error(String(e));
+      outcomes[i] = { error: { name: error.name, message: error.message } };
+      break;
+    }
+  }
+  return { value: outcomes };
 });

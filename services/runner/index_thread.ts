@@ -9,7 +9,7 @@
  * @module
  */
 
-import { WorkerRequestError, WorkerRpc } from "../../resources/worker/worker_rpc.ts";
+import { WorkerRpc } from "../../resources/worker/worker_rpc.ts";
 import {
   CorruptBatchError,
   type IndexOffload,
@@ -19,14 +19,21 @@ import {
 } from "../indexer/mod.ts";
 import type { ResolvedResource } from "./config.ts";
 
-/** What the thread is asked: a batch, and the storage it is in (opened once per thread). */
-export interface ThreadRequest extends OffloadRequest {
+/** What the thread is asked: batches in order, and the storage (opened once per thread). */
+export interface ThreadRequest {
+  requests: readonly OffloadRequest[];
   storage: { name: string; config: ResolvedResource };
 }
 
+/** Per batch: its result, its error (by name and message), or nothing when not tried. */
+export type ThreadOutcome =
+  | { result: IndexResult }
+  | { error: { name: string; message: string } }
+  | null;
+
 /** The offload thread of one storage; terminate it with {@link IndexThread.close}. */
 export class IndexThread implements IndexOffload {
-  readonly #rpc = new WorkerRpc<ThreadRequest, IndexResult>(
+  readonly #rpc = new WorkerRpc<ThreadRequest, ThreadOutcome[]>(
     new URL("./_index_thread.ts", import.meta.url),
     "index",
   );
@@ -40,18 +47,19 @@ export class IndexThread implements IndexOffload {
   }
 
   /** See IndexOffload.index. */
-  async index(request: OffloadRequest): Promise<IndexResult> {
-    try {
-      return await this.#rpc.call({ ...request, storage: this.storage });
-    } catch (e) {
-      if (!(e instanceof WorkerRequestError)) throw e;
-      const { key } = request.ref;
-      if (e.errorName === "MissingBatchError") throw new MissingBatchError(key);
-      if (e.errorName === "CorruptBatchError") {
-        throw new CorruptBatchError(key, e.message, { cause: e });
-      }
-      throw new Error(e.message, { cause: e });
-    }
+  async index(
+    requests: readonly OffloadRequest[],
+  ): Promise<(IndexResult | Error | undefined)[]> {
+    const outcomes = await this.#rpc.call({ requests, storage: this.storage });
+    return requests.map((r, i) => {
+      const o = outcomes[i] ?? null;
+      if (o === null) return undefined;
+      if ("result" in o) return o.result;
+      const { key } = r.ref;
+      if (o.error.name === "MissingBatchError") return new MissingBatchError(key);
+      if (o.error.name === "CorruptBatchError") return new CorruptBatchError(key, o.error.message);
+      return new Error(o.error.message);
+    });
   }
 
   /** Terminates the thread; pending batches reject (their indexers retry them). */
