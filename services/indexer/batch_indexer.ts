@@ -8,7 +8,7 @@
 
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { CarriedGap } from "../common/index_schema.ts";
-import { type BatchRef, type RawBatch, type RunInfo, writeObject } from "./raw_batch.ts";
+import type { BatchRef, RawBatch, RunInfo } from "./raw_batch.ts";
 
 /** The index kinds. */
 export type IndexKind = "stats" | "organisms" | "catalog";
@@ -21,13 +21,6 @@ export interface IndexResult {
   created: boolean;
   /** Something the operator should know although nothing failed (shown in recent errors). */
   note?: string;
-}
-
-/** The files derived from one batch, in write order (the done key last). */
-export interface Derived {
-  files: { key: string; bytes: Uint8Array }[];
-  /** Rows (or entries) derived. */
-  rows: number;
 }
 
 /** Ticks of a run that an ordered index kind goes on without (see {@link BatchIndexer.passOver}). */
@@ -54,21 +47,8 @@ export interface BatchIndexer {
   prerequisite(ref: BatchRef, run: RunInfo | null): string | null;
   /** The prerequisite of the next batch that indexing this one writes, or null. */
   provides(ref: BatchRef): string | null;
-  /**
-   * Reads what deriving the batch needs besides the batch itself (the stats state after the
-   * previous batch); structured-clonable, for a worker thread. Absent: nothing.
-   */
-  prepare?(storage: Storage, ref: BatchRef, run: RunInfo | null): Promise<unknown>;
-  /**
-   * The batch's files, in the order they are written (the done key last). Pure: no I/O, runs
-   * on any thread (./index_worker.ts). `prepared` is what {@link prepare} returned.
-   */
-  derive(batch: RawBatch, run: RunInfo | null, prepared: unknown): Derived;
-  /**
-   * After the files were written (`created[i]`: whether file i was new), something the
-   * operator should know, or undefined.
-   */
-  written?(storage: Storage, ref: BatchRef, created: boolean[]): Promise<string | undefined>;
+  /** Derives and writes the batch's files with no-clobber commits, the done key last. */
+  index(storage: Storage, batch: RawBatch, run: RunInfo | null): Promise<IndexResult>;
   /**
    * Writes what the batch after `gap` needs so that it can be indexed without the gap's ticks
    * (missing or unreadable raw data), for kinds whose batches depend on earlier ones. Throws
@@ -76,32 +56,6 @@ export interface BatchIndexer {
    * Absent for kinds with independent batches.
    */
   passOver?(storage: Storage, gap: PassedOver, run: RunInfo | null): Promise<boolean>;
-}
-
-/** Writes derived files in order with no-clobber commits, then asks the kind for a note. */
-export async function writeDerived(
-  storage: Storage,
-  indexer: BatchIndexer,
-  ref: BatchRef,
-  derived: Derived,
-): Promise<IndexResult> {
-  const created: boolean[] = [];
-  for (const f of derived.files) created.push(await writeObject(storage, f.key, f.bytes));
-  const result: IndexResult = { rows: derived.rows, created: created.some((c) => c) };
-  const note = await indexer.written?.(storage, ref, created);
-  if (note !== undefined) result.note = note;
-  return result;
-}
-
-/** Indexes a decoded batch on this thread: prepare, derive, write. */
-export async function indexBatch(
-  storage: Storage,
-  indexer: BatchIndexer,
-  batch: RawBatch,
-  run: RunInfo | null,
-): Promise<IndexResult> {
-  const prepared = await indexer.prepare?.(storage, batch, run);
-  return await writeDerived(storage, indexer, batch, indexer.derive(batch, run, prepared));
 }
 
 /** One batch to index elsewhere (see {@link IndexOffload}). */
@@ -123,7 +77,7 @@ export interface OffloadRequest {
  */
 export interface IndexOffload {
   /**
-   * Indexes the batches in order, each as {@link indexBatch} after loadRawBatch would, and
+   * Indexes the batches in order, each as {@link BatchIndexer.index} after loadRawBatch would, and
    * stops at the first failure: per batch its result, its error (MissingBatchError and
    * CorruptBatchError as here), or undefined when it was not tried.
    */

@@ -6,8 +6,9 @@
  * @module
  */
 
-import type { BatchIndexer, Derived } from "./batch_indexer.ts";
-import type { RawBatch } from "./raw_batch.ts";
+import type { Storage } from "../../resources/storage/storage.ts";
+import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
+import { type RawBatch, writeObject } from "./raw_batch.ts";
 import { type CatalogEntry, catalogKey, indexPrefix } from "../common/index_schema.ts";
 
 /** Builds the catalog entry of a decoded batch. Pure: no I/O. */
@@ -55,10 +56,14 @@ export const catalogIndexer: BatchIndexer = {
   donePrefix: (runId) => indexPrefix(runId, "catalog"),
   prerequisite: () => null,
   provides: () => null,
-  derive(batch: RawBatch): Derived {
+  async index(storage: Storage, batch: RawBatch): Promise<IndexResult> {
     const entry = buildCatalogEntry(batch);
     const bytes = new TextEncoder().encode(JSON.stringify(entry) + "\n");
-    const key = catalogKey(batch.runId, batch.firstTick, batch.lastTick);
-    return { files: [{ key, bytes }], rows: 1 };
+    const created = await writeObject(
+      storage,
+      catalogKey(batch.runId, batch.firstTick, batch.lastTick),
+      bytes,
+    );
+    return { rows: 1, created };
   },
 };

@@ -47,7 +47,6 @@ import type { Service, ServiceStatus } from "../common/service.ts";
 import { findGaps, GapWatch } from "./batch_gaps.ts";
 import {
   type BatchIndexer,
-  indexBatch,
   type IndexKind,
   type IndexOffload,
   type IndexResult,
@@ -423,13 +422,9 @@ export class IndexerService implements Service {
       const p = items[i]!;
       if (p.notBefore > performance.now()) continue;
       const t = performance.now();
-      if (this.#offload === undefined) {
-        await this.#guard(p.ref.key, `indexing '${p.ref.key}'`, () => this.#process(p));
-      } else {
-        const group = this.#groupFrom(items, i);
-        i += group.length - 1;
-        await this.#guard(p.ref.key, `indexing '${p.ref.key}'`, () => this.#processGroup(group));
-      }
+      const group = this.#groupFrom(items, i);
+      i += group.length - 1;
+      await this.#guard(p.ref.key, `indexing '${p.ref.key}'`, () => this.#process(group));
       this.#m.busy_ms += performance.now() - t;
       // Let the rest of the process (an in-process engine, other services) run.
       await new Promise((r) => setImmediate(r));
@@ -437,14 +432,15 @@ export class IndexerService implements Service {
   }
 
   /**
-   * The batches from `items[i]` on that go to the offload in one request: due, of one run, and
-   * for a kind whose batches depend on earlier ones, each the successor of the one before
-   * (the offload indexes a request's batches in order, so each finds the state before it).
-   * One message each way for several batches: in-process, every message this thread handles
-   * waits for the engine's next slice.
+   * The batches from `items[i]` on that are indexed together: with an offload, those that go
+   * in one request (due, of one run, and for a kind whose batches depend on earlier ones, each
+   * the successor of the one before: the offload indexes a request's batches in order, so each
+   * finds the state before it); one message each way for several batches, where in-process
+   * every message this thread handles waits for the engine's next slice. Without, one.
    */
   #groupFrom(items: readonly Pending[], i: number): Pending[] {
     const group = [items[i]!];
+    if (this.#offload === undefined) return group;
     const now = performance.now();
     for (let j = i + 1; j < items.length && group.length < GROUP_MAX; j++) {
       const p = items[j]!;
@@ -462,35 +458,38 @@ export class IndexerService implements Service {
   }
 
   /**
-   * {@link #process} for a group (see {@link #groupFrom}): the first batch's checks here, then the
-   * whole group on the offload; a failure ends the group (the batches after it wait).
+   * Indexes a group (see {@link #groupFrom}): the first batch's checks here (the others'
+   * prerequisites come from the group), then the group; a failure ends it (the batches after
+   * it wait for the next pass).
    */
-  async #processGroup(group: Pending[]): Promise<void> {
-    const [first] = group;
+  async #process(group: Pending[]): Promise<void> {
     const go: Pending[] = [];
     let run: RunInfo | null = null;
+    let current = group[0]!;
     try {
       for (const p of group) {
-        if (!p.force && this.#known.has(p.doneKey)) {
+        current = p;
+        // With an offload, the look for the done key happens there (on this thread, each
+        // storage round trip of an in-process indexer waits for the engine's next slice).
+        const done = this.#offload === undefined
+          ? await this.#exists(p.doneKey)
+          : this.#known.has(p.doneKey);
+        if (!p.force && done) {
           this.#m.duplicate_batches++;
           await this.#finish(p);
           continue;
         }
         run = this.#indexer.needsRunInfo ? await this.#run(p.ref.runId) : null;
         const pre = this.#indexer.prerequisite(p.ref, run);
-        // Only the first needs its prerequisite now: the others' come from the group.
         if (go.length === 0 && pre !== null && !(await this.#ready(p, pre, run))) return;
         p.waiting = p.waitingSince = p.waitingFor = undefined;
         go.push(p);
       }
     } catch (e) {
-      await this.#failedWith(first!, e);
+      await this.#failedWith(current, e);
       return;
     }
-    if (go.length === 0) return;
-    const outcomes = await this.#offload!.index(
-      go.map((p) => ({ kind: this.#indexer.kind, ref: p.ref, run, skipIfDone: !p.force })),
-    );
+    const outcomes = await this.#indexGroup(go, run);
     for (let k = 0; k < go.length; k++) {
       const outcome = outcomes[k];
       if (outcome === undefined) break; // not tried: after a failure
@@ -500,6 +499,31 @@ export class IndexerService implements Service {
       }
       await this.#indexed(go[k]!, outcome);
     }
+  }
+
+  /** Indexes the batches in order, on the offload or here, stopping at the first failure. */
+  async #indexGroup(
+    go: readonly Pending[],
+    run: RunInfo | null,
+  ): Promise<(IndexResult | Error | undefined)[]> {
+    if (go.length === 0) return [];
+    if (this.#offload !== undefined) {
+      const kind = this.#indexer.kind;
+      return await this.#offload.index(
+        go.map((p) => ({ kind, ref: p.ref, run, skipIfDone: !p.force })),
+      );
+    }
+    const outcomes: (IndexResult | Error)[] = [];
+    for (const p of go) {
+      try {
+        const batch = await loadSharedRawBatch(this.#storage, p.ref);
+        outcomes.push(await this.#indexer.index(this.#storage, batch, run));
+      } catch (e) {
+        outcomes.push(e instanceof Error ? e : new Error(String(e)));
+        break;
+      }
+    }
+    return outcomes;
   }
 
   /** After a batch was indexed: what is known now, the counts, the note, the commit. */
@@ -540,26 +564,6 @@ export class IndexerService implements Service {
       this.#runInfo.set(runId, info);
     }
     return info;
-  }
-
-  /** Indexes one batch on this thread (no offload). */
-  async #process(p: Pending): Promise<void> {
-    const { ref } = p;
-    try {
-      if (!p.force && await this.#exists(p.doneKey)) {
-        this.#m.duplicate_batches++;
-        await this.#finish(p);
-        return;
-      }
-      const run = this.#indexer.needsRunInfo ? await this.#run(ref.runId) : null;
-      const pre = this.#indexer.prerequisite(ref, run);
-      if (pre !== null && !(await this.#ready(p, pre, run))) return;
-      p.waiting = p.waitingSince = p.waitingFor = undefined;
-      const batch = await loadSharedRawBatch(this.#storage, ref);
-      await this.#indexed(p, await indexBatch(this.#storage, this.#indexer, batch, run));
-    } catch (e) {
-      await this.#failedWith(p, e);
-    }
   }
 
   #wait(p: Pending, why: string, prerequisite: string | undefined): void {

@@ -17,7 +17,7 @@ import {
   until,
   untilIndexed,
 } from "./_test_run.ts";
-import { indexBatch, type IndexKind } from "./batch_indexer.ts";
+import type { IndexKind } from "./batch_indexer.ts";
 import { INDEXERS, IndexerService } from "./indexer_service.ts";
 import { IndexThread } from "../runner/index_thread.ts";
 import { readOrganisms, readStats } from "./parquet.ts";
@@ -91,9 +91,8 @@ Deno.test("reprocessing is idempotent: no new files, the same bytes, on any stor
   // Indexing a batch directly again reports that nothing was created.
   const info = await loadRunInfo(a.storage, a.runId);
   for (const k of KINDS) {
-    const r = await indexBatch(
+    const r = await INDEXERS[k].index(
       a.storage,
-      INDEXERS[k],
       await loadRawBatch(a.storage, a.batches[3]!),
       info,
     );

@@ -9,7 +9,6 @@
 export * from "../common/index_schema.ts";
 export {
   type BatchIndexer,
-  indexBatch,
   type IndexKind,
   type IndexOffload,
   type IndexResult,
@@ -38,14 +37,12 @@ export {
   type BatchRef,
   batchRef,
   CorruptBatchError,
-  decodeRawBatch,
   listAllKeys,
   loadRawBatch,
   loadRunInfo,
   MissingBatchError,
   MissingMetadataError,
   type RawBatch,
-  readRawBatch,
   type RunInfo,
   writeObject,
 } from "./raw_batch.ts";

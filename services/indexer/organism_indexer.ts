@@ -10,9 +10,10 @@
  */
 
 import { ChunkReplayer, formatMolecule } from "../../codec/mod.ts";
-import type { BatchIndexer, Derived } from "./batch_indexer.ts";
+import type { Storage } from "../../resources/storage/storage.ts";
+import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
 import { indexFileMetadata, writeParquetRows } from "./parquet.ts";
-import type { RawBatch, RunInfo } from "./raw_batch.ts";
+import { type RawBatch, type RunInfo, writeObject } from "./raw_batch.ts";
 import {
   indexPrefix,
   ORGANISM_COLUMNS,
@@ -95,11 +96,15 @@ export const organismIndexer: BatchIndexer = {
   donePrefix: (runId) => indexPrefix(runId, "organisms"),
   prerequisite: () => null,
   provides: () => null,
-  derive(batch: RawBatch, run: RunInfo | null): Derived {
+  async index(storage: Storage, batch: RawBatch, run: RunInfo | null): Promise<IndexResult> {
     if (run === null) throw new Error(`Organisms of '${batch.key}' need the run's metadata`);
     const rows = computeOrganisms(batch, run.size);
     const parquet = writeParquetRows(ORGANISM_COLUMNS, rows, indexFileMetadata("organisms", batch));
-    const key = organismsKey(batch.runId, batch.firstTick, batch.lastTick);
-    return { files: [{ key, bytes: parquet }], rows: rows.length };
+    const created = await writeObject(
+      storage,
+      organismsKey(batch.runId, batch.firstTick, batch.lastTick),
+      parquet,
+    );
+    return { rows: rows.length, created };
   },
 };

@@ -58,7 +58,7 @@ export interface RawBatch extends BatchRef {
  * Reads the stored bytes of the raw batch at `ref.key`. Throws {@link MissingBatchError} when
  * it is absent; other errors (storage failures) pass through.
  */
-export async function readRawBatch(storage: Storage, ref: BatchRef): Promise<Uint8Array> {
+async function readRawBatch(storage: Storage, ref: BatchRef): Promise<Uint8Array> {
   try {
     return await storage.read(ref.key);
   } catch (e) {
@@ -68,11 +68,11 @@ export async function readRawBatch(storage: Storage, ref: BatchRef): Promise<Uin
 }
 
 /**
- * Decodes a raw batch from its stored bytes. Pure (runs on any thread). Throws
+ * Decodes a raw batch from its stored bytes. Throws
  * {@link CorruptBatchError} (naming the key and what is wrong) when they are not a readable
  * batch of the ticks its key names.
  */
-export function decodeRawBatch(ref: BatchRef, stored: Uint8Array): RawBatch {
+function decodeRawBatch(ref: BatchRef, stored: Uint8Array): RawBatch {
   const { key } = ref;
   let messages: Uint8Array[];
   try {
@@ -128,12 +128,12 @@ export async function loadRawBatch(storage: Storage, ref: BatchRef): Promise<Raw
   return decodeRawBatch(ref, await readRawBatch(storage, ref));
 }
 
-/** Most batches kept per storage for the other indexers of this process. */
+/** Most decoded batches kept per storage for the other indexers of this process. */
 const SHARED_BATCHES = 4;
 
-/** A batch being or recently loaded, and how many indexers took it. */
+/** A batch being or recently decoded, and how many indexers took it. */
 interface SharedBatch {
-  loading: Promise<unknown>;
+  loading: Promise<RawBatch>;
   taken: number;
 }
 
@@ -142,7 +142,7 @@ const shared = new WeakMap<Storage, { readers: number; batches: Map<string, Shar
 
 /**
  * Registers an indexer of this process as a reader of `storage`'s batches, for
- * {@link loadShared}; returns the function that unregisters it.
+ * {@link loadSharedRawBatch}; returns the function that unregisters it.
  */
 export function shareRawBatches(storage: Storage): () => void {
   let s = shared.get(storage);
@@ -159,43 +159,31 @@ export function shareRawBatches(storage: Storage): () => void {
 }
 
 /**
- * `load(storage, ref)` shared by the indexers of one process (see {@link shareRawBatches}):
+ * {@link loadRawBatch}, shared by the indexers of one process (see {@link shareRawBatches}):
  * the stats, organisms and catalog indexers take the same batches at about the same time, and
- * reading (and decoding) a batch was most of their work, three times over. A batch is loaded
- * once and kept until every registered indexer took it (at most the last few batches; a
- * failed load is not kept). Batches are write-once, and the indexers do not change what they
- * are given. With one indexer, nothing is kept. `what` names the form loaded (e.g. "decoded",
- * "bytes"): each form is kept apart.
+ * decoding a batch (with the garbage it makes) was most of their work, three times over. A
+ * batch is read and decoded once and kept until every registered indexer took it (at most the
+ * last few batches; a failed read is not kept). Batches are write-once, and the indexers do not
+ * change what they are given. With one indexer, nothing is kept.
  */
-export function loadShared<T>(
-  storage: Storage,
-  ref: BatchRef,
-  what: string,
-  load: (storage: Storage, ref: BatchRef) => Promise<T>,
-): Promise<T> {
-  const s = shared.get(storage);
-  if (s === undefined || s.readers < 2) return load(storage, ref);
-  const id = `${what}:${ref.key}`;
-  const known = s.batches.get(id);
-  if (known !== undefined) {
-    if (++known.taken >= s.readers) s.batches.delete(id);
-    return known.loading as Promise<T>;
-  }
-  const entry: SharedBatch = { loading: load(storage, ref), taken: 1 };
-  s.batches.set(id, entry);
-  entry.loading.catch(() => {
-    if (s.batches.get(id) === entry) s.batches.delete(id);
-  });
-  for (const k of s.batches.keys()) {
-    if (s.batches.size <= SHARED_BATCHES) break;
-    s.batches.delete(k);
-  }
-  return entry.loading as Promise<T>;
-}
-
-/** {@link loadRawBatch} through {@link loadShared}. */
 export function loadSharedRawBatch(storage: Storage, ref: BatchRef): Promise<RawBatch> {
-  return loadShared(storage, ref, "decoded", loadRawBatch);
+  const s = shared.get(storage);
+  if (s === undefined || s.readers < 2) return loadRawBatch(storage, ref);
+  const known = s.batches.get(ref.key);
+  if (known !== undefined) {
+    if (++known.taken >= s.readers) s.batches.delete(ref.key);
+    return known.loading;
+  }
+  const entry: SharedBatch = { loading: loadRawBatch(storage, ref), taken: 1 };
+  s.batches.set(ref.key, entry);
+  entry.loading.catch(() => {
+    if (s.batches.get(ref.key) === entry) s.batches.delete(ref.key);
+  });
+  for (const key of s.batches.keys()) {
+    if (s.batches.size <= SHARED_BATCHES) break;
+    s.batches.delete(key);
+  }
+  return entry.loading;
 }
 
 /** What the indexers need from a run's metadata. */

@@ -35,7 +35,7 @@
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
 import { ChunkReplayer } from "../../codec/mod.ts";
 import { WorldTally } from "./world_tally.ts";
-import type { BatchIndexer, Derived, PassedOver } from "./batch_indexer.ts";
+import type { BatchIndexer, IndexResult, PassedOver } from "./batch_indexer.ts";
 import {
   indexFileMetadata,
   parquetFooter,
@@ -292,27 +292,28 @@ export const statsIndexer: BatchIndexer = {
   donePrefix: (runId) => indexPrefix(runId, "stats"),
   prerequisite: (ref, run) => predecessorStateKey(ref, need(run, ref).sampling),
   provides: (ref) => statsStateKey(ref.runId, ref.lastTick),
-  prepare(storage: Storage, ref: BatchRef, run: RunInfo | null): Promise<StatsState> {
-    return readPredecessorState(storage, ref, need(run, ref).sampling);
-  },
-  derive(batch: RawBatch, run: RunInfo | null, prepared: unknown): Derived {
+  async index(storage: Storage, batch: RawBatch, run: RunInfo | null): Promise<IndexResult> {
     const info = need(run, batch);
-    const previous = prepared as StatsState;
+    const previous = await readPredecessorState(storage, batch, info.sampling);
     const { rows, state } = computeStats(batch, info.size, previous);
     const parquet = writeParquetRows(STATS_COLUMNS, rows, statsFooter(batch, previous));
     // The state first: the Parquet file is the done key, so it must come last.
-    return {
-      files: [
-        { key: statsStateKey(batch.runId, batch.lastTick), bytes: encodeStatsState(state) },
-        { key: statsKey(batch.runId, batch.firstTick, batch.lastTick), bytes: parquet },
-      ],
-      rows: rows.length,
-    };
-  },
-  async written(storage: Storage, ref: BatchRef, created: boolean[]) {
-    // The state existed but the file is new: the state was written when the batch's ticks
-    // were passed over.
-    return !created[0] && created[1] ? await passedOverNote(storage, ref) : undefined;
+    const a = await writeObject(
+      storage,
+      statsStateKey(batch.runId, batch.lastTick),
+      encodeStatsState(state),
+    );
+    const b = await writeObject(
+      storage,
+      statsKey(batch.runId, batch.firstTick, batch.lastTick),
+      parquet,
+    );
+    const result: IndexResult = { rows: rows.length, created: a || b };
+    if (!a && b) {
+      const note = await passedOverNote(storage, batch);
+      if (note !== undefined) result.note = note;
+    }
+    return result;
   },
   async passOver(storage: Storage, gap: PassedOver, run: RunInfo | null): Promise<boolean> {
     const sampling = need(run, { runId: gap.runId, key: `ticks ${gap.firstTick}` }).sampling;

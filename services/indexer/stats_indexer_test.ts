@@ -9,7 +9,6 @@ import {
 } from "./_test_run.ts";
 import { readStats } from "./parquet.ts";
 import { loadRawBatch, loadRunInfo } from "./raw_batch.ts";
-import { indexBatch } from "./batch_indexer.ts";
 import { STATS_COLUMNS, statsKey, type StatsRow, statsStateKey } from "../common/index_schema.ts";
 import { carriedGaps, decodeStatsState, statsIndexer } from "./stats_indexer.ts";
 
@@ -112,7 +111,7 @@ Deno.test("a stats batch needs the state after its predecessor; the first starts
   const key = statsStateKey(run.runId, run.batches[0]!.lastTick);
   strictEqual(statsIndexer.prerequisite(second, info), key);
   await rejects(
-    indexBatch(storage, statsIndexer, await loadRawBatch(storage, second), info),
+    statsIndexer.index(storage, await loadRawBatch(storage, second), info),
     (e: Error) => e.message.includes(key) && e.message.includes(second.key),
   );
   ok(!(await storage.exists(statsIndexer.doneKey(second))));
@@ -124,7 +123,7 @@ Deno.test("passing over a gap carries the genomes from before it; the gap's batc
   const info = await loadRunInfo(storage, run.runId);
   const [b0, b1, b2, b3] = run.batches;
   const index = async (b: typeof b0) =>
-    await indexBatch(storage, statsIndexer, await loadRawBatch(storage, b!), info);
+    await statsIndexer.index(storage, await loadRawBatch(storage, b!), info);
   await index(b0);
   await index(b1);
   const gap = { runId: run.runId, firstTick: b2!.firstTick, lastTick: b2!.lastTick };

@@ -8,9 +8,9 @@
 import { serveRequests } from "../../resources/worker/worker_rpc.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 // The indexer's modules one by one, not its mod.ts: each module an isolate loads costs memory.
-import { indexBatch, type IndexResult, type OffloadRequest } from "../indexer/batch_indexer.ts";
+import type { IndexResult, OffloadRequest } from "../indexer/batch_indexer.ts";
 import { INDEXERS } from "../indexer/index_kinds.ts";
-import { decodeRawBatch, type RawBatch, readRawBatch } from "../indexer/raw_batch.ts";
+import { loadRawBatch, type RawBatch } from "../indexer/raw_batch.ts";
 import type { ThreadOutcome, ThreadRequest } from "./index_thread.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import type { ResolvedResource } from "./config.ts";
@@ -26,7 +26,7 @@ function batchOf(s: Storage, request: OffloadRequest): Promise<RawBatch> {
   const { ref } = request;
   let batch = decoded.get(ref.key);
   if (batch === undefined) {
-    batch = readRawBatch(s, ref).then((bytes) => decodeRawBatch(ref, bytes));
+    batch = loadRawBatch(s, ref);
     decoded.set(ref.key, batch);
     batch.catch(() => decoded.delete(ref.key));
     for (const k of decoded.keys()) {
@@ -58,7 +58,7 @@ async function indexOne(s: Storage, request: OffloadRequest): Promise<IndexResul
     return { rows: 0, created: false };
   }
   const batch = await batchOf(s, request);
-  return await indexBatch(s, indexer, batch, request.run);
+  return await indexer.index(s, batch, request.run);
 }
 
 serveRequests<ThreadRequest>(async ({ requests, storage: where }) => {
