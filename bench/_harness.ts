@@ -13,6 +13,20 @@ export function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
+/**
+ * The text of `/proc/<pid>/<name>` of another process, or null once it is gone. Deno reads
+ * another process' /proc entry only with --allow-all; `cat` needs --allow-run, which the bench
+ * task has.
+ */
+export async function procFile(pid: number, name: string): Promise<string | null> {
+  const out = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/${name}`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return out.success ? new TextDecoder().decode(out.stdout) : null;
+}
+
 /** The bytes of `parts` end to end: a batch's chunks before framing. */
 export function joinBytes(parts: readonly { bytes: Uint8Array }[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.bytes.length, 0));

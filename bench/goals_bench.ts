@@ -18,7 +18,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import type { Figure, Suite } from "./_harness.ts";
+import { type Figure, procFile, type Suite } from "./_harness.ts";
 import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
 import { readCatalog, readStats } from "../services/indexer/mod.ts";
 import { defaultConfig } from "../services/runner/mod.ts";
@@ -34,13 +34,7 @@ function progress(text: string): void {
 
 /** Peak resident memory of a live process so far, bytes (0 once it is gone). */
 async function peakRss(pid: number): Promise<number> {
-  // Deno reads another process' /proc entry only with --allow-all; `cat` needs --allow-run.
-  const out = await new Deno.Command("cat", {
-    args: [`/proc/${pid}/status`],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const m = /VmHWM:\s+(\d+) kB/.exec(new TextDecoder().decode(out.stdout));
+  const m = /VmHWM:\s+(\d+) kB/.exec(await procFile(pid, "status") ?? "");
   return m === null ? 0 : Number(m[1]) * 1024;
 }
 

@@ -32,7 +32,7 @@ import {
   loadServicesEnv,
   removePrefix,
 } from "../tests/integration/pipeline_services.ts";
-import { cpuSeconds, type Figure, joinBytes, runSuites, type Suite } from "./_harness.ts";
+import { cpuSeconds, type Figure, joinBytes, procFile, runSuites, type Suite } from "./_harness.ts";
 import { evolvedChunks } from "./engine_bench.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -52,12 +52,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU seconds of a process, all its threads and waited-for children included. */
 async function processCpu(pid: number): Promise<number> {
-  // Deno reads another process' /proc entry only with --allow-all; `cat` needs --allow-run,
-  // which the bench task has.
-  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`], stdout: "piped" })
-    .output();
-  if (!out.success) throw new Error(`Cannot read /proc/${pid}/stat: the process is gone`);
-  const stat = new TextDecoder().decode(out.stdout);
+  const stat = await procFile(pid, "stat");
+  if (stat === null) throw new Error(`Cannot read /proc/${pid}/stat: the process is gone`);
   // Fields after the command name (which may hold spaces) start at field 3 (state).
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const [utime, stime, cutime, cstime] = [f[11], f[12], f[13], f[14]].map(Number);

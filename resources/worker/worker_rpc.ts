@@ -110,23 +110,17 @@ export interface Answer {
  */
 export function serveRequests<Req>(handle: (request: Req) => Answer | Promise<Answer>): void {
   const scope = self as unknown as {
-    onmessage: ((e: MessageEvent<Req & { id: number }>) => void) | null;
+    onmessage: ((e: MessageEvent<Req & { id: number }>) => Promise<void>) | null;
     postMessage(message: unknown, transfer: Transferable[]): void;
   };
-  const fail = (id: number, err: unknown) => {
-    const error = err instanceof Error ? err : new Error(String(err));
-    scope.postMessage({ id, error: error.message, errorName: error.name }, []);
-  };
-  scope.onmessage = (e) => {
+  scope.onmessage = async (e) => {
     const { id } = e.data;
     try {
-      const answer = handle(e.data);
-      if (answer instanceof Promise) {
-        answer.then((a) => scope.postMessage({ id, value: a.value }, a.transfer ?? []))
-          .catch((err) => fail(id, err));
-      } else scope.postMessage({ id, value: answer.value }, answer.transfer ?? []);
+      const answer = await handle(e.data);
+      scope.postMessage({ id, value: answer.value }, answer.transfer ?? []);
     } catch (err) {
-      fail(id, err);
+      const error = err instanceof Error ? err : new Error(String(err));
+      scope.postMessage({ id, error: error.message, errorName: error.name }, []);
     }
   };
 }
