@@ -218,23 +218,33 @@ class FlakyTargetStorage extends FilesystemStorage {
   }
 }
 
+/** Runs an engine of `ticks` ticks with checkpoints to `storage` until it is done. */
+async function runOn(
+  storage: FilesystemStorage,
+  runId: string,
+  ticks: number,
+): Promise<EngineService> {
+  const service = new EngineService({
+    name: "engine",
+    output: new RecordingQueue(),
+    metadataOutput: new RecordingQueue(),
+    engine: ENGINE,
+    ticks,
+    chunksPerBatch: 3,
+    runId,
+    checkpointStorage: storage,
+    clock: () => 0,
+  });
+  await service.start();
+  await service.done;
+  return service;
+}
+
 Deno.test("recording the run's target at start is retried while storage is away, and the run starts", async () => {
   const root = await Deno.makeTempDir();
   try {
     const storage = new FlakyTargetStorage(root, 2);
-    const service = new EngineService({
-      name: "engine",
-      output: new RecordingQueue(),
-      metadataOutput: new RecordingQueue(),
-      engine: ENGINE,
-      ticks: 60,
-      chunksPerBatch: 3,
-      runId: "flaky-target",
-      checkpointStorage: storage,
-      clock: () => 0,
-    });
-    await service.start();
-    await service.done;
+    const service = await runOn(storage, "flaky-target", 60);
     assert.equal(service.status().state, "stopped", service.status().error);
     assert.equal(storage.failures, 0, "both failures were met");
     assert.equal(await readRunTarget(storage, "flaky-target"), 60);
@@ -247,19 +257,7 @@ Deno.test("a checkpoint write that fails while storage is away is retried, and t
   const root = await Deno.makeTempDir();
   try {
     const storage = new FlakyCheckpointStorage(root, 2);
-    const service = new EngineService({
-      name: "engine",
-      output: new RecordingQueue(),
-      metadataOutput: new RecordingQueue(),
-      engine: ENGINE,
-      ticks: 130,
-      chunksPerBatch: 3,
-      runId: "flaky-storage",
-      checkpointStorage: storage,
-      clock: () => 0,
-    });
-    await service.start();
-    await service.done;
+    const service = await runOn(storage, "flaky-storage", 130);
     assert.equal(service.status().state, "stopped", service.status().error);
     assert.equal(storage.failures, 0, "both failures were met");
     const stored = await checkpointTicks(storage, "flaky-storage");
