@@ -1,8 +1,9 @@
 /**
  * The launcher of `evochora service`: plans one `deno run` child per named service (services
  * tied together by an in-memory queue or topic share one, since such a resource exists in one
- * process only), each with exactly the permission flags services/runner/permissions.ts derives
- * for it, never `-A`; then runs them: signals are forwarded, a child that exits is reported
+ * process only; indexers of one storage and input share one, since they then decode each
+ * batch once, on one indexing thread, with the same permissions), each with exactly the
+ * permission flags services/runner/permissions.ts derives for it, never `-A`; then runs them: signals are forwarded, a child that exits is reported
  * and not restarted, and a child exits at once when the launcher is gone.
  *
  * With one child its output is the launcher's own. With several, their stderr lines are
@@ -64,7 +65,7 @@ export interface PlanOptions {
 /** Plans the children: their services and exact command lines. */
 export function planChildren(o: PlanOptions): ChildSpec[] {
   const configPath = resolve(o.configPath);
-  return groupByMemoryResources(o.config, o.services).map((services) => {
+  return groupServices(o.config, o.services).map((services) => {
     const kinds = new Set(services.map((n) => o.config.services[n]!.kind));
     const folder = kinds.size === 1 ? ENTRY_FOLDERS[[...kinds][0]!]! : "runner";
     const entry = fileURLToPath(new URL(`services/${folder}/main.ts`, ROOT));
@@ -100,22 +101,32 @@ export function planChildren(o: PlanOptions): ChildSpec[] {
 }
 
 /**
- * The named services in groups that must share a process: two services are in one group
- * when they name the same in-memory queue or topic. Groups keep the config's start order.
+ * What ties service `n` to others in one process: the in-memory queues and topics it names
+ * (they exist in one process only) and, for an indexer, its storage and input (indexers that
+ * share them decode each batch once on one thread, and need the same permissions).
  */
-export function groupByMemoryResources(
+function sharedBy(config: ResolvedConfig, n: string): string[] {
+  const s = config.services[n]!;
+  const memory = Object.values(s).filter((v): v is string =>
+    typeof v === "string" &&
+    (config.resources[v]?.kind === "memory-queue" || config.resources[v]?.kind === "memory-topic")
+  );
+  return s.kind === "indexer" ? [...memory, `indexers of ${s.storage} from ${s.input}`] : memory;
+}
+
+/**
+ * The named services in groups that share a process (see {@link sharedBy}): two services are
+ * in one group when they name the same in-memory queue or topic, or are indexers of the same
+ * storage and input. Groups keep the config's start order.
+ */
+export function groupServices(
   config: ResolvedConfig,
   names: readonly string[],
 ): string[][] {
   const ordered = config.startupSequence.filter((n) => names.includes(n));
-  const memoryOf = (n: string) =>
-    Object.values(config.services[n]!).filter((v): v is string =>
-      typeof v === "string" &&
-      (config.resources[v]?.kind === "memory-queue" || config.resources[v]?.kind === "memory-topic")
-    );
   const groups: { services: string[]; memory: Set<string> }[] = [];
   for (const n of ordered) {
-    const mine = new Set(memoryOf(n));
+    const mine = new Set(sharedBy(config, n));
     const joined = groups.filter((g) => [...mine].some((r) => g.memory.has(r)));
     const merged = { services: [n], memory: mine };
     for (const g of joined) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { resolveConfig } from "../services/runner/config.ts";
-import { groupByMemoryResources, planChildren, shellLine } from "./service_launcher.ts";
+import { groupServices, planChildren, shellLine } from "./service_launcher.ts";
 
 const SERVICES = {
   "metadata-persistence": { kind: "metadata-persistence", input: "metadata", storage: "store" },
@@ -28,10 +28,10 @@ const ENV: Record<string, string> = { KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092" 
 
 Deno.test("services on Kafka get a process each; services sharing an in-memory queue or topic share one", () => {
   assert.deepEqual(
-    groupByMemoryResources(config("kafka-queue", "kafka-topic"), NAMES),
+    groupServices(config("kafka-queue", "kafka-topic"), NAMES),
     NAMES.map((n) => [n]),
   );
-  assert.deepEqual(groupByMemoryResources(config("memory-queue", "memory-topic"), NAMES), [
+  assert.deepEqual(groupServices(config("memory-queue", "memory-topic"), NAMES), [
     ["metadata-persistence", "persistence-1", "persistence-2", "stats-indexer", "engine"],
     ["http-api"],
   ]);
@@ -46,13 +46,55 @@ Deno.test("services on Kafka get a process each; services sharing an in-memory q
     },
     services: SERVICES,
   });
-  assert.deepEqual(groupByMemoryResources(mixed, NAMES), [
+  assert.deepEqual(groupServices(mixed, NAMES), [
     ["metadata-persistence", "engine"],
     ["persistence-1"],
     ["persistence-2"],
     ["stats-indexer"],
     ["http-api"],
   ]);
+});
+
+Deno.test("indexers of one storage and input share a process (one decode per batch); others do not", () => {
+  const kafka = config("kafka-queue", "kafka-topic");
+  const indexers = resolveConfig({
+    resources: { ...kafka.resources, other: { kind: "kafka-topic" } },
+    services: {
+      ...SERVICES,
+      "organisms-indexer": {
+        kind: "indexer",
+        index: "organisms",
+        input: "batches",
+        storage: "store",
+      },
+      "catalog-indexer": { kind: "indexer", index: "catalog", input: "batches", storage: "store" },
+      "other-catalog": { kind: "indexer", index: "catalog", input: "other", storage: "store" },
+    },
+  });
+  const names = Object.keys(indexers.services);
+  assert.deepEqual(groupServices(indexers, names), [
+    ["metadata-persistence"],
+    ["persistence-1"],
+    ["persistence-2"],
+    ["stats-indexer", "organisms-indexer", "catalog-indexer"],
+    ["http-api"],
+    ["engine"],
+    ["other-catalog"],
+  ]);
+  const specs = planChildren({
+    config: indexers,
+    services: ["stats-indexer", "catalog-indexer", "other-catalog"],
+    configPath: "/etc/p.config.ts",
+    env: (n) => ENV[n],
+    engineArgs: [],
+    commonArgs: [],
+    deno: "/bin/deno",
+  });
+  assert.deepEqual(specs.map((s) => s.services), [
+    ["stats-indexer", "catalog-indexer"],
+    ["other-catalog"],
+  ]);
+  assert.ok(specs[0]!.command.some((a) => a.endsWith("services/indexer/main.ts")));
 });
 
 Deno.test("each process runs its kind's main.ts with narrowed flags only, never -A", () => {
