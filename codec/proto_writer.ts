@@ -143,7 +143,26 @@ export class ProtoWriter {
     if (to <= from) return;
     this.tag(field, WIRE_LEN);
     const start = this.begin();
-    for (let i = from; i < to; i++) this.int(values[i]!);
+    // Room for the longest varints up front, then one loop over locals: the cell columns of a
+    // snapshot are tens of thousands of values, mostly 1-4 bytes each.
+    this.ensure((to - from) * 10);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = from; i < to; i++) {
+      let v = values[i]!;
+      if (v >= 0 && v <= 0xffffffff) {
+        while (v > 0x7f) {
+          buf[p++] = (v & 0x7f) | 0x80;
+          v >>>= 7;
+        }
+        buf[p++] = v;
+      } else {
+        this.pos = p; // negative or beyond 32 bits: the general path (no growth, room is there)
+        this.int(v);
+        p = this.pos;
+      }
+    }
+    this.pos = p;
     this.end(start);
   }
 
