@@ -874,3 +874,37 @@ Deno.test("batch listings are reused for the TTL, so a growing run shows new bat
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a new listing reads only catalog entries it has not listed before, even past the cache", async () => {
+  const reads: string[] = [];
+  const base = new StorageIndexReader(fx.storage);
+  const index: IndexReader = {
+    list: (runId, kind) => base.list(runId, kind),
+    catalog: (runId, batch) => {
+      reads.push(`${batch.firstTick}_${batch.lastTick}`);
+      return base.catalog(runId, batch);
+    },
+    stats: (runId, batch) => base.stats(runId, batch),
+    organisms: (runId, batch) => base.organisms(runId, batch),
+  };
+  let clock = 0;
+  // A metadata budget far too small for the run's catalog entries: each evicts the one before.
+  const store = new RunStore({
+    storage: fx.storage,
+    index,
+    now: () => clock,
+    listingTtlMs: 1000,
+    cacheMetaBytes: 64,
+  });
+  const info = await store.resolve(fx.indexed);
+  const first = await store.view(info);
+  const entries = first.catalog.size;
+  assert.ok(entries >= 2, `the fixture's run has ${entries} catalog entries`);
+  assert.equal(reads.length, entries);
+  clock = 1000;
+  const second = await store.view(info);
+  assert.notEqual(second, first, "a new listing");
+  assert.equal(second.catalog.size, entries);
+  assert.equal(reads.length, entries, "no entry read again");
+  assert.deepEqual(second.batches, first.batches);
+});

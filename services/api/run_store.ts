@@ -118,6 +118,9 @@ const DECODED_PER_ENCODED = 10;
 /** How long a batch found unreadable is set aside before it is read again, ms. */
 const FAILED_TTL_MS = 30_000;
 
+/** Catalog entries a listing reads at once (storage requests in flight). */
+const CATALOG_READS = 8;
+
 function newer(a: RunInfo, b: RunInfo): boolean {
   return a.startedAtMs !== b.startedAtMs ? a.startedAtMs > b.startedAtMs : a.runId > b.runId;
 }
@@ -182,6 +185,8 @@ export class RunStore {
     maxEntries: 4096,
   });
   readonly #views = new Map<string, Timed<RunView>>();
+  /** Each run's newest finished listing: the next one takes its catalog entries over. */
+  readonly #listed = new Map<string, RunView>();
   readonly #catalogEntries: LruCache<string, CatalogEntry>;
   readonly #sizes: LruCache<string, number>;
   readonly #directories: LruCache<string, ChunkHeader[]>;
@@ -353,7 +358,7 @@ export class RunStore {
         });
       } else named.push({ key, ...r });
     }
-    const catalog = await this.#catalogOf(info.runId, named);
+    const catalog = await this.#catalogOf(info.runId, named, this.#listed.get(info.runId));
     const resolved = await resolveBatches({
       runId: info.runId,
       sampling: info.sampling,
@@ -375,7 +380,7 @@ export class RunStore {
       },
     });
     const batches = resolved.batches;
-    return {
+    const view = {
       info,
       batches,
       firstTicks: batches.map((b) => b.firstTick),
@@ -384,35 +389,59 @@ export class RunStore {
       gaps: resolved.gaps,
       listedAt,
     };
+    const newest = this.#listed.get(info.runId);
+    if (newest === undefined || newest.listedAt <= listedAt) this.#listed.set(info.runId, view);
+    return view;
   }
 
-  /** Catalog entries of the named batches that the catalog indexer has written. */
+  /**
+   * Catalog entries of the named batches that the catalog indexer has written. Entries of the
+   * previous listing are taken over (a view holds every entry of its run anyway), so a listing
+   * reads only the entries that are new since, whatever the cache holds: a run with more
+   * entries than the cache re-read all of them at every listing, hundreds of reads at once.
+   * The rest are read at most {@link CATALOG_READS} at a time.
+   */
   async #catalogOf(
     runId: string,
     named: readonly NamedBatch[],
+    previous: RunView | undefined,
   ): Promise<Map<string, CatalogEntry>> {
     const catalog = new Map<string, CatalogEntry>();
     const byRange = new Map(named.map((b) => [`${b.firstTick}_${b.lastTick}`, b]));
-    const indexed = await this.index.list(runId, "catalog");
-    await Promise.all(indexed.map(async (range) => {
-      const batch = byRange.get(`${range.firstTick}_${range.lastTick}`);
-      if (batch === undefined) return;
-      let entry = this.#catalogEntries.get(batch.key);
-      if (entry === undefined) {
-        try {
-          const read = await this.index.catalog(runId, range);
-          if (read === null) return;
-          entry = read;
-          this.#catalogEntries.set(batch.key, entry);
-        } catch (e) {
-          // A malformed catalog file is the indexer's problem; the batch's own headers serve.
-          console.warn(`api: ignoring catalog of ${batch.key}: ${(e as Error).message}`);
-          return;
-        }
+    const queue = [...await this.index.list(runId, "catalog")];
+    const worker = async (): Promise<void> => {
+      for (let range = queue.pop(); range !== undefined; range = queue.pop()) {
+        await this.#catalogEntry(runId, range, byRange, previous, catalog);
       }
-      catalog.set(batch.key, entry);
-    }));
+    };
+    await Promise.all(Array.from({ length: CATALOG_READS }, worker));
     return catalog;
+  }
+
+  /** Puts the catalog entry of `range` into `catalog`, if its batch is named and readable. */
+  async #catalogEntry(
+    runId: string,
+    range: { firstTick: number; lastTick: number },
+    byRange: ReadonlyMap<string, NamedBatch>,
+    previous: RunView | undefined,
+    catalog: Map<string, CatalogEntry>,
+  ): Promise<void> {
+    const batch = byRange.get(`${range.firstTick}_${range.lastTick}`);
+    if (batch === undefined) return;
+    let entry = previous?.catalog.get(batch.key) ?? this.#catalogEntries.get(batch.key);
+    if (entry === undefined) {
+      try {
+        const read = await this.index.catalog(runId, range);
+        if (read === null) return;
+        entry = read;
+        this.#catalogEntries.set(batch.key, entry);
+      } catch (e) {
+        // A malformed catalog file is the indexer's problem; the batch's own headers serve.
+        console.warn(`api: ignoring catalog of ${batch.key}: ${(e as Error).message}`);
+        return;
+      }
+    }
+    catalog.set(batch.key, entry);
   }
 
   /**
