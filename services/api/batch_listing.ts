@@ -40,6 +40,30 @@ export interface TickGap {
   before: number;
 }
 
+/**
+ * What a listing keeps of a batch's catalog entry: a few figures and its ticks as spans. A
+ * listing holds one for every indexed batch of a growing run, so the entry's tick list and
+ * chunk table (most of its size) are not kept.
+ */
+export interface CatalogFacts {
+  storedBytes: number;
+  organismsAlive: number;
+  /** The entry's sampled ticks as spans, or why they cannot be used. */
+  spans: readonly TickSpan[] | string;
+}
+
+/** The {@link CatalogFacts} of a catalog entry. */
+export function catalogFacts(entry: CatalogEntry): CatalogFacts {
+  let spans: readonly TickSpan[] | string;
+  try {
+    spans = spansOf(entry.ticks);
+    if (spans.length === 0) spans = "its catalog entry lists no ticks";
+  } catch (e) {
+    spans = `its catalog entry is malformed: ${(e as Error).message}`;
+  }
+  return { storedBytes: entry.storedBytes, organismsAlive: entry.organismsAlive, spans };
+}
+
 /** A batch file named like one, with the tick range its name claims. */
 export interface NamedBatch {
   key: string;
@@ -55,7 +79,7 @@ export interface ResolveBatchesOptions {
   /** Files named like batches (names already parsed). */
   named: readonly NamedBatch[];
   /** Catalog entries by batch key (the catalog indexer read those batches). */
-  catalog: ReadonlyMap<string, CatalogEntry>;
+  catalog: ReadonlyMap<string, CatalogFacts>;
   /** The chunk headers of a batch; throws when it cannot be read (null when it is gone). */
   directory: (key: string) => Promise<ChunkHeader[] | null>;
   /** The chunk headers of a batch if they were read before (no reading). */
@@ -113,19 +137,14 @@ export function spansFromHeaders(
 }
 
 /** The spans of a catalog entry, or the reason they cannot be used. */
-function spansFromCatalog(named: NamedBatch, entry: CatalogEntry): TickSpan[] | string {
-  try {
-    const spans = spansOf(entry.ticks);
-    const first = spans[0];
-    if (first === undefined) return "its catalog entry lists no ticks";
-    if (first.first !== named.firstTick || spanLast(spans.at(-1)!) !== named.lastTick) {
-      return `its catalog entry does not match its name's ticks ${named.firstTick}..` +
-        `${named.lastTick}`;
-    }
-    return spans;
-  } catch (e) {
-    return `its catalog entry is malformed: ${(e as Error).message}`;
+function spansFromCatalog(named: NamedBatch, facts: CatalogFacts): TickSpan[] | string {
+  const spans = facts.spans;
+  if (typeof spans === "string") return spans;
+  if (spans[0]!.first !== named.firstTick || spanLast(spans.at(-1)!) !== named.lastTick) {
+    return `its catalog entry does not match its name's ticks ${named.firstTick}..` +
+      `${named.lastTick}`;
   }
+  return [...spans];
 }
 
 /** Reads what must be read (at most `concurrency` at once) and sorts the batches out. */

@@ -14,12 +14,13 @@ import { type ChunkHeader, decodeTickDataChunk, readChunkHeader } from "../../co
 import { CorruptObjectError, readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
 import { newerFormatProblem } from "../common/format_version.ts";
-import type { CatalogEntry } from "../common/index_schema.ts";
 import { metadataKey, parseBatchKey, rawPrefix, runIdOf } from "../common/storage_layout.ts";
 import { ApiHttpError, corruptBatch, notFound, unreadableRun } from "./errors.ts";
 import {
   type BatchProblem,
   type BatchRef,
+  type CatalogFacts,
+  catalogFacts,
   type NamedBatch,
   resolveBatches,
   spansFromHeaders,
@@ -50,7 +51,7 @@ export interface RunView {
   /** First tick of each batch (for binary search). */
   firstTicks: number[];
   /** Catalog entries by raw batch key (batches the catalog indexer has not reached are absent). */
-  catalog: Map<string, CatalogEntry>;
+  catalog: Map<string, CatalogFacts>;
   /** Files under the run's raw prefix that are not served (unreadable, stray, overlapping). */
   problems: BatchProblem[];
   /** Ticks between served batches that no batch holds (missing, or not written yet). */
@@ -187,7 +188,7 @@ export class RunStore {
   readonly #views = new Map<string, Timed<RunView>>();
   /** Each run's newest finished listing: the next one takes its catalog entries over. */
   readonly #listed = new Map<string, RunView>();
-  readonly #catalogEntries: LruCache<string, CatalogEntry>;
+  readonly #catalogEntries: LruCache<string, CatalogFacts>;
   readonly #sizes: LruCache<string, number>;
   readonly #directories: LruCache<string, ChunkHeader[]>;
   readonly #batches: LruCache<string, BatchContents>;
@@ -209,7 +210,7 @@ export class RunStore {
       maxBytes: Math.floor(meta / 2),
       sizeOf: approxSize,
     });
-    this.#catalogEntries = new LruCache<string, CatalogEntry>({
+    this.#catalogEntries = new LruCache<string, CatalogFacts>({
       name: "catalog",
       maxEntries: 50000,
       maxBytes: Math.floor(meta / 4),
@@ -405,8 +406,8 @@ export class RunStore {
     runId: string,
     named: readonly NamedBatch[],
     previous: RunView | undefined,
-  ): Promise<Map<string, CatalogEntry>> {
-    const catalog = new Map<string, CatalogEntry>();
+  ): Promise<Map<string, CatalogFacts>> {
+    const catalog = new Map<string, CatalogFacts>();
     const byRange = new Map(named.map((b) => [`${b.firstTick}_${b.lastTick}`, b]));
     const queue = [...await this.index.list(runId, "catalog")];
     const worker = async (): Promise<void> => {
@@ -424,7 +425,7 @@ export class RunStore {
     range: { firstTick: number; lastTick: number },
     byRange: ReadonlyMap<string, NamedBatch>,
     previous: RunView | undefined,
-    catalog: Map<string, CatalogEntry>,
+    catalog: Map<string, CatalogFacts>,
   ): Promise<void> {
     const batch = byRange.get(`${range.firstTick}_${range.lastTick}`);
     if (batch === undefined) return;
@@ -433,7 +434,7 @@ export class RunStore {
       try {
         const read = await this.index.catalog(runId, range);
         if (read === null) return;
-        entry = read;
+        entry = catalogFacts(read);
         this.#catalogEntries.set(batch.key, entry);
       } catch (e) {
         // A malformed catalog file is the indexer's problem; the batch's own headers serve.
