@@ -17,6 +17,7 @@
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import type { ResolvedConfig } from "../services/runner/mod.ts";
+import { V8_FLAGS_ARG } from "./process_flags.ts";
 import {
   derivePermissions,
   type EnvLookup,
@@ -85,6 +86,7 @@ export function planChildren(o: PlanOptions): ChildSpec[] {
         o.deno ?? Deno.execPath(),
         "run",
         "--no-prompt",
+        V8_FLAGS_ARG,
         "--config",
         DENO_JSON,
         ...flags,

@@ -31,6 +31,7 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import { CliError } from "../cli/cli_error.ts";
+import { V8_FLAGS_ARG } from "../cli/process_flags.ts";
 import { loadConfigFlag } from "../cli/config_flag.ts";
 import { ENTRY_FOLDERS, shellLine } from "../cli/service_launcher.ts";
 import { denoEnv } from "../resources/kafka/client.ts";
@@ -134,6 +135,7 @@ export function planCompile(o: CompileOptions): CompileStep[] {
       "compile",
       "--config",
       DENO_JSON,
+      V8_FLAGS_ARG,
       ...flags,
       ...includes.flatMap((i) => ["--include", i]),
       "--output",

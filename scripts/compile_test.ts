@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfigFile, resolveConfig } from "../services/runner/config.ts";
 import { derivePermissions, permissionFlags } from "../services/runner/permissions.ts";
 import { shellLine } from "../cli/service_launcher.ts";
+import { V8_FLAGS_ARG } from "../cli/process_flags.ts";
 import {
   DEFAULT_CONFIG,
   DENORT_BLOCKED,
@@ -66,13 +67,14 @@ Deno.test("compile plans one binary per kind with exactly the flags derivePermis
       derivePermissions({ config, services, configPath: "/etc/evochora/config.json", env }),
     );
     assert.deepEqual(s.permissionFlags, flags);
-    assert.deepEqual(s.command.slice(0, 4), [
+    assert.deepEqual(s.command.slice(0, 5), [
       "deno",
       "compile",
       "--config",
       join(ROOT, "deno.json"),
+      V8_FLAGS_ARG,
     ]);
-    assert.deepEqual(s.command.slice(4, 4 + flags.length), flags, s.kind);
+    assert.deepEqual(s.command.slice(5, 5 + flags.length), flags, s.kind);
     for (const a of s.command) {
       assert.ok(!/^(-A|--allow-all|--allow-run|--allow-ffi)\b/.test(a), `${s.kind}: ${a}`);
       if (a.startsWith("--allow")) assert.match(a, /^--allow-(read|write|net|env|sys)=./);
