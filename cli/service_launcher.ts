@@ -3,8 +3,9 @@
  * tied together by an in-memory queue or topic share one, since such a resource exists in one
  * process only; indexers of one storage and input share one, since they then decode each
  * batch once, on one indexing thread, with the same permissions), each with exactly the
- * permission flags services/runner/permissions.ts derives for it, never `-A`; then runs them: signals are forwarded, a child that exits is reported
- * and not restarted, and a child exits at once when the launcher is gone.
+ * permission flags services/runner/permissions.ts derives for it, never `-A`; then runs them:
+ * signals are forwarded, a child that exits is reported and not restarted, and a child exits
+ * at once when the launcher is gone.
  *
  * With one child its output is the launcher's own. With several, their stderr lines are
  * prefixed with `[services] `, and their machine-readable stdout is merged: one status report

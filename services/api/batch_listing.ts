@@ -10,6 +10,7 @@
 
 import type { ChunkHeader } from "../../codec/mod.ts";
 import type { CatalogEntry } from "../common/index_schema.ts";
+import { eachLimited } from "./each_limited.ts";
 import { spanLast, spansOf, type TickSpan } from "./tick_spans.ts";
 
 /** One raw batch file the API serves ticks from. */
@@ -152,24 +153,20 @@ export async function resolveBatches(options: ResolveBatchesOptions): Promise<Re
   const { sampling, catalog } = options;
   const problems: BatchProblem[] = [];
   const candidates: (BatchRef & { indexed: boolean })[] = [];
-  const queue = [...options.named];
-  const worker = async (): Promise<void> => {
-    for (let named = queue.shift(); named !== undefined; named = queue.shift()) {
-      const entry = catalog.get(named.key);
-      let spans: TickSpan[] | string | null;
-      try {
-        spans = entry !== undefined
-          ? spansFromCatalog(named, entry)
-          : await headersToSpans(named, options);
-      } catch (e) {
-        spans = `it cannot be read: ${(e as Error).message}`;
-      }
-      if (spans === null) continue;
-      if (typeof spans === "string") problems.push({ ...named, reason: spans, overlaps: false });
-      else candidates.push({ ...named, spans, indexed: entry !== undefined });
+  await eachLimited(options.named, options.concurrency ?? 4, async (named) => {
+    const entry = catalog.get(named.key);
+    let spans: TickSpan[] | string | null;
+    try {
+      spans = entry !== undefined
+        ? spansFromCatalog(named, entry)
+        : await headersToSpans(named, options);
+    } catch (e) {
+      spans = `it cannot be read: ${(e as Error).message}`;
     }
-  };
-  await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
+    if (spans === null) return;
+    if (typeof spans === "string") problems.push({ ...named, reason: spans, overlaps: false });
+    else candidates.push({ ...named, spans, indexed: entry !== undefined });
+  });
   const batches = disjoint(candidates, problems);
   problems.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
   return { batches, problems, gaps: gapsBetween(batches, sampling) };

@@ -26,6 +26,7 @@ import {
   spansFromHeaders,
   type TickGap,
 } from "./batch_listing.ts";
+import { eachLimited } from "./each_limited.ts";
 import { hasTick, joinSpans, neighbours, tickCount, type TickSpan } from "./tick_spans.ts";
 import { type IndexReader, StorageIndexReader } from "./index_reader.ts";
 import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
@@ -409,40 +410,35 @@ export class RunStore {
   ): Promise<Map<string, CatalogFacts>> {
     const catalog = new Map<string, CatalogFacts>();
     const byRange = new Map(named.map((b) => [`${b.firstTick}_${b.lastTick}`, b]));
-    const queue = [...await this.index.list(runId, "catalog")];
-    const worker = async (): Promise<void> => {
-      for (let range = queue.pop(); range !== undefined; range = queue.pop()) {
-        await this.#catalogEntry(runId, range, byRange, previous, catalog);
-      }
-    };
-    await Promise.all(Array.from({ length: CATALOG_READS }, worker));
+    await eachLimited(await this.index.list(runId, "catalog"), CATALOG_READS, async (range) => {
+      const batch = byRange.get(`${range.firstTick}_${range.lastTick}`);
+      if (batch === undefined) return;
+      const facts = previous?.catalog.get(batch.key) ??
+        await this.#readCatalogFacts(runId, range, batch.key);
+      if (facts !== undefined) catalog.set(batch.key, facts);
+    });
     return catalog;
   }
 
-  /** Puts the catalog entry of `range` into `catalog`, if its batch is named and readable. */
-  async #catalogEntry(
+  /** The catalog entry of one batch (cached), or undefined when absent or unreadable. */
+  async #readCatalogFacts(
     runId: string,
     range: { firstTick: number; lastTick: number },
-    byRange: ReadonlyMap<string, NamedBatch>,
-    previous: RunView | undefined,
-    catalog: Map<string, CatalogFacts>,
-  ): Promise<void> {
-    const batch = byRange.get(`${range.firstTick}_${range.lastTick}`);
-    if (batch === undefined) return;
-    let entry = previous?.catalog.get(batch.key) ?? this.#catalogEntries.get(batch.key);
-    if (entry === undefined) {
-      try {
-        const read = await this.index.catalog(runId, range);
-        if (read === null) return;
-        entry = catalogFacts(read);
-        this.#catalogEntries.set(batch.key, entry);
-      } catch (e) {
-        // A malformed catalog file is the indexer's problem; the batch's own headers serve.
-        console.warn(`api: ignoring catalog of ${batch.key}: ${(e as Error).message}`);
-        return;
-      }
+    key: string,
+  ): Promise<CatalogFacts | undefined> {
+    let facts = this.#catalogEntries.get(key);
+    if (facts !== undefined) return facts;
+    try {
+      const read = await this.index.catalog(runId, range);
+      if (read === null) return undefined;
+      facts = catalogFacts(read);
+      this.#catalogEntries.set(key, facts);
+      return facts;
+    } catch (e) {
+      // A malformed catalog file is the indexer's problem; the batch's own headers serve.
+      console.warn(`api: ignoring catalog of ${key}: ${(e as Error).message}`);
+      return undefined;
     }
-    catalog.set(batch.key, entry);
   }
 
   /**
