@@ -7,10 +7,17 @@
 
 import type { ObjectInfo, Storage } from "./storage.ts";
 
-/** Every key under `prefix`, in listing order, following the pages. */
-export async function listAllKeys(storage: Storage, prefix: string): Promise<string[]> {
+/**
+ * Every key under `prefix`, in listing order, following the pages; with `after`, only the keys
+ * that sort after that key (a listing that goes on from where an earlier one stopped).
+ */
+export async function listAllKeys(
+  storage: Storage,
+  prefix: string,
+  after?: string,
+): Promise<string[]> {
   const keys: string[] = [];
-  let cursor: string | undefined;
+  let cursor: string | undefined = after;
   do {
     const page = await storage.listKeys(prefix, cursor === undefined ? {} : { cursor });
     keys.push(...page.keys);

@@ -27,12 +27,13 @@ export interface BatchGap {
 
 /**
  * The gaps of one run's batches (any order; overlapping batches leave no gap). Ticks advance
- * by `sampling` from tick 0, and a batch ends one sampling interval before the next starts.
+ * by `sampling` from tick `from` (0: the run's start; ticks before it are known to be stored),
+ * and a batch ends one sampling interval before the next starts.
  */
-export function findGaps(refs: readonly BatchRef[], sampling: number): BatchGap[] {
+export function findGaps(refs: readonly BatchRef[], sampling: number, from = 0): BatchGap[] {
   const sorted = [...refs].sort((a, b) => a.firstTick - b.firstTick || a.lastTick - b.lastTick);
   const gaps: BatchGap[] = [];
-  let next = 0;
+  let next = from;
   let before: string | null = null;
   for (const r of sorted) {
     if (r.firstTick > next) {

@@ -27,6 +27,12 @@ Deno.test("findGaps sees no gap at the growing end, nor where batches overlap", 
   deepStrictEqual(findGaps([ref(0, 90), stray, ref(200, 290)], 10), []);
 });
 
+Deno.test("findGaps from a tick known to be stored sees no hole before it", () => {
+  const [b, c, d] = [ref(100, 190), ref(200, 290), ref(300, 390)];
+  deepStrictEqual(findGaps([b, d], 10, 100), [gap(200, 290, b, d)]);
+  deepStrictEqual(findGaps([b, c], 10, 100), []);
+});
+
 Deno.test("a gap counts as missing only after the grace period, and a partly filled one keeps its age", () => {
   const [a, b, c, d] = [ref(0, 90), ref(100, 190), ref(200, 290), ref(300, 390)];
   const watch = new GapWatch(1000);

@@ -10,8 +10,10 @@
  *   predecessor exists (written by this or another instance); the rest are independent.
  * - Restart-safe: on start and every `catchUpIntervalMs` it lists the raw batches in storage
  *   and indexes those lacking their done key (a finished run whose every batch is indexed is
- *   settled: no longer listed until a BatchInfo names it again), so an instance started late (messages it never
- *   saw, or past the topic's retention) still catches up. After the first catch-up, a batch is
+ *   settled: no longer listed until a BatchInfo names it again), so an instance started late
+ *   (messages it never saw, or past the topic's retention) still catches up. A run is listed
+ *   from its floor on (./raw_floors.ts: the end of its indexed, gap-free beginning; gauge
+ *   `listed_batches`), so that a catch-up costs what is unfinished, not the run's length. After the first catch-up, a batch is
  *   taken only once two catch-ups in a row found it missing, so that competing instances leave
  *   each other's fresh batches alone. Runs are found from the messages and by listing `runs/`
  *   at start (and every `discoveryIntervalMs`, 10 minutes by default, as a safety net).
@@ -39,12 +41,13 @@ import { BatchInfoSchema, fromBinary } from "../../proto/mod.ts";
 import { ClosedError } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { Consumer, Delivery, Topic } from "../../resources/topic/topic.ts";
-import { rawPrefix, runIdOf } from "../common/storage_layout.ts";
+import { runIdOf } from "../common/storage_layout.ts";
 import { runConsumerLoop } from "../common/consumer_loop.ts";
 import { readRunEnd } from "../common/run_end.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
 import { findGaps, GapWatch } from "./batch_gaps.ts";
+import { RawFloors } from "./raw_floors.ts";
 import {
   type BatchIndexer,
   type IndexKind,
@@ -185,8 +188,10 @@ export class IndexerService implements Service {
   readonly #failed: FailedBatches;
   /** Holes between each run's stored batches. */
   readonly #gaps: GapWatch;
-  /** Each run's raw batches at the last catch-up. */
+  /** Each run's raw batches at the last catch-up (from its floor on). */
   #listedRefs: ReadonlyMap<string, BatchRef[]> = new Map();
+  /** Where each run's catch-up listing starts. */
+  readonly #floors = new RawFloors();
   /** Raw keys found filling a missing gap, counted as resumed once indexed. */
   readonly #fillers = new Set<string>();
   readonly #runInfo = new Map<string, RunInfo>();
@@ -215,6 +220,7 @@ export class IndexerService implements Service {
     skipped_batches: 0,
     found_batches: 0,
     catch_ups: 0,
+    listed_batches: 0,
     settled_runs: 0,
     last_tick: -1,
     busy_ms: 0,
@@ -718,6 +724,7 @@ export class IndexerService implements Service {
     this.#m.catch_ups++;
     const now = performance.now();
     const keys = await this.#listRaw(now);
+    this.#m.listed_batches = keys.length;
     const listed = new Set(keys);
     const missing = new Set<string>();
     const byRun = new Map<string, BatchRef[]>();
@@ -778,11 +785,12 @@ export class IndexerService implements Service {
       const keys: string[] = [];
       for (const run of this.#knownRuns) {
         if (this.#settled.has(run)) continue;
-        keys.push(...await listAllKeys(this.#storage, rawPrefix(run)));
+        keys.push(...await this.#floors.list(this.#storage, run));
       }
       return keys;
     }
     this.#nextDiscovery = now + this.#discoveryMs;
+    this.#floors.clear(); // everything is listed this time
     const keys: string[] = [];
     for (const k of await listAllKeys(this.#storage, "runs/")) {
       const run = runIdOf(k);
@@ -821,11 +829,28 @@ export class IndexerService implements Service {
       } catch {
         continue; // without the sampling interval holes cannot be told from batch ends
       }
-      for (const g of this.#gaps.observe(runId, findGaps(refs, sampling), now)) {
+      const from = this.#floors.get(runId)?.firstTick ?? 0;
+      for (const g of this.#gaps.observe(runId, findGaps(refs, sampling, from), now)) {
         this.#remember(
           `ticks ${g.firstTick}..${g.lastTick} of run '${runId}' are no longer missing`,
         );
       }
+      this.#raiseFloor(runId, refs, sampling);
+    }
+  }
+
+  /**
+   * Moves the run's floor over its indexed, gap-free beginning, and forgets what the batches
+   * left behind needed: their done keys, and what each provides (but the floor's, which the
+   * next batch needs). Memory then follows the unfinished work, not the run's length.
+   */
+  #raiseFloor(runId: string, refs: readonly BatchRef[], sampling: number): void {
+    const indexed = (r: BatchRef) =>
+      !this.#pending.has(r.key) && this.#known.has(this.#indexer.doneKey(r));
+    for (const r of this.#floors.advance(runId, refs, sampling, indexed)) {
+      this.#known.delete(this.#indexer.doneKey(r));
+      const provides = this.#indexer.provides(r);
+      if (provides !== null) this.#known.delete(provides);
     }
   }
 

@@ -318,6 +318,31 @@ Deno.test("batches that reach storage later without a message are found by a lat
   );
 });
 
+Deno.test("a catch-up of a growing run lists only its batches after the indexed, gap-free beginning", async () => {
+  const run = await copyRun();
+  const side = tempDir();
+  const later = run.batches.slice(3);
+  for (const b of later) await Deno.rename(pathOf(run.dir, b.key), `${side}/${b.lastTick}`);
+  const topic = new MemoryTopic({ name: "batches", partitions: 1 });
+  const svc = testIndexer("catalog", topic, run.storage, { catchUpIntervalMs: 10 });
+  await svc.start();
+  await untilIndexed(run.storage, INDEXERS.catalog, run.batches.slice(0, 3));
+  const metrics = () => svc.status().metrics;
+  const seen = metrics().catch_ups ?? 0;
+  await until("two more catch-ups", () => (metrics().catch_ups ?? 0) >= seen + 2);
+  strictEqual(metrics().listed_batches, 1, "only the floor, the third batch, is listed");
+  // A batch stored after a hole is listed, and so is the hole's filler once it is there.
+  await Deno.rename(`${side}/${later[1]!.lastTick}`, pathOf(run.dir, later[1]!.key));
+  await untilIndexed(run.storage, INDEXERS.catalog, [later[1]!]);
+  for (const b of [later[0]!, ...later.slice(2)]) {
+    await Deno.rename(`${side}/${b.lastTick}`, pathOf(run.dir, b.key));
+  }
+  await untilIndexed(run.storage, INDEXERS.catalog, run.batches);
+  await svc.stop();
+  strictEqual(metrics().messages, 0);
+  strictEqual(svc.status().error, undefined);
+});
+
 Deno.test("a finished, fully indexed run is settled: the catch-up stops listing it until a BatchInfo names it again", async () => {
   const run = await copyRun();
   const raw = `runs/${run.runId}/raw/`;
