@@ -19,7 +19,7 @@
 
 import { fileURLToPath } from "node:url";
 import { type Figure, procFile, type Suite } from "./_harness.ts";
-import { V8_FLAGS_ARG } from "../cli/process_flags.ts";
+import { childEnv, V8_FLAGS_ARG } from "../cli/process_flags.ts";
 import { FilesystemStorage } from "../resources/storage/filesystem_storage.ts";
 import { readCatalog, readStats } from "../services/indexer/mod.ts";
 import { defaultConfig } from "../services/runner/mod.ts";
@@ -43,8 +43,10 @@ async function peakRss(pid: number): Promise<number> {
 async function evochora(args: string[]): Promise<{ ms: number; peak: number }> {
   const t = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    // With the V8 flags of the `evochora` task: the process as a user starts it.
+    // With the V8 flags and allocator settings of the `evochora` task: the process as a user
+    // starts it.
     args: ["run", "-A", V8_FLAGS_ARG, CLI, ...args],
+    env: childEnv(),
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -18,7 +18,7 @@
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import type { ResolvedConfig } from "../services/runner/mod.ts";
-import { V8_FLAGS_ARG } from "./process_flags.ts";
+import { childEnv, V8_FLAGS_ARG } from "./process_flags.ts";
 import {
   derivePermissions,
   type EnvLookup,
@@ -234,6 +234,7 @@ function start(spec: ChildSpec, alone: boolean): Running {
   const [deno, ...args] = spec.command;
   const child = new Deno.Command(deno!, {
     args,
+    env: childEnv(),
     // The child's stdin stays open while the launcher lives (see --exit-with-parent).
     stdin: "piped",
     stdout: alone ? "inherit" : "piped",
