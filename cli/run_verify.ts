@@ -25,7 +25,6 @@ import {
   metadataKey,
   parseBatchKey,
   rawPrefix,
-  runIdOf,
 } from "../services/common/storage_layout.ts";
 
 /** The verification of one run. */
@@ -67,14 +66,9 @@ export interface VerifyOptions {
   now?: number;
 }
 
-/** Run ids present under `runs/`. */
-export async function listRuns(storage: Storage): Promise<string[]> {
-  const runs = new Set<string>();
-  for (const k of await listAllKeys(storage, "runs/")) {
-    const id = runIdOf(k);
-    if (id !== null) runs.add(id);
-  }
-  return [...runs].sort();
+/** Run ids present under `runs/` (listing the runs, not their keys). */
+export function listRuns(storage: Storage): Promise<string[]> {
+  return storage.listChildren("runs/");
 }
 
 /** What decoding the batches found. */

@@ -28,6 +28,7 @@ import {
 } from "./_filesystem_writer.ts";
 import { probeName, sweepScratchFiles, tempName } from "./filesystem_sweep.ts";
 import {
+  checkChildPrefix,
   isKeySegment,
   type KeyPage,
   type Leftover,
@@ -335,6 +336,34 @@ export class FilesystemStorage implements Storage {
     if (keys.length <= pageSize) return { keys };
     keys.length = pageSize;
     return { keys, cursor: keys[pageSize - 1]! };
+  }
+
+  /** See Storage.listChildren: the directories below `prefix` that hold a key. */
+  async listChildren(prefix: string): Promise<string[]> {
+    validatePrefix(prefix);
+    checkChildPrefix(prefix);
+    this.#assertOpen();
+    const names: string[] = [];
+    const dir = prefix === "" ? this.root : this.#path(prefix.slice(0, -1));
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        if (isKeySegment(e.name) && (e.isDirectory || e.isSymlink)) names.push(e.name);
+      }
+    } catch (e) {
+      if (isAbsent(e)) return [];
+      throw new Error(`Cannot list '${prefix}' in ${this.description}: ${describe(e)}`, {
+        cause: e,
+      });
+    }
+    names.sort(compare);
+    const out: string[] = [];
+    // An empty directory (its keys deleted) or one holding only temp files is no child.
+    for (const name of names) {
+      if ((await this.listKeys(`${prefix}${name}/`, { pageSize: 1 })).keys.length > 0) {
+        out.push(name);
+      }
+    }
+    return out;
   }
 
   async #walk(

@@ -245,6 +245,7 @@ export class FakeS3 implements S3Operations {
 
   async listObjectsV2(input: ListObjectsV2CommandInput): Promise<{
     Contents?: { Key?: string; Size?: number; LastModified?: Date }[];
+    CommonPrefixes?: { Prefix?: string }[];
     IsTruncated?: boolean;
     NextContinuationToken?: string;
   }> {
@@ -252,18 +253,30 @@ export class FakeS3 implements S3Operations {
     const prefix = input.Prefix ?? "";
     const after = input.ContinuationToken ?? input.StartAfter ?? "";
     const max = Math.min(input.MaxKeys ?? 1000, 1000);
-    const keys = [...this.objects.keys()]
-      .filter((k) => k.startsWith(prefix) && k > after)
-      .sort(compare);
-    const page = keys.slice(0, max);
-    const truncated = keys.length > max;
+    const delimiter = input.Delimiter;
+    // Entries in key order: keys, and with a delimiter the common prefixes in their place.
+    const entries: { key: string; common: boolean }[] = [];
+    for (const k of [...this.objects.keys()].sort(compare)) {
+      if (
+        !k.startsWith(prefix) || k <= after ||
+        (delimiter && after.endsWith(delimiter) && k.startsWith(after))
+      ) continue;
+      const cut = delimiter ? k.indexOf(delimiter, prefix.length) : -1;
+      if (cut < 0) entries.push({ key: k, common: false });
+      else if (entries.at(-1)?.key !== k.slice(0, cut + 1)) {
+        entries.push({ key: k.slice(0, cut + 1), common: true });
+      }
+    }
+    const page = entries.slice(0, max);
+    const truncated = entries.length > max;
     return {
-      Contents: page.map((Key) => {
+      Contents: page.filter((e) => !e.common).map(({ key: Key }) => {
         const o = this.objects.get(Key)!;
         return { Key, Size: o.bytes.length, LastModified: o.modified ?? new Date(0) };
       }),
+      CommonPrefixes: page.filter((e) => e.common).map((e) => ({ Prefix: e.key })),
       IsTruncated: truncated,
-      ...(truncated ? { NextContinuationToken: page[page.length - 1]! } : {}),
+      ...(truncated ? { NextContinuationToken: page[page.length - 1]!.key } : {}),
     };
   }
 

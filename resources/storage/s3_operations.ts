@@ -78,6 +78,8 @@ export interface S3Operations {
     Contents?:
       | { Key?: string | undefined; Size?: number | undefined; LastModified?: Date | undefined }[]
       | undefined;
+    /** With a delimiter: the key prefixes up to and including it. */
+    CommonPrefixes?: { Prefix?: string | undefined }[] | undefined;
     IsTruncated?: boolean | undefined;
     NextContinuationToken?: string | undefined;
   }>;

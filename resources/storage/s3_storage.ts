@@ -62,6 +62,8 @@ import {
   S3Writer,
 } from "./s3_writer.ts";
 import {
+  checkChildPrefix,
+  isKeySegment,
   type KeyPage,
   type Leftover,
   type ListOptions,
@@ -439,6 +441,40 @@ export class S3Storage implements Storage {
   }
 
   /** One ListObjectsV2 request; its error names the listed prefix. */
+  /**
+   * See Storage.listChildren: ListObjectsV2 with a "/" delimiter (a page per 1000 names), then
+   * one short listing per name to check it still holds a key.
+   */
+  async listChildren(prefix: string): Promise<string[]> {
+    validatePrefix(prefix);
+    checkChildPrefix(prefix);
+    this.#assertOpen();
+    const ctx = this.#ctx;
+    const from = ctx.root + prefix;
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const input: ListObjectsV2CommandInput = { Bucket: ctx.bucket, Prefix: from, Delimiter: "/" };
+      if (token !== undefined) input.ContinuationToken = token;
+      const out = await this.#listObjects(prefix, input);
+      for (const p of out.CommonPrefixes ?? []) {
+        const name = p.Prefix?.slice(from.length, -1);
+        // Foreign objects may be named outside the key grammar; listKeys leaves them out too.
+        if (name !== undefined && isKeySegment(name)) names.push(name);
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    // Some servers (SeaweedFS) keep a "directory" after its last object is deleted. Sorted by
+    // name: S3 orders "a-b/" before "a/" ('-' < '/'). Names are ASCII, so sort() is byte order.
+    const held: string[] = [];
+    for (const name of names.sort()) {
+      if ((await this.listKeys(`${prefix}${name}/`, { pageSize: 1 })).keys.length > 0) {
+        held.push(name);
+      }
+    }
+    return held;
+  }
+
   async #listObjects(
     prefix: string,
     input: ListObjectsV2CommandInput,

@@ -114,6 +114,12 @@ export interface Storage {
   /** As {@link listKeys}, with each object's size and modification time. */
   listObjects(prefix: string, options?: ListOptions): Promise<ObjectPage>;
   /**
+   * The names one level below `prefix` (empty or ending with "/") that have keys under them
+   * (for "runs/", the run ids), in byte order. Costs the names, not the keys below them (one
+   * S3 LIST with a delimiter per 1000 names; one directory read).
+   */
+  listChildren(prefix: string): Promise<string[]>;
+  /**
    * Removes the object at `key`; resolves false when there was none. Never removes keys below
    * it (`a/b` when deleting `a`). A reader that opened the object before may still finish.
    */
@@ -193,6 +199,13 @@ export function validatePrefix(prefix: string): void {
       prefix,
       `segment '${partial}' has characters outside [A-Za-z0-9._=-]`,
     );
+  }
+}
+
+/** Throws TypeError unless `prefix` is empty or ends with "/" (see Storage.listChildren). */
+export function checkChildPrefix(prefix: string): void {
+  if (prefix !== "" && !prefix.endsWith("/")) {
+    throw new InvalidKeyError(prefix, "listChildren takes a prefix that is empty or ends with '/'");
   }
 }
 

@@ -282,6 +282,18 @@ export function storageContract(label: string, factory: () => Promise<StorageFix
     );
   });
 
+  test("listChildren names the levels below a prefix that hold keys, in byte order", async (s) => {
+    const keys = ["runs/r1/raw/b", "runs/r10/meta", "runs/r2/x/y/z", "runs-old/q", "top", "z/a"];
+    await Promise.all(keys.map((k) => put(s, k, text(k))));
+    assert.deepEqual(await s.listChildren("runs/"), ["r1", "r10", "r2"]);
+    assert.deepEqual(await s.listChildren("runs/r2/"), ["x"]);
+    assert.deepEqual(await s.listChildren(""), ["runs", "runs-old", "z"]);
+    assert.deepEqual(await s.listChildren("nothing/"), []);
+    await s.delete("runs/r10/meta");
+    assert.deepEqual(await s.listChildren("runs/"), ["r1", "r2"], "no keys left under r10");
+    await assert.rejects(() => s.listChildren("runs"), TypeError);
+  });
+
   test("listKeys pages through more than 1000 keys in order", async (s) => {
     const keys: string[] = [];
     for (let i = 0; i < 1150; i++) {

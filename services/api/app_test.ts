@@ -782,6 +782,7 @@ Deno.test("unexpected errors answer 500 with a generic body and are logged", asy
     size: (k: string) => fx.storage.size(k),
     stat: (k: string) => fx.storage.stat(k),
     listObjects: () => Promise.reject(new Error("disk on fire at /secret/path")),
+    listChildren: (p: string) => fx.storage.listChildren(p),
     delete: (k: string) => fx.storage.delete(k),
     sweepLeftovers: (o) => fx.storage.sweepLeftovers(o),
     close: () => Promise.resolve(),

@@ -14,7 +14,7 @@ import { type ChunkHeader, decodeTickDataChunk, readChunkHeader } from "../../co
 import { CorruptObjectError, readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
 import { newerFormatProblem } from "../common/format_version.ts";
-import { metadataKey, parseBatchKey, rawPrefix, runIdOf } from "../common/storage_layout.ts";
+import { metadataKey, parseBatchKey, rawPrefix } from "../common/storage_layout.ts";
 import { ApiHttpError, corruptBatch, notFound, unreadableRun } from "./errors.ts";
 import {
   type BatchProblem,
@@ -253,17 +253,14 @@ export class RunStore {
     return t !== undefined && this.#now() - t.at < this.#ttl;
   }
 
-  /** Run ids with any key under `runs/`, sorted (listing reused for the TTL). */
+  /**
+   * Run ids with any key under `runs/`, sorted (listing reused for the TTL). Lists the runs,
+   * not their keys: a listing of every key cost the API gigabytes once a run had 50000
+   * batches (several index files each), on every poll of the run list.
+   */
   runIds(): Promise<string[]> {
     if (this.#fresh(this.#runIds)) return this.#runIds.value;
-    const value = (async () => {
-      const ids = new Set<string>();
-      for (const key of await listAllKeys(this.storage, "runs/")) {
-        const id = runIdOf(key);
-        if (id !== null) ids.add(id);
-      }
-      return [...ids].sort();
-    })();
+    const value = this.storage.listChildren("runs/");
     const entry = { at: this.#now(), value };
     this.#runIds = entry;
     value.catch(() => {

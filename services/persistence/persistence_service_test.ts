@@ -93,6 +93,7 @@ function refusing(inner: Storage, refuse: (key: string) => boolean): Storage {
     size: (k) => inner.size(k),
     stat: (k) => inner.stat(k),
     listKeys: (p, o) => inner.listKeys(p, o),
+    listChildren: (p) => inner.listChildren(p),
     listObjects: (p, o) => inner.listObjects(p, o),
     delete: (k) => inner.delete(k),
     sweepLeftovers: (o) => inner.sweepLeftovers(o),

@@ -162,6 +162,9 @@ class FailingStorage implements Storage {
   listObjects() {
     return Promise.resolve({ objects: [] });
   }
+  listChildren(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
   delete(): Promise<boolean> {
     return Promise.reject(new Error("EACCES: permission denied"));
   }
