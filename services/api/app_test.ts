@@ -909,3 +909,55 @@ Deno.test("a new listing reads only catalog entries it has not listed before, ev
   assert.equal(reads.length, entries, "no entry read again");
   assert.deepEqual(second.batches, first.batches);
 });
+
+Deno.test("a listing takes its predecessor's settled beginning over and lists only what follows", async () => {
+  const cursors: (string | undefined)[] = [];
+  const storage = new Proxy(fx.storage, {
+    get(target, prop) {
+      if (prop === "listKeys") {
+        return (prefix: string, o: { cursor?: string } = {}) => {
+          if (prefix.includes("/raw/")) cursors.push(o.cursor);
+          return target.listKeys(prefix, o);
+        };
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const base = new StorageIndexReader(fx.storage);
+  let hidden: number | undefined; // first tick of a batch whose catalog entry is not there yet
+  const index: IndexReader = {
+    list: async (runId, kind, after) =>
+      (await base.list(runId, kind, after)).filter((r) => r.firstTick !== hidden),
+    catalog: (runId, batch) => base.catalog(runId, batch),
+    stats: (runId, batch) => base.stats(runId, batch),
+    organisms: (runId, batch) => base.organisms(runId, batch),
+  };
+  let clock = 0;
+  const store = new RunStore({ storage, index, now: () => clock, listingTtlMs: 1 });
+  const info = await store.resolve(fx.indexed);
+  /** A listing, checked against a listing from scratch of the same storage and index. */
+  const listing = async () => {
+    clock += 10;
+    cursors.length = 0;
+    const view = await store.view(info);
+    const expected = await new RunStore({ storage: fx.storage, index }).view(info);
+    assert.deepEqual(view.batches, expected.batches);
+    assert.deepEqual([...view.catalog].sort(), [...expected.catalog].sort());
+    assert.deepEqual([view.problems, view.gaps], [expected.problems, expected.gaps]);
+    return view;
+  };
+  // The catalog indexer has not reached the second batch yet.
+  hidden = (await new RunStore({ storage: fx.storage }).view(info)).batches[1]!.firstTick;
+  const first = await listing();
+  const { batches } = first;
+  assert.ok(batches.length >= 3, `the fixture's run has ${batches.length} batches`);
+  assert.deepEqual(cursors, [undefined], "the first listing lists everything");
+  await listing();
+  assert.deepEqual(cursors, [batches[0]!.key], "then only after the settled beginning");
+  hidden = undefined; // its entry is written
+  await listing();
+  assert.deepEqual(cursors, [batches[0]!.key]);
+  await listing();
+  assert.deepEqual(cursors, [batches.at(-1)!.key], "the whole run is settled now");
+});

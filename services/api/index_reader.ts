@@ -36,8 +36,11 @@ export type OrganismRow = Record<OrganismColumn, number | string>;
 
 /** What the API reads from the indexes. */
 export interface IndexReader {
-  /** Batches of the run that have an index file of `kind`, ascending by first tick. */
-  list(runId: string, kind: IndexKind): Promise<BatchRange[]>;
+  /**
+   * Batches of the run that have an index file of `kind`, ascending by first tick; with
+   * `after`, at least those after that batch (a reader may return more).
+   */
+  list(runId: string, kind: IndexKind, after?: BatchRange): Promise<BatchRange[]>;
   /** The batch's catalog entry, or null when absent. */
   catalog(runId: string, batch: BatchRange): Promise<CatalogEntry | null>;
   /** The batch's stats rows, or null when absent. */
@@ -45,6 +48,9 @@ export interface IndexReader {
   /** The batch's organisms rows, or null when absent. */
   organisms(runId: string, batch: BatchRange): Promise<OrganismRow[] | null>;
 }
+
+/** Each kind's file of one batch. */
+const INDEX_KEYS = { stats: statsKey, organisms: organismsKey, catalog: catalogKey };
 
 const INDEX_FILE = /\/(\d{19})_(\d{19})\.(parquet|json)$/;
 
@@ -93,10 +99,13 @@ export class StorageIndexReader implements IndexReader {
     this.#storage = storage;
   }
 
-  async list(runId: string, kind: IndexKind): Promise<BatchRange[]> {
+  async list(runId: string, kind: IndexKind, after?: BatchRange): Promise<BatchRange[]> {
     const ext = kind === "catalog" ? ".json" : ".parquet";
     const out: BatchRange[] = [];
-    for (const key of await listAllKeys(this.#storage, indexPrefix(runId, kind))) {
+    const from = after === undefined
+      ? undefined
+      : INDEX_KEYS[kind](runId, after.firstTick, after.lastTick);
+    for (const key of await listAllKeys(this.#storage, indexPrefix(runId, kind), from)) {
       if (!key.endsWith(ext)) continue;
       const r = parseIndexKey(key);
       if (r !== null) out.push(r);

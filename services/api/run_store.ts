@@ -30,6 +30,7 @@ import { eachLimited } from "./each_limited.ts";
 import { hasTick, joinSpans, neighbours, tickCount, type TickSpan } from "./tick_spans.ts";
 import { type IndexReader, StorageIndexReader } from "./index_reader.ts";
 import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
+import { takenOver } from "./listing_floor.ts";
 import { approxSize } from "./approx_size.ts";
 import { type CacheStats, LruCache } from "./lru_cache.ts";
 import { ReplayCursor } from "./replay_cursor.ts";
@@ -344,9 +345,15 @@ export class RunStore {
 
   async #list(info: RunInfo): Promise<RunView> {
     const listedAt = this.#now();
+    const previous = this.#listed.get(info.runId);
+    // The previous listing's settled beginning is taken over; its last batch is listed again
+    // (by name, not from storage), so that what follows is checked against it.
+    const kept = previous === undefined ? 0 : takenOver(previous);
+    const floor = kept > 0 ? previous!.batches[kept - 1]! : undefined;
     const named: NamedBatch[] = [];
+    if (floor !== undefined) named.push(floor);
     const problems: BatchProblem[] = [];
-    for (const key of await listAllKeys(this.storage, rawPrefix(info.runId))) {
+    for (const key of await listAllKeys(this.storage, rawPrefix(info.runId), floor?.key)) {
       const r = parseBatchKey(key);
       if (r === null) continue;
       if (!Number.isSafeInteger(r.lastTick) || r.firstTick > r.lastTick) {
@@ -357,7 +364,7 @@ export class RunStore {
         });
       } else named.push({ key, ...r });
     }
-    const catalog = await this.#catalogOf(info.runId, named, this.#listed.get(info.runId));
+    const catalog = await this.#catalogOf(info.runId, named, previous, floor);
     const resolved = await resolveBatches({
       runId: info.runId,
       sampling: info.sampling,
@@ -378,7 +385,13 @@ export class RunStore {
         }
       },
     });
-    const batches = resolved.batches;
+    let batches = resolved.batches;
+    if (kept > 1) {
+      batches = previous!.batches.slice(0, kept - 1).concat(batches);
+      for (const b of previous!.batches.slice(0, kept - 1)) {
+        catalog.set(b.key, previous!.catalog.get(b.key)!);
+      }
+    }
     const view = {
       info,
       batches,
@@ -404,10 +417,13 @@ export class RunStore {
     runId: string,
     named: readonly NamedBatch[],
     previous: RunView | undefined,
+    floor: BatchRef | undefined,
   ): Promise<Map<string, CatalogFacts>> {
     const catalog = new Map<string, CatalogFacts>();
+    if (floor !== undefined) catalog.set(floor.key, previous!.catalog.get(floor.key)!);
     const byRange = new Map(named.map((b) => [`${b.firstTick}_${b.lastTick}`, b]));
-    await eachLimited(await this.index.list(runId, "catalog"), CATALOG_READS, async (range) => {
+    const ranges = await this.index.list(runId, "catalog", floor);
+    await eachLimited(ranges, CATALOG_READS, async (range) => {
       const batch = byRange.get(`${range.firstTick}_${range.lastTick}`);
       if (batch === undefined) return;
       const facts = previous?.catalog.get(batch.key) ??
