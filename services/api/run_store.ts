@@ -625,14 +625,20 @@ export class RunStore {
   storedBytes(view: RunView): Promise<number> {
     let total = this.#storedBytes.get(view);
     if (total === undefined) {
-      total = Promise.all(view.batches.map(async (b) => {
+      // Summed in place where the catalog knows (a long run has tens of thousands of
+      // batches); a promise only for each batch it does not.
+      let known = 0;
+      const unknown: BatchRef[] = [];
+      for (const b of view.batches) {
         const entry = view.catalog.get(b.key);
-        if (entry !== undefined) return entry.storedBytes;
-        return await this.#sizes.getOrLoad(
-          b.key,
-          async () => (await this.storage.size(b.key)) ?? 0,
-        );
-      })).then((sizes) => sizes.reduce((a, b) => a + b, 0));
+        if (entry !== undefined) known += entry.storedBytes;
+        else unknown.push(b);
+      }
+      total = Promise.all(
+        unknown.map((b) =>
+          this.#sizes.getOrLoad(b.key, async () => (await this.storage.size(b.key)) ?? 0)
+        ),
+      ).then((sizes) => sizes.reduce((a, b) => a + b, known));
       this.#storedBytes.set(view, total);
       total.catch(() => this.#storedBytes.delete(view));
     }
