@@ -779,25 +779,20 @@ export class IndexerService implements Service {
     this.#m.settled_runs = this.#settled.size;
   }
 
-  /** The keys to look at: all of `runs/` now and then (finding new runs), else known runs'. */
+  /**
+   * The raw keys to look at: each known run's from its floor on. Now and then (and first) the
+   * runs under `runs/` are listed too, to find runs no BatchInfo named (the runs, not their
+   * keys: a listing of every key grew with the store).
+   */
   async #listRaw(now: number): Promise<string[]> {
-    if (this.#fixedRuns !== undefined || now < this.#nextDiscovery) {
-      const keys: string[] = [];
-      for (const run of this.#knownRuns) {
-        if (this.#settled.has(run)) continue;
-        keys.push(...await this.#floors.list(this.#storage, run));
-      }
-      return keys;
+    if (this.#fixedRuns === undefined && now >= this.#nextDiscovery) {
+      this.#nextDiscovery = now + this.#discoveryMs;
+      for (const run of await this.#storage.listChildren("runs/")) this.#knownRuns.add(run);
     }
-    this.#nextDiscovery = now + this.#discoveryMs;
-    this.#floors.clear(); // everything is listed this time
     const keys: string[] = [];
-    for (const k of await listAllKeys(this.#storage, "runs/")) {
-      const run = runIdOf(k);
-      if (run === null || this.#settled.has(run)) continue;
-      keys.push(k);
-      this.#knownRuns.add(run);
-      this.#listedDone.add(run); // the listing holds the run's done keys too
+    for (const run of this.#knownRuns) {
+      if (this.#settled.has(run)) continue;
+      keys.push(...await this.#floors.list(this.#storage, run));
     }
     return keys;
   }

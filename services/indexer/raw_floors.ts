@@ -60,9 +60,4 @@ export class RawFloors {
     if (floor !== undefined) this.#floors.set(runId, floor);
     return passed;
   }
-
-  /** Forgets every floor: the next listings start at each run's beginning again. */
-  clear(): void {
-    this.#floors.clear();
-  }
 }
