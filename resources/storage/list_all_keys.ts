@@ -26,10 +26,17 @@ export async function listAllKeys(
   return keys;
 }
 
-/** Every object under `prefix` with its size and modification time, following the pages. */
-export async function listAllObjects(storage: Storage, prefix: string): Promise<ObjectInfo[]> {
+/**
+ * Every object under `prefix` with its size and modification time, following the pages; with
+ * `after`, only the objects whose keys sort after that key.
+ */
+export async function listAllObjects(
+  storage: Storage,
+  prefix: string,
+  after?: string,
+): Promise<ObjectInfo[]> {
   const objects: ObjectInfo[] = [];
-  let cursor: string | undefined;
+  let cursor: string | undefined = after;
   do {
     const page = await storage.listObjects(prefix, cursor === undefined ? {} : { cursor });
     objects.push(...page.objects);

@@ -914,10 +914,10 @@ Deno.test("a listing takes its predecessor's settled beginning over and lists on
   const cursors: (string | undefined)[] = [];
   const storage = new Proxy(fx.storage, {
     get(target, prop) {
-      if (prop === "listKeys") {
+      if (prop === "listObjects") {
         return (prefix: string, o: { cursor?: string } = {}) => {
           if (prefix.includes("/raw/")) cursors.push(o.cursor);
-          return target.listKeys(prefix, o);
+          return target.listObjects(prefix, o);
         };
       }
       const v = Reflect.get(target, prop);
@@ -960,4 +960,22 @@ Deno.test("a listing takes its predecessor's settled beginning over and lists on
   assert.deepEqual(cursors, [batches[0]!.key]);
   await listing();
   assert.deepEqual(cursors, [batches.at(-1)!.key], "the whole run is settled now");
+});
+
+Deno.test("a run's stored bytes come from its catalog and its listing, without a lookup per batch", async () => {
+  let lookups = 0;
+  const storage = new Proxy(fx.storage, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop);
+      if (prop === "size" || prop === "stat") lookups++;
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const store = new RunStore({ storage });
+  for (const runId of [fx.raw, fx.indexed]) {
+    const view = await store.view(await store.resolve(runId));
+    const batches = fx.batches.get(runId)!;
+    assert.equal(await store.storedBytes(view), batches.reduce((n, b) => n + b.storedBytes, 0));
+  }
+  assert.equal(lookups, 0);
 });

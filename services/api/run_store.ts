@@ -29,7 +29,7 @@ import {
 import { eachLimited } from "./each_limited.ts";
 import { hasTick, joinSpans, neighbours, tickCount, type TickSpan } from "./tick_spans.ts";
 import { type IndexReader, StorageIndexReader } from "./index_reader.ts";
-import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
+import { listAllObjects } from "../../resources/storage/list_all_keys.ts";
 import { takenOver } from "./listing_floor.ts";
 import { approxSize } from "./approx_size.ts";
 import { type CacheStats, LruCache } from "./lru_cache.ts";
@@ -54,6 +54,8 @@ export interface RunView {
   firstTicks: number[];
   /** Catalog entries by raw batch key (batches the catalog indexer has not reached are absent). */
   catalog: Map<string, CatalogFacts>;
+  /** File sizes of the raw batches this listing listed (the others are in the catalog). */
+  sizes: ReadonlyMap<string, number>;
   /** Files under the run's raw prefix that are not served (unreadable, stray, overlapping). */
   problems: BatchProblem[];
   /** Ticks between served batches that no batch holds (missing, or not written yet). */
@@ -353,7 +355,12 @@ export class RunStore {
     const named: NamedBatch[] = [];
     if (floor !== undefined) named.push(floor);
     const problems: BatchProblem[] = [];
-    for (const key of await listAllKeys(this.storage, rawPrefix(info.runId), floor?.key)) {
+    // With their sizes: a batch the catalog has not reached yet counts its file's size, and
+    // a size looked up per batch was thousands of requests at once while the catalog lagged.
+    const sizes = new Map<string, number>();
+    for (const o of await listAllObjects(this.storage, rawPrefix(info.runId), floor?.key)) {
+      const key = o.key;
+      sizes.set(key, o.size);
       const r = parseBatchKey(key);
       if (r === null) continue;
       if (!Number.isSafeInteger(r.lastTick) || r.firstTick > r.lastTick) {
@@ -397,6 +404,7 @@ export class RunStore {
       batches,
       firstTicks: batches.map((b) => b.firstTick),
       catalog,
+      sizes,
       problems: [...problems, ...resolved.problems],
       gaps: resolved.gaps,
       listedAt,
@@ -621,24 +629,28 @@ export class RunStore {
     });
   }
 
-  /** Stored bytes of the run's batches (catalog, else the file sizes, cached). */
+  /** Stored bytes of the run's batches (catalog, else the listed file sizes, else looked up). */
   storedBytes(view: RunView): Promise<number> {
     let total = this.#storedBytes.get(view);
     if (total === undefined) {
-      // Summed in place where the catalog knows (a long run has tens of thousands of
-      // batches); a promise only for each batch it does not.
+      // Summed in place from the catalog and the listed sizes (a long run has tens of
+      // thousands of batches); looked up, a few at a time, only for a batch neither knows.
       let known = 0;
       const unknown: BatchRef[] = [];
       for (const b of view.batches) {
-        const entry = view.catalog.get(b.key);
-        if (entry !== undefined) known += entry.storedBytes;
+        const bytes = view.catalog.get(b.key)?.storedBytes ?? view.sizes.get(b.key);
+        if (bytes !== undefined) known += bytes;
         else unknown.push(b);
       }
-      total = Promise.all(
-        unknown.map((b) =>
-          this.#sizes.getOrLoad(b.key, async () => (await this.storage.size(b.key)) ?? 0)
-        ),
-      ).then((sizes) => sizes.reduce((a, b) => a + b, known));
+      total = (async () => {
+        await eachLimited(unknown, CATALOG_READS, async (b) => {
+          known += await this.#sizes.getOrLoad(
+            b.key,
+            async () => (await this.storage.size(b.key)) ?? 0,
+          );
+        });
+        return known;
+      })();
       this.#storedBytes.set(view, total);
       total.catch(() => this.#storedBytes.delete(view));
     }
