@@ -87,12 +87,16 @@ export interface IndexerOptions {
    */
   catchUpIntervalMs?: number;
   /**
-   * Interval of listing all of `runs/` to find runs no message named, default 10 minutes: new
-   * runs are known from their BatchInfo messages, and from the listing at start; this is a
-   * safety net whose cost grows with the store, so it is rare. Between two, only the known,
-   * unsettled runs' raw batches are listed.
+   * Interval of listing the runs under `runs/` to find runs no message named, default 10
+   * minutes: new runs are known from their BatchInfo messages, and from the listing at start;
+   * this is a safety net. Between two, only the known, unsettled runs' raw batches are listed.
    */
   discoveryIntervalMs?: number;
+  /**
+   * Most batches in hand before a catch-up stops taking the ones it found, default 256: an
+   * indexer thousands of batches behind leaves its backlog in storage, not in memory.
+   */
+  maxFoundPending?: number;
   /** Restrict the catch-up to these runs (no discovery). Default: every run under `runs/`. */
   runs?: readonly string[];
   /** Attempts per batch before it is given up for now, default 3. */
@@ -172,6 +176,7 @@ export class IndexerService implements Service {
   readonly #attempts: number;
   readonly #retryBaseMs: number;
   readonly #maxRecords: number;
+  readonly #maxFoundPending: number;
   readonly #graceMs: number;
   readonly #fixedRuns: readonly string[] | undefined;
   #consumer: Consumer | null = null;
@@ -247,6 +252,7 @@ export class IndexerService implements Service {
     this.#attempts = Math.max(1, options.attempts ?? 3);
     this.#retryBaseMs = options.retryBaseMs ?? 200;
     this.#maxRecords = options.maxRecords ?? 100;
+    this.#maxFoundPending = Math.max(1, options.maxFoundPending ?? 256);
     this.#graceMs = Math.max(0, options.gapGraceMs ?? 60_000);
     this.#failed = new FailedBatches(options.recheckMs ?? 30_000, options.recheckMaxMs ?? 600_000);
     this.#gaps = new GapWatch(this.#graceMs);
@@ -746,6 +752,8 @@ export class IndexerService implements Service {
       // After the first catch-up, a batch is taken only when it was missing last time too:
       // the member its BatchInfo went to has had a whole interval to index it.
       if (this.#m.catch_ups > 1 && !this.#missingBefore.has(key)) continue;
+      // A backlog waits in storage, not here: the earliest first, the rest at later catch-ups.
+      if (this.#pending.size >= this.#maxFoundPending) continue;
       this.#m.found_batches++;
       this.#addPending(ref, [], true, false);
     }

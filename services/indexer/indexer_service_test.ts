@@ -343,6 +343,25 @@ Deno.test("a catch-up of a growing run lists only its batches after the indexed,
   strictEqual(svc.status().error, undefined);
 });
 
+Deno.test("a catch-up takes at most maxFoundPending of the batches it finds, the rest later", async () => {
+  const run = await copyRun();
+  const topic = new MemoryTopic({ name: "batches", partitions: 1 });
+  const svc = testIndexer("stats", topic, run.storage, {
+    catchUpIntervalMs: 10,
+    maxFoundPending: 1,
+  });
+  await svc.start();
+  await untilIndexed(run.storage, statsIndexer, run.batches);
+  await svc.stop();
+  const m = svc.status().metrics;
+  strictEqual(m.found_batches, run.batches.length);
+  ok((m.catch_ups ?? 0) >= run.batches.length, `${m.catch_ups} catch-ups took them one by one`);
+  deepStrictEqual(
+    await readStats(run.storage, run.runId),
+    await referenceStats(run.storage, run.batches),
+  );
+});
+
 Deno.test("a finished, fully indexed run is settled: the catch-up stops listing it until a BatchInfo names it again", async () => {
   const run = await copyRun();
   const raw = `runs/${run.runId}/raw/`;
