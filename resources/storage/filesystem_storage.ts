@@ -18,6 +18,7 @@
  * @module
  */
 
+import { namesHoldingKeys } from "./list_all_keys.ts";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import {
   describe,
@@ -355,15 +356,8 @@ export class FilesystemStorage implements Storage {
         cause: e,
       });
     }
-    names.sort(compare);
-    const out: string[] = [];
     // An empty directory (its keys deleted) or one holding only temp files is no child.
-    for (const name of names) {
-      if ((await this.listKeys(`${prefix}${name}/`, { pageSize: 1 })).keys.length > 0) {
-        out.push(name);
-      }
-    }
-    return out;
+    return await namesHoldingKeys(this, prefix, names.sort(compare));
   }
 
   async #walk(

@@ -27,6 +27,25 @@ export async function listAllKeys(
 }
 
 /**
+ * The `names` (one level below `prefix`, see Storage.listChildren) that still hold a key: a
+ * directory, or an S3 server's "directory" (SeaweedFS keeps one), can outlive its last key.
+ * One single-key listing per name.
+ */
+export async function namesHoldingKeys(
+  storage: Storage,
+  prefix: string,
+  names: readonly string[],
+): Promise<string[]> {
+  const held: string[] = [];
+  for (const name of names) {
+    if ((await storage.listKeys(`${prefix}${name}/`, { pageSize: 1 })).keys.length > 0) {
+      held.push(name);
+    }
+  }
+  return held;
+}
+
+/**
  * Every object under `prefix` with its size and modification time, following the pages; with
  * `after`, only the objects whose keys sort after that key.
  */

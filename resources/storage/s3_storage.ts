@@ -46,6 +46,7 @@
  * @module
  */
 
+import { namesHoldingKeys } from "./list_all_keys.ts";
 import type { ListObjectsV2CommandInput } from "@aws-sdk/client-s3";
 import { abortStaleUploads } from "./s3_leftovers.ts";
 import { Context } from "./_s3_context.ts";
@@ -443,7 +444,7 @@ export class S3Storage implements Storage {
   /** One ListObjectsV2 request; its error names the listed prefix. */
   /**
    * See Storage.listChildren: ListObjectsV2 with a "/" delimiter (a page per 1000 names), then
-   * one short listing per name to check it still holds a key.
+   * {@link namesHoldingKeys}.
    */
   async listChildren(prefix: string): Promise<string[]> {
     validatePrefix(prefix);
@@ -464,15 +465,9 @@ export class S3Storage implements Storage {
       }
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token !== undefined);
-    // Some servers (SeaweedFS) keep a "directory" after its last object is deleted. Sorted by
-    // name: S3 orders "a-b/" before "a/" ('-' < '/'). Names are ASCII, so sort() is byte order.
-    const held: string[] = [];
-    for (const name of names.sort()) {
-      if ((await this.listKeys(`${prefix}${name}/`, { pageSize: 1 })).keys.length > 0) {
-        held.push(name);
-      }
-    }
-    return held;
+    // Sorted by name: S3 orders "a-b/" before "a/" ('-' < '/'). Names are ASCII, so sort()
+    // is byte order.
+    return await namesHoldingKeys(this, prefix, names.sort());
   }
 
   async #listObjects(

@@ -394,10 +394,9 @@ export class RunStore {
     });
     let batches = resolved.batches;
     if (kept > 1) {
-      batches = previous!.batches.slice(0, kept - 1).concat(batches);
-      for (const b of previous!.batches.slice(0, kept - 1)) {
-        catalog.set(b.key, previous!.catalog.get(b.key)!);
-      }
+      const prefix = previous!.batches.slice(0, kept - 1);
+      for (const b of prefix) catalog.set(b.key, previous!.catalog.get(b.key)!);
+      batches = prefix.concat(batches);
     }
     const view = {
       info,

@@ -13,10 +13,11 @@
  *   settled: no longer listed until a BatchInfo names it again), so an instance started late
  *   (messages it never saw, or past the topic's retention) still catches up. A run is listed
  *   from its floor on (./raw_floors.ts: the end of its indexed, gap-free beginning; gauge
- *   `listed_batches`), so that a catch-up costs what is unfinished, not the run's length. After the first catch-up, a batch is
- *   taken only once two catch-ups in a row found it missing, so that competing instances leave
- *   each other's fresh batches alone. Runs are found from the messages and by listing `runs/`
- *   at start (and every `discoveryIntervalMs`, 10 minutes by default, as a safety net).
+ *   `listed_batches`), so that a catch-up costs what is unfinished, not the run's length.
+ *   After the first catch-up, a batch is taken only once two catch-ups in a row found it
+ *   missing, so that competing instances leave each other's fresh batches alone. Runs are found
+ *   from the messages and by listing the runs under `runs/` at start (and every
+ *   `discoveryIntervalMs`, 10 minutes by default, as a safety net).
  * - Never crashes on bad input, and never stops at it: an undecodable BatchInfo is skipped at
  *   once. A batch that cannot be read is retried `attempts` times with backoff, then given up
  *   for now and reported as a problem (status `problems` and `error`, gauge
