@@ -3,6 +3,7 @@ import { ClosedError, type Delivery } from "../queue/queue.ts";
 import type { ConsumerClient, FetchedBatch } from "./client.ts";
 import { KafkaLogSink } from "./logger.ts";
 import { isRebalanceError, KafkaPullConsumer, type PullConsumerOptions } from "./pull_consumer.ts";
+import { RECORD_OVERHEAD_BYTES } from "./partition_state.ts";
 
 const enc = new TextEncoder();
 
@@ -86,6 +87,12 @@ class ManualClient implements ConsumerClient {
     );
   }
 }
+
+/**
+ * The bound of the pause tests: 100 bytes of 30-byte values, as the buffer charges them (each
+ * record also costs RECORD_OVERHEAD_BYTES), i.e. three and a third records.
+ */
+const BOUND = Math.round((100 / 30) * (30 + RECORD_OVERHEAD_BYTES));
 
 async function start(options: Partial<PullConsumerOptions> = {}) {
   const client = new ManualClient();
@@ -207,7 +214,7 @@ Deno.test("KafkaPullConsumer: a new member id (session lost) resets every partit
 });
 
 Deno.test("KafkaPullConsumer: partitions pause at bufferBytes and resume after drain", async () => {
-  const { client, consumer } = await start({ bufferBytes: 100 });
+  const { client, consumer } = await start({ bufferBytes: BOUND });
   try {
     client.join!("m-1", { t: [0, 1] });
     await client.feed(0, 0, 5, 30); // 150 bytes
@@ -221,6 +228,20 @@ Deno.test("KafkaPullConsumer: partitions pause at bufferBytes and resume after d
     assert.ok(client.paused.has(0));
     client.join!("m-1", { t: [1] });
     assert.ok(!client.paused.has(0));
+  } finally {
+    await consumer.close();
+  }
+});
+
+Deno.test("KafkaPullConsumer: tiny records are charged their overhead: a buffer pauses after bufferBytes / RECORD_OVERHEAD_BYTES of them", async () => {
+  const bufferBytes = 8 * RECORD_OVERHEAD_BYTES;
+  const { client, consumer } = await start({ bufferBytes });
+  try {
+    client.join!("m-1", { t: [0] });
+    let fed = 0;
+    while (!client.paused.has(0) && fed < 1000) await client.feed(0, fed, ++fed, 10);
+    assert.ok(fed <= 8, `${fed} records of 10 bytes buffered before the pause`);
+    assert.ok(consumer.status().bufferedBytes >= bufferBytes);
   } finally {
     await consumer.close();
   }
@@ -255,7 +276,7 @@ Deno.test("KafkaPullConsumer: a commit refused by a rebalance that completed mea
 });
 
 Deno.test("KafkaPullConsumer: a crash while partitions are paused leaves the restarted member unpaused and fetching", async () => {
-  const { client, consumer } = await start({ bufferBytes: 100 });
+  const { client, consumer } = await start({ bufferBytes: BOUND });
   try {
     client.join!("m-1", { t: [0] });
     await client.feed(0, 0, 5, 30);
@@ -276,7 +297,7 @@ Deno.test("KafkaPullConsumer: a crash while partitions are paused leaves the res
 });
 
 Deno.test("KafkaPullConsumer: paused partitions resume when a rebalance frees the buffer", async () => {
-  const { client, consumer } = await start({ bufferBytes: 100 });
+  const { client, consumer } = await start({ bufferBytes: BOUND });
   try {
     client.join!("m-1", { t: [0, 1] });
     await client.feed(1, 0, 4, 30); // 120 bytes: 1 paused

@@ -26,6 +26,42 @@ export async function listAllKeys(
   return keys;
 }
 
+/** A bounded listing: {@link listKeysUpTo}. */
+export interface KeyWindow {
+  keys: string[];
+  /** Whether keys follow the last one returned. */
+  more: boolean;
+}
+
+/**
+ * At most `max` keys under `prefix` (after the key `after`, when given), following the pages
+ * only as far as needed: a listing whose cost does not grow with what lies beyond.
+ */
+export async function listKeysUpTo(
+  storage: Storage,
+  prefix: string,
+  options: { after?: string | undefined; max: number },
+): Promise<KeyWindow> {
+  if (!Number.isInteger(options.max) || options.max < 1) {
+    throw new RangeError(`max must be an integer >= 1, got ${options.max}`);
+  }
+  const keys: string[] = [];
+  let cursor = options.after;
+  do {
+    const pageSize = Math.min(1000, options.max - keys.length);
+    const page = await storage.listKeys(
+      prefix,
+      cursor === undefined ? { pageSize } : {
+        pageSize,
+        cursor,
+      },
+    );
+    keys.push(...page.keys);
+    cursor = page.cursor;
+  } while (cursor !== undefined && keys.length < options.max);
+  return { keys, more: cursor !== undefined };
+}
+
 /**
  * The `names` (one level below `prefix`, see Storage.listChildren) that still hold a key: a
  * directory, or an S3 server's "directory" (SeaweedFS keeps one), can outlive its last key.

@@ -70,7 +70,10 @@ export function describeGap(g: WatchedGap, now: number): string {
     `${Math.round((now - g.since) / 1000)} s`;
 }
 
-function overlaps(a: BatchGap, b: BatchGap): boolean {
+function overlaps(
+  a: { firstTick: number; lastTick: number },
+  b: { firstTick: number; lastTick: number },
+): boolean {
   return a.firstTick <= b.lastTick && b.firstTick <= a.lastTick;
 }
 
@@ -85,21 +88,30 @@ export class GapWatch {
   }
 
   /**
-   * Takes the gaps just found in a run (replacing the previous ones) and returns those that
-   * were missing before and are now (at least partly) filled.
+   * Takes the gaps just found in a run, replacing the previous ones within `span` (default: all
+   * ticks; a listing that looked at part of the run keeps the gaps it did not look at), and
+   * returns those that were missing before and are now (at least partly) filled.
    */
-  observe(runId: string, gaps: readonly BatchGap[], now: number): WatchedGap[] {
-    const old = this.#runs.get(runId) ?? [];
-    const next = gaps.map((g): WatchedGap => {
+  observe(
+    runId: string,
+    gaps: readonly BatchGap[],
+    now: number,
+    span: { firstTick: number; lastTick: number } = { firstTick: 0, lastTick: Infinity },
+  ): WatchedGap[] {
+    const all = this.#runs.get(runId) ?? [];
+    const old = all.filter((o) => overlaps(o, span));
+    const found = gaps.map((g): WatchedGap => {
       let since = now;
       for (const o of old) if (overlaps(o, g) && o.since < since) since = o.since;
       return { ...g, since, missing: now - since >= this.#graceMs };
     });
+    const next = [...all.filter((o) => !overlaps(o, span)), ...found]
+      .sort((a, b) => a.firstTick - b.firstTick);
     if (next.length === 0) this.#runs.delete(runId);
     else this.#runs.set(runId, next);
     return old.filter((o) =>
       o.missing &&
-      !next.some((n) => n.firstTick === o.firstTick && n.lastTick === o.lastTick)
+      !found.some((n) => n.firstTick === o.firstTick && n.lastTick === o.lastTick)
     );
   }
 

@@ -48,7 +48,7 @@ import { readRunEnd } from "../common/run_end.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
 import { findGaps, GapWatch } from "./batch_gaps.ts";
-import { RawFloors } from "./raw_floors.ts";
+import { inWindow, keptMissing, RawFloors, type RunWindow } from "./raw_floors.ts";
 import {
   type BatchIndexer,
   type IndexKind,
@@ -98,6 +98,11 @@ export interface IndexerOptions {
    * indexer thousands of batches behind leaves its backlog in storage, not in memory.
    */
   maxFoundPending?: number;
+  /**
+   * Most raw keys a catch-up lists of one run, default 4096: a run far behind is looked at a
+   * window at a time (./raw_floors.ts), so a catch-up costs the same however long the backlog.
+   */
+  maxListedBatches?: number;
   /** Restrict the catch-up to these runs (no discovery). Default: every run under `runs/`. */
   runs?: readonly string[];
   /** Attempts per batch before it is given up for now, default 3. */
@@ -178,6 +183,7 @@ export class IndexerService implements Service {
   readonly #retryBaseMs: number;
   readonly #maxRecords: number;
   readonly #maxFoundPending: number;
+  readonly #maxListed: number;
   readonly #graceMs: number;
   readonly #fixedRuns: readonly string[] | undefined;
   #consumer: Consumer | null = null;
@@ -254,6 +260,7 @@ export class IndexerService implements Service {
     this.#retryBaseMs = options.retryBaseMs ?? 200;
     this.#maxRecords = options.maxRecords ?? 100;
     this.#maxFoundPending = Math.max(1, options.maxFoundPending ?? 256);
+    this.#maxListed = Math.max(2, options.maxListedBatches ?? 4096);
     this.#graceMs = Math.max(0, options.gapGraceMs ?? 60_000);
     this.#failed = new FailedBatches(options.recheckMs ?? 30_000, options.recheckMaxMs ?? 600_000);
     this.#gaps = new GapWatch(this.#graceMs);
@@ -730,7 +737,8 @@ export class IndexerService implements Service {
   async #catchUp(): Promise<void> {
     this.#m.catch_ups++;
     const now = performance.now();
-    const keys = await this.#listRaw(now);
+    const windows = await this.#listRaw(now);
+    const keys = [...windows.values()].flatMap((w) => w.keys);
     this.#m.listed_batches = keys.length;
     const listed = new Set(keys);
     const missing = new Set<string>();
@@ -758,14 +766,19 @@ export class IndexerService implements Service {
       this.#m.found_batches++;
       this.#addPending(ref, [], true, false);
     }
-    this.#missingBefore = missing;
+    // Remembered across windows (a run far behind is seen again only after a round of them),
+    // within a bound: one forgotten is taken a round later.
+    const remembered = 4 * this.#maxListed;
+    this.#missingBefore = keptMissing(this.#missingBefore, missing, windows, remembered);
     this.#listedRefs = byRun;
     for (const f of this.#failed.values()) {
       // An unreadable batch that is gone is a gap now (reported as such once it lasts).
-      if (f.kind === "unreadable" && !listed.has(f.ref.key)) this.#failed.delete(f.ref.key);
+      if (f.kind === "unreadable" && inWindow(windows, f.ref.key) && !listed.has(f.ref.key)) {
+        this.#failed.delete(f.ref.key);
+      }
     }
-    await this.#watchGaps(byRun, now);
-    await this.#settle(byRun, missing);
+    await this.#watchGaps(byRun, windows, now);
+    await this.#settle(byRun, missing, windows);
     this.#transient.delete("catch-up");
   }
 
@@ -773,7 +786,11 @@ export class IndexerService implements Service {
    * Marks runs settled that are finished (their end record names their last listed batch) and
    * fully indexed: nothing missing, pending, failed or in a gap.
    */
-  async #settle(byRun: ReadonlyMap<string, BatchRef[]>, missing: ReadonlySet<string>) {
+  async #settle(
+    byRun: ReadonlyMap<string, BatchRef[]>,
+    missing: ReadonlySet<string>,
+    windows: ReadonlyMap<string, RunWindow>,
+  ) {
     const busy = new Set<string>();
     for (const key of missing) busy.add(runIdOf(key) ?? "");
     for (const p of this.#pending.values()) busy.add(p.ref.runId);
@@ -781,6 +798,8 @@ export class IndexerService implements Service {
     for (const g of this.#gaps.all()) busy.add(g.runId);
     for (const [runId, refs] of byRun) {
       if (busy.has(runId) || this.#settled.has(runId) || refs.length === 0) continue;
+      const w = windows.get(runId);
+      if (w === undefined || !w.fromFloor || !w.complete) continue; // not all of it looked at
       const last = refs.reduce((n, r) => Math.max(n, r.lastTick), -1);
       const { end } = await readRunEnd(this.#storage, runId);
       if (end !== null && end.lastTick === last) this.#settled.add(runId);
@@ -789,21 +808,21 @@ export class IndexerService implements Service {
   }
 
   /**
-   * The raw keys to look at: each known run's from its floor on. Now and then (and first) the
-   * runs under `runs/` are listed too, to find runs no BatchInfo named (the runs, not their
-   * keys: a listing of every key grew with the store).
+   * The raw keys to look at: a window of each known, unsettled run's, from its floor on. Now
+   * and then (and first) the runs under `runs/` are listed too, to find runs no BatchInfo
+   * named (the runs, not their keys: a listing of every key grew with the store).
    */
-  async #listRaw(now: number): Promise<string[]> {
+  async #listRaw(now: number): Promise<Map<string, RunWindow>> {
     if (this.#fixedRuns === undefined && now >= this.#nextDiscovery) {
       this.#nextDiscovery = now + this.#discoveryMs;
       for (const run of await this.#storage.listChildren("runs/")) this.#knownRuns.add(run);
     }
-    const keys: string[] = [];
+    const windows = new Map<string, RunWindow>();
     for (const run of this.#knownRuns) {
       if (this.#settled.has(run)) continue;
-      keys.push(...await this.#floors.list(this.#storage, run));
+      windows.set(run, await this.#floors.list(this.#storage, run, this.#maxListed));
     }
-    return keys;
+    return windows;
   }
 
   /** Whether the batch's done key exists, listing the run's done keys the first time. */
@@ -822,7 +841,11 @@ export class IndexerService implements Service {
   }
 
   /** Updates the gaps of the listed runs (runs without usable metadata have none yet). */
-  async #watchGaps(byRun: ReadonlyMap<string, BatchRef[]>, now: number): Promise<void> {
+  async #watchGaps(
+    byRun: ReadonlyMap<string, BatchRef[]>,
+    windows: ReadonlyMap<string, RunWindow>,
+    now: number,
+  ): Promise<void> {
     for (const runId of this.#gaps.runs()) {
       if (!byRun.has(runId)) this.#gaps.observe(runId, [], now); // its raw batches are gone
     }
@@ -833,8 +856,18 @@ export class IndexerService implements Service {
       } catch {
         continue; // without the sampling interval holes cannot be told from batch ends
       }
-      const from = this.#floors.get(runId)?.firstTick ?? 0;
-      for (const g of this.#gaps.observe(runId, findGaps(refs, sampling, from), now)) {
+      // The window's first batch (the floor, or where the previous window ended) is stored:
+      // holes are looked for after it, and up to the window's last batch unless it is the end.
+      const w = windows.get(runId);
+      const first = refs.reduce((n, r) => Math.min(n, r.firstTick), Infinity);
+      const from = w?.fromFloor !== false ? this.#floors.get(runId)?.firstTick ?? 0 : first;
+      const span = {
+        firstTick: w?.fromFloor !== false ? 0 : first,
+        lastTick: w?.complete !== false
+          ? Infinity
+          : refs.reduce((n, r) => Math.max(n, r.lastTick), 0),
+      };
+      for (const g of this.#gaps.observe(runId, findGaps(refs, sampling, from), now, span)) {
         this.#remember(
           `ticks ${g.firstTick}..${g.lastTick} of run '${runId}' are no longer missing`,
         );

@@ -362,6 +362,38 @@ Deno.test("a catch-up takes at most maxFoundPending of the batches it finds, the
   );
 });
 
+Deno.test("a catch-up lists at most maxListedBatches raw keys of a run; the windows cover the run, which is indexed and settled", async () => {
+  const run = await copyRun();
+  const raw = `runs/${run.runId}/raw/`;
+  const sizes: number[] = [];
+  const storage = new Proxy(run.storage, {
+    get(target, prop, receiver) {
+      if (prop === "listKeys") {
+        return async (prefix: string, options?: Parameters<Storage["listKeys"]>[1]) => {
+          const page = await target.listKeys(prefix, options);
+          if (prefix === raw) sizes.push(page.keys.length);
+          return page;
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  // No BatchInfo is published: the catch-up finds every batch.
+  const topic = new MemoryTopic({ name: "batches", partitions: 1 });
+  const indexer = testIndexer("catalog", topic, storage, {
+    catchUpIntervalMs: 10,
+    maxListedBatches: 2,
+  });
+  await indexer.start();
+  await untilIndexed(run.storage, INDEXERS.catalog, run.batches);
+  await until("settled", () => indexer.status().metrics.settled_runs === 1);
+  await indexer.stop();
+  ok(run.batches.length > 2);
+  ok(sizes.length > 0 && sizes.every((n) => n <= 2), `raw listings of ${sizes.join(", ")} keys`);
+  strictEqual(indexer.status().error, undefined);
+});
+
 Deno.test("a finished, fully indexed run is settled: the catch-up stops listing it until a BatchInfo names it again", async () => {
   const run = await copyRun();
   const raw = `runs/${run.runId}/raw/`;

@@ -7,30 +7,58 @@
  * pages, grew with the run's length.
  *
  * Keys sort by tick (see storage_layout.ts's batchKey), so "after the floor's key" is "later
- * ticks".
+ * ticks". A run far behind (a backlog of thousands of batches) is listed a window at a time,
+ * from the floor on, so that a catch-up's cost is bounded by the window, not by the backlog.
  *
  * @module
  */
 
 import type { Storage } from "../../resources/storage/storage.ts";
-import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
-import { rawPrefix } from "../common/storage_layout.ts";
+import { listAllKeys, listKeysUpTo } from "../../resources/storage/list_all_keys.ts";
+import { rawPrefix, runIdOf } from "../common/storage_layout.ts";
 import type { BatchRef } from "./raw_batch.ts";
 
-/** Each run's floor batch (see the module doc). */
+/** One catch-up's look at a run: a window of its raw keys (see {@link RawFloors.list}). */
+export interface RunWindow {
+  /** The keys, in order; the window's anchor (the floor, or where the last window ended) first. */
+  keys: string[];
+  /** Whether the window starts at the floor (or the run's start): nothing before it is open. */
+  fromFloor: boolean;
+  /** Whether the window reaches the run's last key. */
+  complete: boolean;
+}
+
+/** Each run's floor batch (see the module doc), and where its next window starts. */
 export class RawFloors {
   readonly #floors = new Map<string, BatchRef>();
+  /** The last key of a run's previous window, when that window did not reach the run's end. */
+  readonly #resume = new Map<string, string>();
 
   /** The run's floor, or undefined while its beginning is not indexed (or was forgotten). */
   get(runId: string): BatchRef | undefined {
     return this.#floors.get(runId);
   }
 
-  /** The run's raw keys from its floor on: the floor's key first, then every key after it. */
-  async list(storage: Storage, runId: string): Promise<string[]> {
-    const floor = this.#floors.get(runId);
-    const keys = await listAllKeys(storage, rawPrefix(runId), floor?.key);
-    return floor === undefined ? keys : [floor.key, ...keys];
+  /**
+   * The run's next window of at most `max` keys after its anchor. The first window starts at
+   * the floor; one that stops short of the run's end is followed by one from where it stopped,
+   * and so on to the end; then the next starts at the floor again. A run far behind is thus
+   * looked at in bounded pieces, and all of it in turn, even while a hole holds its floor.
+   */
+  async list(storage: Storage, runId: string, max = Infinity): Promise<RunWindow> {
+    const floor = this.#floors.get(runId)?.key;
+    const anchor = this.#resume.get(runId) ?? floor;
+    const window = max === Infinity
+      ? { keys: await listAllKeys(storage, rawPrefix(runId), anchor), more: false }
+      : await listKeysUpTo(storage, rawPrefix(runId), { after: anchor, max });
+    const last = window.keys.at(-1);
+    if (window.more && last !== undefined) this.#resume.set(runId, last);
+    else this.#resume.delete(runId);
+    return {
+      keys: anchor === undefined ? window.keys : [anchor, ...window.keys],
+      fromFloor: anchor === floor,
+      complete: !window.more,
+    };
   }
 
   /**
@@ -60,4 +88,32 @@ export class RawFloors {
     if (floor !== undefined) this.#floors.set(runId, floor);
     return passed;
   }
+}
+
+/** Whether `key` lies in the part of its run that `windows` looked at. */
+export function inWindow(windows: ReadonlyMap<string, RunWindow>, key: string): boolean {
+  const runId = runIdOf(key);
+  const w = runId === null ? undefined : windows.get(runId);
+  const first = w?.keys[0];
+  if (w === undefined || first === undefined) return false;
+  return (w.fromFloor || key >= first) && (w.complete || key <= w.keys.at(-1)!);
+}
+
+/**
+ * The keys to remember as missing after a catch-up: those `missing` now, and those missing
+ * before that lie outside what this catch-up looked at (a later window sees them again), at
+ * most `max` in all (one forgotten is only taken a catch-up later).
+ */
+export function keptMissing(
+  before: ReadonlySet<string>,
+  missing: ReadonlySet<string>,
+  windows: ReadonlyMap<string, RunWindow>,
+  max: number,
+): Set<string> {
+  const kept = new Set(missing);
+  for (const key of before) {
+    if (kept.size >= max) break;
+    if (!inWindow(windows, key)) kept.add(key);
+  }
+  return kept;
 }

@@ -2,7 +2,7 @@ import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import { batchKey } from "../common/storage_layout.ts";
 import type { BatchRef } from "./raw_batch.ts";
-import { RawFloors } from "./raw_floors.ts";
+import { inWindow, keptMissing, RawFloors } from "./raw_floors.ts";
 
 function ref(firstTick: number, lastTick: number): BatchRef {
   return { runId: "r", key: batchKey("r", firstTick, lastTick), firstTick, lastTick };
@@ -39,11 +39,53 @@ Deno.test("list() returns the floor's key and the keys after it", async () => {
       await w.commit();
     }
     const floors = new RawFloors();
-    deepStrictEqual(await floors.list(storage, "r"), [a.key, b.key, c.key, d.key]);
+    const whole = { fromFloor: true, complete: true };
+    deepStrictEqual(await floors.list(storage, "r"), {
+      keys: [a.key, b.key, c.key, d.key],
+      ...whole,
+    });
     floors.advance("r", [a, b], 10, all);
-    deepStrictEqual(await floors.list(storage, "r"), [b.key, c.key, d.key]);
+    deepStrictEqual(await floors.list(storage, "r"), { keys: [b.key, c.key, d.key], ...whole });
   } finally {
     await storage.close();
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("list() with max looks at a run a window at a time, each from where the last ended, then from the floor again", async () => {
+  const root = await Deno.makeTempDir();
+  const storage = await FilesystemStorage.open({ root });
+  try {
+    const e = ref(400, 490);
+    for (const r of [a, b, c, d, e]) await (await storage.openWriter(r.key)).commit();
+    const floors = new RawFloors();
+    floors.advance("r", [a], 10, all); // the floor: a (b is not indexed, so it stays there)
+    const keys = async () => {
+      const w = await floors.list(storage, "r", 2);
+      return [
+        w.keys.map((k) =>
+          k === a.key ? "a" : k === b.key ? "b" : k === c.key ? "c" : k === d.key ? "d" : "e"
+        ).join(""),
+        w.fromFloor,
+        w.complete,
+      ];
+    };
+    deepStrictEqual(await keys(), ["abc", true, false]);
+    deepStrictEqual(await keys(), ["cde", false, true], "the end: e is the last key");
+    deepStrictEqual(await keys(), ["abc", true, false], "from the floor again");
+  } finally {
+    await storage.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("inWindow() and keptMissing() keep what a window did not look at", () => {
+  const windows = new Map([["r", { keys: [b.key, c.key], fromFloor: false, complete: false }]]);
+  deepStrictEqual([a, b, c, d].map((r) => inWindow(windows, r.key)), [false, true, true, false]);
+  strictEqual(inWindow(windows, batchKey("other", 0, 9)), false);
+  const floorToEnd = new Map([["r", { keys: [b.key], fromFloor: true, complete: true }]]);
+  deepStrictEqual([a, b, c, d].map((r) => inWindow(floorToEnd, r.key)), [true, true, true, true]);
+  const kept = keptMissing(new Set([a.key, c.key, d.key]), new Set([b.key]), windows, 10);
+  deepStrictEqual([...kept].sort(), [a.key, b.key, d.key], "c was looked at and is not missing");
+  strictEqual(keptMissing(new Set([a.key, d.key]), new Set([b.key]), windows, 2).size, 2);
 });
