@@ -9,32 +9,34 @@
  * @module
  */
 
-import type { BatchProblem, BatchRef, CatalogFacts, TickGap } from "./batch_listing.ts";
+import type { BatchProblem, TickGap } from "./batch_listing.ts";
+import type { BatchList } from "./batch_list.ts";
 
 /** What a listing found, as far as {@link takenOver} looks. */
 export interface ListedBatches {
-  /** Served batches, ascending. */
-  batches: readonly BatchRef[];
-  catalog: ReadonlyMap<string, CatalogFacts>;
+  /** Served batches, ascending; the settled ones are taken over as they are. */
+  batches: BatchList;
+  catalog: { has(key: string): boolean };
   problems: readonly BatchProblem[];
   gaps: readonly TickGap[];
 }
 
 /**
  * How many of the listing's first batches stay as they are: from tick 0 on, each in the
- * catalog, up to the first gap, and before (by key) every file set aside.
+ * catalog, up to the first gap, and before (by key) every file set aside. The listing's own
+ * settled batches (those it took over) stay: its gaps and problems all lie after them.
  */
 export function takenOver(listed: ListedBatches): number {
   const { batches } = listed;
-  if (batches.length === 0 || batches[0]!.firstTick !== 0) return 0;
+  if (batches.length === 0 || batches.firstTick(0) !== 0) return 0;
   let lastTick = Infinity;
   for (const g of listed.gaps) lastTick = Math.min(lastTick, g.after);
   let firstProblem: string | undefined;
   for (const p of listed.problems) {
     if (firstProblem === undefined || p.key < firstProblem) firstProblem = p.key;
   }
-  let n = 0;
-  for (const b of batches) {
+  let n = batches.settledCount;
+  for (const b of batches.tail) {
     if (b.lastTick > lastTick || !listed.catalog.has(b.key)) break;
     if (firstProblem !== undefined && b.key >= firstProblem) break;
     n++;

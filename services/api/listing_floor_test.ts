@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { BatchRef, CatalogFacts } from "./batch_listing.ts";
+import { BatchList } from "./batch_list.ts";
 import { type ListedBatches, takenOver } from "./listing_floor.ts";
 
 function batch(firstTick: number, lastTick: number): BatchRef {
@@ -16,7 +17,7 @@ const [a, b, c, d] = [batch(0, 90), batch(100, 190), batch(200, 290), batch(300,
 
 function listed(batches: BatchRef[], more: Partial<ListedBatches> = {}): ListedBatches {
   return {
-    batches,
+    batches: BatchList.of("r", batches),
     catalog: new Map(batches.map((x) => [x.key, FACTS])),
     problems: [],
     gaps: [],

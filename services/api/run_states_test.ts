@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import { writeRunEnd } from "../common/run_end.ts";
 import { batchKey, metadataKey } from "../common/storage_layout.ts";
+import { BatchList } from "./batch_list.ts";
 import { RunStates } from "./run_states.ts";
 import type { RunView } from "./run_store.ts";
 
@@ -9,7 +10,15 @@ import type { RunView } from "./run_store.ts";
 function view(batches: [number, number][], extra: Partial<RunView> = {}): RunView {
   const v = {
     info: { runId: "r" },
-    batches: batches.map(([a, b]) => ({ key: batchKey("r", a, b), firstTick: a, lastTick: b })),
+    batches: BatchList.of(
+      "r",
+      batches.map(([a, b]) => ({
+        key: batchKey("r", a, b),
+        firstTick: a,
+        lastTick: b,
+        spans: [{ first: a, step: 1, count: b - a + 1 }],
+      })),
+    ),
     problems: [],
     gaps: [],
     ...extra,

@@ -27,7 +27,8 @@ import {
   type TickGap,
 } from "./batch_listing.ts";
 import { eachLimited } from "./each_limited.ts";
-import { hasTick, joinSpans, neighbours, tickCount, type TickSpan } from "./tick_spans.ts";
+import { hasTick, joinSpan, neighbours, tickCount, type TickSpan } from "./tick_spans.ts";
+import { BatchList, ListedCatalog, SettledBatches } from "./batch_list.ts";
 import { type IndexReader, StorageIndexReader } from "./index_reader.ts";
 import { listAllObjects } from "../../resources/storage/list_all_keys.ts";
 import { takenOver } from "./listing_floor.ts";
@@ -49,11 +50,9 @@ export interface UnreadableRun {
 export interface RunView {
   info: RunInfo;
   /** Served batches, ascending and disjoint, with their sampled ticks. */
-  batches: BatchRef[];
-  /** First tick of each batch (for binary search). */
-  firstTicks: number[];
+  batches: BatchList;
   /** Catalog entries by raw batch key (batches the catalog indexer has not reached are absent). */
-  catalog: Map<string, CatalogFacts>;
+  catalog: ListedCatalog;
   /** File sizes of the raw batches this listing listed (the others are in the catalog). */
   sizes: ReadonlyMap<string, number>;
   /** Files under the run's raw prefix that are not served (unreadable, stray, overlapping). */
@@ -130,19 +129,20 @@ function newer(a: RunInfo, b: RunInfo): boolean {
   return a.startedAtMs !== b.startedAtMs ? a.startedAtMs > b.startedAtMs : a.runId > b.runId;
 }
 
-/** Largest index i with xs[i] <= v, or -1. */
-function floorIndex(xs: readonly number[], v: number): number {
-  let lo = 0;
-  let hi = xs.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid]! <= v) {
-      found = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
+/**
+ * The settled batches of a listing that takes `count` batches of `previous` over: its table,
+ * with the batches of its tail that are settled now appended (see ./batch_list.ts).
+ */
+function settledOf(previous: RunView, count: number): SettledBatches {
+  const { batches } = previous;
+  const table = batches.settled;
+  // A table longer than `count` was appended to by a listing taken at the same time, from the
+  // same previous listing: the same batches.
+  for (let i = table.length; i < count; i++) {
+    const b = batches.at(i)!;
+    table.append(b, previous.catalog.get(b.key)!);
   }
-  return found;
+  return table;
 }
 
 /** 404 for a tick that is not a stored sample, naming the nearest sampled ticks. */
@@ -351,7 +351,7 @@ export class RunStore {
     // The previous listing's settled beginning is taken over; its last batch is listed again
     // (by name, not from storage), so that what follows is checked against it.
     const kept = previous === undefined ? 0 : takenOver(previous);
-    const floor = kept > 0 ? previous!.batches[kept - 1]! : undefined;
+    const floor = kept > 0 ? previous!.batches.at(kept - 1)! : undefined;
     const named: NamedBatch[] = [];
     if (floor !== undefined) named.push(floor);
     const problems: BatchProblem[] = [];
@@ -392,17 +392,14 @@ export class RunStore {
         }
       },
     });
-    let batches = resolved.batches;
-    if (kept > 1) {
-      const prefix = previous!.batches.slice(0, kept - 1);
-      for (const b of prefix) catalog.set(b.key, previous!.catalog.get(b.key)!);
-      batches = prefix.concat(batches);
-    }
+    // The batches before the floor: the previous listing's settled ones, in columns shared
+    // with it (and appended to).
+    const settled = kept > 1 ? settledOf(previous!, kept - 1) : new SettledBatches(info.runId);
+    const batches = new BatchList(settled, Math.max(0, kept - 1), resolved.batches);
     const view = {
       info,
       batches,
-      firstTicks: batches.map((b) => b.firstTick),
-      catalog,
+      catalog: new ListedCatalog(batches, catalog),
       sizes,
       problems: [...problems, ...resolved.problems],
       gaps: resolved.gaps,
@@ -468,7 +465,9 @@ export class RunStore {
   tickSpans(view: RunView): { spans: readonly TickSpan[]; count: number } {
     let ticks = this.#tickSpans.get(view);
     if (ticks === undefined) {
-      const spans = joinSpans(view.batches.map((b) => b.spans));
+      const { settled, settledCount, tail } = view.batches;
+      const spans = settled.joinedSpans(settledCount);
+      for (const b of tail) for (const s of b.spans) joinSpan(spans, s);
       ticks = { spans, count: tickCount(spans) };
       this.#tickSpans.set(view, ticks);
     }
@@ -479,15 +478,15 @@ export class RunStore {
   locate(view: RunView, tick: number): BatchRef {
     const { batches } = view;
     if (batches.length === 0) throw tickNotStored(view.info.runId, tick, null, null, null);
-    const i = floorIndex(view.firstTicks, tick);
-    const range: [number, number] = [batches[0]!.firstTick, batches.at(-1)!.lastTick];
-    const batch = batches[i];
+    const i = batches.floorIndex(tick);
+    const range: [number, number] = [batches.firstTick(0), batches.at(-1)!.lastTick];
+    const batch = i < 0 ? undefined : batches.at(i);
     if (batch !== undefined && hasTick(batch.spans, tick)) return batch;
     const inBatch = batch === undefined
       ? { below: null, above: null }
       : neighbours(batch.spans, tick);
     const below = inBatch.below ?? null;
-    const above = inBatch.above ?? batches[i + 1]?.firstTick ?? null;
+    const above = inBatch.above ?? (i + 1 < batches.length ? batches.firstTick(i + 1) : null);
     const bad = unreadableBatches(view).find((p) =>
       p.firstTick !== undefined && p.lastTick !== undefined && p.firstTick <= tick &&
       tick <= p.lastTick
@@ -634,9 +633,10 @@ export class RunStore {
     if (total === undefined) {
       // Summed in place from the catalog and the listed sizes (a long run has tens of
       // thousands of batches); looked up, a few at a time, only for a batch neither knows.
-      let known = 0;
+      const { settled, settledCount, tail } = view.batches;
+      let known = settled.storedBytes(settledCount);
       const unknown: BatchRef[] = [];
-      for (const b of view.batches) {
+      for (const b of tail) {
         const bytes = view.catalog.get(b.key)?.storedBytes ?? view.sizes.get(b.key);
         if (bytes !== undefined) known += bytes;
         else unknown.push(b);

@@ -29,7 +29,7 @@ export async function runSummary(
     seed: String(m.seed),
     shape: [...info.shape],
     topology: m.topology === Topology.BOUNDED ? "bounded" : "torus",
-    minTick: batches[0]?.firstTick ?? null,
+    minTick: batches.at(0)?.firstTick ?? null,
     maxTick: batches.at(-1)?.lastTick ?? null,
     batches: batches.length,
     storedBytes: await store.storedBytes(view),
@@ -86,7 +86,7 @@ export function ticksJson(store: RunStore, view: RunView): string {
   const { spans, count } = store.tickSpans(view);
   const body: TicksResponse = {
     runId: view.info.runId,
-    minTick: view.batches[0]?.firstTick ?? null,
+    minTick: view.batches.at(0)?.firstTick ?? null,
     maxTick: view.batches.at(-1)?.lastTick ?? null,
     samplingInterval: view.info.sampling,
     count,

@@ -88,21 +88,25 @@ export function ticksOf(spans: readonly TickSpan[]): number[] {
  */
 export function joinSpans(lists: Iterable<readonly TickSpan[]>): TickSpan[] {
   const out: TickSpan[] = [];
-  for (const spans of lists) {
-    for (const s of spans) {
-      const last = out.at(-1);
-      const gap = last === undefined ? 0 : s.first - spanLast(last);
-      if (last !== undefined && last.count === 1 && (s.count === 1 || s.step === gap)) {
-        last.step = gap;
-        last.count += s.count;
-      } else if (last !== undefined && gap === last.step && (s.count === 1 || s.step === gap)) {
-        last.count += s.count;
-      } else {
-        out.push({ ...s });
-      }
-    }
-  }
+  for (const spans of lists) for (const s of spans) joinSpan(out, s);
   return out;
+}
+
+/**
+ * Adds `s` (after every tick of `out`) to the joined list `out`: continues its last span (which
+ * is modified) where the progression goes on, else appends a copy of `s`.
+ */
+export function joinSpan(out: TickSpan[], s: TickSpan): void {
+  const last = out.at(-1);
+  const gap = last === undefined ? 0 : s.first - spanLast(last);
+  if (last !== undefined && last.count === 1 && (s.count === 1 || s.step === gap)) {
+    last.step = gap;
+    last.count += s.count;
+  } else if (last !== undefined && gap === last.step && (s.count === 1 || s.step === gap)) {
+    last.count += s.count;
+  } else {
+    out.push({ ...s });
+  }
 }
 
 /** Index of the last span whose first tick is <= tick, or -1. */
