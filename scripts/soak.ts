@@ -1,11 +1,14 @@
 /**
- * `deno task soak [--minutes N] [--warmup-minutes W] [--only in-process|kafka-s3] [--samples F]`: the long
+ * `deno task soak [--minutes N] [--warmup-minutes W] [--only in-process|kafka-s3] [--samples F]
+ * [--empty-world]`: the long
  * soak. Runs each scenario (tests/soak/scenarios.ts) for N minutes (default 30), samples every
  * process' memory every 5 s, and prints per process the RSS after warm-up, at the end, the
  * steady level, the slope and the heap, beside the Deno runtime's baseline, as Markdown for
  * docs/benchmarks.md. Exits 1 when a process shows a leak (RSS at the end more than 50 MiB
  * above RSS after warm-up). The Kafka + S3 scenario needs `deno task services:up`. `--samples F`
- * writes every process' samples (time, RSS, heap, external) as JSON to F.
+ * writes every process' samples (time, RSS, heap, external) as JSON to F. `--empty-world` runs
+ * the engine on a world without organisms: a flood of tiny batches that builds a backlog in
+ * every consumer (see ScenarioOptions).
  *
  * @module
  */
@@ -61,6 +64,7 @@ if (import.meta.main) {
       "warmup-minutes": { type: "string", default: "1" },
       only: { type: "string" },
       samples: { type: "string" },
+      "empty-world": { type: "boolean", default: false },
     },
   });
   const minutes = Number(values.minutes);
@@ -96,7 +100,8 @@ if (import.meta.main) {
       }
     }
   };
-  if (only !== "kafka-s3") report(await soakInProcess(options));
-  if (only !== "in-process") report(await soakKafkaS3(options));
+  const world = { emptyWorld: values["empty-world"] };
+  if (only !== "kafka-s3") report(await soakInProcess(options, world));
+  if (only !== "in-process") report(await soakKafkaS3(options, "soak", world));
   Deno.exit(leaks > 0 ? 1 : 0);
 }

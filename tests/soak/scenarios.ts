@@ -25,11 +25,22 @@ const CACHE_BYTES = 64 * 2 ** 20;
  */
 const QUEUE_BYTES = 64 * 2 ** 20;
 
+/** What the scenarios' engine simulates. */
+export interface ScenarioOptions {
+  /**
+   * An empty world (no organisms): the engine then runs tens of times faster and stores a
+   * flood of tiny batches (~90 a second here, ~7 KiB each) that the other services cannot keep
+   * up with, as a run whose population died out does. Memory must stay bounded under the
+   * backlog that builds. Default: the shipped ancestor's world.
+   */
+  emptyWorld?: boolean;
+}
+
 /**
  * Every service kind over the resources `raw-tick-data`, `metadata`, `batch-topic` and
  * `tick-storage`, with `workers` persistence workers; the engine runs until stopped.
  */
-function allServices(workers: number): PipelineConfig["services"] {
+function allServices(workers: number, o: ScenarioOptions): PipelineConfig["services"] {
   const out: PipelineConfig["services"] = {
     "metadata-persistence": {
       kind: "metadata-persistence",
@@ -59,12 +70,13 @@ function allServices(workers: number): PipelineConfig["services"] {
     output: "raw-tick-data",
     metadataOutput: "metadata",
     ticks: 0,
+    ...(o.emptyWorld ? { engine: { programs: [] } } : {}),
   };
   return out;
 }
 
 /** Every service in one process: memory queue and topic, files under `dataDir`. */
-export function inProcessScenario(dataDir: string): SoakScenario {
+export function inProcessScenario(dataDir: string, o: ScenarioOptions = {}): SoakScenario {
   const config: PipelineConfig = {
     resources: {
       "raw-tick-data": { kind: "memory-queue", partitions: 6, maxBytes: QUEUE_BYTES },
@@ -72,10 +84,10 @@ export function inProcessScenario(dataDir: string): SoakScenario {
       "batch-topic": { kind: "memory-topic", partitions: 3 },
       "tick-storage": { kind: "filesystem", root: dataDir },
     },
-    services: allServices(2),
+    services: allServices(2, o),
   };
   return {
-    name: "in-process (memory queue + filesystem)",
+    name: `in-process (memory queue + filesystem)${o.emptyWorld ? ", empty world" : ""}`,
     config,
     processes: [{ name: "pipeline", services: Object.keys(config.services) }],
     apiService: "http-api",
@@ -87,7 +99,11 @@ export function inProcessScenario(dataDir: string): SoakScenario {
  * indexers, the API (under request load) and the engine, each its own process. Topics and the
  * key prefix carry `tag`, so a run sees only its own data.
  */
-export function kafkaS3Scenario(tag: string, env: Record<string, string>): SoakScenario {
+export function kafkaS3Scenario(
+  tag: string,
+  env: Record<string, string>,
+  o: ScenarioOptions = {},
+): SoakScenario {
   const config: PipelineConfig = {
     resources: {
       "raw-tick-data": {
@@ -101,7 +117,7 @@ export function kafkaS3Scenario(tag: string, env: Record<string, string>): SoakS
       "batch-topic": { kind: "kafka-topic", topic: `${tag}-batches`, partitions: 3 },
       "tick-storage": { kind: "s3", prefix: `${tag}/` },
     },
-    services: allServices(1),
+    services: allServices(1, o),
   };
   // Consumer groups of their own too: a group shared with another run's consumers on the same
   // broker (a test, say) rebalances with them.
@@ -111,7 +127,7 @@ export function kafkaS3Scenario(tag: string, env: Record<string, string>): SoakS
     if (s.kind === "indexer") s.group = `${tag}-${s.index}-indexer`;
   }
   return {
-    name: "separate processes (Kafka + S3)",
+    name: `separate processes (Kafka + S3)${o.emptyWorld ? ", empty world" : ""}`,
     config,
     processes: [
       { name: "metadata-persistence", services: ["metadata-persistence"] },
@@ -131,10 +147,13 @@ export function kafkaS3Topics(tag: string): string[] {
 }
 
 /** Runs {@link inProcessScenario} in a temporary data directory, removed afterwards. */
-export async function soakInProcess(options: SoakOptions): Promise<SoakResult> {
+export async function soakInProcess(
+  options: SoakOptions,
+  o: ScenarioOptions = {},
+): Promise<SoakResult> {
   const dir = await Deno.makeTempDir({ prefix: "evochora-soak-data-" });
   try {
-    return await runSoak(inProcessScenario(dir), options);
+    return await runSoak(inProcessScenario(dir, o), options);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -144,11 +163,15 @@ export async function soakInProcess(options: SoakOptions): Promise<SoakResult> {
  * Runs {@link kafkaS3Scenario} on the Kafka broker and S3 server of the environment (or the
  * services env file) under a fresh tag; its topics and objects are deleted afterwards.
  */
-export async function soakKafkaS3(options: SoakOptions, tagPrefix = "soak"): Promise<SoakResult> {
+export async function soakKafkaS3(
+  options: SoakOptions,
+  tagPrefix = "soak",
+  o: ScenarioOptions = {},
+): Promise<SoakResult> {
   const env = await loadServicesEnv();
   const tag = `${tagPrefix}-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    return await runSoak(kafkaS3Scenario(tag, env), options);
+    return await runSoak(kafkaS3Scenario(tag, env, o), options);
   } finally {
     await deleteTopics(env.KAFKA_BOOTSTRAP_SERVERS!, kafkaS3Topics(tag));
     await removePrefix(`${tag}/`);
