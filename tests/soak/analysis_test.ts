@@ -63,3 +63,12 @@ Deno.test("leakVerdict() leaves out what the caches account for, and only that",
     /not counting 10 MiB of caches at the end/,
   );
 });
+
+Deno.test("leakVerdict() names a rise late in the run that lasts, but not a spike at its end", () => {
+  // Flat at 400 MiB for 16 of 22 minutes, then up to 2.6 GiB (the API before its listing fixes).
+  const late = series(264, 5000, (i) => (i < 192 ? 400 : 400 + (i - 192) * 30) * MiB);
+  assert.match(leakVerdict(analyze(late, 60_000), { marginBytes: 50 * MiB }) ?? "", /RSS rose/);
+  // The last five samples high, the rest flat: a burst, not a level.
+  const spike = series(264, 5000, (i) => (i >= 259 ? 600 : 400) * MiB);
+  assert.equal(leakVerdict(analyze(spike, 60_000), { marginBytes: 50 * MiB }), undefined);
+});
