@@ -65,7 +65,10 @@ export interface KafkaLogOptions extends KafkaConnectionOptions {
   fetchMaxBytes?: number;
   /** Most bytes per partition in one fetch response (default 4 MiB). */
   fetchMaxBytesPerPartition?: number;
-  /** Bytes a consumer buffers before pausing its partitions (default 32 MiB). */
+  /**
+   * Bytes a consumer buffers before pausing its partitions, each record counted with its
+   * overhead (see partition_state.ts); default 32 MiB for a queue, 4 MiB for a topic.
+   */
   consumerBufferBytes?: number;
   /** Records after which an unfinished large message is abandoned (default 10000). */
   abandonAfterRecords?: number;
@@ -87,6 +90,12 @@ export interface KafkaLogCoreOptions {
   /** `queue NAME` or `topic NAME`. */
   what: string;
   defaultMaxBytes: number;
+  /**
+   * Default of consumerBufferBytes. A topic's messages are small notifications, taken a hundred
+   * at a time: 32 MiB of them were tens of thousands of records per consumer, ~1 KiB of heap
+   * each, in every indexer of a run far behind.
+   */
+  defaultConsumerBufferBytes: number;
   /**
    * Bound on retained bytes (produced here, not yet committed by every known group, plus in
    * flight); undefined: no such bound.
@@ -164,7 +173,12 @@ export function resolve(o: KafkaLogOptions, core: KafkaLogCoreOptions): Resolved
       4 * MiB,
       1,
     ),
-    consumerBufferBytes: int("consumerBufferBytes", o.consumerBufferBytes, 32 * MiB, 1),
+    consumerBufferBytes: int(
+      "consumerBufferBytes",
+      o.consumerBufferBytes,
+      core.defaultConsumerBufferBytes,
+      1,
+    ),
     abandonAfterRecords: int("abandonAfterRecords", o.abandonAfterRecords, 10000, 1),
     lagRefreshMs: int("lagRefreshMs", o.lagRefreshMs, 1000, 0),
     closeTimeoutMs: int("closeTimeoutMs", o.closeTimeoutMs, 30000, 0),

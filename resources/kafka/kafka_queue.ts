@@ -59,6 +59,7 @@ export class KafkaQueue implements Queue {
     this.#log = new KafkaLog(options, {
       what: `queue ${options.name}`,
       defaultMaxBytes: 64 * MiB,
+      defaultConsumerBufferBytes: 32 * MiB,
       maxRetainedBytes: options.maxRetainedBytes,
     });
     this.name = this.#log.name;

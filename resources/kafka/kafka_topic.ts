@@ -46,6 +46,7 @@ export class KafkaTopic implements Topic {
     this.#log = new KafkaLog(options, {
       what: `topic ${options.name}`,
       defaultMaxBytes: 16 * MiB,
+      defaultConsumerBufferBytes: 4 * MiB,
       topicConfig: config,
     });
     this.name = this.#log.name;

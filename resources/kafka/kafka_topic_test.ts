@@ -43,3 +43,21 @@ Deno.test("KafkaTopic: publish of a large message is split and reassembled", asy
     await t.close();
   }
 });
+
+Deno.test("KafkaTopic: a subscriber buffers 4 MiB of notifications by default, each counted with its overhead", async () => {
+  const client = new FakeKafka();
+  const t = await KafkaTopic.open({ name: "notes", partitions: 1, client });
+  try {
+    // 5000 notifications of 100 bytes: 0.5 MB of values, 5.6 MB as the buffer counts them.
+    for (let i = 0; i < 5000; i++) await t.publish({ key: "k", value: new Uint8Array(100) });
+    const c = t.subscribe({ group: "g", member: "m" });
+    await c.drain(1, 5000);
+    const deadline = Date.now() + 5000;
+    const paused = () => t.status().consumers[0]?.paused.length ?? 0;
+    while (paused() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(paused(), 1, "the partition is paused");
+    assert.ok(t.status().consumers[0]!.bufferedBytes >= 4 * 2 ** 20);
+  } finally {
+    await t.close();
+  }
+});
