@@ -58,9 +58,9 @@ Deno.test("MemoryTopic: a group that fell behind retention skips ahead and commi
   await t.close();
 });
 
-Deno.test("MemoryTopic retention defaults to 100000; publish never blocks", async () => {
+Deno.test("MemoryTopic retention defaults to 10000; publish never blocks", async () => {
   const t = new MemoryTopic({ name: "t", partitions: 2 });
-  assert.equal(t.retention, 100_000);
+  assert.equal(t.retention, 10_000);
   t.subscribe({ group: "g", member: "m" });
   for (let i = 0; i < 1000; i++) await t.publish({ key: `k${i}`, value: new Uint8Array(1000) });
   assert.equal(t.stats().blockedProducers, 0);

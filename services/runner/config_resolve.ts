@@ -89,7 +89,7 @@ function resolveResource(name: string, raw: unknown): ResolvedResource {
       return {
         kind,
         partitions: int(`${path}.partitions`, raw.partitions, 3, 1, 1024),
-        retention: int(`${path}.retention`, raw.retention, 100000, 1, 2 ** 31),
+        retention: int(`${path}.retention`, raw.retention, 10000, 1, 2 ** 31),
       };
     case "filesystem":
       onlyFields(path, raw, ["kind", "root"]);

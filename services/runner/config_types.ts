@@ -25,7 +25,7 @@ export interface MemoryTopicConfig {
   kind: "memory-topic";
   /** Default 3. */
   partitions?: number;
-  /** Messages kept per partition. Default 100000. */
+  /** Messages kept per partition. Default 10000 (see MemoryTopicOptions.retention). */
   retention?: number;
 }
 
