@@ -1,7 +1,7 @@
 /**
  * A run's served batches as a listing holds them. The settled beginning of a growing run (see
  * ./listing_floor.ts) is the bulk of a long run and never changes: it is kept in columns
- * ({@link SettledBatches}, about 60 bytes a batch), shared by every later listing of the run,
+ * ({@link SettledBatches}, 68 bytes a batch, up to twice that while its columns have room), shared by every later listing of the run,
  * which only append to it. The batches after it, few unless the catalog lags, are objects. A
  * listing that kept every batch as objects (its key, its spans, its catalog entry: ~650 bytes
  * measured) and copied them at every listing grew the API by hundreds of MiB a day on a run
