@@ -876,6 +876,35 @@ Deno.test("batch listings are reused for the TTL, so a growing run shows new bat
   }
 });
 
+Deno.test("a listing that took long is reused for ten times as long as it took", async () => {
+  let clock = 0;
+  let listings = 0;
+  const storage = new Proxy(fx.storage, {
+    get(target, prop) {
+      if (prop === "listObjects") {
+        return (prefix: string, o?: { cursor?: string }) => {
+          if (prefix.includes("/raw/")) {
+            listings++;
+            clock += 500; // a slow listing: a catalog far behind, say
+          }
+          return target.listObjects(prefix, o);
+        };
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const store = new RunStore({ storage, now: () => clock, listingTtlMs: 1000 });
+  const info = await store.resolve(fx.indexed);
+  const first = await store.view(info);
+  assert.equal(listings, 1);
+  clock = 4900; // past the TTL, within ten times the listing's 500 ms
+  assert.equal(await store.view(info), first);
+  clock = 5001;
+  assert.notEqual(await store.view(info), first);
+  assert.equal(listings, 2);
+});
+
 /** A listing's catalog entries, by batch key in batch order. */
 function catalogEntries(view: RunView): [string, unknown][] {
   return view.batches.map((b): [string, unknown] => [b.key, view.catalog.get(b.key)])

@@ -86,7 +86,12 @@ export interface RunStoreOptions {
   storage: Storage;
   /** Index reader; default reads the indexers' files from `storage`. */
   index?: IndexReader;
-  /** How long batch listings and the run list are reused, ms. Default 1000. */
+  /**
+   * How long batch listings and the run list are reused, ms. Default 1000. A run's listing is
+   * reused for at least {@link LISTING_COST_FACTOR} times as long as it took, so that polling a
+   * run whose catalog lags far behind (every batch after the settled beginning is listed and
+   * resolved again) costs the API a bounded share of its time.
+   */
   listingTtlMs?: number;
   /** Decoded chunks kept. Default 32. */
   cacheChunks?: number;
@@ -105,7 +110,12 @@ export interface RunStoreOptions {
 interface Timed<T> {
   at: number;
   value: Promise<T>;
+  /** How long making the value took, ms (0 until it is made). */
+  cost?: number;
 }
+
+/** A listing is reused for at least this many times as long as it took (see listingTtlMs). */
+export const LISTING_COST_FACTOR = 10;
 
 interface BatchContents {
   messages: Uint8Array[];
@@ -253,7 +263,8 @@ export class RunStore {
   }
 
   #fresh<T>(t: Timed<T> | undefined): t is Timed<T> {
-    return t !== undefined && this.#now() - t.at < this.#ttl;
+    return t !== undefined &&
+      this.#now() - t.at < Math.max(this.#ttl, LISTING_COST_FACTOR * (t.cost ?? 0));
   }
 
   /**
@@ -336,8 +347,10 @@ export class RunStore {
   view(info: RunInfo): Promise<RunView> {
     const cached = this.#views.get(info.runId);
     if (this.#fresh(cached)) return cached.value;
+    const at = this.#now();
     const value = this.#list(info);
-    const entry = { at: this.#now(), value };
+    const entry: Timed<RunView> = { at, value };
+    value.then(() => entry.cost = this.#now() - at, () => {});
     this.#views.set(info.runId, entry);
     value.catch(() => {
       if (this.#views.get(info.runId) === entry) this.#views.delete(info.runId);
