@@ -90,7 +90,7 @@ export interface RunStoreOptions {
    * How long batch listings and the run list are reused, ms. Default 1000. A run's listing is
    * reused for at least {@link LISTING_COST_FACTOR} times as long as it took, so that polling a
    * run whose catalog lags far behind (every batch after the settled beginning is listed and
-   * resolved again) costs the API a bounded share of its time.
+   * resolved again) costs the API a bounded share of its time. 0: listed on every request.
    */
   listingTtlMs?: number;
   /** Decoded chunks kept. Default 32. */
@@ -263,8 +263,9 @@ export class RunStore {
   }
 
   #fresh<T>(t: Timed<T> | undefined): t is Timed<T> {
-    return t !== undefined &&
-      this.#now() - t.at < Math.max(this.#ttl, LISTING_COST_FACTOR * (t.cost ?? 0));
+    // A TTL of 0 (relist on every request) stays 0.
+    const ttl = this.#ttl > 0 ? Math.max(this.#ttl, LISTING_COST_FACTOR * (t?.cost ?? 0)) : 0;
+    return t !== undefined && this.#now() - t.at < ttl;
   }
 
   /**
