@@ -49,6 +49,7 @@ import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
 import { findGaps, GapWatch } from "./batch_gaps.ts";
 import { inWindow, keptMissing, RawFloors, type RunWindow } from "./raw_floors.ts";
+import { listKeysUpTo } from "../../resources/storage/list_all_keys.ts";
 import {
   type BatchIndexer,
   type IndexKind,
@@ -62,7 +63,6 @@ import { INDEXERS } from "./index_kinds.ts";
 import {
   type BatchRef,
   batchRef,
-  listAllKeys,
   loadRunInfo,
   loadSharedRawBatch,
   MissingBatchError,
@@ -216,8 +216,6 @@ export class IndexerService implements Service {
    * the store.
    */
   readonly #settled = new Set<string>();
-  /** Runs whose done keys were listed once. */
-  readonly #listedDone = new Set<string>();
   /** Raw keys that were not indexed (nor pending here) at the last catch-up. */
   #missingBefore = new Set<string>();
   #nextCatchUp = 0;
@@ -755,7 +753,7 @@ export class IndexerService implements Service {
         if (this.#failed.due(key, size, now)) this.#addPending(ref, [], true, true);
         continue;
       }
-      if (await this.#isIndexed(ref, listed)) continue;
+      if (this.#isIndexed(ref, listed)) continue;
       missing.add(key);
       if (this.#gaps.missingAt(ref.runId, ref.firstTick) !== undefined) this.#fillers.add(key);
       // After the first catch-up, a batch is taken only when it was missing last time too:
@@ -820,20 +818,33 @@ export class IndexerService implements Service {
     const windows = new Map<string, RunWindow>();
     for (const run of this.#knownRuns) {
       if (this.#settled.has(run)) continue;
-      windows.set(run, await this.#floors.list(this.#storage, run, this.#maxListed));
+      const w = await this.#floors.list(this.#storage, run, this.#maxListed);
+      windows.set(run, w);
+      await this.#listDone(run, w);
     }
     return windows;
   }
 
-  /** Whether the batch's done key exists, listing the run's done keys the first time. */
-  async #isIndexed(ref: BatchRef, listed: ReadonlySet<string>): Promise<boolean> {
+  /**
+   * Learns which batches of the window are indexed: the run's done keys from the window's
+   * anchor on, as many as the window has keys (done keys sort by tick, as raw keys do). The
+   * anchor's own is known already: the floor stays known, and the end of the last window was
+   * looked up with it. (Listing every done key of a run when first seen held them all, a key
+   * per batch of a long run, until the floor passed them.)
+   */
+  async #listDone(runId: string, w: RunWindow): Promise<void> {
+    const anchor = w.fromFloor ? this.#floors.get(runId) : batchRef(w.keys[0] ?? "");
+    const after = anchor === undefined || anchor === null
+      ? undefined
+      : this.#indexer.doneKey(anchor);
+    const max = Math.max(1, w.keys.length);
+    const done = await listKeysUpTo(this.#storage, this.#indexer.donePrefix(runId), { after, max });
+    for (const k of done.keys) this.#known.add(k);
+  }
+
+  /** Whether the batch's done key is known to exist (see #listDone). */
+  #isIndexed(ref: BatchRef, listed: ReadonlySet<string>): boolean {
     const doneKey = this.#indexer.doneKey(ref);
-    if (!this.#listedDone.has(ref.runId)) {
-      for (const k of await listAllKeys(this.#storage, this.#indexer.donePrefix(ref.runId))) {
-        this.#known.add(k);
-      }
-      this.#listedDone.add(ref.runId);
-    }
     if (listed.has(doneKey)) this.#known.add(doneKey);
     if (!this.#known.has(doneKey)) return false;
     if (ref.lastTick > this.#m.last_tick) this.#m.last_tick = ref.lastTick;

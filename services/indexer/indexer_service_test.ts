@@ -362,16 +362,18 @@ Deno.test("a catch-up takes at most maxFoundPending of the batches it finds, the
   );
 });
 
-Deno.test("a catch-up lists at most maxListedBatches raw keys of a run; the windows cover the run, which is indexed and settled", async () => {
+Deno.test("a catch-up lists at most maxListedBatches raw keys (and done keys) of a run; the windows cover the run, which is indexed and settled", async () => {
   const run = await copyRun();
   const raw = `runs/${run.runId}/raw/`;
   const sizes: number[] = [];
+  const donePages: (number | undefined)[] = [];
   const storage = new Proxy(run.storage, {
     get(target, prop, receiver) {
       if (prop === "listKeys") {
         return async (prefix: string, options?: Parameters<Storage["listKeys"]>[1]) => {
           const page = await target.listKeys(prefix, options);
           if (prefix === raw) sizes.push(page.keys.length);
+          if (prefix === INDEXERS.catalog.donePrefix(run.runId)) donePages.push(options?.pageSize);
           return page;
         };
       }
@@ -391,7 +393,20 @@ Deno.test("a catch-up lists at most maxListedBatches raw keys of a run; the wind
   await indexer.stop();
   ok(run.batches.length > 2);
   ok(sizes.length > 0 && sizes.every((n) => n <= 2), `raw listings of ${sizes.join(", ")} keys`);
+  // Done keys too are listed over the window only, not all of the run's at once.
+  ok(donePages.length > 0 && donePages.every((n) => n !== undefined && n <= 3), `${donePages}`);
   strictEqual(indexer.status().error, undefined);
+  // A fresh instance (a restart) finds every batch indexed, a window at a time.
+  const again = testIndexer("catalog", topic, storage, {
+    group: "catalog-again",
+    catchUpIntervalMs: 10,
+    maxListedBatches: 2,
+  });
+  await again.start();
+  await until("settled again", () => again.status().metrics.settled_runs === 1);
+  await again.stop();
+  strictEqual(again.status().metrics.batches, 0);
+  strictEqual(again.status().metrics.found_batches, 0);
 });
 
 Deno.test("a finished, fully indexed run is settled: the catch-up stops listing it until a BatchInfo names it again", async () => {
