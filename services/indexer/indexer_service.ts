@@ -826,17 +826,19 @@ export class IndexerService implements Service {
   }
 
   /**
-   * Learns which batches of the window are indexed: the run's done keys from the window's
-   * anchor on, as many as the window has keys (done keys sort by tick, as raw keys do). The
-   * anchor's own is known already: the floor stays known, and the end of the last window was
-   * looked up with it. (Listing every done key of a run when first seen held them all, a key
-   * per batch of a long run, until the floor passed them.)
+   * Learns which batches of the window are indexed: the run's done keys after the window's
+   * anchor, as many as the window has keys (done keys sort by tick, as raw keys do), and the
+   * anchor's own unless known (the floor's stays known). (Listing every done key of a run when
+   * first seen held them all, a key per batch of a long run, until the floor passed them.)
    */
   async #listDone(runId: string, w: RunWindow): Promise<void> {
     const anchor = w.fromFloor ? this.#floors.get(runId) : batchRef(w.keys[0] ?? "");
     const after = anchor === undefined || anchor === null
       ? undefined
       : this.#indexer.doneKey(anchor);
+    if (after !== undefined && !this.#known.has(after) && await this.#storage.exists(after)) {
+      this.#known.add(after);
+    }
     const max = Math.max(1, w.keys.length);
     const done = await listKeysUpTo(this.#storage, this.#indexer.donePrefix(runId), { after, max });
     for (const k of done.keys) this.#known.add(k);
