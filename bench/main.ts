@@ -16,6 +16,7 @@ import { engineHostCost } from "./engine_host_bench.ts";
 import { memorySteadyState } from "./memory_bench.ts";
 import { storeSizeIndexing } from "./store_size_bench.ts";
 import { pipelineGoals } from "./goals_bench.ts";
+import { batchListFigures } from "./batch_list_bench.ts";
 
 const SUITES: Suite[] = [
   engineThroughput,
@@ -25,6 +26,7 @@ const SUITES: Suite[] = [
   pipelineVsEngine,
   pipelineGoals,
   apiThroughput,
+  batchListFigures,
   kafkaThroughput,
   s3Throughput,
   kafkaS3Throughput,
