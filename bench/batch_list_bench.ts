@@ -9,6 +9,7 @@
 import { batchKey } from "../services/common/storage_layout.ts";
 import type { BatchRef, CatalogFacts } from "../services/api/batch_listing.ts";
 import { BatchList, SettledBatches } from "../services/api/batch_list.ts";
+import { lastAtOrBelow } from "../services/api/tick_spans.ts";
 import { type Figure, type Suite, timeIt } from "./_harness.ts";
 
 const BATCHES = Number(Deno.env.get("EVOCHORA_BENCH_BATCHES") ?? 200_000);
@@ -43,21 +44,6 @@ function retained(make: () => unknown): number {
   return after - before;
 }
 
-/** Floor index by binary search over first ticks (the old listing's lookup). */
-function floorIndex(xs: readonly number[], v: number): number {
-  let lo = 0;
-  let hi = xs.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid]! <= v) {
-      found = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return found;
-}
-
 /** Batch memory and lookups: objects (before) and columns (now). */
 export const batchListFigures: Suite = {
   name: "api listing: a long run's batches as objects vs columns",
@@ -90,7 +76,7 @@ export const batchListFigures: Suite = {
     const ticks = Array.from({ length: 1024 }, (_, i) => ((i * 7919) % BATCHES) * 500 + 250);
     const objectLookup = timeIt(() => {
       const t = ticks[k++ & 1023]!;
-      const b = objects.batches[floorIndex(objects.firstTicks, t)]!;
+      const b = objects.batches[lastAtOrBelow(BATCHES, (i) => objects.firstTicks[i]!, t)]!;
       if (objects.catalog.get(b.key) === undefined) throw new Error("no entry");
     });
     const columnLookup = timeIt(() => {

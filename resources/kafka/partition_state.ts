@@ -149,7 +149,6 @@ export class PartitionState {
           partition: this.partition,
           offset: r.offset,
         }),
-        r.value.byteLength,
       );
     } else {
       this.#ingestPart(r, part);
@@ -202,9 +201,9 @@ export class PartitionState {
     if (this.committed === undefined || position > this.committed) this.committed = position;
   }
 
-  #pushReady(d: Delivery, bytes: number): void {
+  #pushReady(d: Delivery): void {
     this.#ready.push(d);
-    this.readyBytes += bytes + RECORD_OVERHEAD_BYTES;
+    this.readyBytes += d.value.byteLength + RECORD_OVERHEAD_BYTES;
   }
 
   #ingestPart(r: IncomingRecord, p: PartInfo): void {
@@ -261,7 +260,6 @@ export class PartitionState {
     if (a.offsets.length > 1) this.#multi.set(offset, [...a.offsets]);
     this.#pushReady(
       Object.freeze({ key: a.key, value, headers: a.headers, partition: this.partition, offset }),
-      value.byteLength,
     );
   }
 

@@ -16,14 +16,7 @@ export async function listAllKeys(
   prefix: string,
   after?: string,
 ): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor: string | undefined = after;
-  do {
-    const page = await storage.listKeys(prefix, cursor === undefined ? {} : { cursor });
-    keys.push(...page.keys);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return keys;
+  return (await listKeysUpTo(storage, prefix, { after, max: Infinity })).keys;
 }
 
 /** A bounded listing: {@link listKeysUpTo}. */
@@ -35,14 +28,15 @@ export interface KeyWindow {
 
 /**
  * At most `max` keys under `prefix` (after the key `after`, when given), following the pages
- * only as far as needed: a listing whose cost does not grow with what lies beyond.
+ * only as far as needed: a listing whose cost does not grow with what lies beyond. `max`
+ * Infinity lists them all.
  */
 export async function listKeysUpTo(
   storage: Storage,
   prefix: string,
   options: { after?: string | undefined; max: number },
 ): Promise<KeyWindow> {
-  if (!Number.isInteger(options.max) || options.max < 1) {
+  if (!(Number.isInteger(options.max) || options.max === Infinity) || options.max < 1) {
     throw new RangeError(`max must be an integer >= 1, got ${options.max}`);
   }
   const keys: string[] = [];

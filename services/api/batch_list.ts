@@ -5,7 +5,7 @@
  * The batches after it, few unless the catalog lags, are objects. Listings that kept every
  * batch as objects (its key, its spans, its catalog entry: ~650 bytes retained) and copied
  * them each time grew the API by hundreds of MiB a day on a run storing a few batches a
- * second; the columns take ~160 bytes a batch (`deno task bench "api listing"`) and give the
+ * second; the columns take ~140 bytes a batch (`deno task bench "api listing"`) and give the
  * collector nothing to trace.
  *
  * @module
@@ -13,7 +13,7 @@
 
 import { batchKey, parseBatchKey } from "../common/storage_layout.ts";
 import type { BatchRef, CatalogFacts } from "./batch_listing.ts";
-import { joinSpan, spanLast, type TickSpan } from "./tick_spans.ts";
+import { joinSpan, lastAtOrBelow, spanLast, type TickSpan } from "./tick_spans.ts";
 
 /** What a settled batch keeps beside its columns when it is not the usual one. */
 interface Unusual {
@@ -25,7 +25,9 @@ interface Unusual {
   factsSpans?: readonly TickSpan[] | string;
 }
 
-const FIELDS = ["first", "last", "step", "bytes", "alive", "cum", "jStep", "jCount"] as const;
+/** Columns: ticks, single span's step, organisms alive, stored bytes summed up to the batch
+ * (its own are the difference), the joined span it ends in (step and count so far). */
+const FIELDS = ["first", "last", "step", "alive", "cum", "jStep", "jCount"] as const;
 
 /**
  * The settled beginning of one run's listings, in columns; append-only. A listing holds it
@@ -62,7 +64,6 @@ export class SettledBatches {
     c.first[i] = b.firstTick;
     c.last[i] = b.lastTick;
     c.step[i] = single ? b.spans[0]!.step : NaN;
-    c.bytes[i] = facts.storedBytes;
     c.alive[i] = facts.organismsAlive;
     c.cum[i] = (i > 0 ? c.cum[i - 1]! : 0) + facts.storedBytes;
     const u: Unusual = {};
@@ -114,7 +115,7 @@ export class SettledBatches {
   facts(i: number): CatalogFacts {
     const odd = this.#unusual.get(i)?.factsSpans;
     return {
-      storedBytes: this.#cols.bytes[i]!,
+      storedBytes: this.storedBytes(i + 1) - this.storedBytes(i),
       organismsAlive: this.#cols.alive[i]!,
       spans: odd ?? this.spans(i),
     };
@@ -138,18 +139,8 @@ export class SettledBatches {
 
   /** Index of the last of the first n batches starting at or before `tick`, or -1. */
   floorIndex(n: number, tick: number): number {
-    let lo = 0;
-    let hi = n - 1;
-    let found = -1;
     const first = this.#cols.first;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (first[mid]! <= tick) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+    return lastAtOrBelow(n, (i) => first[i]!, tick);
   }
 
   /** Index of the batch with `key` among the first n, or -1. */
@@ -227,18 +218,7 @@ export class BatchList implements Iterable<BatchRef> {
 
   /** Index of the last batch starting at or before `tick`, or -1. */
   floorIndex(tick: number): number {
-    const t = this.tail;
-    if (t.length === 0 || t[0]!.firstTick > tick) {
-      return this.settled.floorIndex(this.settledCount, tick);
-    }
-    let lo = 0;
-    let hi = t.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (t[mid]!.firstTick <= tick) lo = mid;
-      else hi = mid - 1;
-    }
-    return this.settledCount + lo;
+    return lastAtOrBelow(this.length, (i) => this.firstTick(i), tick);
   }
 
   *[Symbol.iterator](): Iterator<BatchRef> {

@@ -11,7 +11,7 @@
 import type { ChunkHeader } from "../../codec/mod.ts";
 import type { CatalogEntry } from "../common/index_schema.ts";
 import { eachLimited } from "./each_limited.ts";
-import { spanLast, spansOf, type TickSpan } from "./tick_spans.ts";
+import { lastAtOrBelow, spanLast, spansOf, type TickSpan } from "./tick_spans.ts";
 
 /** One raw batch file the API serves ticks from. */
 export interface BatchRef {
@@ -233,14 +233,7 @@ function disjoint(
 
 /** Index of the first batch starting after `tick`. */
 function insertionPoint(batches: readonly BatchRef[], tick: number): number {
-  let lo = 0;
-  let hi = batches.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (batches[mid]!.firstTick <= tick) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return lastAtOrBelow(batches.length, (i) => batches[i]!.firstTick, tick) + 1;
 }
 
 function gapsBetween(batches: readonly BatchRef[], sampling: number): TickGap[] {

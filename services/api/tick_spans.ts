@@ -111,12 +111,20 @@ export function joinSpan(out: TickSpan[], s: TickSpan): void {
 
 /** Index of the last span whose first tick is <= tick, or -1. */
 function spanIndex(spans: readonly TickSpan[], tick: number): number {
+  return lastAtOrBelow(spans.length, (i) => spans[i]!.first, tick);
+}
+
+/**
+ * Index of the last of `length` ascending values (`valueAt(i)`) that is <= `v`, or -1: the
+ * span, batch or chunk a tick falls in, by binary search.
+ */
+export function lastAtOrBelow(length: number, valueAt: (i: number) => number, v: number): number {
   let lo = 0;
-  let hi = spans.length - 1;
+  let hi = length - 1;
   let found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (spans[mid]!.first <= tick) {
+    if (valueAt(mid) <= v) {
       found = mid;
       lo = mid + 1;
     } else hi = mid - 1;

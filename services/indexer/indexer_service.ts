@@ -869,17 +869,7 @@ export class IndexerService implements Service {
       } catch {
         continue; // without the sampling interval holes cannot be told from batch ends
       }
-      // The window's first batch (the floor, or where the previous window ended) is stored:
-      // holes are looked for after it, and up to the window's last batch unless it is the end.
-      const w = windows.get(runId);
-      const first = refs.reduce((n, r) => Math.min(n, r.firstTick), Infinity);
-      const from = w?.fromFloor !== false ? this.#floors.get(runId)?.firstTick ?? 0 : first;
-      const span = {
-        firstTick: w?.fromFloor !== false ? 0 : first,
-        lastTick: w?.complete !== false
-          ? Infinity
-          : refs.reduce((n, r) => Math.max(n, r.lastTick), 0),
-      };
+      const { from, span } = this.#floors.lookedAt(runId, windows.get(runId), refs);
       for (const g of this.#gaps.observe(runId, findGaps(refs, sampling, from), now, span)) {
         this.#remember(
           `ticks ${g.firstTick}..${g.lastTick} of run '${runId}' are no longer missing`,

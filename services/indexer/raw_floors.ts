@@ -14,7 +14,7 @@
  */
 
 import type { Storage } from "../../resources/storage/storage.ts";
-import { listAllKeys, listKeysUpTo } from "../../resources/storage/list_all_keys.ts";
+import { listKeysUpTo } from "../../resources/storage/list_all_keys.ts";
 import { rawPrefix, runIdOf } from "../common/storage_layout.ts";
 import type { BatchRef } from "./raw_batch.ts";
 
@@ -48,9 +48,7 @@ export class RawFloors {
   async list(storage: Storage, runId: string, max = Infinity): Promise<RunWindow> {
     const floor = this.#floors.get(runId)?.key;
     const anchor = this.#resume.get(runId) ?? floor;
-    const window = max === Infinity
-      ? { keys: await listAllKeys(storage, rawPrefix(runId), anchor), more: false }
-      : await listKeysUpTo(storage, rawPrefix(runId), { after: anchor, max });
+    const window = await listKeysUpTo(storage, rawPrefix(runId), { after: anchor, max });
     const last = window.keys.at(-1);
     if (window.more && last !== undefined) this.#resume.set(runId, last);
     else this.#resume.delete(runId);
@@ -58,6 +56,30 @@ export class RawFloors {
       keys: anchor === undefined ? window.keys : [anchor, ...window.keys],
       fromFloor: anchor === floor,
       complete: !window.more,
+    };
+  }
+
+  /**
+   * What a window of the run (`refs`: its batches) says about holes: they are looked for from
+   * tick `from` on (its first batch, the floor or where the last window ended, is stored), and
+   * the gaps it finds replace those watched within `span` (up to its last batch, unless it
+   * reached the run's end). A missing window counts as the whole run from its floor.
+   */
+  lookedAt(
+    runId: string,
+    w: RunWindow | undefined,
+    refs: readonly BatchRef[],
+  ): { from: number; span: { firstTick: number; lastTick: number } } {
+    const fromFloor = w?.fromFloor !== false;
+    const first = refs.reduce((n, r) => Math.min(n, r.firstTick), Infinity);
+    return {
+      from: fromFloor ? this.#floors.get(runId)?.firstTick ?? 0 : first,
+      span: {
+        firstTick: fromFloor ? 0 : first,
+        lastTick: w?.complete !== false
+          ? Infinity
+          : refs.reduce((n, r) => Math.max(n, r.lastTick), 0),
+      },
     };
   }
 
