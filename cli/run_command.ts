@@ -259,10 +259,20 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
       );
     }
     const timer = setInterval(() => progress.update(status), 250);
-    await Promise.race([
-      engine.done,
-      new Promise<void>((r) => stopSignal.signal.addEventListener("abort", () => r())),
-    ]);
+    const stopped = new Promise<void>((r) =>
+      stopSignal.signal.addEventListener("abort", () => r())
+    );
+    await Promise.race([engine.done, stopped]);
+    if (engine.extinctAt !== null) {
+      console.error(
+        (progress.enabled ? "\n" : "") +
+          `Run ${engine.runId}: the population died out at tick ${engine.extinctAt}; the run ` +
+          `ends there (endWhenExtinct: false in the engine's config simulates on)` +
+          (dev ? "; still serving its data, Ctrl-C to stop" : ""),
+      );
+      // dev is for watching: the run stays on view until the user is done with it.
+      if (dev) await stopped;
+    }
     const complete = await pipeline.stop(drainMs);
     clearInterval(timer);
     progress.done(status);

@@ -64,6 +64,12 @@ function str(path: string, v: unknown, fallback?: string): string {
   return v;
 }
 
+function bool(path: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== "boolean") throw new ConfigError(path, "expected true or false");
+  return v;
+}
+
 function onlyFields(path: string, o: Obj, allowed: readonly string[]): void {
   for (const k of Object.keys(o)) {
     if (!allowed.includes(k)) {
@@ -218,12 +224,10 @@ function resolveService(
         "chunksPerBatch",
         "zstdLevel",
         "compressOnWorker",
+        "endWhenExtinct",
         "runId",
         "checkpointStorage",
       ]);
-      if (raw.compressOnWorker !== undefined && typeof raw.compressOnWorker !== "boolean") {
-        throw new ConfigError(`${path}.compressOnWorker`, "expected true or false");
-      }
       if (raw.engine !== undefined && !isObj(raw.engine)) {
         throw new ConfigError(`${path}.engine`, "expected an object");
       }
@@ -235,7 +239,8 @@ function resolveService(
         ticks: int(`${path}.ticks`, raw.ticks, 0, 0, Number.MAX_SAFE_INTEGER),
         chunksPerBatch: int(`${path}.chunksPerBatch`, raw.chunksPerBatch, 5, 1, 100000),
         zstdLevel: int(`${path}.zstdLevel`, raw.zstdLevel, 3, 1, 19),
-        compressOnWorker: raw.compressOnWorker ?? true,
+        compressOnWorker: bool(`${path}.compressOnWorker`, raw.compressOnWorker, true),
+        endWhenExtinct: bool(`${path}.endWhenExtinct`, raw.endWhenExtinct, true),
       };
       if (raw.runId !== undefined) {
         const id = str(`${path}.runId`, raw.runId);

@@ -41,8 +41,17 @@ Deno.test("the default config resolves with 3 persistence workers started before
   if (p.kind === "persistence") assert.equal(p.checkOnWorker, true);
   const e = c.services["simulation-engine"]!;
   if (e.kind === "simulation-engine") {
-    assert.deepEqual([e.zstdLevel, e.compressOnWorker], [3, true]);
+    assert.deepEqual([e.zstdLevel, e.compressOnWorker, e.endWhenExtinct], [3, true, true]);
   }
+});
+
+Deno.test("endWhenExtinct that is not a boolean names the field", () => {
+  const cfg = defaultConfig();
+  (cfg.services["simulation-engine"] as unknown as { endWhenExtinct: string }).endWhenExtinct =
+    "no";
+  const e = errorOf(cfg);
+  assert.equal(e.field, "services.simulation-engine.endWhenExtinct");
+  assert.match(e.message, /expected true or false/);
 });
 
 Deno.test("an unknown resource kind names the field and the allowed kinds", () => {

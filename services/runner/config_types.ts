@@ -111,6 +111,11 @@ export interface SimulationEngineServiceConfig {
   engine?: EngineConfigInput;
   /** Ticks to run; 0 runs until stopped. Default 0. */
   ticks?: number;
+  /**
+   * End the run when its population has died out (nothing can live in the world again).
+   * Default true; false simulates the empty world on to `ticks`.
+   */
+  endWhenExtinct?: boolean;
   /** Chunks per batch file: batch boundaries are chunk index / this. Default 5. */
   chunksPerBatch?: number;
   /**

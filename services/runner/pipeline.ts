@@ -173,6 +173,7 @@ export class Pipeline {
             metadataOutput: queue(s.metadataOutput),
             engine: s.engine,
             ticks: s.ticks,
+            endWhenExtinct: s.endWhenExtinct,
             chunksPerBatch: s.chunksPerBatch,
             zstdLevel: s.zstdLevel,
             clock: CHUNK_CLOCK,

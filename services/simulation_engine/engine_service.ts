@@ -56,6 +56,12 @@ export interface EngineServiceOptions {
   engine: EngineConfigInput;
   /** Ticks to run; 0 until stopped. */
   ticks: number;
+  /**
+   * End the run when its population has died out (default true): a world without organisms
+   * never has any again, and the engine, with nothing to execute, ran ~90000 empty ticks a
+   * second into storage, faster than the rest of the pipeline could keep up with.
+   */
+  endWhenExtinct?: boolean;
   chunksPerBatch: number;
   /** zstd level of the batches (default 3). */
   zstdLevel?: number;
@@ -141,6 +147,7 @@ export class EngineService implements Service {
   #checkpoints = 0;
   #checkpointBytes = 0;
   #checkpointMs = 0;
+  #extinctAt: number | null = null;
 
   constructor(options: EngineServiceOptions) {
     this.#options = options;
@@ -202,9 +209,21 @@ export class EngineService implements Service {
     }, (signal) => this.#loop(signal));
   }
 
+  /** The tick at which the run ended because its population had died out, or null. */
+  get extinctAt(): number | null {
+    return this.#extinctAt;
+  }
+
   async #loop(signal: AbortSignal): Promise<void> {
     const sim = this.engine.sim;
     const target = this.#options.ticks;
+    const extinction = this.#options.endWhenExtinct ?? true;
+    const goesOn = () => {
+      if (target !== 0 && sim.tick >= target) return false;
+      if (!extinction || sim.organisms.length > 0) return true;
+      this.#extinctAt = sim.tick;
+      return false;
+    };
     const slice = this.#options.sliceMs ?? 20;
     // One chunk is held back so the run's last chunk can be marked final, which closes the
     // last (short) batch without waiting for chunks that never come. A checkpoint taken after
@@ -217,10 +236,10 @@ export class EngineService implements Service {
       held = { chunk: c, checkpoint: flushed ? null : this.#dueCheckpoint(c) };
     };
     await emit(this.#stream.observe()); // tick 0 (nothing when restored at an observed tick)
-    while (!signal.aborted && (target === 0 || sim.tick < target)) {
+    while (!signal.aborted && goesOn()) {
       const until = performance.now() + slice;
       let chunk: EncodedChunk | null = null;
-      while (chunk === null && (target === 0 || sim.tick < target)) {
+      while (chunk === null && goesOn()) {
         sim.step();
         chunk = this.#stream.observe();
         if (performance.now() > until) break;
@@ -351,6 +370,7 @@ export class EngineService implements Service {
       checkpoints: this.#checkpoints,
       checkpoint_bytes: this.#checkpointBytes,
       checkpoint_ms: this.#checkpointMs,
+      extinct_at_tick: this.#extinctAt ?? -1,
     });
   }
 }

@@ -7,6 +7,7 @@ import { decompressZstd } from "../../resources/storage/zstd.ts";
 import { readChunkHeader } from "../../codec/mod.ts";
 import { readRunTarget } from "../common/run_target.ts";
 import { checkpointTicks } from "./checkpoint_store.ts";
+import { ancestorPlacement } from "./runtime/mod.ts";
 import {
   type EngineCheckpoint,
   EngineService,
@@ -266,4 +267,48 @@ Deno.test("a checkpoint write that fails while storage is away is retried, and t
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+/** A 64x64 world of four ancestors with little energy and no energy sources: they starve. */
+async function starving(endWhenExtinct?: boolean) {
+  const output = new RecordingQueue();
+  const service = new EngineService({
+    name: "engine",
+    output,
+    metadataOutput: new RecordingQueue(),
+    engine: {
+      ...ENGINE,
+      shape: [64, 64],
+      energy: { initialCount: 0, solarPer1000Ticks: 0, geysers: 0 },
+      programs: [ancestorPlacement(4, 60)],
+    },
+    ticks: 2000,
+    ...(endWhenExtinct === undefined ? {} : { endWhenExtinct }),
+    chunksPerBatch: 3,
+    runId: "starving",
+    clock: () => 0,
+  });
+  await service.start();
+  await service.done;
+  return { records: output.records, service };
+}
+
+Deno.test("a run whose population dies out ends at that tick, its last chunk final", async () => {
+  const { records, service } = await starving();
+  const extinct = service.extinctAt;
+  assert.ok(extinct !== null && extinct > 0 && extinct < 2000, `extinct at ${extinct}`);
+  assert.equal(service.engine.sim.tick, extinct);
+  assert.equal(service.engine.sim.organisms.length, 0);
+  assert.equal(service.status().metrics.extinct_at_tick, extinct);
+  assert.equal(records.at(-1)!.headers?.final, "1");
+  assert.equal(Number(records.at(-1)!.headers?.last), extinct);
+});
+
+Deno.test("with endWhenExtinct false an empty world is simulated on to the run's ticks", async () => {
+  const { records, service } = await starving(false);
+  assert.equal(service.extinctAt, null);
+  assert.equal(service.engine.sim.tick, 2000);
+  assert.equal(service.engine.sim.organisms.length, 0);
+  assert.equal(service.status().metrics.extinct_at_tick, -1);
+  assert.equal(records.at(-1)!.headers?.last, "2000");
 });

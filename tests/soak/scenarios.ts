@@ -70,7 +70,8 @@ function allServices(workers: number, o: ScenarioOptions): PipelineConfig["servi
     output: "raw-tick-data",
     metadataOutput: "metadata",
     ticks: 0,
-    ...(o.emptyWorld ? { engine: { programs: [] } } : {}),
+    // An empty world is simulated on (a flood of tiny batches) rather than ended at tick 0.
+    ...(o.emptyWorld ? { engine: { programs: [] }, endWhenExtinct: false } : {}),
   };
   return out;
 }
