@@ -43,6 +43,8 @@ export class Organism {
   readonly dr: Int32Array = new Int32Array(DATA_REGISTERS);
   /** Location registers, LOCATION_REGISTERS vectors of `dims` components, flat. */
   readonly lr: Int32Array;
+  /** Each location register as a view of {@link lr} (made once: a view per access was garbage). */
+  readonly lrViews: Int32Array[];
   readonly dataStack: number[] = [];
   /** Location stack, vectors. */
   readonly locationStack: Int32Array[] = [];
@@ -97,6 +99,10 @@ export class Organism {
     this.er = init.energy;
     this.rng = init.rng;
     this.lr = new Int32Array(LOCATION_REGISTERS * init.dims);
+    this.lrViews = Array.from(
+      { length: LOCATION_REGISTERS },
+      (_, l) => this.lr.subarray(l * init.dims, (l + 1) * init.dims),
+    );
     this.dps[0] = init.ip;
     this.dps[1] = init.ip;
   }

@@ -145,7 +145,7 @@ export class Vm {
     o.lastOpcode = op;
     o.lastAt = o.ip;
     const args = o.lastArgs;
-    args.length = len - 1;
+    if (args.length !== len - 1) args.length = len - 1;
     for (let i = 1; i < len; i++) args[i - 1] = this.#cells[this.#argPos[i]!]! & CONTENT_MASK;
     let energy = this.#energy;
     let entropy = this.#entropy;
@@ -193,7 +193,7 @@ export class Vm {
 
   /** Location register as a view. */
   #lrView(o: Organism, l: number): Int32Array {
-    return o.lr.subarray(l * this.#dims, (l + 1) * this.#dims);
+    return o.lrViews[l]!;
   }
 
   /** Axis and sign of a unit vector, or -1 when it is not one. */
