@@ -19,15 +19,80 @@ import type {
   TickDelta,
 } from "../proto/mod.ts";
 import { checkEnd, expectLen, int32, Reader, sint32, tickSummary } from "./_proto_reader.ts";
+import {
+  type DecodedColumns,
+  type OrganismShape,
+  readOrganismColumns,
+  resolveOrganisms,
+} from "./organism_columns.ts";
 
 export { ChunkDecodeError } from "./_proto_reader.ts";
 
 /** Wire layouts by field number (see Reader.tag), from proto/evochora/v1/tick.proto. */
 const CELLS = " rrr";
 const ORGANISM = " vvvvrrrvrrrrrvvvvvrvvlvvlvvvr";
-const TICK_DATA = " vlllv";
-const TICK_DELTA = " vvlllv";
+const TICK_DATA = " vlllvl";
+const TICK_DELTA = " vvlllvl";
 const CHUNK = " lvvllvvvv";
+
+type Acc<T> = { get(o: OrganismState): T; set(o: OrganismState, v: T): void };
+const num = (get: (o: OrganismState) => number, set: (o: OrganismState, v: number) => void) => ({
+  get,
+  set,
+});
+
+/** OrganismState as the columns fill it (see ./organism_columns.ts). */
+const FULL_SHAPE: OrganismShape<OrganismState> = {
+  empty: (id) => ({ ...organismState(new Reader(new Uint8Array(0)), 0), id }),
+  copy: (o) => ({
+    ...o,
+    ip: o.ip.slice(),
+    dv: o.dv.slice(),
+    dataPointers: o.dataPointers.slice(),
+    dataRegisters: o.dataRegisters.slice(),
+    locationRegisters: o.locationRegisters.slice(),
+    dataStack: o.dataStack.slice(),
+    locationStack: o.locationStack.slice(),
+    callStack: o.callStack.slice(),
+    lastArgs: o.lastArgs.slice(),
+    lastPosition: o.lastPosition.slice(),
+  }),
+  id: (o) => o.id,
+  numbers: new Map<number, Acc<number>>([
+    [2, num((o) => o.parentId, (o, v) => o.parentId = v)],
+    [3, num((o) => Number(o.birthTick), (o, v) => o.birthTick = BigInt(v))],
+    [4, num((o) => o.generation, (o, v) => o.generation = v)],
+    [8, num((o) => o.activeDp, (o, v) => o.activeDp = v)],
+    [14, num((o) => o.energy, (o, v) => o.energy = v)],
+    [15, num((o) => o.entropy, (o, v) => o.entropy = v)],
+    [16, num((o) => o.marker, (o, v) => o.marker = v)],
+    [17, num((o) => o.genomeHash, (o, v) => o.genomeHash = v)],
+    [18, num((o) => o.lastOpcode, (o, v) => o.lastOpcode = v)],
+    [20, num((o) => o.lastCost, (o, v) => o.lastCost = v)],
+    [21, num((o) => Number(o.lastFailed), (o, v) => o.lastFailed = v !== 0)],
+    [23, num((o) => Number(o.instructionsExecuted), (o, v) => o.instructionsExecuted = BigInt(v))],
+    [24, num((o) => Number(o.alive), (o, v) => o.alive = v !== 0)],
+    [26, num((o) => o.children, (o, v) => o.children = v)],
+    [27, num((o) => o.bodySize, (o, v) => o.bodySize = v)],
+    [28, num((o) => Number(o.deathTick), (o, v) => o.deathTick = BigInt(v))],
+  ]),
+  arrays: new Map<number, Acc<number[]>>([
+    [5, { get: (o) => o.ip, set: (o, v) => o.ip = v }],
+    [6, { get: (o) => o.dv, set: (o, v) => o.dv = v }],
+    [7, { get: (o) => o.dataPointers, set: (o, v) => o.dataPointers = v }],
+    [9, { get: (o) => o.dataRegisters, set: (o, v) => o.dataRegisters = v }],
+    [10, { get: (o) => o.locationRegisters, set: (o, v) => o.locationRegisters = v }],
+    [11, { get: (o) => o.dataStack, set: (o, v) => o.dataStack = v }],
+    [12, { get: (o) => o.locationStack, set: (o, v) => o.locationStack = v }],
+    [13, { get: (o) => o.callStack, set: (o, v) => o.callStack = v }],
+    [19, { get: (o) => o.lastArgs, set: (o, v) => o.lastArgs = v }],
+    [29, { get: (o) => o.lastPosition, set: (o, v) => o.lastPosition = v }],
+  ]),
+  strings: new Map([
+    [22, { set: (o: OrganismState, v: string) => o.failureReason = v }],
+    [25, { set: (o: OrganismState, v: string) => o.deathReason = v }],
+  ]),
+};
 
 function cellColumns(r: Reader, end: number): CellColumns {
   const m: CellColumns = {
@@ -189,7 +254,10 @@ function organismState(r: Reader, end: number): OrganismState {
   return m;
 }
 
-function tickData(r: Reader, end: number): TickData {
+/** A sample's organism columns (format 2), resolved once the chunk's samples are all read. */
+type Pending = Map<TickData | TickDelta, DecodedColumns>;
+
+function tickData(r: Reader, end: number, pending: Pending): TickData {
   const m: TickData = {
     $typeName: "evochora.v1.TickData",
     tick: 0n,
@@ -215,6 +283,9 @@ function tickData(r: Reader, end: number): TickData {
       case 5:
         m.rngStateHash = r.uint64();
         break;
+      case 6:
+        pending.set(m, readOrganismColumns(r, expectLen(r, w)));
+        break;
       default:
         r.skip(w);
     }
@@ -223,7 +294,7 @@ function tickData(r: Reader, end: number): TickData {
   return m;
 }
 
-function tickDelta(r: Reader, end: number): TickDelta {
+function tickDelta(r: Reader, end: number, pending: Pending): TickDelta {
   const m: TickDelta = {
     $typeName: "evochora.v1.TickDelta",
     tick: 0n,
@@ -253,6 +324,9 @@ function tickDelta(r: Reader, end: number): TickDelta {
       case 6:
         m.rngStateHash = r.uint64();
         break;
+      case 7:
+        pending.set(m, readOrganismColumns(r, expectLen(r, w)));
+        break;
       default:
         r.skip(w);
     }
@@ -279,6 +353,7 @@ export function decodeTickDataChunk(bytes: Uint8Array): TickDataChunk {
     createdAtMs: 0n,
   };
   const end = bytes.length;
+  const pending: Pending = new Map();
   while (r.pos < end) {
     const t = r.tag(CHUNK);
     const w = t & 7;
@@ -293,10 +368,10 @@ export function decodeTickDataChunk(bytes: Uint8Array): TickDataChunk {
         m.lastTick = r.int64();
         break;
       case 4:
-        m.snapshot = tickData(r, expectLen(r, w));
+        m.snapshot = tickData(r, expectLen(r, w), pending);
         break;
       case 5:
-        m.deltas.push(tickDelta(r, expectLen(r, w)));
+        m.deltas.push(tickDelta(r, expectLen(r, w), pending));
         break;
       case 6:
         m.formatVersion = r.int32() as FormatVersion;
@@ -315,5 +390,57 @@ export function decodeTickDataChunk(bytes: Uint8Array): TickDataChunk {
     }
   }
   checkEnd(r, end);
+  if (pending.size > 0) resolveSamples(m, (s) => pending.get(s));
   return m;
+}
+
+/**
+ * Fills the `organisms` of every sample of `chunk` that holds organism columns (format 2),
+ * from the columns and the sample before; `columnsOf` gives a sample's columns.
+ */
+function resolveSamples(
+  chunk: TickDataChunk,
+  columnsOf: (s: TickData | TickDelta) => DecodedColumns | undefined,
+): void {
+  let previous: OrganismState[] = [];
+  const samples: (TickData | TickDelta)[] = chunk.snapshot === undefined
+    ? chunk.deltas
+    : [chunk.snapshot, ...chunk.deltas];
+  for (const s of samples) {
+    const columns = columnsOf(s);
+    if (columns !== undefined) {
+      const full = s.$typeName === "evochora.v1.TickData" || s.deltaType === 3; // FULL
+      s.organisms = resolveOrganisms(columns, full ? [] : previous, FULL_SHAPE);
+    }
+    previous = s.organisms;
+  }
+}
+
+/**
+ * The organisms of a chunk decoded by protobuf-es (`fromBinary`), whose format 2 samples hold
+ * their organisms as columns: fills every sample's `organisms` as {@link decodeTickDataChunk}
+ * does and drops the columns. Changes `chunk` and returns it.
+ */
+export function resolveChunkOrganisms(chunk: TickDataChunk): TickDataChunk {
+  resolveSamples(chunk, (s) => {
+    const c = s.organismColumns;
+    if (c === undefined) return undefined;
+    delete s.organismColumns;
+    let id = 0;
+    const columns: DecodedColumns["columns"] = [];
+    for (const col of c.columns) {
+      columns[col.field] = {
+        lengths: col.lengths,
+        values: col.values.map(Number),
+        at: 0,
+      };
+    }
+    return {
+      ids: c.id.map((d) => id += Number(d)),
+      columns,
+      strings: c.strings,
+      at: 0,
+    };
+  });
+  return chunk;
 }

@@ -9,12 +9,14 @@ import {
   toBinary,
 } from "../proto/mod.ts";
 import { testRunChunks } from "./_test_chunks.ts";
-import { ChunkDecodeError, decodeTickDataChunk } from "./chunk_decoder.ts";
+import { ChunkDecodeError, decodeTickDataChunk, resolveChunkOrganisms } from "./chunk_decoder.ts";
 
-Deno.test("decodeTickDataChunk equals protobuf-es on every chunk of a real run", () => {
+Deno.test("decodeTickDataChunk equals protobuf-es, organism columns resolved, on every chunk of a real run", () => {
   const chunks = testRunChunks();
   for (const m of chunks) {
-    deepStrictEqual(decodeTickDataChunk(m), fromBinary(TickDataChunkSchema, m));
+    const theirs = fromBinary(TickDataChunkSchema, m);
+    ok(theirs.deltas.every((d) => d.organisms.length === 0 && d.organismColumns !== undefined));
+    deepStrictEqual(decodeTickDataChunk(m), resolveChunkOrganisms(theirs));
   }
   ok(chunks.length >= 30, `${chunks.length} chunks`);
 });

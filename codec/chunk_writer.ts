@@ -229,9 +229,12 @@ export interface SampleLayout {
   readonly deltaType?: number;
   /** `cells` of the snapshot, `changed_cells` of a delta. */
   readonly cells: number;
+  /** Format 1's organisms (OrganismState messages). */
   readonly organisms: number;
   readonly summary: number;
   readonly rngStateHash: number;
+  /** Format 2's organisms (OrganismColumns), after the hash. */
+  readonly organismColumns: number;
 }
 
 /** The snapshot: `TickDataChunk.snapshot`, a `TickData`. */
@@ -241,6 +244,7 @@ export const SNAPSHOT_LAYOUT: SampleLayout = {
   organisms: 3,
   summary: 4,
   rngStateHash: 5,
+  organismColumns: 6,
 };
 
 /** A delta: one of `TickDataChunk.deltas`, a `TickDelta`. */
@@ -251,6 +255,7 @@ export const DELTA_LAYOUT: SampleLayout = {
   organisms: 4,
   summary: 5,
   rngStateHash: 6,
+  organismColumns: 7,
 };
 
 /**
@@ -270,14 +275,24 @@ export function beginSample(
   return start;
 }
 
-/** Writes the sample's last field, the RNG state hash, and closes it. */
+/** Writes a sample's organisms as one field (./organism_columns_writer.ts). */
+export interface SampleOrganisms {
+  write(w: ProtoWriter, field: number): void;
+}
+
+/**
+ * Writes the sample's last fields, the RNG state hash and (format 2) its organisms, and closes
+ * the sample.
+ */
 export function endSample(
   w: ProtoWriter,
   layout: SampleLayout,
   rngStateHash: bigint,
   start: number,
+  organisms?: SampleOrganisms,
 ): void {
   w.uint64Field(layout.rngStateHash, rngStateHash);
+  organisms?.write(w, layout.organismColumns);
   w.end(start);
 }
 

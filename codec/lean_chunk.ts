@@ -12,6 +12,12 @@
 
 import { DeltaType, type FormatVersion, type TickSummary } from "../proto/mod.ts";
 import { checkEnd, expectLen, Reader, tickSummary } from "./_proto_reader.ts";
+import {
+  type DecodedColumns,
+  type OrganismShape,
+  readOrganismColumns,
+  resolveOrganisms,
+} from "./organism_columns.ts";
 
 /** Cell columns (positions, molecules, owners), one element per changed or present cell. */
 export interface CellArrays {
@@ -60,8 +66,8 @@ export interface LeanChunk {
 
 const CELLS = " rrr";
 const ORGANISM = " vvvvrrrvrrrrrvvvvvrvvlvvlvvvr";
-const TICK_DATA = " vlllv";
-const TICK_DELTA = " vvlllv";
+const TICK_DATA = " vlllvl";
+const TICK_DELTA = " vvlllvl";
 const CHUNK = " lvvllvvvv";
 const EMPTY = new Int32Array(0);
 
@@ -153,10 +159,40 @@ function leanOrganism(r: Reader, end: number): LeanOrganism {
   return m;
 }
 
+type Acc = { get(o: LeanOrganism): number; set(o: LeanOrganism, v: number): void };
+const acc = (get: Acc["get"], set: Acc["set"]): Acc => ({ get, set });
+
+/** The lean organism as the columns fill it (see ./organism_columns.ts). */
+const LEAN_SHAPE: OrganismShape<LeanOrganism> = {
+  empty: (id) => ({ ...leanOrganism(new Reader(EMPTY_BYTES), 0), id }),
+  copy: (o) => ({ ...o }),
+  id: (o) => o.id,
+  numbers: new Map<number, Acc>([
+    [2, acc((o) => o.parentId, (o, v) => o.parentId = v)],
+    [3, acc((o) => o.birthTick, (o, v) => o.birthTick = v)],
+    [4, acc((o) => o.generation, (o, v) => o.generation = v)],
+    [14, acc((o) => o.energy, (o, v) => o.energy = v)],
+    [15, acc((o) => o.entropy, (o, v) => o.entropy = v)],
+    [17, acc((o) => o.genomeHash, (o, v) => o.genomeHash = v)],
+    [24, acc((o) => Number(o.alive), (o, v) => o.alive = v !== 0)],
+    [26, acc((o) => o.children, (o, v) => o.children = v)],
+    [27, acc((o) => o.bodySize, (o, v) => o.bodySize = v)],
+    [28, acc((o) => o.deathTick, (o, v) => o.deathTick = v)],
+  ]),
+  arrays: new Map(),
+  strings: new Map([[25, { set: (o: LeanOrganism, v: string) => o.deathReason = v }]]),
+};
+const EMPTY_BYTES = new Uint8Array(0);
+/** Columns of the fields a lean organism has; the others are skipped unread. */
+const leanField = (field: number) => LEAN_SHAPE.numbers.has(field) || LEAN_SHAPE.strings.has(field);
+
+/** A sample's organism columns (format 2), resolved once the chunk's samples are all read. */
+type Pending = Map<LeanSample, DecodedColumns>;
+
 /**
  * A TickData (`delta` false) or TickDelta: the same fields, shifted by the delta type at 2.
  */
-function leanSample(r: Reader, end: number, delta: boolean): LeanSample {
+function leanSample(r: Reader, end: number, delta: boolean, pending: Pending): LeanSample {
   const m: LeanSample = {
     tick: 0,
     deltaType: DeltaType.UNSPECIFIED,
@@ -174,6 +210,7 @@ function leanSample(r: Reader, end: number, delta: boolean): LeanSample {
     else if (f === 2 + shift) m.cells = cellArrays(r, expectLen(r, w));
     else if (f === 3 + shift) m.organisms.push(leanOrganism(r, expectLen(r, w)));
     else if (f === 4 + shift) m.summary = tickSummary(r, expectLen(r, w));
+    else if (f === 6 + shift) pending.set(m, readOrganismColumns(r, expectLen(r, w), leanField));
     else r.skip(w);
   }
   checkEnd(r, end);
@@ -197,6 +234,7 @@ export function decodeLeanChunk(bytes: Uint8Array): LeanChunk {
     deltas: [],
   };
   const end = bytes.length;
+  const pending: Pending = new Map();
   while (r.pos < end) {
     const t = r.tag(CHUNK);
     const w = t & 7;
@@ -211,10 +249,10 @@ export function decodeLeanChunk(bytes: Uint8Array): LeanChunk {
         m.lastTick = r.int64Number();
         break;
       case 4:
-        m.snapshot = leanSample(r, expectLen(r, w), false);
+        m.snapshot = leanSample(r, expectLen(r, w), false, pending);
         break;
       case 5:
-        m.deltas.push(leanSample(r, expectLen(r, w), true));
+        m.deltas.push(leanSample(r, expectLen(r, w), true, pending));
         break;
       case 6:
         m.formatVersion = r.int32() as FormatVersion;
@@ -230,5 +268,16 @@ export function decodeLeanChunk(bytes: Uint8Array): LeanChunk {
     }
   }
   checkEnd(r, end);
+  if (pending.size > 0) {
+    let previous: LeanOrganism[] = [];
+    for (const s of m.snapshot === undefined ? m.deltas : [m.snapshot, ...m.deltas]) {
+      const columns = pending.get(s);
+      if (columns !== undefined) {
+        const full = s === m.snapshot || s.deltaType === DeltaType.FULL;
+        s.organisms = resolveOrganisms(columns, full ? [] : previous, LEAN_SHAPE);
+      }
+      previous = s.organisms;
+    }
+  }
   return m;
 }

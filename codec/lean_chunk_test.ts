@@ -12,7 +12,7 @@ import {
   toBinary,
 } from "../proto/mod.ts";
 import { testRunChunks } from "./_test_chunks.ts";
-import { ChunkDecodeError } from "./chunk_decoder.ts";
+import { ChunkDecodeError, resolveChunkOrganisms } from "./chunk_decoder.ts";
 import {
   type CellArrays,
   decodeLeanChunk,
@@ -64,7 +64,7 @@ Deno.test("decodeLeanChunk gives protobuf-es's values, leanly, on every chunk of
   const chunks = testRunChunks();
   let organisms = 0;
   for (const bytes of chunks) {
-    const full = fromBinary(TickDataChunkSchema, bytes);
+    const full = resolveChunkOrganisms(fromBinary(TickDataChunkSchema, bytes));
     const lean = decodeLeanChunk(bytes);
     deepStrictEqual(lean, {
       runId: full.runId,

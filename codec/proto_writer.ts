@@ -138,6 +138,38 @@ export class ProtoWriter {
     this.end(start);
   }
 
+  /**
+   * Packed repeated sint64 (zigzag) of the first `n` values, exact below 2^52 in magnitude;
+   * omitted when empty.
+   */
+  packedSint64(field: number, values: ArrayLike<number>, n = values.length): void {
+    if (n === 0) return;
+    this.tag(field, WIRE_LEN);
+    const start = this.begin();
+    // Room for the longest varints up front, then one loop over locals (as in packed()).
+    this.ensure(n * 10);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      if (v >= -0x40000000 && v < 0x40000000) {
+        // 32-bit zigzag while it fits: the usual small differences.
+        let z = ((v << 1) ^ (v >> 31)) >>> 0;
+        while (z > 0x7f) {
+          buf[p++] = (z & 0x7f) | 0x80;
+          z >>>= 7;
+        }
+        buf[p++] = z;
+      } else {
+        this.pos = p; // arithmetic zigzag beyond (no growth, room is there)
+        this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1);
+        p = this.pos;
+      }
+    }
+    this.pos = p;
+    this.end(start);
+  }
+
   /** Packed repeated int32/int64 values `values[from..to)`, omitted when empty. */
   packed(field: number, values: ArrayLike<number>, from = 0, to = values.length): void {
     if (to <= from) return;

@@ -80,9 +80,9 @@ const records = chunks.map((c) => encodeDelimited(TickDataChunkSchema, c));
 const stream = concat(records);
 const offsets = records.map((_, i) => records.slice(0, i).reduce((n, r) => n + r.length, 0));
 
-Deno.test("FORMAT_VERSION is format version 1", () => {
-  assert.equal(FORMAT_VERSION, FormatVersion.FORMAT_VERSION_1);
-  assert.equal(FORMAT_VERSION, 1);
+Deno.test("FORMAT_VERSION is format version 2", () => {
+  assert.equal(FORMAT_VERSION, FormatVersion.FORMAT_VERSION_2);
+  assert.equal(FORMAT_VERSION, 2);
 });
 
 Deno.test("encodeDelimited matches sizeDelimitedEncode of @bufbuild/protobuf/wire", () => {

@@ -37,7 +37,7 @@ export type {
 } from "@bufbuild/protobuf";
 
 /** The encoding this code base writes. Readers reject newer majors. */
-export const FORMAT_VERSION: FormatVersion = FormatVersion.FORMAT_VERSION_1;
+export const FORMAT_VERSION: FormatVersion = FormatVersion.FORMAT_VERSION_2;
 
 // The framing lives in codec/varint.ts with the other varint code; this stays its public face.
 export { DelimitedDecodeError, MAX_MESSAGE_BYTES, splitDelimitedRecords };

@@ -24,10 +24,36 @@ const DEPLOYMENT: Record<string, string> = {
 };
 
 /** `deno run scripts/compile.ts args` in `env` alone (plus PATH and HOME). */
+/**
+ * What the child needs of this environment besides the deployment's variables: where Deno keeps
+ * its cache, and how it reaches the registry (a machine behind a TLS-inspecting proxy names its
+ * CA here; without it a fresh cache could not fetch the script's packages).
+ */
+const PASSED = [
+  "PATH",
+  "HOME",
+  "DENO_DIR",
+  "DENO_CERT",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+];
+
 async function compileScript(args: string[], env: Record<string, string>) {
+  const passed = Object.fromEntries(
+    PASSED.flatMap((n) => {
+      const v = Deno.env.get(n);
+      return v === undefined ? [] : [[n, v]];
+    }),
+  );
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", SCRIPT, ...args],
-    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...env },
+    env: { ...passed, ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",

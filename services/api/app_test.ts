@@ -833,7 +833,7 @@ Deno.test("a run whose metadata has a newer format version is unreadable, naming
       SimulationMetadataSchema,
       await fx.storage.read(`runs/${fx.raw}/metadata.pb`),
     );
-    meta.formatVersion = 2 as FormatVersion;
+    meta.formatVersion = 3 as FormatVersion;
     const w = await storage.openWriter(`runs/${fx.raw}/metadata.pb`);
     await w.write(toBinary(SimulationMetadataSchema, meta));
     await w.commit();
@@ -841,7 +841,7 @@ Deno.test("a run whose metadata has a newer format version is unreadable, naming
     assert.equal(list.unreadable.length, 1);
     assert.match(
       list.unreadable[0]!.reason,
-      /metadata\.pb has format version 2, newer than this build reads \(up to 1\)/,
+      /metadata\.pb has format version 3, newer than this build reads \(up to 2\)/,
     );
   } finally {
     await Deno.remove(root, { recursive: true });

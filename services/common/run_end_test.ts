@@ -90,6 +90,6 @@ Deno.test("an end record of a newer format version is refused, naming the versio
   assert.equal(
     problem,
     "'runs/r1/end/end_0000000000000000005.pb' has format version 7, newer than this build " +
-      "reads (up to 1); read it with a newer evochora",
+      "reads (up to 2); read it with a newer evochora",
   );
 });

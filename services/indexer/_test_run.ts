@@ -15,6 +15,7 @@ import {
   TickDataChunkSchema,
   toBinary,
 } from "../../proto/mod.ts";
+import { resolveChunkOrganisms } from "../../codec/mod.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
 import { readMessages } from "../../resources/storage/message_stream.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
@@ -193,7 +194,9 @@ export async function decodeWithProtobufEs(
   storage: FilesystemStorage,
   key: string,
 ): Promise<TickDataChunk[]> {
-  return (await readMessages(storage, key)).messages.map((m) => fromBinary(TickDataChunkSchema, m));
+  return (await readMessages(storage, key)).messages.map((m) =>
+    resolveChunkOrganisms(fromBinary(TickDataChunkSchema, m))
+  );
 }
 
 /** The stats of a run computed batch after batch in tick order, without the service. */

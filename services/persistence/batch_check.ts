@@ -69,8 +69,8 @@ export async function checkBatch(
       ? `ticks ${h.firstTick}..${h.lastTick} after tick ${previousLast}`
       : !h.hasSnapshot
       ? "no snapshot"
-      : h.formatVersion !== FORMAT_VERSION
-      ? `format version ${h.formatVersion}, this build reads ${FORMAT_VERSION}`
+      : h.formatVersion > FORMAT_VERSION
+      ? `format version ${h.formatVersion}, this build reads up to ${FORMAT_VERSION}`
       : i === 0 && h.firstTick !== info.firstTick
       ? `first tick ${h.firstTick}, header 'first' says ${info.firstTick}`
       : i === chunks.length - 1 && h.lastTick !== info.lastTick

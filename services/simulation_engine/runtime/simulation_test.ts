@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { fromBinary, TickDataChunkSchema } from "../../../proto/mod.ts";
-import { replayChunk } from "../../../codec/mod.ts";
+import { decodeTickDataChunk, replayChunk } from "../../../codec/mod.ts";
 import { ancestorPlacement, createEngine } from "./engine.ts";
 import { type EngineConfigInput, resolveEngineConfig } from "./engine_config.ts";
 import { TickStream } from "./tick_stream.ts";
@@ -87,7 +86,7 @@ START:
   let checked = 0;
   for (const c of chunks) {
     if (c === null) continue;
-    for (const s of replayChunk(fromBinary(TickDataChunkSchema, c.bytes), sim.world.size)) {
+    for (const s of replayChunk(decodeTickDataChunk(c.bytes), sim.world.size)) {
       if (s.tick === 0) continue;
       const want = states.get(s.tick)!;
       const diff = [...want.keys()].filter((i) => want[i] !== s.cells[i]);

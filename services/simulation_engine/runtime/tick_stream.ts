@@ -12,15 +12,16 @@
 
 import {
   beginSample,
+  decodeTickDataChunk,
   DELTA_LAYOUT,
   encodeChunk,
   endSample,
+  OrganismColumnsWriter,
   ProtoWriter,
   type SampleLayout,
   SNAPSHOT_LAYOUT,
   type TickSummaryFields,
   writeCellColumns,
-  writeOrganismField,
   writeTickSummaryField,
 } from "../../../codec/mod.ts";
 import { DeltaType } from "../../../proto/mod.ts";
@@ -127,6 +128,8 @@ export class TickStream {
   #owner = new Int32Array(0);
   /** Reused for every organism and summary written: no allocation per sample. */
   readonly #organism = emptyOrganismStateFields();
+  /** The organisms as columns of changes since the previous sample (format 2). */
+  readonly #organisms = new OrganismColumnsWriter();
   readonly #summary: TickSummaryFields = {
     organismsAlive: 0,
     organismsCreated: 0,
@@ -165,6 +168,16 @@ export class TickStream {
     w.ensure(open.body.length);
     w.buf.set(open.body, 0);
     w.pos = open.body.length;
+    // The next sample's organisms are written as changes since the open chunk's last sample.
+    const chunk = decodeTickDataChunk(encodeChunk({
+      runId: "",
+      firstTick: open.firstTick,
+      lastTick: open.lastTick,
+      chunkIndex: from.chunkIndex,
+      sampleCount: open.sampleCount,
+      createdAtMs: 0,
+    }, w));
+    this.#organisms.restore((chunk.deltas.at(-1) ?? chunk.snapshot)?.organisms ?? []);
   }
 
   /** The run id written into every chunk. */
@@ -233,6 +246,8 @@ export class TickStream {
     if (type === DeltaType.FULL) {
       this.#writeFullCells(w, layout.cells, world);
       world.clearSnapshotChanges();
+      // A full state compares its organisms with the empty state too: it stands alone.
+      this.#organisms.reset();
     } else {
       this.#writeChanged(
         w,
@@ -241,9 +256,9 @@ export class TickStream {
         type === DeltaType.ACCUMULATED ? world.snapshotChanges() : world.sampleChanges(),
       );
     }
-    this.#writeOrganisms(w, layout.organisms, world, organisms);
     this.#writeSummary(w, layout.summary);
-    endSample(w, layout, sim.rng.stateHash(), msg);
+    this.#addOrganisms(world, organisms);
+    endSample(w, layout, sim.rng.stateHash(), msg, this.#organisms);
     world.clearSampleChanges();
     this.#lastTick = tick;
     this.#samples++;
@@ -320,9 +335,9 @@ export class TickStream {
     writeCellColumns(w, field, this.#flat, this.#molecule, this.#owner, n);
   }
 
-  #writeOrganisms(w: ProtoWriter, field: number, world: World, organisms: Organism[]): void {
+  #addOrganisms(world: World, organisms: Organism[]): void {
     const fields = this.#organism;
-    for (const o of organisms) writeOrganismField(w, field, world, organismStateFields(o, fields));
+    for (const o of organisms) this.#organisms.add(organismStateFields(o, fields), world);
   }
 
   #writeSummary(w: ProtoWriter, field: number): void {

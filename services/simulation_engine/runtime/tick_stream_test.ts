@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DeltaType, fromBinary, TickDataChunkSchema, toBinary } from "../../../proto/mod.ts";
-import { replayChunk } from "../../../codec/mod.ts";
+import { decodeTickDataChunk, replayChunk } from "../../../codec/mod.ts";
 import { ancestorPlacement, createEngine } from "./engine.ts";
 import { resolveEngineConfig } from "./engine_config.ts";
 import { TickStream } from "./tick_stream.ts";
@@ -11,8 +11,21 @@ interface Expected {
   organisms: string;
 }
 
-function organismKey(list: { id: number; energy: number; entropy: number; alive: boolean }[]) {
-  return list.map((o) => `${o.id}:${o.energy}:${o.entropy}:${o.alive}`).join(",");
+interface Key {
+  id: number;
+  energy: number;
+  entropy: number;
+  alive: boolean;
+  dataRegisters: ArrayLike<number>;
+  instructionsExecuted: number | bigint;
+  lastOpcode: number;
+}
+
+function organismKey(list: Key[]) {
+  return list.map((o) =>
+    `${o.id}:${o.energy}:${o.entropy}:${o.alive}:${[...Array.from(o.dataRegisters)]}:` +
+    `${o.instructionsExecuted}:${o.lastOpcode}`
+  ).join(",");
 }
 
 Deno.test("replaying every chunk reproduces the engine's world and organisms at each sample", () => {
@@ -36,6 +49,9 @@ Deno.test("replaying every chunk reproduces the engine's world and organisms at 
       energy: o.er,
       entropy: o.sr,
       alive: true,
+      dataRegisters: o.dr.slice(),
+      instructionsExecuted: o.instructions,
+      lastOpcode: o.lastOpcode,
     }));
     expected.set(sim.tick, {
       cells: sim.world.cells.slice(),
@@ -57,7 +73,7 @@ Deno.test("replaying every chunk reproduces the engine's world and organisms at 
   let samples = 0;
   const types = new Set<DeltaType>();
   for (const bytes of chunks) {
-    const chunk = fromBinary(TickDataChunkSchema, bytes);
+    const chunk = decodeTickDataChunk(bytes);
     for (const d of chunk.deltas) types.add(d.deltaType);
     for (const state of replayChunk(chunk, sim.world.size)) {
       const want = expected.get(state.tick);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file evochora/v1/tick.proto.
  */
 export const file_evochora_v1_tick: GenFile = /*@__PURE__*/
-  fileDesc("ChZldm9jaG9yYS92MS90aWNrLnByb3RvEgtldm9jaG9yYS52MSJCCgtDZWxsQ29sdW1ucxISCgpmbGF0X2luZGV4GAEgAygFEhAKCG1vbGVjdWxlGAIgAygFEg0KBW93bmVyGAMgAygFIhwKBlZlY3RvchISCgpjb21wb25lbnRzGAEgAygFIs4ECg1PcmdhbmlzbVN0YXRlEgoKAmlkGAEgASgFEhEKCXBhcmVudF9pZBgCIAEoBRISCgpiaXJ0aF90aWNrGAMgASgDEhIKCmdlbmVyYXRpb24YBCABKAUSCgoCaXAYBSADKAUSCgoCZHYYBiADKBESFQoNZGF0YV9wb2ludGVycxgHIAMoBRIRCglhY3RpdmVfZHAYCCABKAUSFgoOZGF0YV9yZWdpc3RlcnMYCSADKAUSGgoSbG9jYXRpb25fcmVnaXN0ZXJzGAogAygREhIKCmRhdGFfc3RhY2sYCyADKAUSFgoObG9jYXRpb25fc3RhY2sYDCADKBESEgoKY2FsbF9zdGFjaxgNIAMoBRIOCgZlbmVyZ3kYDiABKAUSDwoHZW50cm9weRgPIAEoBRIOCgZtYXJrZXIYECABKAUSEwoLZ2Vub21lX2hhc2gYESABKA0SEwoLbGFzdF9vcGNvZGUYEiABKAUSEQoJbGFzdF9hcmdzGBMgAygFEhEKCWxhc3RfY29zdBgUIAEoBRITCgtsYXN0X2ZhaWxlZBgVIAEoCBIWCg5mYWlsdXJlX3JlYXNvbhgWIAEoCRIdChVpbnN0cnVjdGlvbnNfZXhlY3V0ZWQYFyABKAMSDQoFYWxpdmUYGCABKAgSFAoMZGVhdGhfcmVhc29uGBkgASgJEhAKCGNoaWxkcmVuGBogASgFEhEKCWJvZHlfc2l6ZRgbIAEoBRISCgpkZWF0aF90aWNrGBwgASgDEhUKDWxhc3RfcG9zaXRpb24YHSADKAUi+AEKC1RpY2tTdW1tYXJ5EhcKD29yZ2FuaXNtc19hbGl2ZRgBIAEoBRIZChFvcmdhbmlzbXNfY3JlYXRlZBgCIAEoAxIOCgZiaXJ0aHMYAyABKAUSDgoGZGVhdGhzGAQgASgFEhQKDHRvdGFsX2VuZXJneRgFIAEoAxIVCg10b3RhbF9lbnRyb3B5GAYgASgDEhYKDm1heF9nZW5lcmF0aW9uGAcgASgFEhgKEGRpc3RpbmN0X2dlbm9tZXMYCCABKAUSFwoPbW9sZWN1bGVfY291bnRzGAkgAygFEh0KFWluc3RydWN0aW9uc19leGVjdXRlZBgKIAEoAyKzAQoIVGlja0RhdGESDAoEdGljaxgBIAEoAxInCgVjZWxscxgCIAEoCzIYLmV2b2Nob3JhLnYxLkNlbGxDb2x1bW5zEi0KCW9yZ2FuaXNtcxgDIAMoCzIaLmV2b2Nob3JhLnYxLk9yZ2FuaXNtU3RhdGUSKQoHc3VtbWFyeRgEIAEoCzIYLmV2b2Nob3JhLnYxLlRpY2tTdW1tYXJ5EhYKDnJuZ19zdGF0ZV9oYXNoGAUgASgEIugBCglUaWNrRGVsdGESDAoEdGljaxgBIAEoAxIqCgpkZWx0YV90eXBlGAIgASgOMhYuZXZvY2hvcmEudjEuRGVsdGFUeXBlEi8KDWNoYW5nZWRfY2VsbHMYAyABKAsyGC5ldm9jaG9yYS52MS5DZWxsQ29sdW1ucxItCglvcmdhbmlzbXMYBCADKAsyGi5ldm9jaG9yYS52MS5PcmdhbmlzbVN0YXRlEikKB3N1bW1hcnkYBSABKAsyGC5ldm9jaG9yYS52MS5UaWNrU3VtbWFyeRIWCg5ybmdfc3RhdGVfaGFzaBgGIAEoBCKNAgoNVGlja0RhdGFDaHVuaxIOCgZydW5faWQYASABKAkSEgoKZmlyc3RfdGljaxgCIAEoAxIRCglsYXN0X3RpY2sYAyABKAMSJwoIc25hcHNob3QYBCABKAsyFS5ldm9jaG9yYS52MS5UaWNrRGF0YRImCgZkZWx0YXMYBSADKAsyFi5ldm9jaG9yYS52MS5UaWNrRGVsdGESMgoOZm9ybWF0X3ZlcnNpb24YBiABKA4yGi5ldm9jaG9yYS52MS5Gb3JtYXRWZXJzaW9uEhMKC2NodW5rX2luZGV4GAcgASgDEhQKDHNhbXBsZV9jb3VudBgIIAEoBRIVCg1jcmVhdGVkX2F0X21zGAkgASgDIoEBCgtXb3JsZFJlZ2lvbhIOCgZydW5faWQYASABKAkSDAoEdGljaxgCIAEoAxINCgVzaGFwZRgDIAMoBRIOCgZvcmlnaW4YBCADKAUSDAoEc2l6ZRgFIAMoBRInCgVjZWxscxgGIAEoCzIYLmV2b2Nob3JhLnYxLkNlbGxDb2x1bW5zKkUKDUZvcm1hdFZlcnNpb24SHgoaRk9STUFUX1ZFUlNJT05fVU5TUEVDSUZJRUQQABIUChBGT1JNQVRfVkVSU0lPTl8xEAEqdAoJRGVsdGFUeXBlEhoKFkRFTFRBX1RZUEVfVU5TUEVDSUZJRUQQABIaChZERUxUQV9UWVBFX0lOQ1JFTUVOVEFMEAESGgoWREVMVEFfVFlQRV9BQ0NVTVVMQVRFRBACEhMKD0RFTFRBX1RZUEVfRlVMTBADYgZwcm90bzM");
+  fileDesc("ChZldm9jaG9yYS92MS90aWNrLnByb3RvEgtldm9jaG9yYS52MSJCCgtDZWxsQ29sdW1ucxISCgpmbGF0X2luZGV4GAEgAygFEhAKCG1vbGVjdWxlGAIgAygFEg0KBW93bmVyGAMgAygFIhwKBlZlY3RvchISCgpjb21wb25lbnRzGAEgAygFIs4ECg1PcmdhbmlzbVN0YXRlEgoKAmlkGAEgASgFEhEKCXBhcmVudF9pZBgCIAEoBRISCgpiaXJ0aF90aWNrGAMgASgDEhIKCmdlbmVyYXRpb24YBCABKAUSCgoCaXAYBSADKAUSCgoCZHYYBiADKBESFQoNZGF0YV9wb2ludGVycxgHIAMoBRIRCglhY3RpdmVfZHAYCCABKAUSFgoOZGF0YV9yZWdpc3RlcnMYCSADKAUSGgoSbG9jYXRpb25fcmVnaXN0ZXJzGAogAygREhIKCmRhdGFfc3RhY2sYCyADKAUSFgoObG9jYXRpb25fc3RhY2sYDCADKBESEgoKY2FsbF9zdGFjaxgNIAMoBRIOCgZlbmVyZ3kYDiABKAUSDwoHZW50cm9weRgPIAEoBRIOCgZtYXJrZXIYECABKAUSEwoLZ2Vub21lX2hhc2gYESABKA0SEwoLbGFzdF9vcGNvZGUYEiABKAUSEQoJbGFzdF9hcmdzGBMgAygFEhEKCWxhc3RfY29zdBgUIAEoBRITCgtsYXN0X2ZhaWxlZBgVIAEoCBIWCg5mYWlsdXJlX3JlYXNvbhgWIAEoCRIdChVpbnN0cnVjdGlvbnNfZXhlY3V0ZWQYFyABKAMSDQoFYWxpdmUYGCABKAgSFAoMZGVhdGhfcmVhc29uGBkgASgJEhAKCGNoaWxkcmVuGBogASgFEhEKCWJvZHlfc2l6ZRgbIAEoBRISCgpkZWF0aF90aWNrGBwgASgDEhUKDWxhc3RfcG9zaXRpb24YHSADKAUiXAoPT3JnYW5pc21Db2x1bW5zEgoKAmlkGAEgAygSEiwKB2NvbHVtbnMYAiADKAsyGy5ldm9jaG9yYS52MS5PcmdhbmlzbUNvbHVtbhIPCgdzdHJpbmdzGAMgAygJIkAKDk9yZ2FuaXNtQ29sdW1uEg0KBWZpZWxkGAEgASgFEg8KB2xlbmd0aHMYAiADKA0SDgoGdmFsdWVzGAMgAygSIvgBCgtUaWNrU3VtbWFyeRIXCg9vcmdhbmlzbXNfYWxpdmUYASABKAUSGQoRb3JnYW5pc21zX2NyZWF0ZWQYAiABKAMSDgoGYmlydGhzGAMgASgFEg4KBmRlYXRocxgEIAEoBRIUCgx0b3RhbF9lbmVyZ3kYBSABKAMSFQoNdG90YWxfZW50cm9weRgGIAEoAxIWCg5tYXhfZ2VuZXJhdGlvbhgHIAEoBRIYChBkaXN0aW5jdF9nZW5vbWVzGAggASgFEhcKD21vbGVjdWxlX2NvdW50cxgJIAMoBRIdChVpbnN0cnVjdGlvbnNfZXhlY3V0ZWQYCiABKAMi6wEKCFRpY2tEYXRhEgwKBHRpY2sYASABKAMSJwoFY2VsbHMYAiABKAsyGC5ldm9jaG9yYS52MS5DZWxsQ29sdW1ucxItCglvcmdhbmlzbXMYAyADKAsyGi5ldm9jaG9yYS52MS5PcmdhbmlzbVN0YXRlEikKB3N1bW1hcnkYBCABKAsyGC5ldm9jaG9yYS52MS5UaWNrU3VtbWFyeRIWCg5ybmdfc3RhdGVfaGFzaBgFIAEoBBI2ChBvcmdhbmlzbV9jb2x1bW5zGAYgASgLMhwuZXZvY2hvcmEudjEuT3JnYW5pc21Db2x1bW5zIqACCglUaWNrRGVsdGESDAoEdGljaxgBIAEoAxIqCgpkZWx0YV90eXBlGAIgASgOMhYuZXZvY2hvcmEudjEuRGVsdGFUeXBlEi8KDWNoYW5nZWRfY2VsbHMYAyABKAsyGC5ldm9jaG9yYS52MS5DZWxsQ29sdW1ucxItCglvcmdhbmlzbXMYBCADKAsyGi5ldm9jaG9yYS52MS5PcmdhbmlzbVN0YXRlEikKB3N1bW1hcnkYBSABKAsyGC5ldm9jaG9yYS52MS5UaWNrU3VtbWFyeRIWCg5ybmdfc3RhdGVfaGFzaBgGIAEoBBI2ChBvcmdhbmlzbV9jb2x1bW5zGAcgASgLMhwuZXZvY2hvcmEudjEuT3JnYW5pc21Db2x1bW5zIo0CCg1UaWNrRGF0YUNodW5rEg4KBnJ1bl9pZBgBIAEoCRISCgpmaXJzdF90aWNrGAIgASgDEhEKCWxhc3RfdGljaxgDIAEoAxInCghzbmFwc2hvdBgEIAEoCzIVLmV2b2Nob3JhLnYxLlRpY2tEYXRhEiYKBmRlbHRhcxgFIAMoCzIWLmV2b2Nob3JhLnYxLlRpY2tEZWx0YRIyCg5mb3JtYXRfdmVyc2lvbhgGIAEoDjIaLmV2b2Nob3JhLnYxLkZvcm1hdFZlcnNpb24SEwoLY2h1bmtfaW5kZXgYByABKAMSFAoMc2FtcGxlX2NvdW50GAggASgFEhUKDWNyZWF0ZWRfYXRfbXMYCSABKAMigQEKC1dvcmxkUmVnaW9uEg4KBnJ1bl9pZBgBIAEoCRIMCgR0aWNrGAIgASgDEg0KBXNoYXBlGAMgAygFEg4KBm9yaWdpbhgEIAMoBRIMCgRzaXplGAUgAygFEicKBWNlbGxzGAYgASgLMhguZXZvY2hvcmEudjEuQ2VsbENvbHVtbnMqWwoNRm9ybWF0VmVyc2lvbhIeChpGT1JNQVRfVkVSU0lPTl9VTlNQRUNJRklFRBAAEhQKEEZPUk1BVF9WRVJTSU9OXzEQARIUChBGT1JNQVRfVkVSU0lPTl8yEAIqdAoJRGVsdGFUeXBlEhoKFkRFTFRBX1RZUEVfVU5TUEVDSUZJRUQQABIaChZERUxUQV9UWVBFX0lOQ1JFTUVOVEFMEAESGgoWREVMVEFfVFlQRV9BQ0NVTVVMQVRFRBACEhMKD0RFTFRBX1RZUEVfRlVMTBADYgZwcm90bzM");
 
 /**
  * Cells as parallel packed columns: entry i of each array describes one cell.
@@ -265,6 +265,87 @@ export const OrganismStateSchema: GenMessage<OrganismState> = /*@__PURE__*/
   messageDesc(file_evochora_v1_tick, 2);
 
 /**
+ * The OrganismState of every organism of one sample, column by column (format 2; format 1 wrote
+ * OrganismState messages). Every column has one entry per organism, in the order of `id`
+ * (ascending). An entry is the organism's value minus its value at the previous sample of the
+ * chunk (0: unchanged); an organism that was not in that sample (every organism of the snapshot)
+ * is compared with the empty state (zeros, empty arrays and strings). A column whose entries are
+ * all 0 is left out: the field is unchanged for every organism. Decoders turn the columns back
+ * into OrganismState messages; consecutive samples of one organism differ in a few fields by
+ * small amounts, which these columns store in a few bytes where the messages repeated them all.
+ *
+ * @generated from message evochora.v1.OrganismColumns
+ */
+export type OrganismColumns = Message<"evochora.v1.OrganismColumns"> & {
+  /**
+   * each id minus the one before it (the first: the id itself)
+   *
+   * @generated from field: repeated sint64 id = 1;
+   */
+  id: bigint[];
+
+  /**
+   * ascending by field
+   *
+   * @generated from field: repeated evochora.v1.OrganismColumn columns = 2;
+   */
+  columns: OrganismColumn[];
+
+  /**
+   * the string fields' values, see OrganismColumn
+   *
+   * @generated from field: repeated string strings = 3;
+   */
+  strings: string[];
+};
+
+/**
+ * Describes the message evochora.v1.OrganismColumns.
+ * Use `create(OrganismColumnsSchema)` to create a new message.
+ */
+export const OrganismColumnsSchema: GenMessage<OrganismColumns> = /*@__PURE__*/
+  messageDesc(file_evochora_v1_tick, 3);
+
+/**
+ * One OrganismState field of every organism of a sample (see OrganismColumns).
+ *
+ * @generated from message evochora.v1.OrganismColumn
+ */
+export type OrganismColumn = Message<"evochora.v1.OrganismColumn"> & {
+  /**
+   * the OrganismState field number
+   *
+   * @generated from field: int32 field = 1;
+   */
+  field: number;
+
+  /**
+   * Repeated fields only, one per organism: 0 when the field has as many elements as at the
+   * previous sample (its elements in `values` are then differences), else the number of
+   * elements + 1 (its elements are then the values themselves).
+   *
+   * @generated from field: repeated uint32 lengths = 2;
+   */
+  lengths: number[];
+
+  /**
+   * Numeric fields: one difference per organism (bool: 0 or 1). Repeated fields: the elements of
+   * every organism, one after the other. String fields: 0 when unchanged, else 1 + the index of
+   * the new value in OrganismColumns.strings.
+   *
+   * @generated from field: repeated sint64 values = 3;
+   */
+  values: bigint[];
+};
+
+/**
+ * Describes the message evochora.v1.OrganismColumn.
+ * Use `create(OrganismColumnSchema)` to create a new message.
+ */
+export const OrganismColumnSchema: GenMessage<OrganismColumn> = /*@__PURE__*/
+  messageDesc(file_evochora_v1_tick, 4);
+
+/**
  * Summary counters of the whole world at a tick, cheap for indexers and UIs.
  *
  * @generated from message evochora.v1.TickSummary
@@ -336,7 +417,7 @@ export type TickSummary = Message<"evochora.v1.TickSummary"> & {
  * Use `create(TickSummarySchema)` to create a new message.
  */
 export const TickSummarySchema: GenMessage<TickSummary> = /*@__PURE__*/
-  messageDesc(file_evochora_v1_tick, 3);
+  messageDesc(file_evochora_v1_tick, 5);
 
 /**
  * Full state at one sampled tick.
@@ -374,6 +455,13 @@ export type TickData = Message<"evochora.v1.TickData"> & {
    * @generated from field: uint64 rng_state_hash = 5;
    */
   rngStateHash: bigint;
+
+  /**
+   * format 2: the organisms, instead of `organisms`
+   *
+   * @generated from field: evochora.v1.OrganismColumns organism_columns = 6;
+   */
+  organismColumns?: OrganismColumns | undefined;
 };
 
 /**
@@ -381,7 +469,7 @@ export type TickData = Message<"evochora.v1.TickData"> & {
  * Use `create(TickDataSchema)` to create a new message.
  */
 export const TickDataSchema: GenMessage<TickData> = /*@__PURE__*/
-  messageDesc(file_evochora_v1_tick, 4);
+  messageDesc(file_evochora_v1_tick, 6);
 
 /**
  * Changes at one sampled tick. Cells that became empty and unowned appear with molecule 0, owner 0.
@@ -418,6 +506,13 @@ export type TickDelta = Message<"evochora.v1.TickDelta"> & {
    * @generated from field: uint64 rng_state_hash = 6;
    */
   rngStateHash: bigint;
+
+  /**
+   * format 2: the organisms, instead of `organisms`
+   *
+   * @generated from field: evochora.v1.OrganismColumns organism_columns = 7;
+   */
+  organismColumns?: OrganismColumns | undefined;
 };
 
 /**
@@ -425,7 +520,7 @@ export type TickDelta = Message<"evochora.v1.TickDelta"> & {
  * Use `create(TickDeltaSchema)` to create a new message.
  */
 export const TickDeltaSchema: GenMessage<TickDelta> = /*@__PURE__*/
-  messageDesc(file_evochora_v1_tick, 5);
+  messageDesc(file_evochora_v1_tick, 7);
 
 /**
  * A self-contained piece of the tick stream: one snapshot and the deltas after it.
@@ -491,7 +586,7 @@ export type TickDataChunk = Message<"evochora.v1.TickDataChunk"> & {
  * Use `create(TickDataChunkSchema)` to create a new message.
  */
 export const TickDataChunkSchema: GenMessage<TickDataChunk> = /*@__PURE__*/
-  messageDesc(file_evochora_v1_tick, 6);
+  messageDesc(file_evochora_v1_tick, 8);
 
 /**
  * A rectangular (box) region of the world at one tick: the API's binary answer for
@@ -544,11 +639,12 @@ export type WorldRegion = Message<"evochora.v1.WorldRegion"> & {
  * Use `create(WorldRegionSchema)` to create a new message.
  */
 export const WorldRegionSchema: GenMessage<WorldRegion> = /*@__PURE__*/
-  messageDesc(file_evochora_v1_tick, 7);
+  messageDesc(file_evochora_v1_tick, 9);
 
 /**
  * Current version of the encoding written by this code base; readers reject newer majors.
  * 1: columnar cells, snapshot + deltas per chunk.
+ * 2: organisms as columns of changes (OrganismColumns) instead of OrganismState messages.
  *
  * @generated from enum evochora.v1.FormatVersion
  */
@@ -562,6 +658,11 @@ export enum FormatVersion {
    * @generated from enum value: FORMAT_VERSION_1 = 1;
    */
   FORMAT_VERSION_1 = 1,
+
+  /**
+   * @generated from enum value: FORMAT_VERSION_2 = 2;
+   */
+  FORMAT_VERSION_2 = 2,
 }
 
 /**

@@ -1,0 +1,263 @@
+/**
+ * Organisms as columns of changes (format 2, `evochora.v1.OrganismColumns`): what a sample's
+ * organisms look like on the wire, and how a decoder turns the columns back into one object per
+ * organism given the previous sample's. The writer is ./organism_columns_writer.ts.
+ *
+ * Format 1 wrote every field of every organism at every sample: at sampling 1 those messages were
+ * 61% of the stored bytes although consecutive samples of an organism differ in a few fields by
+ * small amounts. The columns hold those differences.
+ *
+ * @module
+ */
+
+import { checkEnd, ChunkDecodeError, expectLen, Reader } from "./_proto_reader.ts";
+
+/** How an `OrganismState` field is stored in its column. */
+export type ColumnKind = "number" | "array" | "string";
+
+/** One `OrganismState` field: its number and kind. */
+export interface ColumnField {
+  readonly field: number;
+  readonly kind: ColumnKind;
+}
+
+/**
+ * Every `OrganismState` field but `id` (field 1, the ids column), in field order. Numbers are
+ * ints, 64-bit ints (exact below 2^53), the uint32 genome hash and bools (0 or 1); arrays are the
+ * repeated fields as they are on the wire (positions as coordinates, vectors flattened).
+ */
+export const COLUMN_FIELDS: readonly ColumnField[] = [
+  { field: 2, kind: "number" }, // parent_id
+  { field: 3, kind: "number" }, // birth_tick
+  { field: 4, kind: "number" }, // generation
+  { field: 5, kind: "array" }, // ip
+  { field: 6, kind: "array" }, // dv
+  { field: 7, kind: "array" }, // data_pointers
+  { field: 8, kind: "number" }, // active_dp
+  { field: 9, kind: "array" }, // data_registers
+  { field: 10, kind: "array" }, // location_registers
+  { field: 11, kind: "array" }, // data_stack
+  { field: 12, kind: "array" }, // location_stack
+  { field: 13, kind: "array" }, // call_stack
+  { field: 14, kind: "number" }, // energy
+  { field: 15, kind: "number" }, // entropy
+  { field: 16, kind: "number" }, // marker
+  { field: 17, kind: "number" }, // genome_hash
+  { field: 18, kind: "number" }, // last_opcode
+  { field: 19, kind: "array" }, // last_args
+  { field: 20, kind: "number" }, // last_cost
+  { field: 21, kind: "number" }, // last_failed
+  { field: 22, kind: "string" }, // failure_reason
+  { field: 23, kind: "number" }, // instructions_executed
+  { field: 24, kind: "number" }, // alive
+  { field: 25, kind: "string" }, // death_reason
+  { field: 26, kind: "number" }, // children
+  { field: 27, kind: "number" }, // body_size
+  { field: 28, kind: "number" }, // death_tick
+  { field: 29, kind: "array" }, // last_position
+];
+
+/** The highest `OrganismState` field number. */
+export const LAST_ORGANISM_FIELD = 29;
+
+/** One decoded `OrganismColumn`: lengths for repeated fields, values, and where it began. */
+export interface DecodedColumn {
+  lengths: number[] | null;
+  values: number[];
+  /** Byte offset of the column, for errors. */
+  at: number;
+}
+
+/** A decoded `OrganismColumns`: ids ascending, the columns present by field, the strings. */
+export interface DecodedColumns {
+  ids: number[];
+  columns: (DecodedColumn | undefined)[];
+  strings: string[];
+  at: number;
+}
+
+const COLUMNS = " rlr";
+const COLUMN = " vrr";
+
+/** Reads packed (or single) zigzag varints as numbers, exact below 2^53. */
+function sint64s(r: Reader, wire: number, out: number[]): void {
+  const one = () => {
+    const z = r.int64Number();
+    out.push(z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+  };
+  if (wire === 0) return one();
+  if (wire !== 2) throw new ChunkDecodeError(`wire type ${wire} for a repeated scalar`, r.pos);
+  const end = r.len();
+  while (r.pos < end) one();
+  if (r.pos !== end) throw new ChunkDecodeError("packed field overruns its length", end);
+}
+
+function column(r: Reader, end: number, wanted: (field: number) => boolean) {
+  const at = r.pos;
+  let field = 0;
+  let lengths: number[] | null = null;
+  const values: number[] = [];
+  while (r.pos < end) {
+    const t = r.tag(COLUMN);
+    const w = t & 7;
+    const f = t >>> 3;
+    if (f === 1) field = r.int32();
+    // A column's field comes first as written; one that comes later is read whole.
+    else if (field !== 0 && !wanted(field)) r.skip(w);
+    else if (f === 2) r.repeated(w, lengths ??= [], (x) => x.uint32());
+    else if (f === 3) sint64s(r, w, values);
+    else r.skip(w);
+  }
+  checkEnd(r, end);
+  if (field < 2 || field > LAST_ORGANISM_FIELD) {
+    throw new ChunkDecodeError(
+      `organism column for field ${field}, not an OrganismState field`,
+      at,
+    );
+  }
+  return { field, column: { lengths, values, at } };
+}
+
+/**
+ * Reads an `OrganismColumns` message ending at `end`; columns of fields `wanted` refuses are
+ * skipped unread.
+ */
+export function readOrganismColumns(
+  r: Reader,
+  end: number,
+  wanted: (field: number) => boolean = () => true,
+): DecodedColumns {
+  const at = r.pos;
+  const deltas: number[] = [];
+  const columns: (DecodedColumn | undefined)[] = [];
+  const strings: string[] = [];
+  while (r.pos < end) {
+    const t = r.tag(COLUMNS);
+    const w = t & 7;
+    switch (t >>> 3) {
+      case 1:
+        sint64s(r, w, deltas);
+        break;
+      case 2: {
+        const c = column(r, expectLen(r, w), wanted);
+        if (columns[c.field] !== undefined) {
+          throw new ChunkDecodeError(`organism column for field ${c.field} twice`, c.column.at);
+        }
+        if (wanted(c.field)) columns[c.field] = c.column;
+        break;
+      }
+      case 3:
+        strings.push(r.string());
+        break;
+      default:
+        r.skip(w);
+    }
+  }
+  checkEnd(r, end);
+  const ids = new Array<number>(deltas.length);
+  let id = 0;
+  for (let i = 0; i < deltas.length; i++) {
+    id += deltas[i]!;
+    if (i > 0 && id <= ids[i - 1]!) {
+      throw new ChunkDecodeError(`organism ids do not ascend (${id} after ${ids[i - 1]})`, at);
+    }
+    ids[i] = id;
+  }
+  return { ids, columns, strings, at };
+}
+
+/** How a decoder's organism objects are made and read, for {@link resolveOrganisms}. */
+export interface OrganismShape<O> {
+  /** A new organism in the empty state with this id. */
+  empty(id: number): O;
+  /** A copy of `o` that can be changed without changing `o`. */
+  copy(o: O): O;
+  id(o: O): number;
+  /** The number fields the decoder keeps, by field number. */
+  numbers: ReadonlyMap<number, { get(o: O): number; set(o: O, v: number): void }>;
+  arrays: ReadonlyMap<number, { get(o: O): number[]; set(o: O, v: number[]): void }>;
+  strings: ReadonlyMap<number, { set(o: O, v: string): void }>;
+}
+
+function mismatch(field: number, c: DecodedColumn, what: string): ChunkDecodeError {
+  return new ChunkDecodeError(`organism column for field ${field}: ${what}`, c.at);
+}
+
+/**
+ * The organisms of a sample from its columns and the previous sample's organisms (ascending by
+ * id; none for a snapshot or a full delta). Throws {@link ChunkDecodeError} for columns that do
+ * not fit the organisms.
+ */
+export function resolveOrganisms<O>(
+  d: DecodedColumns,
+  previous: readonly O[],
+  shape: OrganismShape<O>,
+): O[] {
+  const n = d.ids.length;
+  const out = new Array<O>(n);
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const id = d.ids[i]!;
+    while (j < previous.length && shape.id(previous[j]!) < id) j++;
+    const before = j < previous.length && shape.id(previous[j]!) === id ? previous[j] : undefined;
+    out[i] = before === undefined ? shape.empty(id) : shape.copy(before);
+  }
+  for (const [field, acc] of shape.numbers) {
+    const c = d.columns[field];
+    if (c === undefined) continue;
+    if (c.values.length !== n) {
+      throw mismatch(field, c, `${c.values.length} values for ${n} organisms`);
+    }
+    for (let i = 0; i < n; i++) {
+      const v = c.values[i]!;
+      if (v !== 0) acc.set(out[i]!, acc.get(out[i]!) + v);
+    }
+  }
+  for (const [field, acc] of shape.arrays) {
+    const c = d.columns[field];
+    if (c !== undefined) applyArrays(field, c, out, acc);
+  }
+  for (const [field, acc] of shape.strings) {
+    const c = d.columns[field];
+    if (c === undefined) continue;
+    if (c.values.length !== n) {
+      throw mismatch(field, c, `${c.values.length} values for ${n} organisms`);
+    }
+    for (let i = 0; i < n; i++) {
+      const k = c.values[i]!;
+      if (k === 0) continue;
+      const s = d.strings[k - 1];
+      if (s === undefined) throw mismatch(field, c, `string ${k} of ${d.strings.length}`);
+      acc.set(out[i]!, s);
+    }
+  }
+  return out;
+}
+
+function applyArrays<O>(
+  field: number,
+  c: DecodedColumn,
+  out: O[],
+  acc: { get(o: O): number[]; set(o: O, v: number[]): void },
+): void {
+  const lengths = c.lengths ?? [];
+  if (lengths.length !== out.length) {
+    throw mismatch(field, c, `${lengths.length} lengths for ${out.length} organisms`);
+  }
+  const values = c.values;
+  let k = 0;
+  for (let i = 0; i < out.length; i++) {
+    const len = lengths[i]!;
+    const o = out[i]!;
+    if (len === 0) {
+      const a = acc.get(o);
+      if (k + a.length > values.length) throw mismatch(field, c, "too few values");
+      for (let e = 0; e < a.length; e++) a[e] = a[e]! + values[k++]!;
+    } else {
+      if (k + len - 1 > values.length) throw mismatch(field, c, "too few values");
+      acc.set(o, values.slice(k, k + len - 1));
+      k += len - 1;
+    }
+  }
+  if (k !== values.length) throw mismatch(field, c, `${values.length - k} values left over`);
+}
