@@ -74,6 +74,8 @@ function isolated(tag: string, port: number, webRoot: string): PipelineConfig {
       ticks: 0,
       chunksPerBatch: 2,
       engine: { shape: [64, 64], seed: 3, intervals: { sampling: 10, snapshot: 100 } },
+      // Running while the test looks, even once the small world's population has died out.
+      endWhenExtinct: false,
     },
   };
   c.services["persistence-2"] = structuredClone(c.services["persistence-1"]!);

@@ -88,6 +88,8 @@ export function systemConfig(
     if (s.kind === "simulation-engine") {
       Object.assign(s, {
         ticks: run.ticks,
+        // The stored check expects every sampled tick up to `ticks`, population or not.
+        endWhenExtinct: false,
         chunksPerBatch: CHUNKS_PER_BATCH,
         engine: {
           shape: [128, 128],
