@@ -98,26 +98,37 @@ export function engineAloneRun(ticks: number): { ms: number; cpu: number } {
 /** Runs the default 256x256 world and collects its encoded chunks. */
 export function evolvedChunks(
   ticks: number,
-): { chunks: EncodedChunk[]; engineMs: number; streamMs: number } {
+): {
+  chunks: EncodedChunk[];
+  engineMs: number;
+  streamMs: number;
+  /** Organism-instructions and wall ms (simulation and tick stream) over the last third. */
+  late: { instructions: number; ms: number };
+} {
   const config = resolveEngineConfig({ shape: [256, 256], seed: 42 }, ancestorPlacement());
   const engine = createEngine(config);
   const stream = new TickStream(engine.sim, { intervals: config.intervals, runId: "bench" });
   const chunks: EncodedChunk[] = [];
   let engineMs = 0;
   let streamMs = 0;
+  const late = { instructions: 0, ms: 0 };
   stream.observe();
   for (let t = 0; t < ticks; t++) {
+    if (t === Math.floor(ticks * 2 / 3)) late.instructions = -engine.sim.instructionsExecuted;
     const a = performance.now();
     engine.sim.step();
     const b = performance.now();
     const c = stream.observe();
-    streamMs += performance.now() - b;
+    const e = performance.now();
+    streamMs += e - b;
     engineMs += b - a;
+    if (t >= Math.floor(ticks * 2 / 3)) late.ms += e - a;
     if (c) chunks.push(c);
   }
+  late.instructions += engine.sim.instructionsExecuted;
   const last = stream.flush();
   if (last) chunks.push(last);
-  return { chunks, engineMs, streamMs };
+  return { chunks, engineMs, streamMs, late };
 }
 
 /** Sizes and compression of real chunks from an evolved 256x256 run. */
@@ -125,7 +136,7 @@ export const chunkFigures: Suite = {
   name: "engine: chunk sizes, encoding and zstd-3 (256x256, seed 42, default intervals)",
   run() {
     const ticks = 30000;
-    const { chunks: all, engineMs, streamMs } = evolvedChunks(ticks);
+    const { chunks: all, engineMs, streamMs, late } = evolvedChunks(ticks);
     const evolved = all.slice(Math.floor(all.length * 2 / 3)); // ticks 20000..30000
     const raw = all.reduce((n, c) => n + c.bytes.length, 0);
     let decodeMs = performance.now();
@@ -188,6 +199,11 @@ export const chunkFigures: Suite = {
         name: `tick stream time / engine time over ${ticks} ticks`,
         value: streamMs / engineMs,
         unit: "×",
+      },
+      {
+        name: `end to end (simulation + tick stream), ticks ${ticks * 2 / 3}..${ticks}`,
+        value: late.instructions / (late.ms / 1000),
+        unit: "instr/s",
       },
     ];
   },

@@ -23,8 +23,11 @@ import {
   type DecodedColumns,
   type OrganismShape,
   readOrganismColumns,
-  resolveOrganisms,
+  resolveSamples,
 } from "./organism_columns.ts";
+
+/** DeltaType.FULL (the enum is imported as a type only). */
+const DELTA_FULL = 3;
 
 export { ChunkDecodeError } from "./_proto_reader.ts";
 
@@ -390,30 +393,24 @@ export function decodeTickDataChunk(bytes: Uint8Array): TickDataChunk {
     }
   }
   checkEnd(r, end);
-  if (pending.size > 0) resolveSamples(m, (s) => pending.get(s));
+  if (pending.size > 0) resolveChunk(m, (s) => pending.get(s));
   return m;
 }
 
-/**
- * Fills the `organisms` of every sample of `chunk` that holds organism columns (format 2),
- * from the columns and the sample before; `columnsOf` gives a sample's columns.
- */
-function resolveSamples(
+/** Resolves the organism columns of every sample of `chunk` (see resolveSamples). */
+function resolveChunk(
   chunk: TickDataChunk,
   columnsOf: (s: TickData | TickDelta) => DecodedColumns | undefined,
 ): void {
-  let previous: OrganismState[] = [];
   const samples: (TickData | TickDelta)[] = chunk.snapshot === undefined
     ? chunk.deltas
     : [chunk.snapshot, ...chunk.deltas];
-  for (const s of samples) {
-    const columns = columnsOf(s);
-    if (columns !== undefined) {
-      const full = s.$typeName === "evochora.v1.TickData" || s.deltaType === 3; // FULL
-      s.organisms = resolveOrganisms(columns, full ? [] : previous, FULL_SHAPE);
-    }
-    previous = s.organisms;
-  }
+  resolveSamples(
+    samples,
+    columnsOf,
+    (s) => s.$typeName === "evochora.v1.TickData" || s.deltaType === DELTA_FULL,
+    FULL_SHAPE,
+  );
 }
 
 /**
@@ -422,7 +419,7 @@ function resolveSamples(
  * does and drops the columns. Changes `chunk` and returns it.
  */
 export function resolveChunkOrganisms(chunk: TickDataChunk): TickDataChunk {
-  resolveSamples(chunk, (s) => {
+  resolveChunk(chunk, (s) => {
     const c = s.organismColumns;
     if (c === undefined) return undefined;
     delete s.organismColumns;

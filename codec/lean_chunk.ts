@@ -16,7 +16,7 @@ import {
   type DecodedColumns,
   type OrganismShape,
   readOrganismColumns,
-  resolveOrganisms,
+  resolveSamples,
 } from "./organism_columns.ts";
 
 /** Cell columns (positions, molecules, owners), one element per changed or present cell. */
@@ -269,15 +269,12 @@ export function decodeLeanChunk(bytes: Uint8Array): LeanChunk {
   }
   checkEnd(r, end);
   if (pending.size > 0) {
-    let previous: LeanOrganism[] = [];
-    for (const s of m.snapshot === undefined ? m.deltas : [m.snapshot, ...m.deltas]) {
-      const columns = pending.get(s);
-      if (columns !== undefined) {
-        const full = s === m.snapshot || s.deltaType === DeltaType.FULL;
-        s.organisms = resolveOrganisms(columns, full ? [] : previous, LEAN_SHAPE);
-      }
-      previous = s.organisms;
-    }
+    resolveSamples(
+      m.snapshot === undefined ? m.deltas : [m.snapshot, ...m.deltas],
+      (s) => pending.get(s),
+      (s) => s === m.snapshot || s.deltaType === DeltaType.FULL,
+      LEAN_SHAPE,
+    );
   }
   return m;
 }

@@ -234,6 +234,27 @@ export function resolveOrganisms<O>(
   return out;
 }
 
+/**
+ * Fills the `organisms` of each sample of a chunk (snapshot first) that holds organism columns,
+ * from its columns and the sample before it; a full state (`standsAlone`: the snapshot, a full
+ * delta) is compared with no organisms. `columnsOf` gives a sample's columns.
+ */
+export function resolveSamples<S extends { organisms: O[] }, O>(
+  samples: readonly S[],
+  columnsOf: (s: S) => DecodedColumns | undefined,
+  standsAlone: (s: S, i: number) => boolean,
+  shape: OrganismShape<O>,
+): void {
+  let previous: O[] = [];
+  samples.forEach((s, i) => {
+    const columns = columnsOf(s);
+    if (columns !== undefined) {
+      s.organisms = resolveOrganisms(columns, standsAlone(s, i) ? [] : previous, shape);
+    }
+    previous = s.organisms;
+  });
+}
+
 function applyArrays<O>(
   field: number,
   c: DecodedColumn,
