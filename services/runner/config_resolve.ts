@@ -290,9 +290,6 @@ function resolveService(
         "retryBaseMs",
         "checkOnWorker",
       ]);
-      if (raw.checkOnWorker !== undefined && typeof raw.checkOnWorker !== "boolean") {
-        throw new ConfigError(`${path}.checkOnWorker`, "expected true or false");
-      }
       return {
         kind,
         input: queue("input"),
@@ -303,7 +300,7 @@ function resolveService(
         drainTimeoutMs: int(`${path}.drainTimeoutMs`, raw.drainTimeoutMs, 200, 1, 600000),
         attempts: int(`${path}.attempts`, raw.attempts, 3, 1, 100),
         retryBaseMs: int(`${path}.retryBaseMs`, raw.retryBaseMs, 100, 0, 600000),
-        checkOnWorker: raw.checkOnWorker ?? true,
+        checkOnWorker: bool(`${path}.checkOnWorker`, raw.checkOnWorker, true),
       };
     case "indexer": {
       onlyFields(path, raw, [
