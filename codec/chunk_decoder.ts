@@ -9,25 +9,23 @@
  * @module
  */
 
-import type {
-  CellColumns,
+import {
+  type CellColumns,
   DeltaType,
-  FormatVersion,
-  OrganismState,
-  TickData,
-  TickDataChunk,
-  TickDelta,
+  type FormatVersion,
+  type OrganismState,
+  type TickData,
+  type TickDataChunk,
+  type TickDelta,
 } from "../proto/mod.ts";
 import { checkEnd, expectLen, int32, Reader, sint32, tickSummary } from "./_proto_reader.ts";
 import {
   type DecodedColumns,
-  type OrganismShape,
+  emptyOrganismState,
+  ORGANISM_STATE_SHAPE,
   readOrganismColumns,
   resolveSamples,
 } from "./organism_columns.ts";
-
-/** DeltaType.FULL (the enum is imported as a type only). */
-const DELTA_FULL = 3;
 
 export { ChunkDecodeError } from "./_proto_reader.ts";
 
@@ -37,65 +35,6 @@ const ORGANISM = " vvvvrrrvrrrrrvvvvvrvvlvvlvvvr";
 const TICK_DATA = " vlllvl";
 const TICK_DELTA = " vvlllvl";
 const CHUNK = " lvvllvvvv";
-
-type Acc<T> = { get(o: OrganismState): T; set(o: OrganismState, v: T): void };
-const num = (get: (o: OrganismState) => number, set: (o: OrganismState, v: number) => void) => ({
-  get,
-  set,
-});
-
-/** OrganismState as the columns fill it (see ./organism_columns.ts). */
-const FULL_SHAPE: OrganismShape<OrganismState> = {
-  empty: (id) => ({ ...organismState(new Reader(new Uint8Array(0)), 0), id }),
-  copy: (o) => ({
-    ...o,
-    ip: o.ip.slice(),
-    dv: o.dv.slice(),
-    dataPointers: o.dataPointers.slice(),
-    dataRegisters: o.dataRegisters.slice(),
-    locationRegisters: o.locationRegisters.slice(),
-    dataStack: o.dataStack.slice(),
-    locationStack: o.locationStack.slice(),
-    callStack: o.callStack.slice(),
-    lastArgs: o.lastArgs.slice(),
-    lastPosition: o.lastPosition.slice(),
-  }),
-  id: (o) => o.id,
-  numbers: new Map<number, Acc<number>>([
-    [2, num((o) => o.parentId, (o, v) => o.parentId = v)],
-    [3, num((o) => Number(o.birthTick), (o, v) => o.birthTick = BigInt(v))],
-    [4, num((o) => o.generation, (o, v) => o.generation = v)],
-    [8, num((o) => o.activeDp, (o, v) => o.activeDp = v)],
-    [14, num((o) => o.energy, (o, v) => o.energy = v)],
-    [15, num((o) => o.entropy, (o, v) => o.entropy = v)],
-    [16, num((o) => o.marker, (o, v) => o.marker = v)],
-    [17, num((o) => o.genomeHash, (o, v) => o.genomeHash = v)],
-    [18, num((o) => o.lastOpcode, (o, v) => o.lastOpcode = v)],
-    [20, num((o) => o.lastCost, (o, v) => o.lastCost = v)],
-    [21, num((o) => Number(o.lastFailed), (o, v) => o.lastFailed = v !== 0)],
-    [23, num((o) => Number(o.instructionsExecuted), (o, v) => o.instructionsExecuted = BigInt(v))],
-    [24, num((o) => Number(o.alive), (o, v) => o.alive = v !== 0)],
-    [26, num((o) => o.children, (o, v) => o.children = v)],
-    [27, num((o) => o.bodySize, (o, v) => o.bodySize = v)],
-    [28, num((o) => Number(o.deathTick), (o, v) => o.deathTick = BigInt(v))],
-  ]),
-  arrays: new Map<number, Acc<number[]>>([
-    [5, { get: (o) => o.ip, set: (o, v) => o.ip = v }],
-    [6, { get: (o) => o.dv, set: (o, v) => o.dv = v }],
-    [7, { get: (o) => o.dataPointers, set: (o, v) => o.dataPointers = v }],
-    [9, { get: (o) => o.dataRegisters, set: (o, v) => o.dataRegisters = v }],
-    [10, { get: (o) => o.locationRegisters, set: (o, v) => o.locationRegisters = v }],
-    [11, { get: (o) => o.dataStack, set: (o, v) => o.dataStack = v }],
-    [12, { get: (o) => o.locationStack, set: (o, v) => o.locationStack = v }],
-    [13, { get: (o) => o.callStack, set: (o, v) => o.callStack = v }],
-    [19, { get: (o) => o.lastArgs, set: (o, v) => o.lastArgs = v }],
-    [29, { get: (o) => o.lastPosition, set: (o, v) => o.lastPosition = v }],
-  ]),
-  strings: new Map([
-    [22, { set: (o: OrganismState, v: string) => o.failureReason = v }],
-    [25, { set: (o: OrganismState, v: string) => o.deathReason = v }],
-  ]),
-};
 
 function cellColumns(r: Reader, end: number): CellColumns {
   const m: CellColumns = {
@@ -126,38 +65,7 @@ function cellColumns(r: Reader, end: number): CellColumns {
 }
 
 function organismState(r: Reader, end: number): OrganismState {
-  const m: OrganismState = {
-    $typeName: "evochora.v1.OrganismState",
-    id: 0,
-    parentId: 0,
-    birthTick: 0n,
-    generation: 0,
-    ip: [],
-    dv: [],
-    dataPointers: [],
-    activeDp: 0,
-    dataRegisters: [],
-    locationRegisters: [],
-    dataStack: [],
-    locationStack: [],
-    callStack: [],
-    energy: 0,
-    entropy: 0,
-    marker: 0,
-    genomeHash: 0,
-    lastOpcode: 0,
-    lastArgs: [],
-    lastCost: 0,
-    lastFailed: false,
-    failureReason: "",
-    instructionsExecuted: 0n,
-    alive: false,
-    deathReason: "",
-    children: 0,
-    bodySize: 0,
-    deathTick: 0n,
-    lastPosition: [],
-  };
+  const m = emptyOrganismState(0);
   while (r.pos < end) {
     const t = r.tag(ORGANISM);
     const w = t & 7;
@@ -408,8 +316,8 @@ function resolveChunk(
   resolveSamples(
     samples,
     columnsOf,
-    (s) => s.$typeName === "evochora.v1.TickData" || s.deltaType === DELTA_FULL,
-    FULL_SHAPE,
+    (s) => s.$typeName === "evochora.v1.TickData" || s.deltaType === DeltaType.FULL,
+    ORGANISM_STATE_SHAPE,
   );
 }
 

@@ -13,6 +13,7 @@
 import { DeltaType, type FormatVersion, type TickSummary } from "../proto/mod.ts";
 import { checkEnd, expectLen, Reader, tickSummary } from "./_proto_reader.ts";
 import {
+  type Accessor,
   type DecodedColumns,
   type OrganismShape,
   readOrganismColumns,
@@ -159,28 +160,29 @@ function leanOrganism(r: Reader, end: number): LeanOrganism {
   return m;
 }
 
-type Acc = { get(o: LeanOrganism): number; set(o: LeanOrganism, v: number): void };
-const acc = (get: Acc["get"], set: Acc["set"]): Acc => ({ get, set });
+type LeanField<T> = Accessor<LeanOrganism, T>;
 
 /** The lean organism as the columns fill it (see ./organism_columns.ts). */
 const LEAN_SHAPE: OrganismShape<LeanOrganism> = {
   empty: (id) => ({ ...leanOrganism(new Reader(EMPTY_BYTES), 0), id }),
   copy: (o) => ({ ...o }),
   id: (o) => o.id,
-  numbers: new Map<number, Acc>([
-    [2, acc((o) => o.parentId, (o, v) => o.parentId = v)],
-    [3, acc((o) => o.birthTick, (o, v) => o.birthTick = v)],
-    [4, acc((o) => o.generation, (o, v) => o.generation = v)],
-    [14, acc((o) => o.energy, (o, v) => o.energy = v)],
-    [15, acc((o) => o.entropy, (o, v) => o.entropy = v)],
-    [17, acc((o) => o.genomeHash, (o, v) => o.genomeHash = v)],
-    [24, acc((o) => Number(o.alive), (o, v) => o.alive = v !== 0)],
-    [26, acc((o) => o.children, (o, v) => o.children = v)],
-    [27, acc((o) => o.bodySize, (o, v) => o.bodySize = v)],
-    [28, acc((o) => o.deathTick, (o, v) => o.deathTick = v)],
+  numbers: new Map<number, LeanField<number>>([
+    [2, { get: (o) => o.parentId, set: (o, v) => o.parentId = v }],
+    [3, { get: (o) => o.birthTick, set: (o, v) => o.birthTick = v }],
+    [4, { get: (o) => o.generation, set: (o, v) => o.generation = v }],
+    [14, { get: (o) => o.energy, set: (o, v) => o.energy = v }],
+    [15, { get: (o) => o.entropy, set: (o, v) => o.entropy = v }],
+    [17, { get: (o) => o.genomeHash, set: (o, v) => o.genomeHash = v }],
+    [24, { get: (o) => Number(o.alive), set: (o, v) => o.alive = v !== 0 }],
+    [26, { get: (o) => o.children, set: (o, v) => o.children = v }],
+    [27, { get: (o) => o.bodySize, set: (o, v) => o.bodySize = v }],
+    [28, { get: (o) => o.deathTick, set: (o, v) => o.deathTick = v }],
   ]),
   arrays: new Map(),
-  strings: new Map([[25, { set: (o: LeanOrganism, v: string) => o.deathReason = v }]]),
+  strings: new Map<number, LeanField<string>>([
+    [25, { get: (o) => o.deathReason, set: (o, v) => o.deathReason = v }],
+  ]),
 };
 const EMPTY_BYTES = new Uint8Array(0);
 /** Columns of the fields a lean organism has; the others are skipped unread. */

@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { OrganismState } from "../proto/mod.ts";
 import { checkEnd, ChunkDecodeError, expectLen, Reader } from "./_proto_reader.ts";
 
 /** How an `OrganismState` field is stored in its column. */
@@ -166,6 +167,12 @@ export function readOrganismColumns(
   return { ids, columns, strings, at };
 }
 
+/** Reads and writes one field of an organism object. */
+export interface Accessor<O, T> {
+  get(o: O): T;
+  set(o: O, v: T): void;
+}
+
 /** How a decoder's organism objects are made and read, for {@link resolveOrganisms}. */
 export interface OrganismShape<O> {
   /** A new organism in the empty state with this id. */
@@ -174,13 +181,113 @@ export interface OrganismShape<O> {
   copy(o: O): O;
   id(o: O): number;
   /** The number fields the decoder keeps, by field number. */
-  numbers: ReadonlyMap<number, { get(o: O): number; set(o: O, v: number): void }>;
-  arrays: ReadonlyMap<number, { get(o: O): number[]; set(o: O, v: number[]): void }>;
-  strings: ReadonlyMap<number, { set(o: O, v: string): void }>;
+  numbers: ReadonlyMap<number, Accessor<O, number>>;
+  arrays: ReadonlyMap<number, Accessor<O, number[]>>;
+  strings: ReadonlyMap<number, Accessor<O, string>>;
 }
+
+/** An `OrganismState` with every field at its default (as protobuf-es makes one). */
+export function emptyOrganismState(id: number): OrganismState {
+  return {
+    $typeName: "evochora.v1.OrganismState",
+    id,
+    parentId: 0,
+    birthTick: 0n,
+    generation: 0,
+    ip: [],
+    dv: [],
+    dataPointers: [],
+    activeDp: 0,
+    dataRegisters: [],
+    locationRegisters: [],
+    dataStack: [],
+    locationStack: [],
+    callStack: [],
+    energy: 0,
+    entropy: 0,
+    marker: 0,
+    genomeHash: 0,
+    lastOpcode: 0,
+    lastArgs: [],
+    lastCost: 0,
+    lastFailed: false,
+    failureReason: "",
+    instructionsExecuted: 0n,
+    alive: false,
+    deathReason: "",
+    children: 0,
+    bodySize: 0,
+    deathTick: 0n,
+    lastPosition: [],
+  };
+}
+
+type StateField<T> = Accessor<OrganismState, T>;
+const STATE_ARRAYS = new Map<number, StateField<number[]>>([
+  [5, { get: (o) => o.ip, set: (o, v) => o.ip = v }],
+  [6, { get: (o) => o.dv, set: (o, v) => o.dv = v }],
+  [7, { get: (o) => o.dataPointers, set: (o, v) => o.dataPointers = v }],
+  [9, { get: (o) => o.dataRegisters, set: (o, v) => o.dataRegisters = v }],
+  [10, { get: (o) => o.locationRegisters, set: (o, v) => o.locationRegisters = v }],
+  [11, { get: (o) => o.dataStack, set: (o, v) => o.dataStack = v }],
+  [12, { get: (o) => o.locationStack, set: (o, v) => o.locationStack = v }],
+  [13, { get: (o) => o.callStack, set: (o, v) => o.callStack = v }],
+  [19, { get: (o) => o.lastArgs, set: (o, v) => o.lastArgs = v }],
+  [29, { get: (o) => o.lastPosition, set: (o, v) => o.lastPosition = v }],
+]);
+
+/**
+ * `OrganismState` (protobuf-es's type) as the columns read and fill it: every field, by field
+ * number. The full decoder resolves columns into it; the writer restores its previous sample
+ * from it.
+ */
+export const ORGANISM_STATE_SHAPE: OrganismShape<OrganismState> = {
+  empty: emptyOrganismState,
+  copy: (o) => {
+    const c = { ...o };
+    for (const a of STATE_ARRAYS.values()) a.set(c, a.get(o).slice());
+    return c;
+  },
+  id: (o) => o.id,
+  numbers: new Map<number, StateField<number>>([
+    [2, { get: (o) => o.parentId, set: (o, v) => o.parentId = v }],
+    [3, { get: (o) => Number(o.birthTick), set: (o, v) => o.birthTick = BigInt(v) }],
+    [4, { get: (o) => o.generation, set: (o, v) => o.generation = v }],
+    [8, { get: (o) => o.activeDp, set: (o, v) => o.activeDp = v }],
+    [14, { get: (o) => o.energy, set: (o, v) => o.energy = v }],
+    [15, { get: (o) => o.entropy, set: (o, v) => o.entropy = v }],
+    [16, { get: (o) => o.marker, set: (o, v) => o.marker = v }],
+    [17, { get: (o) => o.genomeHash, set: (o, v) => o.genomeHash = v }],
+    [18, { get: (o) => o.lastOpcode, set: (o, v) => o.lastOpcode = v }],
+    [20, { get: (o) => o.lastCost, set: (o, v) => o.lastCost = v }],
+    [21, { get: (o) => Number(o.lastFailed), set: (o, v) => o.lastFailed = v !== 0 }],
+    [23, {
+      get: (o) => Number(o.instructionsExecuted),
+      set: (o, v) => o.instructionsExecuted = BigInt(v),
+    }],
+    [24, { get: (o) => Number(o.alive), set: (o, v) => o.alive = v !== 0 }],
+    [26, { get: (o) => o.children, set: (o, v) => o.children = v }],
+    [27, { get: (o) => o.bodySize, set: (o, v) => o.bodySize = v }],
+    [28, { get: (o) => Number(o.deathTick), set: (o, v) => o.deathTick = BigInt(v) }],
+  ]),
+  arrays: STATE_ARRAYS,
+  strings: new Map<number, StateField<string>>([
+    [22, { get: (o) => o.failureReason, set: (o, v) => o.failureReason = v }],
+    [25, { get: (o) => o.deathReason, set: (o, v) => o.deathReason = v }],
+  ]),
+};
 
 function mismatch(field: number, c: DecodedColumn, what: string): ChunkDecodeError {
   return new ChunkDecodeError(`organism column for field ${field}: ${what}`, c.at);
+}
+
+/** The column of `field` if present, checked to hold one value per organism. */
+function perOrganism(d: DecodedColumns, field: number, n: number): DecodedColumn | undefined {
+  const c = d.columns[field];
+  if (c !== undefined && c.values.length !== n) {
+    throw mismatch(field, c, `${c.values.length} values for ${n} organisms`);
+  }
+  return c;
 }
 
 /**
@@ -203,11 +310,8 @@ export function resolveOrganisms<O>(
     out[i] = before === undefined ? shape.empty(id) : shape.copy(before);
   }
   for (const [field, acc] of shape.numbers) {
-    const c = d.columns[field];
+    const c = perOrganism(d, field, n);
     if (c === undefined) continue;
-    if (c.values.length !== n) {
-      throw mismatch(field, c, `${c.values.length} values for ${n} organisms`);
-    }
     for (let i = 0; i < n; i++) {
       const v = c.values[i]!;
       if (v !== 0) acc.set(out[i]!, acc.get(out[i]!) + v);
@@ -218,11 +322,8 @@ export function resolveOrganisms<O>(
     if (c !== undefined) applyArrays(field, c, out, acc);
   }
   for (const [field, acc] of shape.strings) {
-    const c = d.columns[field];
+    const c = perOrganism(d, field, n);
     if (c === undefined) continue;
-    if (c.values.length !== n) {
-      throw mismatch(field, c, `${c.values.length} values for ${n} organisms`);
-    }
     for (let i = 0; i < n; i++) {
       const k = c.values[i]!;
       if (k === 0) continue;
@@ -259,7 +360,7 @@ function applyArrays<O>(
   field: number,
   c: DecodedColumn,
   out: O[],
-  acc: { get(o: O): number[]; set(o: O, v: number[]): void },
+  acc: Accessor<O, number[]>,
 ): void {
   const lengths = c.lengths ?? [];
   if (lengths.length !== out.length) {

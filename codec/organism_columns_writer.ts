@@ -8,7 +8,7 @@
  */
 
 import type { OrganismState } from "../proto/mod.ts";
-import { COLUMN_FIELDS, type ColumnField } from "./organism_columns.ts";
+import { COLUMN_FIELDS, type ColumnField, ORGANISM_STATE_SHAPE } from "./organism_columns.ts";
 import type { Grid, OrganismStateFields } from "./chunk_writer.ts";
 import { LEN, type ProtoWriter } from "./proto_writer.ts";
 
@@ -140,40 +140,11 @@ export class OrganismColumnsWriter {
   restore(organisms: readonly OrganismState[]): void {
     const s = this.#previous;
     s.clear();
+    const shape = ORGANISM_STATE_SHAPE;
     for (const o of organisms) {
-      s.numbers.pushAll([
-        o.parentId,
-        Number(o.birthTick),
-        o.generation,
-        o.activeDp,
-        o.energy,
-        o.entropy,
-        o.marker,
-        o.genomeHash,
-        o.lastOpcode,
-        o.lastCost,
-        o.lastFailed ? 1 : 0,
-        Number(o.instructionsExecuted),
-        o.alive ? 1 : 0,
-        o.children,
-        o.bodySize,
-        Number(o.deathTick),
-      ]);
-      const arrays = [
-        o.ip,
-        o.dv,
-        o.dataPointers,
-        o.dataRegisters,
-        o.locationRegisters,
-        o.dataStack,
-        o.locationStack,
-        o.callStack,
-        o.lastArgs,
-        o.lastPosition,
-      ];
-      arrays.forEach((a, i) => s.elements[i]!.pushAll(a));
-      s.strings[0]!.push(o.failureReason);
-      s.strings[1]!.push(o.deathReason);
+      for (const f of NUMBER_FIELDS) s.numbers.push(shape.numbers.get(f)!.get(o));
+      ARRAY_FIELDS.forEach((f, i) => s.elements[i]!.pushAll(shape.arrays.get(f)!.get(o)));
+      STRING_FIELDS.forEach((f, i) => s.strings[i]!.push(shape.strings.get(f)!.get(o)));
       s.endOrganism(o.id);
     }
   }
