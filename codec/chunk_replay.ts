@@ -7,10 +7,13 @@
  */
 
 import { DeltaType, type TickSummary } from "../proto/mod.ts";
-import type { LeanOrganism } from "./lean_chunk.ts";
+import type { LeanOrganisms } from "./lean_organisms.ts";
 
-/** The world at one sampled tick. The arrays are reused between yields: copy to keep. */
-export interface ReplayedState<O = LeanOrganism> {
+/**
+ * The world at one sampled tick, with the sample's organisms as its decoder gives them (`Os`).
+ * The arrays are reused between yields: copy to keep.
+ */
+export interface ReplayedState<Os = LeanOrganisms> {
   tick: number;
   cells: Int32Array;
   owners: Int32Array;
@@ -20,7 +23,7 @@ export interface ReplayedState<O = LeanOrganism> {
    * over the world up to date at the cost of the changes instead of the world's size.
    */
   changed: Int32Array | null;
-  organisms: O[];
+  organisms: Os;
   summary: TickSummary | undefined;
 }
 
@@ -32,19 +35,19 @@ interface Columns {
 }
 
 /** A sample of either decoding: a delta's cells are `changedCells` (full) or `cells` (lean). */
-interface Sample<O> {
+interface Sample<Os> {
   readonly tick: bigint | number;
-  readonly organisms: O[];
+  readonly organisms: Os;
   readonly summary?: TickSummary | undefined;
   readonly cells?: Columns | undefined;
   readonly changedCells?: Columns | undefined;
 }
 
 /** What replay needs of a chunk, TickDataChunk and LeanChunk alike. */
-export interface ReplayableChunk<O> {
+export interface ReplayableChunk<Os> {
   readonly chunkIndex: bigint | number;
-  readonly snapshot?: Sample<O> | undefined;
-  readonly deltas: readonly (Sample<O> & { readonly deltaType: DeltaType })[];
+  readonly snapshot?: Sample<Os> | undefined;
+  readonly deltas: readonly (Sample<Os> & { readonly deltaType: DeltaType })[];
 }
 
 /** Checks that the three columns have one element per cell. */
@@ -88,7 +91,7 @@ export class ChunkReplayer {
    * Yields the state at every sample of `chunk`, in tick order. Accumulated deltas are applied
    * on top of the last full state; incremental ones on top of the previous sample.
    */
-  *replay<O>(chunk: ReplayableChunk<O>): Generator<ReplayedState<O>> {
+  *replay<Os>(chunk: ReplayableChunk<Os>): Generator<ReplayedState<Os>> {
     const snap = chunk.snapshot;
     if (snap === undefined) throw new RangeError(`Chunk ${chunk.chunkIndex} has no snapshot`);
     const cells = this.#cells;
@@ -202,7 +205,7 @@ export class ChunkReplayer {
   }
 }
 
-function sampleParts<O>(s: Sample<O>): { organisms: O[]; summary: TickSummary | undefined } {
+function sampleParts<Os>(s: Sample<Os>): { organisms: Os; summary: TickSummary | undefined } {
   return { organisms: s.organisms, summary: s.summary };
 }
 
@@ -210,9 +213,9 @@ function sampleParts<O>(s: Sample<O>): { organisms: O[]; summary: TickSummary | 
  * Yields the state at every sample of `chunk`, in tick order, for a world of `size` cells
  * (a {@link ChunkReplayer} for this one chunk).
  */
-export function replayChunk<O>(
-  chunk: ReplayableChunk<O>,
+export function replayChunk<Os>(
+  chunk: ReplayableChunk<Os>,
   size: number,
-): Generator<ReplayedState<O>> {
+): Generator<ReplayedState<Os>> {
   return new ChunkReplayer(size).replay(chunk);
 }

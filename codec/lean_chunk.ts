@@ -1,24 +1,29 @@
 /**
  * A lean decoding of `evochora.v1.TickDataChunk` for readers that look at every sample of a
- * run (the indexers): cell columns as exactly sized `Int32Array`s, organisms with only their
- * identity, lineage, energy and life fields (registers, stacks, pointers and last instruction
- * are skipped unread), ticks as numbers (exact to 2^53). The full decoder (./chunk_decoder.ts) builds every
- * field as protobuf-es would; its arrays that grow element by element and its eight arrays per
- * organism were most of the indexers' time and garbage. Both decoders read the same wire format
- * with the same checks (./_proto_reader.ts) and are tested against protobuf-es.
+ * run (the indexers): cell columns as exactly sized `Int32Array`s, a sample's organisms as one
+ * typed column per field the indexes use (./lean_organisms.ts; registers, stacks, pointers and
+ * last instruction are skipped unread), ticks as numbers (exact to 2^53). The full decoder
+ * (./chunk_decoder.ts) builds every field as protobuf-es would; its arrays that grow element by
+ * element and its objects per organism were most of the indexers' time and garbage. Both
+ * decoders read the same wire format with the same checks (./_proto_reader.ts,
+ * ./organism_columns.ts) and are tested against protobuf-es.
  *
  * @module
  */
 
 import { DeltaType, type FormatVersion, type TickSummary } from "../proto/mod.ts";
 import { checkEnd, expectLen, Reader, tickSummary } from "./_proto_reader.ts";
+import { type ScannedColumns, scanOrganismColumns } from "./organism_columns.ts";
 import {
-  type Accessor,
-  type DecodedColumns,
-  type OrganismShape,
-  readOrganismColumns,
-  resolveSamples,
-} from "./organism_columns.ts";
+  leanColumn,
+  type LeanOrganism,
+  type LeanOrganisms,
+  leanOrganismsOf,
+  NO_ORGANISMS,
+  resolveLeanOrganisms,
+} from "./lean_organisms.ts";
+
+export type { LeanOrganism, LeanOrganisms } from "./lean_organisms.ts";
 
 /** Cell columns (positions, molecules, owners), one element per changed or present cell. */
 export interface CellArrays {
@@ -27,29 +32,13 @@ export interface CellArrays {
   owner: Int32Array;
 }
 
-/** The fields of an `OrganismState` the indexes use. */
-export interface LeanOrganism {
-  id: number;
-  parentId: number;
-  birthTick: number;
-  generation: number;
-  energy: number;
-  entropy: number;
-  genomeHash: number;
-  alive: boolean;
-  deathReason: string;
-  children: number;
-  bodySize: number;
-  deathTick: number;
-}
-
 /** One sample: the chunk's snapshot (deltaType UNSPECIFIED) or one of its deltas. */
 export interface LeanSample {
   tick: number;
   deltaType: DeltaType;
   /** The snapshot's cells, or a delta's changed cells. */
   cells: CellArrays | undefined;
-  organisms: LeanOrganism[];
+  organisms: LeanOrganisms;
   summary: TickSummary | undefined;
 }
 
@@ -160,36 +149,8 @@ function leanOrganism(r: Reader, end: number): LeanOrganism {
   return m;
 }
 
-type LeanField<T> = Accessor<LeanOrganism, T>;
-
-/** The lean organism as the columns fill it (see ./organism_columns.ts). */
-const LEAN_SHAPE: OrganismShape<LeanOrganism> = {
-  empty: (id) => ({ ...leanOrganism(new Reader(EMPTY_BYTES), 0), id }),
-  copy: (o) => ({ ...o }),
-  id: (o) => o.id,
-  numbers: new Map<number, LeanField<number>>([
-    [2, { get: (o) => o.parentId, set: (o, v) => o.parentId = v }],
-    [3, { get: (o) => o.birthTick, set: (o, v) => o.birthTick = v }],
-    [4, { get: (o) => o.generation, set: (o, v) => o.generation = v }],
-    [14, { get: (o) => o.energy, set: (o, v) => o.energy = v }],
-    [15, { get: (o) => o.entropy, set: (o, v) => o.entropy = v }],
-    [17, { get: (o) => o.genomeHash, set: (o, v) => o.genomeHash = v }],
-    [24, { get: (o) => Number(o.alive), set: (o, v) => o.alive = v !== 0 }],
-    [26, { get: (o) => o.children, set: (o, v) => o.children = v }],
-    [27, { get: (o) => o.bodySize, set: (o, v) => o.bodySize = v }],
-    [28, { get: (o) => o.deathTick, set: (o, v) => o.deathTick = v }],
-  ]),
-  arrays: new Map(),
-  strings: new Map<number, LeanField<string>>([
-    [25, { get: (o) => o.deathReason, set: (o, v) => o.deathReason = v }],
-  ]),
-};
-const EMPTY_BYTES = new Uint8Array(0);
-/** Columns of the fields a lean organism has; the others are skipped unread. */
-const leanField = (field: number) => LEAN_SHAPE.numbers.has(field) || LEAN_SHAPE.strings.has(field);
-
 /** A sample's organism columns (format 2), resolved once the chunk's samples are all read. */
-type Pending = Map<LeanSample, DecodedColumns>;
+type Pending = Map<LeanSample, ScannedColumns>;
 
 /**
  * A TickData (`delta` false) or TickDelta: the same fields, shifted by the delta type at 2.
@@ -199,9 +160,10 @@ function leanSample(r: Reader, end: number, delta: boolean, pending: Pending): L
     tick: 0,
     deltaType: DeltaType.UNSPECIFIED,
     cells: undefined,
-    organisms: [],
+    organisms: NO_ORGANISMS,
     summary: undefined,
   };
+  const listed: LeanOrganism[] = [];
   const shift = delta ? 1 : 0;
   while (r.pos < end) {
     const t = r.tag(delta ? TICK_DELTA : TICK_DATA);
@@ -210,12 +172,13 @@ function leanSample(r: Reader, end: number, delta: boolean, pending: Pending): L
     if (f === 1) m.tick = r.int64Number();
     else if (delta && f === 2) m.deltaType = r.int32() as DeltaType;
     else if (f === 2 + shift) m.cells = cellArrays(r, expectLen(r, w));
-    else if (f === 3 + shift) m.organisms.push(leanOrganism(r, expectLen(r, w)));
+    else if (f === 3 + shift) listed.push(leanOrganism(r, expectLen(r, w)));
     else if (f === 4 + shift) m.summary = tickSummary(r, expectLen(r, w));
-    else if (f === 6 + shift) pending.set(m, readOrganismColumns(r, expectLen(r, w), leanField));
+    else if (f === 6 + shift) pending.set(m, scanOrganismColumns(r, expectLen(r, w), leanColumn));
     else r.skip(w);
   }
   checkEnd(r, end);
+  if (listed.length > 0) m.organisms = leanOrganismsOf(listed);
   return m;
 }
 
@@ -270,13 +233,23 @@ export function decodeLeanChunk(bytes: Uint8Array): LeanChunk {
     }
   }
   checkEnd(r, end);
-  if (pending.size > 0) {
-    resolveSamples(
-      m.snapshot === undefined ? m.deltas : [m.snapshot, ...m.deltas],
-      (s) => pending.get(s),
-      (s) => s === m.snapshot || s.deltaType === DeltaType.FULL,
-      LEAN_SHAPE,
-    );
-  }
+  if (pending.size > 0) resolveChunk(m, pending);
   return m;
+}
+
+/**
+ * Fills the organisms of each sample with columns from its columns and the sample before it
+ * (none for a full state: the snapshot, a full delta), in tick order.
+ */
+function resolveChunk(chunk: LeanChunk, pending: Pending): void {
+  let previous = NO_ORGANISMS;
+  const samples = chunk.snapshot === undefined ? chunk.deltas : [chunk.snapshot, ...chunk.deltas];
+  for (const s of samples) {
+    const columns = pending.get(s);
+    if (columns !== undefined) {
+      const full = s === chunk.snapshot || s.deltaType === DeltaType.FULL;
+      s.organisms = resolveLeanOrganisms(columns, full ? NO_ORGANISMS : previous);
+    }
+    previous = s.organisms;
+  }
 }

@@ -13,12 +13,8 @@ import {
 } from "../proto/mod.ts";
 import { testRunChunks } from "./_test_chunks.ts";
 import { ChunkDecodeError, resolveChunkOrganisms } from "./chunk_decoder.ts";
-import {
-  type CellArrays,
-  decodeLeanChunk,
-  type LeanOrganism,
-  type LeanSample,
-} from "./lean_chunk.ts";
+import { type CellArrays, decodeLeanChunk, type LeanSample } from "./lean_chunk.ts";
+import { type LeanOrganism, leanOrganismsOf } from "./lean_organisms.ts";
 
 function cells(c: CellColumns | undefined): CellArrays | undefined {
   if (c === undefined) return undefined;
@@ -55,7 +51,7 @@ function sample(s: TickData | TickDelta): LeanSample {
     tick: Number(s.tick),
     deltaType: delta ? s.deltaType : DeltaType.UNSPECIFIED,
     cells: cells(delta ? s.changedCells : s.cells),
-    organisms: s.organisms.map(organism),
+    organisms: leanOrganismsOf(s.organisms.map(organism)),
     summary: s.summary,
   };
 }
@@ -76,7 +72,7 @@ Deno.test("decodeLeanChunk gives protobuf-es's values, leanly, on every chunk of
       snapshot: full.snapshot === undefined ? undefined : sample(full.snapshot),
       deltas: full.deltas.map(sample),
     });
-    organisms += lean.snapshot?.organisms.length ?? 0;
+    organisms += lean.snapshot?.organisms.count ?? 0;
   }
   ok(chunks.length >= 30 && organisms > 0, `${chunks.length} chunks, ${organisms} organisms`);
 });

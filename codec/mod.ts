@@ -21,13 +21,13 @@ export * from "./chunk_writer.ts";
 export { type ChunkHeader, readChunkHeader } from "./chunk_header.ts";
 export { ChunkDecodeError, decodeTickDataChunk, resolveChunkOrganisms } from "./chunk_decoder.ts";
 export { OrganismColumnsWriter } from "./organism_columns_writer.ts";
+export { type CellArrays, decodeLeanChunk, type LeanChunk, type LeanSample } from "./lean_chunk.ts";
 export {
-  type CellArrays,
-  decodeLeanChunk,
-  type LeanChunk,
   type LeanOrganism,
-  type LeanSample,
-} from "./lean_chunk.ts";
+  leanOrganismAt,
+  leanOrganismList,
+  type LeanOrganisms,
+} from "./lean_organisms.ts";
 export { ChunkReplayer, replayChunk, type ReplayedState } from "./chunk_replay.ts";
 export * from "./molecule.ts";
 export * from "./isa.ts";

@@ -80,24 +80,56 @@ export interface DecodedColumns {
 const COLUMNS = " rlr";
 const COLUMN = " vrr";
 
-/** Reads packed (or single) zigzag varints as numbers, exact below 2^53. */
-function sint64s(r: Reader, wire: number, out: number[]): void {
-  const one = () => {
-    const z = r.int64Number();
-    out.push(z % 2 === 0 ? z / 2 : -(z + 1) / 2);
-  };
-  if (wire === 0) return one();
-  if (wire !== 2) throw new ChunkDecodeError(`wire type ${wire} for a repeated scalar`, r.pos);
-  const end = r.len();
-  while (r.pos < end) one();
-  if (r.pos !== end) throw new ChunkDecodeError("packed field overruns its length", end);
+/** One piece of a repeated scalar field as it came: packed bytes (wire 2) or one varint (0). */
+export interface Part {
+  readonly wire: 0 | 2;
+  /** The first byte of the varint or of the packed bytes. */
+  readonly start: number;
+  /** The end of the packed bytes; for one varint, its start. */
+  readonly end: number;
 }
 
-function column(r: Reader, end: number, wanted: (field: number) => boolean) {
+/** Where an `OrganismColumn` lies in the bytes: its lengths' and its values' pieces. */
+export interface ColumnSpan {
+  readonly lengths: Part[] | null;
+  readonly values: Part[];
+  /** Byte offset of the column, for errors. */
+  readonly at: number;
+}
+
+/**
+ * An `OrganismColumns` message located but not decoded: its ids' pieces, each wanted column's
+ * pieces by field number, the strings. Its numbers are decoded from `buf` when they are used
+ * ({@link decodeSint64s}), so a reader that keeps samples until its chunk is read keeps no
+ * arrays of numbers.
+ */
+export interface ScannedColumns {
+  readonly buf: Uint8Array;
+  readonly ids: Part[];
+  readonly columns: (ColumnSpan | undefined)[];
+  readonly strings: string[];
+  readonly at: number;
+}
+
+/** Adds a repeated scalar field's piece at the reader (after its tag) and skips it. */
+function part(r: Reader, wire: number, parts: Part[]): void {
+  const start = r.pos;
+  if (wire === 0) {
+    r.skip(0);
+    parts.push({ wire: 0, start, end: start });
+    return;
+  }
+  if (wire !== 2) throw new ChunkDecodeError(`wire type ${wire} for a repeated scalar`, start);
+  const end = r.len();
+  parts.push({ wire: 2, start: r.pos, end });
+  r.pos = end;
+}
+
+function scanColumn(r: Reader, end: number, wanted: (field: number) => boolean) {
   const at = r.pos;
   let field = 0;
-  let lengths: number[] | null = null;
-  const values: number[] = [];
+  let lengths: Part[] | null = null;
+  const values: Part[] = [];
   while (r.pos < end) {
     const t = r.tag(COLUMN);
     const w = t & 7;
@@ -105,8 +137,8 @@ function column(r: Reader, end: number, wanted: (field: number) => boolean) {
     if (f === 1) field = r.int32();
     // A column's field comes first as written; one that comes later is read whole.
     else if (field !== 0 && !wanted(field)) r.skip(w);
-    else if (f === 2) r.repeated(w, lengths ??= [], (x) => x.uint32());
-    else if (f === 3) sint64s(r, w, values);
+    else if (f === 2) part(r, w, lengths ??= []);
+    else if (f === 3) part(r, w, values);
     else r.skip(w);
   }
   checkEnd(r, end);
@@ -120,27 +152,27 @@ function column(r: Reader, end: number, wanted: (field: number) => boolean) {
 }
 
 /**
- * Reads an `OrganismColumns` message ending at `end`; columns of fields `wanted` refuses are
- * skipped unread.
+ * Locates an `OrganismColumns` message ending at `end` (see {@link ScannedColumns}); columns
+ * of fields `wanted` refuses are skipped unread.
  */
-export function readOrganismColumns(
+export function scanOrganismColumns(
   r: Reader,
   end: number,
   wanted: (field: number) => boolean = () => true,
-): DecodedColumns {
+): ScannedColumns {
   const at = r.pos;
-  const deltas: number[] = [];
-  const columns: (DecodedColumn | undefined)[] = [];
+  const ids: Part[] = [];
+  const columns: (ColumnSpan | undefined)[] = [];
   const strings: string[] = [];
   while (r.pos < end) {
     const t = r.tag(COLUMNS);
     const w = t & 7;
     switch (t >>> 3) {
       case 1:
-        sint64s(r, w, deltas);
+        part(r, w, ids);
         break;
       case 2: {
-        const c = column(r, expectLen(r, w), wanted);
+        const c = scanColumn(r, expectLen(r, w), wanted);
         if (columns[c.field] !== undefined) {
           throw new ChunkDecodeError(`organism column for field ${c.field} twice`, c.column.at);
         }
@@ -155,16 +187,100 @@ export function readOrganismColumns(
     }
   }
   checkEnd(r, end);
-  const ids = new Array<number>(deltas.length);
-  let id = 0;
-  for (let i = 0; i < deltas.length; i++) {
-    id += deltas[i]!;
-    if (i > 0 && id <= ids[i - 1]!) {
-      throw new ChunkDecodeError(`organism ids do not ascend (${id} after ${ids[i - 1]})`, at);
-    }
-    ids[i] = id;
+  return { buf: r.buf, ids, columns, strings, at };
+}
+
+/** How many varints the pieces hold. */
+export function countVarints(buf: Uint8Array, parts: readonly Part[]): number {
+  let n = 0;
+  for (const p of parts) {
+    if (p.wire === 0) n++;
+    else for (let i = p.start; i < p.end; i++) if (buf[i]! < 0x80) n++;
   }
-  return { ids, columns, strings, at };
+  return n;
+}
+
+/**
+ * Decodes the varints of `parts` into `out` from index 0 (zigzag sint64, or `unsigned` uint32
+ * lengths), exact below 2^53; `out` holds at least {@link countVarints} of them. Returns how
+ * many were decoded.
+ */
+export function decodeSint64s(
+  buf: Uint8Array,
+  parts: readonly Part[],
+  out: Float64Array,
+  unsigned = false,
+): number {
+  const r = new Reader(buf);
+  let n = 0;
+  for (const p of parts) {
+    r.pos = p.start;
+    const end = p.wire === 0 ? p.start + 1 : p.end;
+    while (r.pos < end) {
+      const b = buf[r.pos]!;
+      let z: number;
+      if (b < 0x80) {
+        z = b;
+        r.pos++;
+      } else z = unsigned ? r.uint32() : r.int64Number();
+      out[n++] = unsigned ? z : z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    }
+    if (p.wire === 2 && r.pos !== end) {
+      throw new ChunkDecodeError("packed field overruns its length", end);
+    }
+  }
+  return n;
+}
+
+/** The varints of `parts` as numbers (see {@link decodeSint64s}). */
+function numbers(buf: Uint8Array, parts: readonly Part[], unsigned = false): number[] {
+  const out = new Float64Array(countVarints(buf, parts));
+  return Array.from(out.subarray(0, decodeSint64s(buf, parts, out, unsigned)));
+}
+
+/**
+ * The organism ids of scanned columns, from their differences into `out` (at least
+ * {@link countVarints} long); throws unless they ascend. Returns how many.
+ */
+export function decodeIds(c: ScannedColumns, out: Float64Array): number {
+  const n = decodeSint64s(c.buf, c.ids, out);
+  let id = 0;
+  for (let i = 0; i < n; i++) {
+    const next = id + out[i]!;
+    if (i > 0 && next <= id) {
+      throw new ChunkDecodeError(`organism ids do not ascend (${next} after ${id})`, c.at);
+    }
+    out[i] = id = next;
+  }
+  return n;
+}
+
+/**
+ * Reads an `OrganismColumns` message ending at `end`, its numbers decoded; columns of fields
+ * `wanted` refuses are skipped unread.
+ */
+export function readOrganismColumns(
+  r: Reader,
+  end: number,
+  wanted: (field: number) => boolean = () => true,
+): DecodedColumns {
+  const c = scanOrganismColumns(r, end, wanted);
+  const ids = new Float64Array(countVarints(c.buf, c.ids));
+  const columns: (DecodedColumn | undefined)[] = [];
+  c.columns.forEach((span, field) => {
+    if (span === undefined) return;
+    columns[field] = {
+      lengths: span.lengths === null ? null : numbers(c.buf, span.lengths, true),
+      values: numbers(c.buf, span.values),
+      at: span.at,
+    };
+  });
+  return {
+    ids: Array.from(ids.subarray(0, decodeIds(c, ids))),
+    columns,
+    strings: c.strings,
+    at: c.at,
+  };
 }
 
 /** Reads and writes one field of an organism object. */

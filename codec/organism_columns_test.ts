@@ -19,6 +19,7 @@ import {
 } from "./chunk_writer.ts";
 import { ChunkDecodeError, decodeTickDataChunk } from "./chunk_decoder.ts";
 import { decodeLeanChunk } from "./lean_chunk.ts";
+import { leanOrganismList } from "./lean_organisms.ts";
 import { OrganismColumnsWriter } from "./organism_columns_writer.ts";
 import { ProtoWriter } from "./proto_writer.ts";
 
@@ -146,7 +147,9 @@ Deno.test("organisms come back from their columns across samples: births, deaths
   const lean = decodeLeanChunk(bytes);
   const leanSamples = [lean.snapshot!, ...lean.deltas];
   deepStrictEqual(
-    leanSamples.map((s) => s.organisms.map((o) => [o.id, o.birthTick, o.energy, o.deathReason])),
+    leanSamples.map((s) =>
+      leanOrganismList(s.organisms).map((o) => [o.id, o.birthTick, o.energy, o.deathReason])
+    ),
     samples.map((s) => s.organisms.map((o) => [o.id, o.birthTick, o.energy, o.deathReason])),
   );
   // protobuf-es reads the same bytes, and writes them back byte for byte.

@@ -29,10 +29,10 @@ export function buildCatalogEntry(batch: RawBatch): CatalogEntry {
   const organisms = lastDelta?.organisms ?? lastChunk.snapshot!.organisms;
   let alive = 0;
   let maxGeneration = 0;
-  for (const o of organisms) {
-    if (!o.alive) continue;
+  for (let i = 0; i < organisms.count; i++) {
+    if (organisms.alive[i] === 0) continue;
     alive++;
-    if (o.generation > maxGeneration) maxGeneration = o.generation;
+    maxGeneration = Math.max(maxGeneration, organisms.generation[i]!);
   }
   return {
     runId: batch.runId,

@@ -32,33 +32,35 @@ export function computeOrganisms(batch: RawBatch, size: number): OrganismRow[] {
   for (const chunk of batch.chunks) {
     for (const s of replayer.replay(chunk)) {
       const newIds: number[] = [];
-      for (const o of s.organisms) {
-        let row = rows.get(o.id);
+      const os = s.organisms;
+      for (let i = 0; i < os.count; i++) {
+        const id = os.id[i]!;
+        let row = rows.get(id);
         if (row === undefined) {
           row = {
-            id: o.id,
-            parent_id: o.parentId,
-            birth_tick: o.birthTick,
+            id,
+            parent_id: os.parentId[i]!,
+            birth_tick: os.birthTick[i]!,
             death_tick: -1,
             death_reason: "",
-            generation: o.generation,
-            genome_hash: o.genomeHash,
-            body_size: o.bodySize,
+            generation: os.generation[i]!,
+            genome_hash: os.genomeHash[i]!,
+            body_size: os.bodySize[i]!,
             children: 0,
             first_seen_tick: s.tick,
             last_seen_tick: s.tick,
             energy_last: 0,
             program: "",
           };
-          rows.set(o.id, row);
-          newIds.push(o.id);
+          rows.set(id, row);
+          newIds.push(id);
         }
         row.last_seen_tick = s.tick;
-        row.energy_last = o.energy;
-        row.children = o.children;
-        if (!o.alive) {
-          row.death_tick = o.deathTick;
-          row.death_reason = o.deathReason;
+        row.energy_last = os.energy[i]!;
+        row.children = os.children[i]!;
+        if (os.alive[i] === 0) {
+          row.death_tick = os.deathTick[i]!;
+          row.death_reason = os.deathReason[i]!;
         }
       }
       if (newIds.length === 0) continue;

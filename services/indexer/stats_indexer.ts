@@ -168,6 +168,8 @@ export function computeStats(batch: RawBatch, size: number, previous: StatsState
   for (const chunk of batch.chunks) {
     for (const s of replayer.replay(chunk)) {
       tally.update(s);
+      const os = s.organisms;
+      const isAlive = os.alive;
       let alive = 0;
       let died = 0;
       let energy = 0;
@@ -176,22 +178,24 @@ export function computeStats(batch: RawBatch, size: number, previous: StatsState
       let genSum = 0;
       let maxId = 0;
       const genomeCounts = new Map<number, number>();
-      for (const o of s.organisms) {
-        if (!o.alive) {
+      for (let i = 0; i < os.count; i++) {
+        if (isAlive[i] === 0) {
           died++;
           continue;
         }
         alive++;
-        energy += o.energy;
-        entropy += o.entropy;
-        genSum += o.generation;
-        if (o.generation > genMax) genMax = o.generation;
-        if (o.id > maxId) maxId = o.id;
-        genomeCounts.set(o.genomeHash, (genomeCounts.get(o.genomeHash) ?? 0) + 1);
+        energy += os.energy[i]!;
+        entropy += os.entropy[i]!;
+        const generation = os.generation[i]!;
+        genSum += generation;
+        if (generation > genMax) genMax = generation;
+        if (os.id[i]! > maxId) maxId = os.id[i]!;
+        const genome = os.genomeHash[i]!;
+        genomeCounts.set(genome, (genomeCounts.get(genome) ?? 0) + 1);
       }
       if (mark.length <= maxId) mark = new Uint8Array(Math.max(maxId + 1, mark.length * 2));
       else mark.fill(0);
-      for (const o of s.organisms) if (o.alive) mark[o.id] = 1;
+      for (let i = 0; i < os.count; i++) if (isAlive[i] !== 0) mark[os.id[i]!] = 1;
       let genomesActive = 0;
       let genomesNew = 0;
       let shannon = 0;
@@ -206,10 +210,11 @@ export function computeStats(batch: RawBatch, size: number, previous: StatsState
       }
       // Cells owned by the living, each organism counted once.
       let owned = 0;
-      for (const o of s.organisms) {
-        if (o.alive && mark[o.id] === 1) {
-          owned += tally.ownedBy(o.id);
-          mark[o.id] = 2;
+      for (let i = 0; i < os.count; i++) {
+        const id = os.id[i]!;
+        if (isAlive[i] !== 0 && mark[id] === 1) {
+          owned += tally.ownedBy(id);
+          mark[id] = 2;
         }
       }
       const sum = s.summary;
