@@ -76,6 +76,10 @@ export class ChunkReplayer {
   /** Per position, the last call of #changedSince that listed it. */
   readonly #stamps: Uint32Array;
   #stamp = 0;
+  /** The positions a state yields as changed, reused from state to state. */
+  #changed = new Int32Array(1024);
+  /** The dirty positions an accumulated delta reverts, reused likewise. */
+  #reverted = new Int32Array(1024);
 
   constructor(readonly size: number) {
     this.#cells = new Int32Array(size);
@@ -109,7 +113,7 @@ export class ChunkReplayer {
         case DeltaType.ACCUMULATED: {
           // Back to the full state where anything was set since, then this delta on top: the
           // cells that may change are those and the delta's own.
-          const before = this.#dirty.slice(0, this.#dirtyCount);
+          const before = this.#revert();
           for (const f of before) {
             cells[f] = this.#fullCells[f]!;
             owners[f] = this.#fullOwners[f]!;
@@ -177,9 +181,24 @@ export class ChunkReplayer {
     return f;
   }
 
+  /** The positions set since the full state, copied (the list is about to be emptied). */
+  #revert(): Int32Array {
+    if (this.#reverted.length < this.#dirtyCount) {
+      this.#reverted = new Int32Array(this.#dirtyCount * 2);
+    }
+    this.#reverted.set(this.#dirty.subarray(0, this.#dirtyCount));
+    return this.#reverted.subarray(0, this.#dirtyCount);
+  }
+
+  /** A view of the reused changed list, at least `n` long. */
+  #changedList(n: number): Int32Array {
+    if (this.#changed.length < n) this.#changed = new Int32Array(n * 2);
+    return this.#changed;
+  }
+
   /** `before` and the positions set since the full state, each once. */
   #union(before: Int32Array): Int32Array {
-    const out = new Int32Array(before.length + this.#dirtyCount);
+    const out = this.#changedList(before.length + this.#dirtyCount);
     let n = 0;
     for (const f of before) if (this.#mark[f] === 0) out[n++] = f;
     out.set(this.#dirty.subarray(0, this.#dirtyCount), n);
@@ -188,14 +207,16 @@ export class ChunkReplayer {
 
   /** The positions of `cols` (set by the last incremental delta), each once. */
   #changedSince(from: number, cols: Columns | undefined): Int32Array {
-    if (cols === undefined) return new Int32Array(0);
+    if (cols === undefined) return this.#changed.subarray(0, 0);
     // Positions new to the dirty list are there once; when they are all of `cols`, done.
     if (this.#dirtyCount - from === cols.flatIndex.length) {
-      return this.#dirty.slice(from, this.#dirtyCount);
+      const out = this.#changedList(cols.flatIndex.length);
+      out.set(this.#dirty.subarray(from, this.#dirtyCount));
+      return out.subarray(0, cols.flatIndex.length);
     }
     const stamp = ++this.#stamp;
     if (stamp === 0xffffffff) (this.#stamps.fill(0), this.#stamp = 1);
-    const out = new Int32Array(cols.flatIndex.length);
+    const out = this.#changedList(cols.flatIndex.length);
     let n = 0;
     for (let i = 0; i < cols.flatIndex.length; i++) {
       const f = cols.flatIndex[i]!;

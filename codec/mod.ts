@@ -27,6 +27,7 @@ export {
   leanOrganismAt,
   leanOrganismList,
   type LeanOrganisms,
+  NO_ORGANISMS,
 } from "./lean_organisms.ts";
 export { ChunkReplayer, replayChunk, type ReplayedState } from "./chunk_replay.ts";
 export * from "./molecule.ts";
