@@ -20,6 +20,9 @@ export class ChunkDecodeError extends RangeError {
 }
 
 /** A cursor over one encoded message. */
+/** Scratch of {@link Reader.int32Array}: decoded values before they are copied out. */
+let scratch = new Int32Array(4096);
+
 export class Reader {
   pos = 0;
   constructor(readonly buf: Uint8Array) {}
@@ -200,8 +203,8 @@ export class Reader {
   }
 
   /**
-   * Repeated int32 field into a typed array sized exactly (one pass counts the varints, one
-   * decodes them): no growing arrays, no garbage beyond the result. A field that comes in
+   * Repeated int32 field into a typed array sized exactly (decoded in one pass into a scratch
+   * buffer, then copied): no growing arrays, no garbage beyond the result. A field that comes in
    * more than one piece (unpacked elements, or packed runs split) is appended to `prev`.
    */
   int32Array(wire: number, prev: Int32Array | undefined): Int32Array {
@@ -209,11 +212,12 @@ export class Reader {
     if (wire === 2) {
       const end = this.len();
       const buf = this.buf;
+      // At most one value per byte.
+      if (scratch.length < end - this.pos) scratch = new Int32Array((end - this.pos) * 2);
+      const out = scratch;
       let n = 0;
-      for (let p = this.pos; p < end; p++) if (buf[p]! < 0x80) n++;
-      next = new Int32Array(n);
       let p = this.pos;
-      for (let i = 0; i < n; i++) {
+      while (p < end) {
         // Varints of up to four bytes inline (positions, molecules and owners all are); longer
         // ones (negative values) through int32().
         let b = buf[p++]!;
@@ -235,10 +239,11 @@ export class Reader {
             }
           }
         }
-        next[i] = v;
+        out[n++] = v;
       }
       this.pos = p;
       if (p !== end) throw new ChunkDecodeError("packed field overruns its length", end);
+      next = out.slice(0, n);
     } else {
       const one: number[] = [];
       this.repeated(wire, one, int32);
