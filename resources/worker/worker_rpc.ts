@@ -10,6 +10,8 @@
  * @module
  */
 
+import { getPriority, setPriority } from "node:os";
+
 /** A reply as the worker posts it. */
 interface Reply {
   id: number;
@@ -104,11 +106,21 @@ export interface Answer {
   transfer?: ArrayBuffer[];
 }
 
+/** How far below the thread that started it a worker runs (a nice value, 0..19). */
+const WORKER_NICENESS = 5;
+
 /**
  * The worker side: answers each request with `handle`'s value (and the buffers it names for
  * transfer) or its error. An asynchronous handler's requests overlap (their I/O does).
+ *
+ * The worker's thread runs at a lower priority than the process's main thread: a worker helps
+ * the main thread (compression for the engine, indexing beside it), and when the process has
+ * more busy threads than free cores, the one that should wait is the helper, not the engine.
+ * Where the process may not change priorities (no `--allow-sys=setPriority`) or the system
+ * refuses, the thread keeps its priority.
  */
 export function serveRequests<Req>(handle: (request: Req) => Answer | Promise<Answer>): void {
+  lowerPriority();
   const scope = self as unknown as {
     onmessage: ((e: MessageEvent<Req & { id: number }>) => Promise<void>) | null;
     postMessage(message: unknown, transfer: Transferable[]): void;
@@ -123,4 +135,17 @@ export function serveRequests<Req>(handle: (request: Req) => Answer | Promise<An
       scope.postMessage({ id, error: error.message, errorName: error.name }, []);
     }
   };
+}
+
+/** Lowers this thread's priority by {@link WORKER_NICENESS}: see {@link serveRequests}. */
+function lowerPriority(): void {
+  // Asked first: a process started from a terminal without the permission would prompt.
+  const allowed = Deno.permissions.querySync({ name: "sys", kind: "setPriority" });
+  if (allowed.state !== "granted") return;
+  try {
+    // On Linux a nice value is per thread: pid 0 is the calling thread, this worker's.
+    setPriority(0, Math.min(19, getPriority(0) + WORKER_NICENESS));
+  } catch {
+    // Not allowed or not supported: only the scheduling differs, the work is the same.
+  }
 }

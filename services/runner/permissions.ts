@@ -94,6 +94,12 @@ export const S3_ENV: readonly string[] = [
 /** System information a process publishing heartbeats asks for (they name its host). */
 export const STATUS_SYS: readonly string[] = ["hostname"];
 
+/**
+ * What a process with worker threads may do to them: a worker lowers its own priority below
+ * the main thread's (resources/worker/worker_rpc.ts serveRequests).
+ */
+export const WORKER_SYS: readonly string[] = ["setPriority"];
+
 /** System information the AWS SDK asks for (its user agent names the OS release). */
 export const S3_SYS: readonly string[] = ["osRelease"];
 
@@ -228,6 +234,7 @@ export function derivePermissions(o: DerivePermissionsOptions): ProcessPermissio
     if (needs.listen !== undefined) p.net.push(listenAddress(needs.listen));
     if (needs.compressionWorker === true) p.read.push(...ZSTD_WORKER_MODULES);
     if (needs.indexWorker === true) p.read.push(...INDEX_WORKER_MODULE_DIRS);
+    if (needs.compressionWorker === true || needs.indexWorker === true) p.sys.push(...WORKER_SYS);
     if (needs.web !== undefined) {
       p.read.push(needs.web.root === undefined ? REPOSITORY_WEB : resolve(cwd, needs.web.root));
     }
@@ -366,7 +373,8 @@ export function missingPermissions(p: ProcessPermissions): string[] {
   for (const path of p.write) check({ name: "write", path }, `write '${path}'`);
   for (const host of p.net) check({ name: "net", host }, `net '${host}'`);
   for (const variable of p.env) check({ name: "env", variable }, `env '${variable}'`);
-  for (const kind of p.sys) {
+  // Optional: without it a worker keeps its priority (it asks before it tries).
+  for (const kind of p.sys.filter((k) => !WORKER_SYS.includes(k))) {
     const d = { name: "sys", kind } as Deno.SysPermissionDescriptor;
     check(d, `sys '${kind}'`);
   }

@@ -11,6 +11,7 @@ import {
   REPOSITORY_WEB,
   S3_ENV,
   s3Hosts,
+  WORKER_SYS,
   ZSTD_WORKER_MODULES,
 } from "./permissions.ts";
 
@@ -69,7 +70,7 @@ function derive(config: typeof filesystem, service: string, env: Record<string, 
 
 const BASE_READ = ["/srv/conf/p.config.ts", ANCESTOR_PROGRAM];
 
-Deno.test("filesystem: writers read and write only the storage root, with no net, sys or run", () => {
+Deno.test("filesystem: writers read and write only the storage root, with no net or run, and sys only to lower their threads' priority", () => {
   for (const service of ["metadata-persistence", "stats-indexer", "engine"]) {
     // The engine compresses its batches on a zstd worker, the indexer derives its files on the
     // index thread: each loads its thread's modules.
@@ -86,7 +87,7 @@ Deno.test("filesystem: writers read and write only the storage root, with no net
       write: ["/srv/data"],
       net: [],
       env: [...LOAD_ENV].sort(),
-      sys: [],
+      sys: threads.length > 0 ? [...WORKER_SYS] : [],
     }, service);
   }
   assert.deepEqual(
@@ -115,7 +116,7 @@ Deno.test("Kafka + S3: no disk beyond the config, net only the brokers and the e
   assert.deepEqual(p.write, []);
   assert.deepEqual(p.net, ["k1.example:9092", "k2.example:9093", "s3.example:8333"]);
   assert.deepEqual(p.env, [...new Set([...LOAD_ENV, ...KAFKA_ENV, ...S3_ENV])].sort());
-  assert.deepEqual(p.sys, ["osRelease"]);
+  assert.deepEqual(p.sys, ["osRelease", ...WORKER_SYS].sort());
 });
 
 Deno.test("Kafka + S3: the API gets the endpoint and its listen address, no brokers", () => {

@@ -1,0 +1,19 @@
+/**
+ * A worker for worker_rpc_test.ts: answers its thread's nice value (Linux), or throws a
+ * RangeError when asked to.
+ *
+ * @module
+ */
+
+import { serveRequests } from "./worker_rpc.ts";
+
+/** The nice value of the calling thread, from /proc (field 19 of its stat line). */
+function threadNice(): number {
+  const stat = Deno.readTextFileSync("/proc/thread-self/stat");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+}
+
+serveRequests<{ fail?: boolean }>(({ fail }) => {
+  if (fail === true) throw new RangeError("asked to fail");
+  return { value: threadNice() };
+});

@@ -1,0 +1,36 @@
+import { equal, rejects } from "node:assert/strict";
+import { WorkerRequestError, WorkerRpc } from "./worker_rpc.ts";
+
+const url = new URL("./_test_worker.ts", import.meta.url);
+
+function mainNice(): number {
+  const stat = Deno.readTextFileSync("/proc/thread-self/stat");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+}
+
+Deno.test({
+  name: "a worker runs below the priority of the thread that started it",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const rpc = new WorkerRpc<{ fail?: boolean }, number>(url, "test");
+    try {
+      equal(await rpc.call({}), Math.min(19, mainNice() + 5));
+    } finally {
+      rpc.close();
+    }
+  },
+});
+
+Deno.test("a worker's error reaches the caller with its name", async () => {
+  const rpc = new WorkerRpc<{ fail?: boolean }, number>(url, "test");
+  try {
+    await rejects(
+      rpc.call({ fail: true }),
+      (e) =>
+        e instanceof WorkerRequestError && e.errorName === "RangeError" &&
+        /asked to/.test(e.message),
+    );
+  } finally {
+    rpc.close();
+  }
+});
