@@ -28,12 +28,18 @@ class Numbers {
   n = 0;
 
   push(v: number): void {
-    if (this.n === this.a.length) {
-      const next = new Float64Array(this.a.length * 2);
-      next.set(this.a);
+    if (this.n === this.a.length) this.reserve(1);
+    this.a[this.n++] = v;
+  }
+
+  /** Makes room for `k` more values; returns the array to write them to from `n`. */
+  reserve(k: number): Float64Array {
+    if (this.n + k > this.a.length) {
+      const next = new Float64Array(Math.max(this.a.length * 2, this.n + k));
+      next.set(this.a.subarray(0, this.n));
       this.a = next;
     }
-    this.a[this.n++] = v;
+    return this.a;
   }
 
   pushAll(values: ArrayLike<number>): void {
@@ -100,23 +106,27 @@ export class OrganismColumnsWriter {
   /** Adds the next organism of the sample (ids ascending). Arrays are read now, not kept. */
   add(o: OrganismStateFields, grid: Grid): void {
     const s = this.#current;
-    const v = s.numbers;
-    v.push(o.parentId);
-    v.push(o.birthTick);
-    v.push(o.generation);
-    v.push(o.activeDp);
-    v.push(o.energy);
-    v.push(o.entropy);
-    v.push(o.marker);
-    v.push(o.genomeHash >>> 0);
-    v.push(o.lastOpcode);
-    v.push(o.lastCost);
-    v.push(o.lastFailed ? 1 : 0);
-    v.push(o.instructionsExecuted);
-    v.push(o.alive ? 1 : 0);
-    v.push(o.children);
-    v.push(o.bodySize);
-    v.push(o.deathTick);
+    const numbers = s.numbers;
+    // In NUMBER_FIELDS' order: fields 2, 3, 4, 8, 14-18, 20, 21, 23, 24 and 26-28.
+    const v = numbers.reserve(NUMBER_FIELDS.length);
+    let k = numbers.n;
+    v[k++] = o.parentId;
+    v[k++] = o.birthTick;
+    v[k++] = o.generation;
+    v[k++] = o.activeDp;
+    v[k++] = o.energy;
+    v[k++] = o.entropy;
+    v[k++] = o.marker;
+    v[k++] = o.genomeHash >>> 0;
+    v[k++] = o.lastOpcode;
+    v[k++] = o.lastCost;
+    v[k++] = o.lastFailed ? 1 : 0;
+    v[k++] = o.instructionsExecuted;
+    v[k++] = o.alive ? 1 : 0;
+    v[k++] = o.children;
+    v[k++] = o.bodySize;
+    v[k++] = o.deathTick;
+    numbers.n = k;
     const e = s.elements;
     e[0]!.pushCoords(grid, o.ip);
     e[1]!.pushAll(o.dv);
@@ -221,14 +231,15 @@ export class OrganismColumnsWriter {
     const prev = this.#previous.numbers.a;
     const before = this.#before;
     const stride = NUMBER_FIELDS.length;
-    const out = this.#values;
+    const out = this.#values.reserve(n);
     let changed = false;
     for (let i = 0; i < n; i++) {
       const j = before[i]!;
       const v = cur[i * stride + slot]! - (j < 0 ? 0 : prev[j * stride + slot]!);
       if (v !== 0) changed = true;
-      out.push(v);
+      out[i] = v;
     }
+    this.#values.n = n;
     return changed;
   }
 
@@ -239,8 +250,10 @@ export class OrganismColumnsWriter {
     const pe = this.#previous.elements[slot]!.a;
     const po = this.#previous.offsets[slot]!.a;
     const before = this.#before;
-    const out = this.#values;
-    const lengths = this.#lengths;
+    // At most one value per element of this sample, one length per organism.
+    const out = this.#values.reserve(co[n]!);
+    const lengths = this.#lengths.reserve(n);
+    let k = 0;
     let changed = false;
     for (let i = 0; i < n; i++) {
       const j = before[i]!;
@@ -249,18 +262,20 @@ export class OrganismColumnsWriter {
       const prevFrom = j < 0 ? 0 : po[j]!;
       const prevLen = j < 0 ? 0 : po[j + 1]! - prevFrom;
       if (len === prevLen) {
-        lengths.push(0);
+        lengths[i] = 0;
         for (let e = 0; e < len; e++) {
           const v = ce[from + e]! - pe[prevFrom + e]!;
           if (v !== 0) changed = true;
-          out.push(v);
+          out[k++] = v;
         }
       } else {
         changed = true;
-        lengths.push(len + 1);
-        for (let e = 0; e < len; e++) out.push(ce[from + e]!);
+        lengths[i] = len + 1;
+        for (let e = 0; e < len; e++) out[k++] = ce[from + e]!;
       }
     }
+    this.#values.n = k;
+    this.#lengths.n = n;
     return changed;
   }
 
