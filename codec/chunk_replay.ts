@@ -137,15 +137,25 @@ export class ChunkReplayer {
     }
   }
 
-  /** Starts from nothing but `cols`, which become the full state. */
+  /** Starts from nothing but `cols`, which become the full state (nothing set since). */
   #reset(cols: Columns | undefined): void {
-    this.#cells.fill(0);
-    this.#owners.fill(0);
+    const cells = this.#cells;
+    const owners = this.#owners;
+    cells.fill(0);
+    owners.fill(0);
     this.#forgetSet();
-    this.#apply(cols);
-    this.#forgetSet(); // the new full state: nothing set since
-    this.#fullCells.set(this.#cells);
-    this.#fullOwners.set(this.#owners);
+    if (cols !== undefined) {
+      // A snapshot is most of a chunk's cells: set without tracking what was set.
+      checkColumns(cols);
+      const { flatIndex, molecule, owner } = cols;
+      for (let i = 0; i < flatIndex.length; i++) {
+        const f = this.#position(flatIndex[i]!);
+        cells[f] = molecule[i]!;
+        owners[f] = owner[i]!;
+      }
+    }
+    this.#fullCells.set(cells);
+    this.#fullOwners.set(owners);
   }
 
   #forgetSet(): void {
