@@ -33,11 +33,21 @@ export class WorldTally {
   update(s: Pick<ReplayedState<unknown>, "cells" | "owners" | "changed">): void {
     const { cells, owners, changed } = s;
     if (changed === null) {
-      this.types.fill(0);
+      const types = this.types;
+      types.fill(0);
       this.#perOwner.fill(0);
       this.#cells.set(cells);
       this.#owners.set(owners);
-      for (let i = 0; i < cells.length; i++) this.#add(cells[i]!, owners[i]!, 1);
+      // The whole world: counted inline, the hot loop of a snapshot.
+      let perOwner = this.#perOwner;
+      for (let i = 0; i < cells.length; i++) {
+        const m = cells[i]!;
+        if (m !== 0) types[typeOf(m)]!++;
+        const o = owners[i]!;
+        if (o <= 0) continue;
+        if (o >= perOwner.length) perOwner = this.#grow(o);
+        perOwner[o]!++;
+      }
       return;
     }
     for (let k = 0; k < changed.length; k++) {
@@ -54,11 +64,14 @@ export class WorldTally {
   #add(m: number, o: number, n: number): void {
     if (m !== 0) this.types[typeOf(m)]! += n;
     if (o <= 0) return;
-    if (o >= this.#perOwner.length) {
-      const grown = new Int32Array(Math.max(o + 1, this.#perOwner.length * 2));
-      grown.set(this.#perOwner);
-      this.#perOwner = grown;
-    }
+    if (o >= this.#perOwner.length) this.#grow(o);
     this.#perOwner[o]! += n;
+  }
+
+  /** Room for owner `o`; returns the grown counts. */
+  #grow(o: number): Int32Array<ArrayBuffer> {
+    const grown = new Int32Array(Math.max(o + 1, this.#perOwner.length * 2));
+    grown.set(this.#perOwner);
+    return this.#perOwner = grown;
   }
 }
