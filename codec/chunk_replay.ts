@@ -240,6 +240,19 @@ function sampleParts<Os>(s: Sample<Os>): { organisms: Os; summary: TickSummary |
   return { organisms: s.organisms, summary: s.summary };
 }
 
+let shared: ChunkReplayer | undefined;
+
+/**
+ * A replayer of worlds of `size` cells shared by the callers of this thread that replay
+ * synchronously (each replay to its end before the next begins): its four world-sized arrays
+ * are made once instead of at every batch. A replay starts from its chunk's snapshot, so
+ * nothing of an earlier one shows.
+ */
+export function sharedReplayer(size: number): ChunkReplayer {
+  if (shared?.size !== size) shared = new ChunkReplayer(size);
+  return shared;
+}
+
 /**
  * Yields the state at every sample of `chunk`, in tick order, for a world of `size` cells
  * (a {@link ChunkReplayer} for this one chunk).

@@ -29,7 +29,7 @@ export {
   type LeanOrganisms,
   NO_ORGANISMS,
 } from "./lean_organisms.ts";
-export { ChunkReplayer, replayChunk, type ReplayedState } from "./chunk_replay.ts";
+export { ChunkReplayer, replayChunk, type ReplayedState, sharedReplayer } from "./chunk_replay.ts";
 export * from "./molecule.ts";
 export * from "./isa.ts";
 export { disassemble, instructionText } from "./disassemble.ts";

@@ -10,11 +10,11 @@
  */
 
 import {
-  ChunkReplayer,
   formatMolecule,
   type LeanOrganisms,
   NO_ORGANISMS,
   type ReplayedState,
+  sharedReplayer,
 } from "../../codec/mod.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
@@ -67,7 +67,7 @@ interface Seen {
 export function computeOrganisms(batch: RawBatch, size: number): OrganismRow[] {
   const rows = new Map<number, OrganismRow>();
   const bodies = new Bodies(size);
-  const replayer = new ChunkReplayer(size);
+  const replayer = sharedReplayer(size);
   let previous: Seen = { tick: 0, os: NO_ORGANISMS, rows: [] };
   for (const chunk of batch.chunks) {
     for (const s of replayer.replay(chunk)) {

@@ -33,7 +33,7 @@
  */
 
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
-import { ChunkReplayer } from "../../codec/mod.ts";
+import { sharedReplayer } from "../../codec/mod.ts";
 import { WorldTally } from "./world_tally.ts";
 import type { BatchIndexer, IndexResult, PassedOver } from "./batch_indexer.ts";
 import {
@@ -161,8 +161,8 @@ export interface StatsResult {
 export function computeStats(batch: RawBatch, size: number, previous: StatsState): StatsResult {
   const seen = new Set(previous.genomes);
   const rows: StatsRow[] = [];
-  const replayer = new ChunkReplayer(size);
-  const tally = new WorldTally(size);
+  const replayer = sharedReplayer(size);
+  const tally = WorldTally.shared(size);
   const typeCounts = tally.types;
   let mark = new Uint8Array(1024);
   for (const chunk of batch.chunks) {

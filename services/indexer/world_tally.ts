@@ -19,9 +19,20 @@ export class WorldTally {
   readonly #cells: Int32Array;
   readonly #owners: Int32Array;
 
-  constructor(size: number) {
+  constructor(readonly size: number) {
     this.#cells = new Int32Array(size);
     this.#owners = new Int32Array(size);
+  }
+
+  static #shared: WorldTally | undefined;
+
+  /**
+   * A tally of worlds of `size` cells shared by this thread's synchronous users (see
+   * codec's sharedReplayer): the first state given to it must be a whole world.
+   */
+  static shared(size: number): WorldTally {
+    if (WorldTally.#shared?.size !== size) WorldTally.#shared = new WorldTally(size);
+    return WorldTally.#shared;
   }
 
   /** Cells owned by organism `id` (0 for ids never seen). */
