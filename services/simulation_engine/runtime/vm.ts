@@ -76,6 +76,9 @@ export class Vm {
   readonly #t: ThermoConfig;
   readonly #host: VmHost;
   readonly #masks: Int32Array;
+  /** The label #consider found best so far, and its score. */
+  #best = -1;
+  #bestScore = Infinity;
   readonly #argPos = new Int32Array(MAX_ARG_CELLS);
   readonly #vec = new Int32Array(8);
   readonly #lengths: Int32Array;
@@ -659,27 +662,17 @@ export class Vm {
       }
     }
     const labels = this.#world.labels;
-    let best = -1;
-    let bestScore = Infinity;
-    const consider = (set: Set<number> | undefined, ham: number): void => {
-      if (set === undefined) return;
-      for (const pos of set) {
-        const own = owners[pos] === o.id ? 0 : 1;
-        const score = own * 1e12 + ham * 1e9 + this.#world.distance(o.ip, pos) * 1e0;
-        if (score < bestScore || (score === bestScore && pos < best)) {
-          bestScore = score;
-          best = pos;
-        }
-      }
-    };
-    consider(labels.get(value), 0);
-    if (best < 0 || bestScore >= 1e12) {
+    this.#best = -1;
+    this.#bestScore = Infinity;
+    this.#consider(labels.get(value), 0, o);
+    if (this.#best < 0 || this.#bestScore >= 1e12) {
       const masks = this.#masks;
       for (let i = 0; i < masks.length; i++) {
         const mask = masks[i]!;
-        consider(labels.get(wrapValue(value ^ mask)), popcount(mask));
+        this.#consider(labels.get(wrapValue(value ^ mask)), popcount(mask) * 1e9, o);
       }
     }
+    const best = this.#best;
     if (best >= 0 && owners[best] === o.id) {
       if (cache === null) {
         cache = new Map();
@@ -688,5 +681,30 @@ export class Vm {
       cache.set(value, best);
     }
     return best;
+  }
+
+  /**
+   * Scores the labels at `set` for #resolveLabel: own labels before others (1e12), fewer
+   * differing bits (`hamScore`, 1e9 each) before nearer; ties to the lower position. A label
+   * whose ownership and bits already score worse than the best is not measured.
+   */
+  #consider(set: Set<number> | undefined, hamScore: number, o: Organism): void {
+    if (set === undefined) return;
+    const owners = this.#owners;
+    const id = o.id;
+    // Own labels first: once one is found, no other organism's can win, and their positions
+    // (most of a set, in a population of one lineage) are not measured at all.
+    for (const pos of set) if (owners[pos] === id) this.#score(pos, hamScore, o);
+    if (this.#bestScore < 1e12 + hamScore) return;
+    for (const pos of set) if (owners[pos] !== id) this.#score(pos, 1e12 + hamScore, o);
+  }
+
+  #score(pos: number, prefix: number, o: Organism): void {
+    if (prefix > this.#bestScore) return;
+    const score = prefix + this.#world.distance(o.ip, pos);
+    if (score < this.#bestScore || (score === this.#bestScore && pos < this.#best)) {
+      this.#bestScore = score;
+      this.#best = pos;
+    }
   }
 }
