@@ -107,11 +107,21 @@ export class Organism {
     this.dps[1] = init.ip;
   }
 
-  /** The IP direction as a vector. */
-  direction(): number[] {
-    const v = new Array<number>(this.dims).fill(0);
-    v[this.dirAxis] = this.dirSign;
-    return v;
+  #dirVector: number[] = [];
+  #dirVectorOf = -1;
+
+  /**
+   * The IP direction as a vector: one array per organism, updated when the direction changed
+   * (the tick stream reads it at every sample). Read it, do not keep or change it.
+   */
+  direction(): readonly number[] {
+    const key = this.dirAxis * 2 + (this.dirSign > 0 ? 1 : 0);
+    if (key !== this.#dirVectorOf) {
+      this.#dirVector = new Array<number>(this.dims).fill(0);
+      this.#dirVector[this.dirAxis] = this.dirSign;
+      this.#dirVectorOf = key;
+    }
+    return this.#dirVector;
   }
 
   /** Location register `i` as a vector copy. */
