@@ -77,3 +77,18 @@ Deno.test("ProtoWriter nests messages and keeps raw bytes; reset reuses the buff
     .join();
   deepStrictEqual(mine.bytes(), theirs.finish());
 });
+
+Deno.test("packed() and packedSint64() equal protobuf-es's at every varint length's edges", () => {
+  const edges = [0, 7, 14, 21, 27, 28, 31, 32, 35, 42, 49, 51].flatMap((b) => {
+    const x = 2 ** b;
+    return [x - 1, x, x + 1, -x + 1, -x, -x - 1];
+  });
+  const mine = new ProtoWriter(8);
+  mine.packed(1, edges.filter((v) => v >= -(2 ** 31) && v < 2 ** 31));
+  mine.packedSint64(2, edges);
+  const theirs = new BinaryWriter().tag(1, WireType.LengthDelimited).fork();
+  for (const v of edges) if (v >= -(2 ** 31) && v < 2 ** 31) theirs.int32(v);
+  theirs.join().tag(2, WireType.LengthDelimited).fork();
+  for (const v of edges) theirs.sint64(v);
+  deepStrictEqual(mine.bytes(), theirs.join().finish());
+});
