@@ -43,12 +43,19 @@ class Numbers {
   }
 
   pushAll(values: ArrayLike<number>): void {
-    for (let i = 0; i < values.length; i++) this.push(values[i]!);
+    const k = values.length;
+    const a = this.reserve(k);
+    const n = this.n;
+    for (let i = 0; i < k; i++) a[n + i] = values[i]!;
+    this.n = n + k;
   }
 
   pushCoords(grid: Grid, flat: number): void {
     const { shape, strides } = grid;
-    for (let d = 0; d < shape.length; d++) this.push(Math.floor(flat / strides[d]!) % shape[d]!);
+    const a = this.reserve(shape.length);
+    let n = this.n;
+    for (let d = 0; d < shape.length; d++) a[n++] = Math.floor(flat / strides[d]!) % shape[d]!;
+    this.n = n;
   }
 }
 
