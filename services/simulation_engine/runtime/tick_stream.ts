@@ -369,13 +369,24 @@ export class TickStream {
   }
 }
 
+/** Organisms per sample up to which {@link byId} sorts by packed keys (index in 21 bits). */
+const KEY_INDEX = 2 ** 21;
+let keys = new Float64Array(1024);
+
 /**
- * The living and the dead organisms ascending by id. The living are kept in birth order, which
- * is id order, so most samples (no deaths) take them as they are.
+ * The living (in the order of the last tick's shuffle) and the dead organisms, ascending by id.
+ * Sorted as numbers, `id * 2^21 + index`, by the typed array's native sort: a comparator
+ * called from Array.prototype.sort was 3-4% of the engine's time.
  */
 function byId(living: Organism[], dead: Organism[]): Organism[] {
-  let sorted = true;
-  for (let i = 1; i < living.length && sorted; i++) sorted = living[i - 1]!.id < living[i]!.id;
-  if (sorted && dead.length === 0) return living;
-  return living.concat(dead).sort((a, b) => a.id - b.id);
+  const all = dead.length === 0 ? living : living.concat(dead);
+  const n = all.length;
+  if (n >= KEY_INDEX) return all.slice().sort((a, b) => a.id - b.id);
+  if (keys.length < n) keys = new Float64Array(n * 2);
+  const k = keys.subarray(0, n);
+  for (let i = 0; i < n; i++) k[i] = all[i]!.id * KEY_INDEX + i;
+  k.sort();
+  const out = new Array<Organism>(n);
+  for (let i = 0; i < n; i++) out[i] = all[k[i]! % KEY_INDEX]!;
+  return out;
 }
