@@ -10,7 +10,7 @@
 
 import { parseArgs } from "node:util";
 import { DEFAULT_IDLE_MS } from "../services/common/run_state.ts";
-import { denoEnv } from "../resources/kafka/client.ts";
+import { denoEnv } from "../resources/common/env_reader.ts";
 import { ensureWebBuilt } from "../web/ensure_built.ts";
 import { CliError, intFlag } from "./cli_error.ts";
 import { loadConfigFlag } from "./config_flag.ts";

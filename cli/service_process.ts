@@ -24,7 +24,7 @@ import {
   type ResolvedConfig,
 } from "../services/runner/mod.ts";
 import { derivePermissions, missingPermissions } from "../services/runner/permissions.ts";
-import { denoEnv } from "../resources/kafka/client.ts";
+import { denoEnv } from "../resources/common/env_reader.ts";
 import { CliError, intFlag, seedFlag, shapeFlag } from "./cli_error.ts";
 import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
 import { applyOverrides, type RunOverrides } from "./run_overrides.ts";

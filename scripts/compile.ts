@@ -34,7 +34,7 @@ import { CliError } from "../cli/cli_error.ts";
 import { V8_FLAGS_ARG } from "../cli/process_flags.ts";
 import { loadConfigFlag } from "../cli/config_flag.ts";
 import { ENTRY_FOLDERS, shellLine } from "../cli/service_launcher.ts";
-import { denoEnv } from "../resources/kafka/client.ts";
+import { denoEnv } from "../resources/common/env_reader.ts";
 import { resolveConfig, type ResolvedConfig } from "../services/runner/config.ts";
 import {
   derivePermissions,

@@ -39,18 +39,11 @@ import { type KafkaLogRecord, KafkaLogSink } from "./logger.ts";
 import { watchedSocketFactory } from "./watched_socket.ts";
 import { registerZstdCodec } from "./zstd_codec.ts";
 import { stopIdleRequestQueueTimers } from "./request_queue_timers.ts";
+import { parseBrokers } from "./brokers.ts";
+import { denoEnv, type EnvReader } from "../common/env_reader.ts";
 
-/** Reads an environment variable; returns undefined when unset or not permitted. */
-export type EnvReader = (name: string) => string | undefined;
-
-/** Deno.env.get that treats a missing --allow-env permission as "unset". */
-export const denoEnv: EnvReader = (name) => {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-};
+export { parseBrokers } from "./brokers.ts";
+export { denoEnv, type EnvReader } from "../common/env_reader.ts";
 
 /** Connection options shared by the Kafka queue and topic. */
 export interface KafkaConnectionOptions {
@@ -95,20 +88,6 @@ export interface ResolvedConnection {
   logLevel: NonNullable<KafkaConnectionOptions["logLevel"]>;
   /** Whether log entries are printed to stderr (`EVOCHORA_KAFKA_LOG`). */
   printLog: boolean;
-}
-
-/** Splits a broker list (`a:1,b:2`), rejecting entries without a port. */
-export function parseBrokers(list: string[] | string, source: string): string[] {
-  const items = (Array.isArray(list) ? list : list.split(","))
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-  if (items.length === 0) throw new RangeError(`${source}: no Kafka brokers given`);
-  for (const b of items) {
-    if (!/^[^\s:]+:\d+$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(b)) {
-      throw new RangeError(`${source}: broker "${b}" is not host:port`);
-    }
-  }
-  return items;
 }
 
 function truthy(v: string | undefined): boolean {

@@ -21,7 +21,7 @@
 
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseBrokers } from "../../resources/kafka/client.ts";
+import { parseBrokers } from "../../resources/kafka/brokers.ts";
 import { apiNeeds } from "../api/permissions.ts";
 import { indexerNeeds } from "../indexer/permissions.ts";
 import { metadataPersistenceNeeds } from "../metadata_persistence/permissions.ts";

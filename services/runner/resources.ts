@@ -6,13 +6,10 @@
  */
 
 import { resolve } from "node:path";
-import { KafkaQueue } from "../../resources/kafka/kafka_queue.ts";
 import { MemoryQueue } from "../../resources/queue/memory_queue.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
 import { FilesystemStorage } from "../../resources/storage/filesystem_storage.ts";
-import { S3Storage } from "../../resources/storage/s3_storage.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
-import { KafkaTopic } from "../../resources/kafka/kafka_topic.ts";
 import { MemoryTopic } from "../../resources/topic/memory_topic.ts";
 import type { Topic } from "../../resources/topic/topic.ts";
 import type { ResolvedResource } from "./config.ts";
@@ -63,7 +60,10 @@ export async function buildResource(
           retention: config.retention,
         }),
       };
-    case "kafka-queue":
+    case "kafka-queue": {
+      // Kafka's and S3's clients are loaded only where configured: an in-process run does not
+      // pay their tens of MB of modules.
+      const { KafkaQueue } = await import("../../resources/kafka/kafka_queue.ts");
       return {
         role: "queue",
         kind: config.kind,
@@ -79,7 +79,9 @@ export async function buildResource(
           groups: config.groups,
         }),
       };
-    case "kafka-topic":
+    }
+    case "kafka-topic": {
+      const { KafkaTopic } = await import("../../resources/kafka/kafka_topic.ts");
       return {
         role: "topic",
         kind: config.kind,
@@ -91,7 +93,9 @@ export async function buildResource(
           ...(config.retentionMs === undefined ? {} : { retentionMs: config.retentionMs }),
         }),
       };
+    }
     case "s3": {
+      const { S3Storage } = await import("../../resources/storage/s3_storage.ts");
       const storage = await S3Storage.open({
         bucket: config.bucket,
         prefix: config.prefix,
