@@ -7,14 +7,6 @@
 import { AssemblyError } from "../services/simulation_engine/assembler/mod.ts";
 import { ConfigError } from "../services/simulation_engine/runtime/mod.ts";
 import { CliError } from "./cli_error.ts";
-import { deleteCommand } from "./delete_command.ts";
-import { inspectCommand } from "./inspect_command.ts";
-import { devCommand, runCommand } from "./run_command.ts";
-import { runsCommand } from "./runs_command.ts";
-import { serveCommand } from "./serve_command.ts";
-import { serviceCommand } from "./service_command.ts";
-import { simCommand } from "./sim_command.ts";
-import { statusCommand } from "./status_command.ts";
 
 const USAGE = `Usage: evochora <command> [options]
 
@@ -33,16 +25,20 @@ Run 'evochora <command> --help' for a command's options.`;
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  sim: simCommand,
-  run: runCommand,
-  dev: devCommand,
-  inspect: inspectCommand,
-  runs: runsCommand,
-  delete: deleteCommand,
-  service: serviceCommand,
-  serve: serveCommand,
-  status: statusCommand,
+/**
+ * Each command's module, loaded when the command runs: a command pays for its own modules only
+ * (`sim` loads no storage or API, `run` no web server).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  sim: async () => (await import("./sim_command.ts")).simCommand,
+  run: async () => (await import("./run_command.ts")).runCommand,
+  dev: async () => (await import("./run_command.ts")).devCommand,
+  inspect: async () => (await import("./inspect_command.ts")).inspectCommand,
+  runs: async () => (await import("./runs_command.ts")).runsCommand,
+  delete: async () => (await import("./delete_command.ts")).deleteCommand,
+  service: async () => (await import("./service_command.ts")).serviceCommand,
+  serve: async () => (await import("./serve_command.ts")).serveCommand,
+  status: async () => (await import("./status_command.ts")).statusCommand,
 };
 
 /**
@@ -62,7 +58,7 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await command(rest);
+    return await (await command())(rest);
   } catch (e) {
     if (e instanceof CliError) {
       console.error(`evochora ${name}: ${oneLine(e.message)}`);
