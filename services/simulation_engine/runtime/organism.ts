@@ -65,6 +65,11 @@ export class Organism {
   /** Positions of the last instruction's cells, opcode first (for disassembly). */
   lastAt = -1;
   lastArgs: number[] = [];
+  /**
+   * The arrays `lastArgs` takes, one per argument count, reused from instruction to instruction:
+   * resizing one array at every change of instruction length reallocated its storage.
+   */
+  readonly argArrays: number[][] = [];
   lastCost = 0;
   lastFailed = false;
   failureReason = "";

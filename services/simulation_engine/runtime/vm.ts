@@ -147,8 +147,9 @@ export class Vm {
   ): void {
     o.lastOpcode = op;
     o.lastAt = o.ip;
-    const args = o.lastArgs;
-    if (args.length !== len - 1) args.length = len - 1;
+    let args = o.argArrays[len - 1];
+    if (args === undefined) args = o.argArrays[len - 1] = new Array<number>(len - 1).fill(0);
+    o.lastArgs = args;
     for (let i = 1; i < len; i++) args[i - 1] = this.#cells[this.#argPos[i]!]! & CONTENT_MASK;
     let energy = this.#energy;
     let entropy = this.#entropy;
