@@ -65,11 +65,8 @@ export class Organism {
   /** Positions of the last instruction's cells, opcode first (for disassembly). */
   lastAt = -1;
   lastArgs: number[] = [];
-  /**
-   * The arrays `lastArgs` takes, one per argument count, reused from instruction to instruction:
-   * resizing one array at every change of instruction length reallocated its storage.
-   */
-  readonly argArrays: number[][] = [];
+  /** The arrays {@link Organism.argsFor} hands out, one per argument count. */
+  readonly #argArrays: number[][] = [];
   lastCost = 0;
   lastFailed = false;
   failureReason = "";
@@ -114,6 +111,19 @@ export class Organism {
 
   #dirVector: number[] = [];
   #dirVectorOf = -1;
+
+  /**
+   * Makes `lastArgs` an array of `count` elements and returns it to be filled: one array per
+   * count, reused from instruction to instruction (resizing one array whenever the instruction
+   * length changed reallocated its storage). A cache, not state: a restored organism starts
+   * without it.
+   */
+  argsFor(count: number): number[] {
+    let a = this.#argArrays[count];
+    if (a === undefined) a = this.#argArrays[count] = new Array<number>(count).fill(0);
+    this.lastArgs = a;
+    return a;
+  }
 
   /**
    * The IP direction as a vector: one array per organism, updated when the direction changed

@@ -147,9 +147,7 @@ export class Vm {
   ): void {
     o.lastOpcode = op;
     o.lastAt = o.ip;
-    let args = o.argArrays[len - 1];
-    if (args === undefined) args = o.argArrays[len - 1] = new Array<number>(len - 1).fill(0);
-    o.lastArgs = args;
+    const args = o.argsFor(len - 1);
     for (let i = 1; i < len; i++) args[i - 1] = this.#cells[this.#argPos[i]!]! & CONTENT_MASK;
     let energy = this.#energy;
     let entropy = this.#entropy;
