@@ -16,7 +16,7 @@ import { cliCommand } from "../fixtures/cli_process.ts";
 import { isolatedKafkaS3, loadServicesEnv, removePrefix } from "./pipeline_services.ts";
 
 const RUN = "kafka-resume";
-const TICKS = 40000;
+const TICKS = 80000;
 const CONSUMERS = ["metadata-persistence", "persistence-1", "persistence-2", "persistence-3"];
 
 /** The shipped config, isolated, with a test-sized run. */
@@ -124,6 +124,9 @@ Deno.test({
         }
         return (await objects(b, "raw")).size >= 4 && (await objects(b, "checkpoints")).size >= 4;
       });
+      // Frozen where it is: a running run to refuse and to kill before its end, however fast the
+      // engine has become (it once finished a 40000-tick run before the second engine started).
+      engine.kill("SIGSTOP");
 
       const second = await cli(
         env,
