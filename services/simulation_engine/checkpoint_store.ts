@@ -11,6 +11,7 @@
 import { listAllKeys } from "../../resources/storage/list_all_keys.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import { compressZstd, decompressZstd } from "../../resources/storage/zstd.ts";
+import type { Compressor } from "../../resources/storage/message_stream.ts";
 import { checkpointKey, checkpointPrefix, parseCheckpointKey } from "../common/storage_layout.ts";
 
 /** zstd level of stored checkpoints (the bench's 483 kB raw give ~58 kB). */
@@ -24,15 +25,22 @@ export interface StoredCheckpoint {
   storedBytes: number;
 }
 
-/** Compresses and stores a checkpoint (its encoded bytes) taken after `tick`, no-clobber. */
+/**
+ * Compresses and stores a checkpoint (its encoded bytes) taken after `tick`, no-clobber. With a
+ * `compressor` (the engine's zstd thread) the compression runs there, on a copy of `bytes`: the
+ * same zstd library and level give the same stored bytes.
+ */
 export async function storeCheckpoint(
   storage: Storage,
   runId: string,
   tick: number,
   bytes: Uint8Array,
+  compressor?: Compressor,
 ): Promise<StoredCheckpoint> {
   const key = checkpointKey(runId, tick);
-  const stored = compressZstd(bytes, CHECKPOINT_ZSTD_LEVEL);
+  const stored = compressor === undefined
+    ? compressZstd(bytes, CHECKPOINT_ZSTD_LEVEL)
+    : await compressor.compress(bytes.slice(), CHECKPOINT_ZSTD_LEVEL);
   const w = await storage.openWriter(key);
   try {
     await w.write(stored);

@@ -65,7 +65,10 @@ export interface EngineServiceOptions {
   chunksPerBatch: number;
   /** zstd level of the batches (default 3). */
   zstdLevel?: number;
-  /** Compresses the batches off the engine's thread, e.g. a ZstdWorker (absent: on it). */
+  /**
+   * Compresses the batches and the checkpoints off the engine's thread, e.g. a ZstdWorker
+   * (absent: on it).
+   */
   compressor?: Compressor;
   runId?: string;
   /** Milliseconds of simulation between yields to the event loop (in-process fairness). */
@@ -320,7 +323,14 @@ export class EngineService implements Service {
   async #store(storage: Storage, checkpoint: EncodedCheckpoint): Promise<void> {
     await this.#retryStorage(
       `storing the checkpoint at tick ${checkpoint.tick}`,
-      () => storeCheckpoint(storage, this.runId, checkpoint.tick, checkpoint.bytes),
+      () =>
+        storeCheckpoint(
+          storage,
+          this.runId,
+          checkpoint.tick,
+          checkpoint.bytes,
+          this.#options.compressor,
+        ),
     );
   }
 
