@@ -9,7 +9,13 @@
  */
 
 import { ChunkDecodeError } from "./_proto_reader.ts";
-import { countVarints, decodeIds, decodeSint64s, type ScannedColumns } from "./organism_columns.ts";
+import {
+  countVarints,
+  decodeIds,
+  decodeSint64s,
+  matchIds,
+  type ScannedColumns,
+} from "./organism_columns.ts";
 
 /** The number fields of `OrganismState` the indexes use, by field number (bools as 0 or 1). */
 export const LEAN_FIELDS = [
@@ -135,12 +141,7 @@ export function resolveLeanOrganisms(c: ScannedColumns, previous: LeanOrganisms)
   const out = allocLeanOrganisms(n);
   out.id.set(values.subarray(0, n));
   if (before.length < n) before = new Int32Array(n * 2);
-  const prevIds = previous.id;
-  for (let i = 0, j = 0; i < n; i++) {
-    const id = out.id[i]!;
-    while (j < previous.count && prevIds[j]! < id) j++;
-    before[i] = j < previous.count && prevIds[j] === id ? j : -1;
-  }
+  matchIds(out.id, n, previous.id, previous.count, before);
   for (const [field, name] of LEAN_FIELDS) {
     const col = out[name];
     const prev = previous[name];

@@ -283,6 +283,25 @@ export function readOrganismColumns(
   };
 }
 
+/**
+ * Pairs two samples' organisms, both ascending by id: for each of the first `n` of `ids`, its
+ * index among the first `m` of `previous`, or -1 for an organism the previous sample lacks
+ * (into `out`). The writer and the lean decoder take each column's differences along it.
+ */
+export function matchIds(
+  ids: ArrayLike<number>,
+  n: number,
+  previous: ArrayLike<number>,
+  m: number,
+  out: Int32Array,
+): void {
+  for (let i = 0, j = 0; i < n; i++) {
+    const id = ids[i]!;
+    while (j < m && previous[j]! < id) j++;
+    out[i] = j < m && previous[j] === id ? j : -1;
+  }
+}
+
 /** Reads and writes one field of an organism object. */
 export interface Accessor<O, T> {
   get(o: O): T;

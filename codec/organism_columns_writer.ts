@@ -8,7 +8,12 @@
  */
 
 import type { OrganismState } from "../proto/mod.ts";
-import { COLUMN_FIELDS, type ColumnField, ORGANISM_STATE_SHAPE } from "./organism_columns.ts";
+import {
+  COLUMN_FIELDS,
+  type ColumnField,
+  matchIds,
+  ORGANISM_STATE_SHAPE,
+} from "./organism_columns.ts";
 import type { Grid, OrganismStateFields } from "./chunk_writer.ts";
 import { LEN, type ProtoWriter } from "./proto_writer.ts";
 
@@ -203,15 +208,7 @@ export class OrganismColumnsWriter {
     const cur = this.#current;
     const prev = this.#previous;
     if (this.#before.length < cur.n) this.#before = new Int32Array(cur.n * 2);
-    const before = this.#before;
-    const ids = cur.ids.a;
-    const prevIds = prev.ids.a;
-    let j = 0;
-    for (let i = 0; i < cur.n; i++) {
-      const id = ids[i]!;
-      while (j < prev.n && prevIds[j]! < id) j++;
-      before[i] = j < prev.n && prevIds[j] === id ? j : -1;
-    }
+    matchIds(cur.ids.a, cur.n, prev.ids.a, prev.n, this.#before);
   }
 
   /** Writes field `f`'s column, unless every entry is 0. */
