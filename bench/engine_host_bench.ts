@@ -1,7 +1,8 @@
 /**
  * The engine host's cost of distribution: the engine service putting its batch records on a
- * real Kafka topic (batches framed and zstd-3-compressed on its zstd thread, the topic without
- * Kafka compression, as the shipped config) beside the engine alone (simulation and tick stream,
+ * real Kafka topic (batches framed and zstd-3-compressed on its zstd thread, produced from the
+ * Kafka producer's thread, the topic without Kafka compression, as the shipped config and
+ * services/runner/resources.ts build it) beside the engine alone (simulation and tick stream,
  * the chunks dropped), same world, seed and ticks. Alternating rounds, best of each. Needs
  * `deno task services:up`.
  *
@@ -14,7 +15,7 @@ import { EngineService } from "../services/simulation_engine/engine_service.ts";
 import { deleteTopics, kafkaBrokers } from "../tests/integration/kafka_helpers.ts";
 import { cpuSeconds, type Figure, type Suite } from "./_harness.ts";
 import { engineAloneRun } from "./engine_bench.ts";
-import { openTickTopic } from "./kafka_s3_bench.ts";
+import { KafkaProducerThread } from "../resources/kafka/producer_thread.ts";
 
 const ENGINE = { shape: [256, 256], seed: 42 };
 
@@ -24,7 +25,14 @@ async function engineOnKafka(
   brokers: string[],
   topic: string,
 ): Promise<{ ms: number; cpu: number; stored: number; raw: number }> {
-  const queue = await openTickTopic(brokers, topic);
+  const queue = await KafkaProducerThread.open({
+    name: "raw-tick-data",
+    topic,
+    partitions: 6,
+    brokers,
+    compression: "none",
+    transferValues: true,
+  });
   const zstd = new ZstdWorker();
   await zstd.compress(new Uint8Array(16), 3);
   try {
@@ -84,7 +92,8 @@ export const engineHostCost: Suite = {
     return [
       { name: "engine alone (simulation + tick stream)", value: aloneTps, unit: "ticks/s" },
       {
-        name: "engine service on Kafka: batches framed, zstd-3 on its thread, produced, acked",
+        name:
+          "engine service on Kafka: batches framed, zstd-3 and producer on their threads, acked",
         value: kafkaTps,
         unit: "ticks/s",
         ratio: kafkaTps / aloneTps,

@@ -53,6 +53,7 @@ export class EndpointHealth {
   readonly noAnswerMs: number;
   readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
+  #forward: ((report: EndpointReport) => void) | undefined;
 
   constructor(options: EndpointHealthOptions = {}) {
     this.failGraceMs = options.failGraceMs ?? 2000;
@@ -68,6 +69,11 @@ export class EndpointHealth {
 
   /** The endpoint is being tried (a connection, a probe): it is waited for from now on. */
   attempt(kind: EndpointKind, address: string, hint: string): void {
+    this.#forward?.({ op: "attempt", kind, address, hint });
+    this.#attempt(kind, address, hint);
+  }
+
+  #attempt(kind: EndpointKind, address: string, hint: string): void {
     const key = `${kind} ${address}`;
     if (!this.#entries.has(key)) {
       this.#entries.set(key, { kind, address, since: this.#now(), hint, reason: undefined });
@@ -76,7 +82,8 @@ export class EndpointHealth {
 
   /** The endpoint failed for `reason` (kept until it answers; the latest reason wins). */
   failed(kind: EndpointKind, address: string, reason: string, hint: string): void {
-    this.attempt(kind, address, hint);
+    this.#forward?.({ op: "failed", kind, address, reason, hint });
+    this.#attempt(kind, address, hint);
     const e = this.#entries.get(`${kind} ${address}`)!;
     e.reason = reason;
     e.hint = hint;
@@ -84,6 +91,7 @@ export class EndpointHealth {
 
   /** The endpoint answered: not a problem any more. */
   answered(kind: EndpointKind, address: string): void {
+    this.#forward?.({ op: "answered", kind, address });
     this.#entries.delete(`${kind} ${address}`);
   }
 
@@ -119,11 +127,33 @@ export class EndpointHealth {
     return out.sort((a, b) => a.since - b.since);
   }
 
+  /**
+   * Passes every report on to `to` as well: a worker thread's clients report to the worker's
+   * registry, and the process's waiting lines read the main thread's (see {@link apply}).
+   */
+  forward(to: ((report: EndpointReport) => void) | undefined): void {
+    this.#forward = to;
+  }
+
+  /** Records a report forwarded from another thread's registry. */
+  apply(report: EndpointReport): void {
+    if (report.op === "attempt") this.attempt(report.kind, report.address, report.hint);
+    else if (report.op === "failed") {
+      this.failed(report.kind, report.address, report.reason, report.hint);
+    } else this.answered(report.kind, report.address);
+  }
+
   /** Forgets everything (tests). */
   clear(): void {
     this.#entries.clear();
   }
 }
+
+/** One call of {@link EndpointHealth}'s reporting methods, as {@link EndpointHealth.forward} passes it on. */
+export type EndpointReport =
+  | { op: "attempt"; kind: EndpointKind; address: string; hint: string }
+  | { op: "failed"; kind: EndpointKind; address: string; reason: string; hint: string }
+  | { op: "answered"; kind: EndpointKind; address: string };
 
 /** This process's registry. */
 export const endpointHealth: EndpointHealth = new EndpointHealth();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   EndpointHealth,
+  type EndpointReport,
   formatDuration,
   networkFailure,
   waitingDetail,
@@ -99,4 +100,26 @@ Deno.test("durations read as seconds, minutes and hours", () => {
   assert.equal(formatDuration(125_000), "2 min 5 s");
   assert.equal(formatDuration(3_780_000), "1 h 3 min");
   assert.equal(formatDuration(7_200_000), "2 h");
+});
+
+Deno.test("reports forwarded from another registry are applied as that registry's own", () => {
+  let now = 1000;
+  const worker = new EndpointHealth({ failGraceMs: 0, now: () => now });
+  const main = new EndpointHealth({ failGraceMs: 0, now: () => now });
+  const reports: EndpointReport[] = [];
+  worker.forward((r) => {
+    reports.push(r);
+    main.apply(r);
+  });
+  worker.attempt("broker", "b:9092", "start it");
+  worker.failed("broker", "b:9092", "connection refused", "start it");
+  assert.deepEqual(main.problems(), worker.problems());
+  assert.equal(main.problems()[0]?.reason, "connection refused");
+  now += 10;
+  worker.answered("broker", "b:9092");
+  assert.equal(main.anyUnanswered(), false);
+  assert.deepEqual(reports.map((r) => r.op), ["attempt", "failed", "answered"]);
+  worker.forward(undefined);
+  worker.attempt("broker", "c:9092", "start it");
+  assert.equal(main.anyUnanswered(), false);
 });

@@ -245,6 +245,14 @@ export class KafkaLog {
     return this.producer.flush();
   }
 
+  /**
+   * Counts `group`'s commits as those of a group joined here (lag, and the retained bytes when
+   * bounded): a group whose consumers run elsewhere, e.g. on another thread of this process.
+   */
+  watch(group: string): void {
+    this.#groups.add(group);
+  }
+
   /** Joins a consumer group. */
   join(options: ConsumerOptions, fromBeginning: boolean): KafkaPullConsumer {
     if (this.#closed) throw new ClosedError(this.what);

@@ -102,6 +102,14 @@ export class KafkaQueue implements Queue {
     return this.#log.join(options, true);
   }
 
+  /**
+   * Counts `group`'s commits as those of a group joined through this queue (its lag, and the
+   * retained bytes of `maxRetainedBytes`): for consumers that run on another client.
+   */
+  watchGroup(group: string): void {
+    this.#log.watch(group);
+  }
+
   /** See Queue.stats: lag is the last known value, refreshed about every `lagRefreshMs`. */
   stats(): LogStats {
     return this.#log.stats();

@@ -1,11 +1,11 @@
 /**
  * A worker for worker_rpc_test.ts: answers its thread's nice value (Linux), or throws a
- * RangeError when asked to.
+ * RangeError when asked to, or posts the events it is given before answering.
  *
  * @module
  */
 
-import { serveRequests } from "./worker_rpc.ts";
+import { postEvent, serveRequests } from "./worker_rpc.ts";
 
 /** The nice value of the calling thread, from /proc (field 19 of its stat line). */
 function threadNice(): number {
@@ -13,7 +13,8 @@ function threadNice(): number {
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
 }
 
-serveRequests<{ fail?: boolean }>(({ fail }) => {
+serveRequests<{ fail?: boolean; events?: string[] }>(({ fail, events }) => {
   if (fail === true) throw new RangeError("asked to fail");
+  for (const e of events ?? []) postEvent(e);
   return { value: threadNice() };
 });

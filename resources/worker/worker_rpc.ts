@@ -5,7 +5,8 @@
  * new thread; {@link WorkerRpc.close} terminates it.
  *
  * The worker module answers each `{ id, ...request }` with `{ id, value }` or
- * `{ id, error, errorName? }` (see {@link serveRequests}).
+ * `{ id, error, errorName? }` (see {@link serveRequests}); between replies it may post events,
+ * `{ event }` (see {@link postEvent}), which go to the `onEvent` given to {@link WorkerRpc}.
  *
  * @module
  */
@@ -14,7 +15,9 @@ import { getPriority, setPriority } from "node:os";
 
 /** A reply as the worker posts it. */
 interface Reply {
-  id: number;
+  /** Absent on an event. */
+  id?: number;
+  event?: unknown;
   value?: unknown;
   error?: string;
   errorName?: string;
@@ -49,13 +52,24 @@ export class WorkerRpc<Req extends object, Rep> {
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
 
-  /** `name` says whose thread it is in errors ("zstd worker crashed: ..."). */
-  constructor(readonly url: URL, readonly name: string) {}
+  /**
+   * `name` says whose thread it is in errors ("zstd worker crashed: ..."); `onEvent` receives
+   * what the worker posts with {@link postEvent}.
+   */
+  constructor(
+    readonly url: URL,
+    readonly name: string,
+    readonly onEvent?: (event: unknown) => void,
+  ) {}
 
   #ensure(): Worker {
     if (this.#worker !== null) return this.#worker;
     const w = new Worker(this.url.href, { type: "module" });
     w.onmessage = (e: MessageEvent<Reply>) => {
+      if (e.data.id === undefined) {
+        this.onEvent?.(e.data.event);
+        return;
+      }
       const p = this.#pending.get(e.data.id);
       if (p === undefined) return;
       this.#pending.delete(e.data.id);
@@ -135,6 +149,11 @@ export function serveRequests<Req>(handle: (request: Req) => Answer | Promise<An
       scope.postMessage({ id, error: error.message, errorName: error.name }, []);
     }
   };
+}
+
+/** Posts `event` from a worker to its {@link WorkerRpc}'s `onEvent` (between or during replies). */
+export function postEvent(event: unknown): void {
+  (self as unknown as { postMessage(message: unknown): void }).postMessage({ event });
 }
 
 /** Lowers this thread's priority by {@link WORKER_NICENESS}: see {@link serveRequests}. */

@@ -1,4 +1,4 @@
-import { equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, rejects } from "node:assert/strict";
 import { WorkerRequestError, WorkerRpc } from "./worker_rpc.ts";
 
 const url = new URL("./_test_worker.ts", import.meta.url);
@@ -30,6 +30,18 @@ Deno.test("a worker's error reaches the caller with its name", async () => {
         e instanceof WorkerRequestError && e.errorName === "RangeError" &&
         /asked to/.test(e.message),
     );
+  } finally {
+    rpc.close();
+  }
+});
+
+Deno.test("a worker's events reach onEvent in order, before the reply they precede", async () => {
+  const seen: unknown[] = [];
+  const rpc = new WorkerRpc<{ events?: string[] }, number>(url, "test", (e) => seen.push(e));
+  try {
+    const nice = await rpc.call({ events: ["a", "b"] });
+    equal(typeof nice, "number");
+    deepEqual(seen, ["a", "b"]);
   } finally {
     rpc.close();
   }

@@ -128,6 +128,18 @@ export const INDEX_WORKER_MODULE_DIRS: readonly string[] = [
 ].map((d) => fileURLToPath(new URL(`../../${d}`, import.meta.url)));
 
 /**
+ * The Kafka producer thread's local modules (resources/kafka/_producer_thread_worker.ts and what
+ * it imports), which an engine putting its batches on a Kafka queue loads with `new Worker`.
+ */
+export const KAFKA_PRODUCER_WORKER_MODULES: readonly string[] = [
+  "resources/common/",
+  "resources/kafka/",
+  "resources/queue/",
+  "resources/storage/zstd.ts",
+  "resources/worker/",
+].map((d) => fileURLToPath(new URL(`../../${d}`, import.meta.url)));
+
+/**
  * The ancestor program, which the engine runtime reads when its module loads; every service
  * process imports the runtime through the wiring, so every one reads it.
  */
@@ -225,6 +237,10 @@ export function derivePermissions(o: DerivePermissionsOptions): ProcessPermissio
     if (s.kind === "simulation-engine") {
       const run = runStorageOf(o.config);
       if (run !== undefined) storages.set(run, "write");
+      // Its batches go to Kafka from a thread of its own (services/runner/resources.ts).
+      if (o.config.resources[s.output]?.kind === "kafka-queue") {
+        p.read.push(...KAFKA_PRODUCER_WORKER_MODULES);
+      }
     }
     for (const st of needs.storages) {
       if (storages.get(st.resource) !== "write") storages.set(st.resource, st.access);

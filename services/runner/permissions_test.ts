@@ -6,6 +6,7 @@ import {
   derivePermissions,
   INDEX_WORKER_MODULE_DIRS,
   KAFKA_ENV,
+  KAFKA_PRODUCER_WORKER_MODULES,
   LOAD_ENV,
   permissionFlags,
   REPOSITORY_WEB,
@@ -193,8 +194,14 @@ Deno.test("variables the config file read are readable in every process, which e
   assert.ok(p.env.includes("EVOCHORA_API_HOST"));
 });
 
-Deno.test("the indexing thread's local modules all lie in the directories an indexer may read", async () => {
-  const worker = new URL("./_index_thread.ts", import.meta.url);
+Deno.test("Kafka + S3: the engine may read its Kafka producer thread's modules", () => {
+  const p = derive(kafkaS3, "engine");
+  for (const m of KAFKA_PRODUCER_WORKER_MODULES) assert.ok(p.read.includes(m), m);
+  assert.ok(!derive(filesystem, "engine").read.includes(KAFKA_PRODUCER_WORKER_MODULES[0]!));
+});
+
+/** The local modules a worker's module loads, by `deno info`. */
+async function localModules(worker: URL): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", fileURLToPath(worker)],
     stdout: "piped",
@@ -206,8 +213,21 @@ Deno.test("the indexing thread's local modules all lie in the directories an ind
   };
   const local = info.modules.map((m) => m.specifier).filter((s) => s.startsWith("file:"));
   assert.ok(local.length > 10, `${local.length} local modules`);
-  for (const m of local) {
-    const path = fileURLToPath(m);
+  return local.map((m) => fileURLToPath(m));
+}
+
+Deno.test("the indexing thread's local modules all lie in the directories an indexer may read", async () => {
+  for (const path of await localModules(new URL("./_index_thread.ts", import.meta.url))) {
     assert.ok(INDEX_WORKER_MODULE_DIRS.some((d) => path.startsWith(d)), `${path} is not readable`);
+  }
+});
+
+Deno.test("the Kafka producer thread's local modules are all readable by an engine on Kafka", async () => {
+  const worker = new URL("../../resources/kafka/_producer_thread_worker.ts", import.meta.url);
+  for (const path of await localModules(worker)) {
+    assert.ok(
+      KAFKA_PRODUCER_WORKER_MODULES.some((d) => d.endsWith("/") ? path.startsWith(d) : path === d),
+      `${path} is not readable`,
+    );
   }
 });

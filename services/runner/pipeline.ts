@@ -137,6 +137,11 @@ export class Pipeline {
       }
     }
     const readOnly = readOnlyStorages(config, names, needed);
+    const produced = new Set(
+      names.map((n) => config.services[n]!).flatMap((s) =>
+        s.kind === "simulation-engine" ? [s.output] : []
+      ),
+    );
     const resources = new Map<string, Resource>();
     try {
       for (const name of needed) {
@@ -144,6 +149,7 @@ export class Pipeline {
           name,
           await buildResource(name, config.resources[name] as ResolvedResource, {
             readOnly: readOnly.has(name),
+            producer: produced.has(name),
           }),
         );
       }

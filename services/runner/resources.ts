@@ -27,6 +27,12 @@ export interface BuildResourceOptions {
    * nor probed by a write, which a read-only process is not allowed to do.
    */
   readOnly?: boolean;
+  /**
+   * A queue this process puts records on by the batch (an engine's output): a Kafka queue's
+   * producer then runs on a thread of its own (resources/kafka/producer_thread.ts), taking the records.
+   * buffers over, so that kafkajs' work does not slow the engine's thread.
+   */
+  producer?: boolean;
 }
 
 /** Creates the implementation for one resource config. */
@@ -63,21 +69,32 @@ export async function buildResource(
     case "kafka-queue": {
       // Kafka's and S3's clients are loaded only where configured: an in-process run does not
       // pay their tens of MB of modules.
+      const queueOptions = {
+        name,
+        topic: config.topic,
+        partitions: config.partitions,
+        maxMessageBytes: config.maxMessageBytes,
+        maxBytes: config.maxBytes,
+        compression: config.compression,
+        lingerMs: config.lingerMs,
+        groups: config.groups,
+      };
+      const description = `Kafka topic '${config.topic}', ${config.partitions} partitions`;
+      if (options.producer === true) {
+        const { KafkaProducerThread } = await import("../../resources/kafka/producer_thread.ts");
+        return {
+          role: "queue",
+          kind: config.kind,
+          description: `${description}, produced to from a thread of its own`,
+          instance: await KafkaProducerThread.open({ ...queueOptions, transferValues: true }),
+        };
+      }
       const { KafkaQueue } = await import("../../resources/kafka/kafka_queue.ts");
       return {
         role: "queue",
         kind: config.kind,
-        description: `Kafka topic '${config.topic}', ${config.partitions} partitions`,
-        instance: await KafkaQueue.open({
-          name,
-          topic: config.topic,
-          partitions: config.partitions,
-          maxMessageBytes: config.maxMessageBytes,
-          maxBytes: config.maxBytes,
-          compression: config.compression,
-          lingerMs: config.lingerMs,
-          groups: config.groups,
-        }),
+        description,
+        instance: await KafkaQueue.open(queueOptions),
       };
     }
     case "kafka-topic": {

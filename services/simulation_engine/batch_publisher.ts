@@ -120,6 +120,8 @@ export class BatchPublisher {
       try {
         const { bytes, rawBytes } = await compressed;
         if (this.#failure !== undefined) return;
+        // The value is handed over: a queue on another thread may take its buffer.
+        const size = bytes.length;
         const put = this.#o.output.put(batchRecord({
           runId: this.#o.runId,
           batch: Math.floor(first.index / this.#o.chunksPerBatch),
@@ -134,7 +136,7 @@ export class BatchPublisher {
         markIssued();
         await put;
         this.stats.batches++;
-        this.stats.storedBytes += bytes.length;
+        this.stats.storedBytes += size;
       } finally {
         markIssued();
       }

@@ -1,0 +1,139 @@
+/**
+ * KafkaProducerThread against a real Apache Kafka broker (started by `deno task services:up`;
+ * without one these tests FAIL, they never skip): the queue contract suite, records produced
+ * from the thread consumed in order with exact stats after flush, the thread's setup errors as
+ * this thread's classes, aborts, and the broker's health reported to this thread's registry.
+ */
+
+import assert from "node:assert/strict";
+import { endpointHealth } from "../../resources/common/endpoint_health.ts";
+import { KafkaQueue } from "../../resources/kafka/kafka_queue.ts";
+import { KafkaProducerThread } from "../../resources/kafka/producer_thread.ts";
+import { queueContract } from "../../resources/queue/queue_contract.ts";
+import { ClosedError, type Delivery } from "../../resources/queue/queue.ts";
+import { deleteTopics, FAST, kafkaBrokers, uniqueTopic } from "./kafka_helpers.ts";
+
+queueContract("KafkaProducerThread (Kafka broker)", async ({ partitions, maxBytes }) => {
+  const brokers = kafkaBrokers();
+  const topic = uniqueTopic("producer-thread-contract");
+  const queue = await KafkaProducerThread.open({
+    name: topic,
+    partitions,
+    brokers,
+    maxBytes,
+    maxRetainedBytes: maxBytes,
+    ...FAST,
+  });
+  return {
+    queue,
+    cleanup: async () => {
+      await queue.close();
+      await deleteTopics(brokers, [topic]);
+    },
+  };
+}, { timeScale: 4 });
+
+Deno.test("KafkaProducerThread: 300 records put from the thread are consumed in per-key order; flush() leaves exact stats", async () => {
+  const brokers = kafkaBrokers();
+  const topic = uniqueTopic("producer-thread");
+  const q = await KafkaProducerThread.open({
+    name: topic,
+    partitions: 3,
+    brokers,
+    transferValues: true,
+    ...FAST,
+  });
+  try {
+    const values: Uint8Array[] = [];
+    const puts: Promise<void>[] = [];
+    for (let i = 0; i < 300; i++) {
+      const value = new Uint8Array(100).fill(i % 251);
+      values.push(value);
+      puts.push(q.put({ key: `k${i % 7}`, value, headers: { i: String(i) } }));
+    }
+    // Transferred: the caller gave the buffers away.
+    assert.ok(values.every((v) => v.byteLength === 0));
+    await Promise.all(puts);
+    await q.flush();
+    assert.equal(q.stats().recordsIn, 300);
+    assert.equal(q.stats().bytesIn, 30_000);
+    const c = q.consumer({ group: "g", member: "m" });
+    const got: Delivery[] = [];
+    const deadline = Date.now() + 60_000;
+    while (got.length < 300) {
+      assert.ok(Date.now() < deadline, `only ${got.length} of 300 records within 60 s`);
+      const batch = await c.drain(500, 200);
+      got.push(...batch);
+      if (batch.length > 0) await c.commit(batch);
+    }
+    for (let k = 0; k < 7; k++) {
+      const order = got.filter((d) => d.key === `k${k}`).map((d) => Number(d.headers["i"]));
+      assert.deepEqual(order, order.toSorted((a, b) => a - b), `key k${k} out of order`);
+    }
+    const d = got.find((x) => x.headers["i"] === "42")!;
+    assert.deepEqual(d.value, new Uint8Array(100).fill(42));
+    await c.close();
+  } finally {
+    await q.close();
+    await deleteTopics(brokers, [topic]);
+  }
+});
+
+Deno.test("KafkaProducerThread: a topic with other partitions fails open() saying what differs", async () => {
+  const brokers = kafkaBrokers();
+  const topic = uniqueTopic("producer-thread-mismatch");
+  const existing = await KafkaQueue.open({ name: topic, partitions: 2, brokers });
+  try {
+    await assert.rejects(
+      KafkaProducerThread.open({ name: topic, partitions: 3, brokers }),
+      /exists with 2 partitions, but the config asks for 3/,
+    );
+  } finally {
+    await existing.close();
+    await deleteTopics(brokers, [topic]);
+  }
+});
+
+Deno.test("KafkaProducerThread: an unreachable broker fails open() naming it, and this thread's registry hears of it", async () => {
+  endpointHealth.clear();
+  await assert.rejects(
+    KafkaProducerThread.open({
+      name: "nowhere",
+      partitions: 1,
+      brokers: "127.0.0.1:1",
+      retryMaxMs: 100,
+    }),
+    /queue nowhere: cannot set up Kafka topic 'nowhere' at 127\.0\.0\.1:1: .*ECONNREFUSED/,
+  );
+  assert.ok(endpointHealth.unanswered("broker", "127.0.0.1:1"), "the broker is not reported");
+  endpointHealth.clear();
+});
+
+Deno.test("KafkaProducerThread: a waiting put() is aborted by its signal; put() after close() is refused", async () => {
+  const brokers = kafkaBrokers();
+  const topic = uniqueTopic("producer-thread-abort");
+  // A known group that never commits: the second record waits for room.
+  const q = await KafkaProducerThread.open({
+    name: topic,
+    partitions: 1,
+    brokers,
+    maxRetainedBytes: 10,
+    groups: ["never-commits"],
+    ...FAST,
+  });
+  try {
+    await q.put({ key: "a", value: new Uint8Array(20) });
+    const controller = new AbortController();
+    const waiting = q.put({ key: "b", value: new Uint8Array(20) }, controller.signal);
+    setTimeout(() => controller.abort(), 300);
+    await assert.rejects(waiting, (e) => e instanceof DOMException && e.name === "AbortError");
+    await assert.rejects(
+      q.put({ key: "c", value: new Uint8Array(1) }, AbortSignal.abort()),
+      (e) => e instanceof DOMException && e.name === "AbortError",
+    );
+  } finally {
+    await q.close();
+    await deleteTopics(brokers, [topic]);
+  }
+  await assert.rejects(q.put({ key: "d", value: new Uint8Array(1) }), ClosedError);
+});
