@@ -3,7 +3,7 @@
  * real Kafka topic (batches framed and zstd-3-compressed on its zstd thread, produced from the
  * Kafka producer's thread, the topic without Kafka compression, as the shipped config and
  * services/runner/resources.ts build it) beside the engine alone (simulation and tick stream,
- * the chunks dropped), same world, seed and ticks. Alternating rounds, best of each. Needs
+ * the chunks dropped), same world, seed and ticks. Three alternating rounds, best of each. Needs
  * `deno task services:up`.
  *
  * @module
@@ -76,7 +76,7 @@ export const engineHostCost: Suite = {
     let alone = { ms: Infinity, cpu: 0 };
     let kafka = { ms: Infinity, cpu: 0, stored: 0, raw: 0 };
     try {
-      for (let round = 0; round < 2; round++) {
+      for (let round = 0; round < 3; round++) {
         const a = engineAloneRun(ticks);
         if (a.ms < alone.ms) alone = a;
         const topic = `bench-engine-host-${tag}-${round}`;
