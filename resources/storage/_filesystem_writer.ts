@@ -9,8 +9,16 @@
 import { dirname } from "node:path";
 import type { CommitResult, StorageWriter } from "./storage.ts";
 
-/** Writes are gathered into chunks of this size so that small writes cost no syscall each. */
+/** Small writes are gathered into chunks of up to this size so that they cost no syscall each. */
 const WRITE_CHUNK = 1024 * 1024;
+/**
+ * Writes of at least this size go to the file as they are (one syscall, no copy). The buffer for
+ * smaller ones grows as needed: most objects are written whole, once, and a 1 MiB buffer per
+ * writer, zeroed, was ~130000 page faults of a 60000-tick `run`.
+ */
+const DIRECT_BYTES = 64 * 1024;
+/** The first size of the gathering buffer. */
+const FIRST_BUFFER = 16 * 1024;
 
 /** An error's message (or the thrown value as text). */
 export function describe(e: unknown): string {
@@ -65,7 +73,7 @@ export class FilesystemWriter implements StorageWriter {
   /** Directories this writer created, whose parents need an fsync on commit. */
   readonly #createdDirs: string[];
   #fileOpen = true;
-  #buffer: Uint8Array = new Uint8Array(WRITE_CHUNK);
+  #buffer: Uint8Array = new Uint8Array(0);
   #buffered = 0;
   #bytes = 0;
   #state: WriterState = "open";
@@ -119,26 +127,35 @@ export class FilesystemWriter implements StorageWriter {
     try {
       let rest = bytes;
       if (this.#buffered > 0) {
+        // Bytes follow the gathered ones: top the buffer up first (then it is full or rest empty).
         const n = Math.min(rest.length, WRITE_CHUNK - this.#buffered);
-        this.#buffer.set(rest.subarray(0, n), this.#buffered);
-        this.#buffered += n;
+        this.#gather(rest.subarray(0, n));
         rest = rest.subarray(n);
         if (this.#buffered === WRITE_CHUNK) await this.#flush();
       }
-      // Whole chunks go straight to the file; only the tail is copied (write() must not keep
-      // a reference to the caller's buffer once it resolves).
-      const direct = rest.length - (rest.length % WRITE_CHUNK);
-      if (direct > 0) await this.#writeAll(rest.subarray(0, direct));
-      rest = rest.subarray(direct);
-      if (rest.length > 0) {
-        this.#buffer.set(rest, this.#buffered);
-        this.#buffered += rest.length;
-      }
+      // Large writes go straight to the file; small ones are copied (write() must not keep a
+      // reference to the caller's buffer once it resolves).
+      if (rest.length >= DIRECT_BYTES) await this.#writeAll(rest);
+      else if (rest.length > 0) this.#gather(rest);
       this.#bytes += bytes.length;
     } catch (e) {
       this.#state = "failed";
       throw writeError(this.key, this.#tempPath, e);
     }
+  }
+
+  /** Appends `bytes` to the buffer, which has room up to WRITE_CHUNK; grows it as needed. */
+  #gather(bytes: Uint8Array): void {
+    const need = this.#buffered + bytes.length;
+    if (need > this.#buffer.length) {
+      let size = Math.max(this.#buffer.length * 2, FIRST_BUFFER);
+      while (size < need) size *= 2;
+      const next = new Uint8Array(Math.min(size, WRITE_CHUNK));
+      next.set(this.#buffer.subarray(0, this.#buffered));
+      this.#buffer = next;
+    }
+    this.#buffer.set(bytes, this.#buffered);
+    this.#buffered = need;
   }
 
   async #flush(): Promise<void> {
