@@ -10,6 +10,7 @@ import { endpointHealth } from "../../resources/common/endpoint_health.ts";
 import { KafkaQueue } from "../../resources/kafka/kafka_queue.ts";
 import { KafkaProducerThread } from "../../resources/kafka/producer_thread.ts";
 import { queueContract } from "../../resources/queue/queue_contract.ts";
+import { buildResource } from "../../services/runner/resources.ts";
 import { ClosedError, type Delivery } from "../../resources/queue/queue.ts";
 import { deleteTopics, FAST, kafkaBrokers, uniqueTopic } from "./kafka_helpers.ts";
 
@@ -136,4 +137,34 @@ Deno.test("KafkaProducerThread: a waiting put() is aborted by its signal; put() 
     await deleteTopics(brokers, [topic]);
   }
   await assert.rejects(q.put({ key: "d", value: new Uint8Array(1) }), ClosedError);
+});
+
+Deno.test("buildResource: a queue an engine produces to gets a producer thread, others a KafkaQueue", async () => {
+  const brokers = kafkaBrokers();
+  const topic = uniqueTopic("producer-thread-build");
+  const config = {
+    kind: "kafka-queue" as const,
+    topic,
+    partitions: 2,
+    maxMessageBytes: 900 * 1024,
+    maxBytes: 2 ** 26,
+    compression: "none" as const,
+    lingerMs: 0,
+    groups: [],
+  };
+  const env = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
+  Deno.env.set("KAFKA_BOOTSTRAP_SERVERS", brokers);
+  const produced = await buildResource("ticks", config, { producer: true });
+  const plain = await buildResource("ticks", config);
+  try {
+    assert.ok(produced.instance instanceof KafkaProducerThread, produced.description);
+    assert.match(produced.description, /produced to from a thread of its own/);
+    assert.ok(plain.instance instanceof KafkaQueue, plain.description);
+  } finally {
+    await produced.instance.close();
+    await plain.instance.close();
+    if (env === undefined) Deno.env.delete("KAFKA_BOOTSTRAP_SERVERS");
+    else Deno.env.set("KAFKA_BOOTSTRAP_SERVERS", env);
+    await deleteTopics(brokers, [topic]);
+  }
 });
