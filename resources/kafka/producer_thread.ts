@@ -143,7 +143,10 @@ export class KafkaProducerThread implements Queue {
    * asked for, exact after flush()); the consumers' are this thread's.
    */
   stats(): LogStats {
-    if (performance.now() - this.#statsAt > STATS_MAX_AGE_MS) void this.#refresh();
+    // Not after close(): a request would start a new thread, which nothing would close.
+    if (!this.#closed && performance.now() - this.#statsAt > STATS_MAX_AGE_MS) {
+      void this.#refresh();
+    }
     const consuming = this.#consuming?.stats();
     if (consuming === undefined) return this.#stats;
     return {

@@ -14,6 +14,15 @@ import { buildResource } from "../../services/runner/resources.ts";
 import { ClosedError, type Delivery } from "../../resources/queue/queue.ts";
 import { deleteTopics, FAST, kafkaBrokers, uniqueTopic } from "./kafka_helpers.ts";
 
+/** This process's worker threads (Deno names them `worker-N`), from /proc. */
+function workerThreads(): number {
+  let n = 0;
+  for (const t of Deno.readDirSync("/proc/self/task")) {
+    if (Deno.readTextFileSync(`/proc/self/task/${t.name}/comm`).startsWith("worker-")) n++;
+  }
+  return n;
+}
+
 queueContract("KafkaProducerThread (Kafka broker)", async ({ partitions, maxBytes }) => {
   const brokers = kafkaBrokers();
   const topic = uniqueTopic("producer-thread-contract");
@@ -122,6 +131,7 @@ Deno.test("KafkaProducerThread: a waiting put() is aborted by its signal; put() 
     groups: ["never-commits"],
     ...FAST,
   });
+  let accepted = 0;
   try {
     await q.put({ key: "a", value: new Uint8Array(20) });
     const controller = new AbortController();
@@ -132,11 +142,22 @@ Deno.test("KafkaProducerThread: a waiting put() is aborted by its signal; put() 
       q.put({ key: "c", value: new Uint8Array(1) }, AbortSignal.abort()),
       (e) => e instanceof DOMException && e.name === "AbortError",
     );
+    await q.flush();
+    accepted = q.stats().recordsIn;
+    assert.ok(accepted >= 1, `recordsIn ${accepted}`);
   } finally {
     await q.close();
     await deleteTopics(brokers, [topic]);
   }
   await assert.rejects(q.put({ key: "d", value: new Uint8Array(1) }), ClosedError);
+  // The last figures stay readable, and asking for them starts no thread (asking the closed
+  // thread would start a new one, which nothing would close).
+  await new Promise((r) => setTimeout(r, 300)); // older than stats() keeps them
+  const workers = workerThreads();
+  assert.equal(q.stats().recordsIn, accepted);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(workerThreads(), workers);
+  assert.throws(() => q.consumer({ group: "g", member: "m" }), ClosedError);
 });
 
 Deno.test("buildResource: a queue an engine produces to gets a producer thread, others a KafkaQueue", async () => {
