@@ -1,8 +1,8 @@
 /**
  * Requests to a module worker thread and their replies, matched by id: the one implementation
- * of the offload threads (zstd, index derivation). The thread starts on first use (or
- * {@link WorkerRpc.warmUp}); a crash rejects what is pending and the next request starts a
- * new thread; {@link WorkerRpc.close} terminates it.
+ * of the offload threads (zstd, index derivation, the Kafka producer). The thread starts on
+ * first use (or {@link WorkerRpc.warmUp}); a crash rejects what is pending and the next request
+ * starts a new thread; {@link WorkerRpc.close} terminates it for good.
  *
  * The worker module answers each `{ id, ...request }` with `{ id, value }` or
  * `{ id, error, errorName? }` (see {@link serveRequests}); between replies it may post events,
@@ -49,6 +49,7 @@ export function ownBytes(bytes: Uint8Array): Uint8Array {
 /** One worker thread running `url`'s module; see the module doc. */
 export class WorkerRpc<Req extends object, Rep> {
   #worker: Worker | null = null;
+  #closed = false;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
 
@@ -88,11 +89,15 @@ export class WorkerRpc<Req extends object, Rep> {
 
   /** Starts the thread now rather than on the first request (loading takes a while). */
   warmUp(): void {
-    this.#ensure();
+    if (!this.#closed) this.#ensure();
   }
 
-  /** Sends `request`, transferring the buffers of `transfer`; resolves with the reply. */
+  /**
+   * Sends `request`, transferring the buffers of `transfer`; resolves with the reply. Rejects
+   * after close(): a new thread then would be one that nothing closes.
+   */
   call(request: Req, transfer: readonly Uint8Array[] = []): Promise<Rep> {
+    if (this.#closed) return Promise.reject(new Error(`${this.name} worker closed`));
     const worker = this.#ensure();
     const id = this.#nextId++;
     return new Promise<Rep>((resolve, reject) => {
@@ -101,8 +106,9 @@ export class WorkerRpc<Req extends object, Rep> {
     });
   }
 
-  /** Terminates the thread; pending requests reject. */
+  /** Terminates the thread for good; pending and later requests reject. */
   close(): void {
+    this.#closed = true;
     this.#worker?.terminate();
     this.#worker = null;
     this.#fail(new Error(`${this.name} worker closed`));

@@ -1,4 +1,4 @@
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { WorkerRequestError, WorkerRpc } from "./worker_rpc.ts";
 
 const url = new URL("./_test_worker.ts", import.meta.url);
@@ -45,4 +45,29 @@ Deno.test("a worker's events reach onEvent in order, before the reply they prece
   } finally {
     rpc.close();
   }
+});
+
+/** This process's worker threads (Deno names them `worker-N`), from /proc. */
+function workerThreads(): number {
+  let n = 0;
+  for (const t of Deno.readDirSync("/proc/self/task")) {
+    if (Deno.readTextFileSync(`/proc/self/task/${t.name}/comm`).startsWith("worker-")) n++;
+  }
+  return n;
+}
+
+Deno.test({
+  name: "after close() a request is refused and starts no thread",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const rpc = new WorkerRpc<{ fail?: boolean }, number>(url, "test");
+    await rpc.call({});
+    rpc.close();
+    await new Promise((r) => setTimeout(r, 100)); // the thread is gone
+    const before = workerThreads();
+    await rejects(rpc.call({}), /test worker closed/);
+    rpc.warmUp();
+    await new Promise((r) => setTimeout(r, 100));
+    ok(workerThreads() <= before, "a thread started after close()");
+  },
 });

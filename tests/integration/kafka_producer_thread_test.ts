@@ -156,7 +156,7 @@ Deno.test("KafkaProducerThread: a waiting put() is aborted by its signal; put() 
   const workers = workerThreads();
   assert.equal(q.stats().recordsIn, accepted);
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(workerThreads(), workers);
+  assert.ok(workerThreads() <= workers, "stats() after close() started a thread");
   assert.throws(() => q.consumer({ group: "g", member: "m" }), ClosedError);
 });
 
