@@ -143,7 +143,7 @@ export class KafkaProducerThread implements Queue {
    * asked for, exact after flush()); the consumers' are this thread's.
    */
   stats(): LogStats {
-    // Not after close(): a request would start a new thread, which nothing would close.
+    // Not after close(): the thread is gone, the last figures stay.
     if (!this.#closed && performance.now() - this.#statsAt > STATS_MAX_AGE_MS) {
       void this.#refresh();
     }

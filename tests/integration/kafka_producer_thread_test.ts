@@ -150,8 +150,8 @@ Deno.test("KafkaProducerThread: a waiting put() is aborted by its signal; put() 
     await deleteTopics(brokers, [topic]);
   }
   await assert.rejects(q.put({ key: "d", value: new Uint8Array(1) }), ClosedError);
-  // The last figures stay readable, and asking for them starts no thread (asking the closed
-  // thread would start a new one, which nothing would close).
+  // The last figures stay readable, and asking for them starts no thread (one started after
+  // close() would be left running).
   await new Promise((r) => setTimeout(r, 300)); // older than stats() keeps them
   const workers = workerThreads();
   assert.equal(q.stats().recordsIn, accepted);
