@@ -16,6 +16,7 @@ import { deleteTopics, kafkaBrokers } from "../tests/integration/kafka_helpers.t
 import { cpuSeconds, type Figure, type Suite } from "./_harness.ts";
 import { engineAloneRun } from "./engine_bench.ts";
 import { KafkaProducerThread } from "../resources/kafka/producer_thread.ts";
+import { tickTopicOptions } from "./kafka_s3_bench.ts";
 
 const ENGINE = { shape: [256, 256], seed: 42 };
 
@@ -26,11 +27,7 @@ async function engineOnKafka(
   topic: string,
 ): Promise<{ ms: number; cpu: number; stored: number; raw: number }> {
   const queue = await KafkaProducerThread.open({
-    name: "raw-tick-data",
-    topic,
-    partitions: 6,
-    brokers,
-    compression: "none",
+    ...tickTopicOptions(brokers, topic),
     transferValues: true,
   });
   const zstd = new ZstdWorker();

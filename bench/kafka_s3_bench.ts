@@ -17,7 +17,7 @@ import { constants, zstdCompressSync } from "node:zlib";
 import { Kafka, logLevel } from "kafkajs";
 import { planChildren } from "../cli/service_launcher.ts";
 import { createKafkaClient } from "../resources/kafka/client.ts";
-import { KafkaQueue } from "../resources/kafka/kafka_queue.ts";
+import { KafkaQueue, type KafkaQueueOptions } from "../resources/kafka/kafka_queue.ts";
 import { KafkaTopic } from "../resources/kafka/kafka_topic.ts";
 import { BatchInfoSchema, fromBinary } from "../proto/mod.ts";
 import { listAllKeys } from "../resources/storage/list_all_keys.ts";
@@ -81,14 +81,13 @@ function plainZstd(chunks: EncodedChunk[]): { raw: number; perCpu: number } {
  * A 6-partition tick topic as the shipped config has it: without Kafka compression, since its
  * batch records are zstd already.
  */
+export function tickTopicOptions(brokers: string | string[], topic: string): KafkaQueueOptions {
+  return { name: "raw-tick-data", topic, partitions: 6, brokers, compression: "none" };
+}
+
+/** Opens {@link tickTopicOptions}' topic. */
 export function openTickTopic(brokers: string | string[], topic: string): Promise<KafkaQueue> {
-  return KafkaQueue.open({
-    name: "raw-tick-data",
-    topic,
-    partitions: 6,
-    brokers,
-    compression: "none",
-  });
+  return KafkaQueue.open(tickTopicOptions(brokers, topic));
 }
 
 /** The engine's chunks as batch records on the topic, as the engine puts them. */

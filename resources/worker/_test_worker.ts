@@ -5,13 +5,8 @@
  * @module
  */
 
+import { threadNice } from "../../tests/fixtures/threads.ts";
 import { postEvent, serveRequests } from "./worker_rpc.ts";
-
-/** The nice value of the calling thread, from /proc (field 19 of its stat line). */
-function threadNice(): number {
-  const stat = Deno.readTextFileSync("/proc/thread-self/stat");
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-}
 
 serveRequests<{ fail?: boolean; events?: string[] }>(({ fail, events }) => {
   if (fail === true) throw new RangeError("asked to fail");

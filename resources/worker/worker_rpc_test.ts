@@ -1,12 +1,8 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { threadNice, workerThreads } from "../../tests/fixtures/threads.ts";
 import { WorkerRequestError, WorkerRpc } from "./worker_rpc.ts";
 
 const url = new URL("./_test_worker.ts", import.meta.url);
-
-function mainNice(): number {
-  const stat = Deno.readTextFileSync("/proc/thread-self/stat");
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-}
 
 Deno.test({
   name: "a worker runs below the priority of the thread that started it",
@@ -14,7 +10,7 @@ Deno.test({
   async fn() {
     const rpc = new WorkerRpc<{ fail?: boolean }, number>(url, "test");
     try {
-      equal(await rpc.call({}), Math.min(19, mainNice() + 5));
+      equal(await rpc.call({}), Math.min(19, threadNice() + 5));
     } finally {
       rpc.close();
     }
@@ -46,15 +42,6 @@ Deno.test("a worker's events reach onEvent in order, before the reply they prece
     rpc.close();
   }
 });
-
-/** This process's worker threads (Deno names them `worker-N`), from /proc. */
-function workerThreads(): number {
-  let n = 0;
-  for (const t of Deno.readDirSync("/proc/self/task")) {
-    if (Deno.readTextFileSync(`/proc/self/task/${t.name}/comm`).startsWith("worker-")) n++;
-  }
-  return n;
-}
 
 Deno.test({
   name: "after close() a request is refused and starts no thread",

@@ -10,18 +10,10 @@ import { endpointHealth } from "../../resources/common/endpoint_health.ts";
 import { KafkaQueue } from "../../resources/kafka/kafka_queue.ts";
 import { KafkaProducerThread } from "../../resources/kafka/producer_thread.ts";
 import { queueContract } from "../../resources/queue/queue_contract.ts";
+import { workerThreads } from "../fixtures/threads.ts";
 import { buildResource } from "../../services/runner/resources.ts";
 import { ClosedError, type Delivery } from "../../resources/queue/queue.ts";
 import { deleteTopics, FAST, kafkaBrokers, uniqueTopic } from "./kafka_helpers.ts";
-
-/** This process's worker threads (Deno names them `worker-N`), from /proc. */
-function workerThreads(): number {
-  let n = 0;
-  for (const t of Deno.readDirSync("/proc/self/task")) {
-    if (Deno.readTextFileSync(`/proc/self/task/${t.name}/comm`).startsWith("worker-")) n++;
-  }
-  return n;
-}
 
 queueContract("KafkaProducerThread (Kafka broker)", async ({ partitions, maxBytes }) => {
   const brokers = kafkaBrokers();
