@@ -21,6 +21,15 @@ export * from "./chunk_writer.ts";
 export { type ChunkHeader, readChunkHeader } from "./chunk_header.ts";
 export { ChunkDecodeError, decodeTickDataChunk, resolveChunkOrganisms } from "./chunk_decoder.ts";
 export { OrganismColumnsWriter } from "./organism_columns_writer.ts";
+export type { SampleSink } from "./sample_sink.ts";
+export { ChunkBodyWriter } from "./chunk_body_writer.ts";
+export {
+  capturedBuffers,
+  type CapturedChunk,
+  ChunkCapture,
+  encodeCapturedChunk,
+  replayCapture,
+} from "./chunk_capture.ts";
 export { type CellArrays, decodeLeanChunk, type LeanChunk, type LeanSample } from "./lean_chunk.ts";
 export {
   type LeanOrganism,

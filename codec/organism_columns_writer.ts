@@ -15,6 +15,14 @@ import {
   ORGANISM_STATE_SHAPE,
 } from "./organism_columns.ts";
 import type { Grid, OrganismStateFields } from "./chunk_writer.ts";
+import {
+  RECORD_ARRAYS,
+  RECORD_DEATH,
+  RECORD_FAILURE,
+  RECORD_IP,
+  RECORD_LAST_POSITION,
+  RECORD_NUMBERS,
+} from "./organism_record.ts";
 import { LEN, type ProtoWriter } from "./proto_writer.ts";
 
 const ENCODER = new TextEncoder();
@@ -53,6 +61,23 @@ class Numbers {
     const n = this.n;
     for (let i = 0; i < k; i++) a[n + i] = values[i]!;
     this.n = n + k;
+  }
+
+  /** Appends the `rec[at]` elements after it; returns the index after them. */
+  pushRun(rec: Float64Array, at: number): number {
+    const k = rec[at]!;
+    const a = this.reserve(k);
+    const n = this.n;
+    for (let i = 0; i < k; i++) a[n + i] = rec[at + 1 + i]!;
+    this.n = n + k;
+    return at + 1 + k;
+  }
+
+  /** As {@link pushRun}, the elements being flat positions, appended as coordinates. */
+  pushCoordsRun(grid: Grid, rec: Float64Array, at: number): number {
+    const k = rec[at]!;
+    for (let i = 0; i < k; i++) this.pushCoords(grid, rec[at + 1 + i]!);
+    return at + 1 + k;
   }
 
   pushCoords(grid: Grid, flat: number): void {
@@ -153,6 +178,37 @@ export class OrganismColumnsWriter {
     s.strings[0]!.push(o.failureReason);
     s.strings[1]!.push(o.deathReason);
     s.endOrganism(o.id);
+  }
+
+  /**
+   * Adds the organism recorded at `rec[at]` (./organism_record.ts) as {@link add} adds the same
+   * organism; `strings` are the record's strings by index. Returns where the next record begins.
+   */
+  addRecord(rec: Float64Array, at: number, strings: readonly string[], grid: Grid): number {
+    const s = this.#current;
+    const numbers = s.numbers;
+    const v = numbers.reserve(NUMBER_FIELDS.length);
+    let k = numbers.n;
+    for (let i = 0; i < NUMBER_FIELDS.length; i++) v[k++] = rec[at + RECORD_NUMBERS + i]!;
+    numbers.n = k;
+    const e = s.elements;
+    e[0]!.pushCoords(grid, rec[at + RECORD_IP]!);
+    let p = at + RECORD_ARRAYS;
+    p = e[1]!.pushRun(rec, p);
+    p = e[2]!.pushCoordsRun(grid, rec, p);
+    p = e[3]!.pushRun(rec, p);
+    p = e[4]!.pushRun(rec, p);
+    p = e[5]!.pushRun(rec, p);
+    const vectors = rec[p++]!;
+    for (let i = 0; i < vectors; i++) p = e[6]!.pushRun(rec, p);
+    p = e[7]!.pushCoordsRun(grid, rec, p);
+    p = e[8]!.pushRun(rec, p);
+    const last = rec[at + RECORD_LAST_POSITION]!;
+    if (last >= 0) e[9]!.pushCoords(grid, last);
+    s.strings[0]!.push(strings[rec[at + RECORD_FAILURE]!]!);
+    s.strings[1]!.push(strings[rec[at + RECORD_DEATH]!]!);
+    s.endOrganism(rec[at]!);
+    return p;
   }
 
   /**

@@ -11,18 +11,17 @@
  */
 
 import {
-  beginSample,
+  type CapturedChunk,
+  ChunkBodyWriter,
+  ChunkCapture,
+  type ChunkFields,
   decodeTickDataChunk,
-  DELTA_LAYOUT,
+  encodeCapturedChunk,
   encodeChunk,
-  endSample,
-  OrganismColumnsWriter,
   ProtoWriter,
-  type SampleLayout,
-  SNAPSHOT_LAYOUT,
+  replayCapture,
+  type SampleSink,
   type TickSummaryFields,
-  writeCellColumns,
-  writeTickSummaryField,
 } from "../../../codec/mod.ts";
 import { DeltaType } from "../../../proto/mod.ts";
 import type { IntervalsConfig } from "./engine_config.ts";
@@ -40,6 +39,11 @@ export interface TickStreamOptions {
   clock?: () => number;
   /** Continue where a stream stood ({@link TickStream.state}); the simulation is restored first. */
   from?: TickStreamState;
+  /**
+   * Capture the samples as values and leave the encoding to the caller
+   * ({@link TickStream.capture}, e.g. on another thread) instead of encoding them as they come.
+   */
+  capture?: boolean;
 }
 
 /** The samples of a chunk written so far. */
@@ -106,14 +110,20 @@ function collectOccupied(
   return n;
 }
 
-/** Builds encoded chunks from a simulation. Call {@link TickStream.observe} after start and every step. */
+/**
+ * Builds chunks from a simulation. Call {@link TickStream.observe} (or, capturing,
+ * {@link TickStream.capture}) after start and every step.
+ */
 export class TickStream {
   readonly #sim: Simulation;
   readonly #iv: IntervalsConfig;
   readonly #runId: string;
   readonly #clock: () => number;
-  /** Fields 4 (snapshot) and 5 (deltas) of the open chunk. */
-  readonly #body = new ProtoWriter(1 << 20);
+  /** Encodes the samples: as they come, or a captured chunk when it is wanted here. */
+  readonly #writer: ChunkBodyWriter;
+  readonly #capture: ChunkCapture | null;
+  /** Where the samples go: the capture if there is one, else the writer. */
+  readonly #sink: SampleSink;
   #open = false;
   #firstTick = 0;
   #lastTick = 0;
@@ -128,8 +138,6 @@ export class TickStream {
   #owner = new Int32Array(0);
   /** Reused for every organism and summary written: no allocation per sample. */
   readonly #organism = emptyOrganismStateFields();
-  /** The organisms as columns of changes since the previous sample (format 2). */
-  readonly #organisms = new OrganismColumnsWriter();
   readonly #summary: TickSummaryFields = {
     organismsAlive: 0,
     organismsCreated: 0,
@@ -143,12 +151,17 @@ export class TickStream {
     moleculeCounts: new Float64Array(0),
     instructionsExecuted: 0,
   };
+  /** Gives a captured chunk's arrays back once it is encoded (see {@link capture}). */
+  readonly recycle = (chunk: CapturedChunk): void => this.#capture?.recycle(chunk);
 
   constructor(sim: Simulation, options: TickStreamOptions) {
     this.#sim = sim;
     this.#iv = options.intervals;
     this.#runId = options.runId;
     this.#clock = options.clock ?? Date.now;
+    this.#writer = new ChunkBodyWriter(sim.world);
+    this.#capture = options.capture === true ? new ChunkCapture(sim.world) : null;
+    this.#sink = this.#capture ?? this.#writer;
     if (options.from !== undefined) this.#continueFrom(options.from);
   }
 
@@ -163,11 +176,8 @@ export class TickStream {
     this.#firstTick = open.firstTick;
     this.#lastTick = open.lastTick;
     this.#samples = open.sampleCount;
-    const w = this.#body;
-    w.reset();
-    w.ensure(open.body.length);
-    w.buf.set(open.body, 0);
-    w.pos = open.body.length;
+    const w = new ProtoWriter(open.body.length);
+    w.raw(open.body);
     // The next sample's organisms are written as changes since the open chunk's last sample.
     const chunk = decodeTickDataChunk(encodeChunk({
       runId: "",
@@ -177,7 +187,9 @@ export class TickStream {
       sampleCount: open.sampleCount,
       createdAtMs: 0,
     }, w));
-    this.#organisms.restore((chunk.deltas.at(-1) ?? chunk.snapshot)?.organisms ?? []);
+    const last = (chunk.deltas.at(-1) ?? chunk.snapshot)?.organisms ?? [];
+    if (this.#capture !== null) this.#capture.continueAfter(open.body.slice(), last);
+    else this.#writer.continueAfter(open.body, last);
   }
 
   /** The run id written into every chunk. */
@@ -202,10 +214,16 @@ export class TickStream {
           firstTick: this.#firstTick,
           lastTick: this.#lastTick,
           sampleCount: this.#samples,
-          body: this.#body.bytes(),
+          body: this.#openBody(),
         }
         : null,
     };
+  }
+
+  /** The open chunk's samples, encoded (a capture is encoded now, its arrays kept). */
+  #openBody(): Uint8Array {
+    if (this.#capture !== null) replayCapture(this.#capture.peek(this.#fields()), this.#writer);
+    return this.#writer.body.bytes();
   }
 
   /** Samples per chunk. */
@@ -222,53 +240,74 @@ export class TickStream {
    * Records the current tick if it is a sample tick. Returns the chunk it completes, if any.
    * Organisms that died since the previous sample appear once more, with alive=false. Once per
    * tick: a second call at the same tick (e.g. the first call after restoring a checkpoint of
-   * an observed tick) does nothing.
+   * an observed tick) does nothing. A capturing stream encodes the chunk here.
    */
   observe(): EncodedChunk | null {
+    return this.#sample() ? this.#close() : null;
+  }
+
+  /**
+   * As {@link observe} for a stream made with `capture`: returns the chunk completed as its
+   * capture (codec/chunk_capture.ts), to be encoded elsewhere and then given to {@link recycle}.
+   */
+  capture(): CapturedChunk | null {
+    this.#capturing();
+    return this.#sample() ? this.#take() : null;
+  }
+
+  /** Closes and returns the partial chunk at the end of a finite run, if any. */
+  flush(): EncodedChunk | null {
+    return this.#open ? this.#close() : null;
+  }
+
+  /** As {@link flush}, as a capture (a stream made with `capture`). */
+  flushCapture(): CapturedChunk | null {
+    this.#capturing();
+    return this.#open ? this.#take() : null;
+  }
+
+  #capturing(): ChunkCapture {
+    if (this.#capture !== null) return this.#capture;
+    throw new TypeError("TickStream.capture() needs a stream made with { capture: true }");
+  }
+
+  /** Records the current tick if it is a sample tick; true when that completes the chunk. */
+  #sample(): boolean {
     const sim = this.#sim;
-    if (sim.tick === this.#observedTick) return null;
+    if (sim.tick === this.#observedTick) return false;
     this.#observedTick = sim.tick;
-    if (!this.isSampleTick()) return null;
+    if (!this.isSampleTick()) return false;
     const world = sim.world;
-    const w = this.#body;
+    const sink = this.#sink;
     const tick = sim.tick;
     const organisms = byId(sim.organisms, sim.takeDead());
     const snapshot = !this.#open;
     if (snapshot) {
       this.#open = true;
       this.#firstTick = tick;
-      w.reset();
+      if (this.#capture !== null) this.#capture.clear();
+      else this.#writer.reset();
     }
-    const layout: SampleLayout = snapshot ? SNAPSHOT_LAYOUT : DELTA_LAYOUT;
-    // The snapshot is a full state too; the layout drops its type (TickData has none).
     const type = snapshot ? DeltaType.FULL : this.#deltaType();
-    const msg = beginSample(w, layout, tick, type);
+    sink.beginSample(tick, snapshot ? null : type);
     if (type === DeltaType.FULL) {
-      this.#writeFullCells(w, layout.cells, world);
+      this.#writeFullCells(sink, world);
       world.clearSnapshotChanges();
-      // A full state compares its organisms with the empty state too: it stands alone.
-      this.#organisms.reset();
     } else {
       this.#writeChanged(
-        w,
-        layout.cells,
+        sink,
         world,
         type === DeltaType.ACCUMULATED ? world.snapshotChanges() : world.sampleChanges(),
       );
     }
-    this.#writeSummary(w, layout.summary);
-    this.#addOrganisms(world, organisms);
-    endSample(w, layout, sim.rng.stateHash(), msg, this.#organisms);
+    this.#writeSummary(sink);
+    const fields = this.#organism;
+    for (const o of organisms) sink.organism(organismStateFields(o, fields));
+    sink.endSample(sim.rng.stateHash());
     world.clearSampleChanges();
     this.#lastTick = tick;
     this.#samples++;
-    if (this.#samples >= this.samplesPerChunk) return this.#close();
-    return null;
-  }
-
-  /** Closes and returns the partial chunk at the end of a finite run, if any. */
-  flush(): EncodedChunk | null {
-    return this.#open ? this.#close() : null;
+    return this.#samples >= this.samplesPerChunk;
   }
 
   /** The type of the next delta: full every `snapshot` samples, else accumulated or not. */
@@ -281,26 +320,47 @@ export class TickStream {
       : DeltaType.INCREMENTAL;
   }
 
-  #close(): EncodedChunk {
-    const bytes = encodeChunk({
+  #fields(): ChunkFields {
+    return {
       runId: this.#runId,
       firstTick: this.#firstTick,
       lastTick: this.#lastTick,
       chunkIndex: this.#chunkIndex,
       sampleCount: this.#samples,
       createdAtMs: this.#clock(),
-    }, this.#body);
-    const chunk: EncodedChunk = {
-      index: this.#chunkIndex,
-      firstTick: this.#firstTick,
-      lastTick: this.#lastTick,
-      sampleCount: this.#samples,
-      bytes,
     };
+  }
+
+  /** Ends the open chunk: its fields, and the next chunk's index. */
+  #end(): ChunkFields {
+    const fields = this.#fields();
     this.#open = false;
     this.#samples = 0;
     this.#chunkIndex++;
-    return chunk;
+    return fields;
+  }
+
+  #close(): EncodedChunk {
+    const capture = this.#capture;
+    const fields = this.#end();
+    let bytes: Uint8Array;
+    if (capture === null) bytes = this.#writer.finish(fields);
+    else {
+      const chunk = capture.take(fields);
+      bytes = encodeCapturedChunk(chunk, this.#writer);
+      capture.recycle(chunk);
+    }
+    return {
+      index: fields.chunkIndex,
+      firstTick: fields.firstTick,
+      lastTick: fields.lastTick,
+      sampleCount: fields.sampleCount,
+      bytes,
+    };
+  }
+
+  #take(): CapturedChunk {
+    return this.#capturing().take(this.#end());
   }
 
   #columns(n: number): void {
@@ -310,14 +370,15 @@ export class TickStream {
     this.#owner = new Int32Array(n);
   }
 
-  /** Every non-empty or owned cell, in position order, as a CellColumns field. */
-  #writeFullCells(w: ProtoWriter, field: number, world: World): void {
+  /** Every non-empty or owned cell, in position order. */
+  #writeFullCells(sink: SampleSink, world: World): void {
     this.#columns(world.size);
     const n = collectOccupied(world, this.#flat, this.#molecule, this.#owner);
-    this.#writeColumns(w, field, n);
+    sink.cells(this.#flat, this.#molecule, this.#owner, n);
   }
 
-  #writeChanged(w: ProtoWriter, field: number, world: World, positions: Int32Array): void {
+  /** The cells at `positions`, in position order. */
+  #writeChanged(sink: SampleSink, world: World, positions: Int32Array): void {
     this.#columns(positions.length);
     const flat = this.#flat.subarray(0, positions.length);
     flat.set(positions);
@@ -328,19 +389,10 @@ export class TickStream {
       molecule[i] = world.cells[flat[i]!]!;
       owner[i] = world.owners[flat[i]!]!;
     }
-    this.#writeColumns(w, field, flat.length);
+    sink.cells(this.#flat, this.#molecule, owner, flat.length);
   }
 
-  #writeColumns(w: ProtoWriter, field: number, n: number): void {
-    writeCellColumns(w, field, this.#flat, this.#molecule, this.#owner, n);
-  }
-
-  #addOrganisms(world: World, organisms: Organism[]): void {
-    const fields = this.#organism;
-    for (const o of organisms) this.#organisms.add(organismStateFields(o, fields), world);
-  }
-
-  #writeSummary(w: ProtoWriter, field: number): void {
+  #writeSummary(sink: SampleSink): void {
     const sim = this.#sim;
     let energy = 0;
     let entropy = 0;
@@ -363,7 +415,7 @@ export class TickStream {
     s.distinctGenomes = genomes.size;
     s.moleculeCounts = sim.world.typeCounts;
     s.instructionsExecuted = sim.instructionsExecuted;
-    writeTickSummaryField(w, field, s);
+    sink.summary(s);
     this.#lastBirths = sim.births;
     this.#lastDeaths = sim.deaths;
   }

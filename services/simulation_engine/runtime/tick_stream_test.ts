@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { DeltaType, fromBinary, TickDataChunkSchema, toBinary } from "../../../proto/mod.ts";
-import { decodeTickDataChunk, replayChunk } from "../../../codec/mod.ts";
+import {
+  capturedBuffers,
+  ChunkBodyWriter,
+  decodeTickDataChunk,
+  encodeCapturedChunk,
+  replayChunk,
+} from "../../../codec/mod.ts";
 import { ancestorPlacement, createEngine } from "./engine.ts";
 import { resolveEngineConfig } from "./engine_config.ts";
 import { TickStream } from "./tick_stream.ts";
@@ -188,4 +194,91 @@ Deno.test("a stream continued from another's state finishes its open chunk with 
   assert.equal(b.observe(), null, "tick 4 was observed before");
   assert.deepEqual(b.state(), state);
   assert.deepEqual(b.flush()?.bytes, a.flush()?.bytes);
+});
+
+/** Two engines of one config, one stream encoding as it goes, the other capturing. */
+function twinStreams(ticks: number) {
+  const config = resolveEngineConfig(
+    {
+      shape: [64, 64],
+      seed: 11,
+      intervals: { sampling: 2, accumulatedDelta: 2, snapshot: 4, chunk: 2 },
+    },
+    ancestorPlacement(2),
+  );
+  const a = createEngine(config);
+  const b = createEngine(config);
+  const options = { intervals: config.intervals, runId: "r", clock: () => 0 };
+  const encoding = new TickStream(a.sim, options);
+  const capturing = new TickStream(b.sim, { ...options, capture: true });
+  const writer = new ChunkBodyWriter({ shape: [64, 64], strides: [1, 64] });
+  const step = (): { encoded: Uint8Array[]; captured: Uint8Array[] } => {
+    const encoded: Uint8Array[] = [];
+    const captured: Uint8Array[] = [];
+    for (let t = 0; t < ticks; t++) {
+      if (t > 0) {
+        a.sim.step();
+        b.sim.step();
+      }
+      const e = encoding.observe();
+      if (e !== null) encoded.push(e.bytes);
+      const c = capturing.capture();
+      if (c === null) continue;
+      // As to and from a worker: the arrays move, and come back for the next chunks.
+      const moved = structuredClone(c, { transfer: capturedBuffers(c) });
+      captured.push(encodeCapturedChunk(moved, writer));
+      capturing.recycle(moved);
+    }
+    return { encoded, captured };
+  };
+  return { encoding, capturing, writer, step };
+}
+
+Deno.test("a capturing stream's chunks, encoded elsewhere from their captures, equal the encoding stream's", () => {
+  const { step } = twinStreams(1500);
+  const { encoded, captured } = step();
+  assert.ok(encoded.length > 20, `${encoded.length} chunks`);
+  assert.equal(captured.length, encoded.length);
+  captured.forEach((bytes, i) => assert.deepEqual(bytes, encoded[i], `chunk ${i}`));
+});
+
+Deno.test("a capturing stream's state inside a chunk equals the encoding stream's, and both continue alike", () => {
+  const { encoding, capturing, writer, step } = twinStreams(1003);
+  step();
+  const state = capturing.state();
+  assert.ok(state.open !== null && state.open.sampleCount > 1, "inside a chunk");
+  assert.deepEqual(state, encoding.state());
+  const expected = encoding.flush()!.bytes;
+  assert.deepEqual(capturing.observe(), null, "the tick was observed");
+  const last = capturing.flushCapture()!;
+  assert.deepEqual(encodeCapturedChunk(last, writer), expected);
+});
+
+Deno.test("a capturing stream continued from a state finishes the open chunk with the same bytes", () => {
+  const config = resolveEngineConfig(
+    { shape: [32, 32], seed: 3, intervals: { sampling: 2, snapshot: 5, chunk: 1 } },
+    ancestorPlacement(0),
+  );
+  const engine = createEngine(config);
+  const options = { intervals: config.intervals, runId: "x", clock: () => 0 };
+  const a = new TickStream(engine.sim, options);
+  a.observe();
+  for (let t = 0; t < 4; t++) {
+    engine.sim.step();
+    a.observe();
+  }
+  const state = a.state();
+  const b = new TickStream(engine.sim, { ...options, from: state, capture: true });
+  assert.deepEqual(b.state(), state);
+  const writer = new ChunkBodyWriter({ shape: [32, 32], strides: [1, 32] });
+  assert.deepEqual(encodeCapturedChunk(b.flushCapture()!, writer), a.flush()?.bytes);
+});
+
+Deno.test("capture() on a stream made without capture is refused", () => {
+  const config = resolveEngineConfig({ shape: [32, 32], seed: 3 }, ancestorPlacement(0));
+  const stream = new TickStream(createEngine(config).sim, {
+    intervals: config.intervals,
+    runId: "x",
+  });
+  assert.throws(() => stream.capture(), TypeError);
 });
