@@ -46,6 +46,17 @@ export function intFlag(
   return n;
 }
 
+/**
+ * Parses an --encoder flag: "worker" (encode the chunks on a thread of their own) gives true,
+ * "inline" (on the engine's thread) false; undefined when absent (the machine decides).
+ */
+export function encoderFlag(text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  const v = text.trim();
+  if (v === "worker" || v === "inline") return v === "worker";
+  throw new CliError(`--encoder expects 'worker' or 'inline', got '${text}'`);
+}
+
 /** Parses a --seed flag (0..2^64-1); undefined when absent. */
 export function seedFlag(text: string | undefined): bigint | undefined {
   if (text === undefined) return undefined;

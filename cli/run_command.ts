@@ -15,7 +15,7 @@ import {
   type PipelineOptions,
   resolveConfig,
 } from "../services/runner/mod.ts";
-import { CliError, intFlag, seedFlag, shapeFlag } from "./cli_error.ts";
+import { CliError, encoderFlag, intFlag, seedFlag, shapeFlag } from "./cli_error.ts";
 import { DEFAULT_IDLE_MS } from "../services/common/run_state.ts";
 import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
 import { pipelineSetupError } from "./engine_setup_error.ts";
@@ -47,6 +47,9 @@ Options:
   --shape WxH        world shape (default 256x256)
   --seed S           random seed (default 42)
   --sampling N       store every Nth tick (default: the config's, 10 by default)
+  --encoder E        where the engine encodes its chunks: 'worker' (a thread of their own,
+                     beside the simulation) or 'inline' (the engine's thread); default: the
+                     config's, else worker on machines with 4 or more cores
   --data-dir D       root of filesystem storage (default ./data)
   --persistence K    competing persistence workers, at most the tick queue's partitions
                      (default: as configured, 3 by default; the default queue has 6)
@@ -89,6 +92,7 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
       shape: { type: "string" },
       seed: { type: "string" },
       sampling: { type: "string" },
+      encoder: { type: "string" },
       "data-dir": { type: "string" },
       persistence: { type: "string" },
       config: { type: "string" },
@@ -134,6 +138,8 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
   if (values.sampling !== undefined) {
     overrides.sampling = intFlag("sampling", values.sampling, 10, 1);
   }
+  const encodeOnWorker = encoderFlag(values.encoder);
+  if (encodeOnWorker !== undefined) overrides.encodeOnWorker = encodeOnWorker;
   if (values["data-dir"] !== undefined) overrides.dataDir = values["data-dir"];
   if (values.persistence !== undefined) {
     const workers = intFlag("persistence", values.persistence, 3, 1);

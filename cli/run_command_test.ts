@@ -245,6 +245,22 @@ Deno.test("run --sampling N stores every Nth tick, and --resume refuses it", asy
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("run --encoder worker stores and indexes the run as --encoder inline does", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-run-encoder-" });
+  const args = ["--ticks", "2000", "--shape", "64x64", "--seed", "5", "--data-dir", dir, "--json"];
+  for (const encoder of ["worker", "inline"]) {
+    const r = await evochora("run", ...args, "--encoder", encoder);
+    assert.equal(r.code, 0, `${encoder}: ${r.stderr}`);
+  }
+  const inspect = await evochora("inspect", "--data-dir", dir, "--json");
+  assert.equal(inspect.code, 0, inspect.stdout + inspect.stderr);
+  const runs = (lastJson(inspect.stdout) as { runs: { samples: number; batches: number }[] }).runs;
+  assert.equal(runs.length, 2);
+  assert.deepEqual(runs[0]!.samples, 2000 / 10 + 1);
+  assert.deepEqual([runs[1]!.samples, runs[1]!.batches], [runs[0]!.samples, runs[0]!.batches]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("run indexes only its own run, not earlier runs in the same data directory", async () => {
   const dir = await Deno.makeTempDir({ prefix: "evochora-run-own-index-" });
   const args = ["--ticks", "2000", "--shape", "64x64", "--data-dir", dir, "--json"];

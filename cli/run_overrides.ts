@@ -1,6 +1,6 @@
 /**
  * The command-line overrides of `run` and `dev` applied to a pipeline config: ticks, world
- * shape, seed, sampling interval, data directory, run id, the engine config of a resumed run and the number of
+ * shape, seed, sampling interval, where chunks are encoded, data directory, run id, the engine config of a resumed run and the number of
  * competing persistence workers, which cannot exceed the partitions of the queue they share.
  *
  * @module
@@ -20,6 +20,8 @@ export interface RunOverrides {
   seed?: bigint;
   /** Ticks between sampled ticks of every engine (`--sampling`). */
   sampling?: number;
+  /** Whether every engine encodes its chunks on a worker thread (`--encoder`). */
+  encodeOnWorker?: boolean;
   /** Root of every filesystem storage. */
   dataDir?: string;
   /** Persistence workers: replaces the config's persistence services by this many copies. */
@@ -43,6 +45,7 @@ export function applyOverrides(config: PipelineConfig, o: RunOverrides): Pipelin
     if (o.ticks !== undefined) s.ticks = o.ticks;
     else if (s.ticks === undefined && o.defaultTicks !== undefined) s.ticks = o.defaultTicks;
     if (o.runId !== undefined) s.runId = o.runId;
+    if (o.encodeOnWorker !== undefined) s.encodeOnWorker = o.encodeOnWorker;
     s.engine = { ...(o.engine ?? s.engine ?? {}) };
     if (o.shape !== undefined) s.engine.shape = o.shape;
     if (o.seed !== undefined) s.engine.seed = o.seed;

@@ -28,12 +28,26 @@ Deno.test("sim --json prints the summary as the last stdout line, same seed same
   assert.notEqual(lastJson(c.stdout).chunkSha256, ja.chunkSha256);
 });
 
+Deno.test("sim --encoder worker gives the chunks --encoder inline gives, byte for byte", async () => {
+  const args = ["sim", "--ticks", "3000", "--shape", "256x64", "--seed", "9", "--json"];
+  const inline = lastJson((await evochora(...args, "--encoder", "inline")).stdout);
+  const worker = lastJson((await evochora(...args, "--encoder", "worker")).stdout);
+  assert.equal(inline.encoder, "inline");
+  assert.equal(worker.encoder, "worker");
+  assert.ok(Number(worker.chunks) > 10);
+  for (const key of ["chunks", "chunkBytes", "chunkSha256", "instructionsExecuted"]) {
+    assert.equal(worker[key], inline[key], key);
+  }
+});
+
 const BAD_INPUT: [string[], RegExp][] = [
   [["sim", "--shape", "12xq"], /shape.*'12xq' is not a shape/],
   [["sim", "--shape", "2x2"], /shape\[0\].*expected 4\.\./],
   [["sim", "--ticks", "ten"], /--ticks expects a whole number, got 'ten'/],
   [["sim", "--seed=-1"], /--seed expects a whole number/],
   [["sim", "--topology", "sphere"], /--topology expects 'torus' or 'bounded'/],
+  [["sim", "--encoder", "gpu"], /--encoder expects 'worker' or 'inline', got 'gpu'/],
+  [["run", "--encoder", "gpu"], /--encoder expects 'worker' or 'inline', got 'gpu'/],
   [["sim", "--frobnicate"], /Unknown option '--frobnicate'/],
   [["sim", "--program", "/nonexistent/x.evo"], /Cannot read program '\/nonexistent\/x.evo'/],
   [["launch"], /unknown command 'launch'/],

@@ -93,16 +93,17 @@ export class WorkerRpc<Req extends object, Rep> {
   }
 
   /**
-   * Sends `request`, transferring the buffers of `transfer`; resolves with the reply. Rejects
-   * after close(): a new thread then would be one that nothing closes.
+   * Sends `request`, transferring the buffers of `transfer` (arrays or buffers); resolves with
+   * the reply. Rejects after close(): a new thread then would be one that nothing closes.
    */
-  call(request: Req, transfer: readonly Uint8Array[] = []): Promise<Rep> {
+  call(request: Req, transfer: readonly (ArrayBufferView | ArrayBuffer)[] = []): Promise<Rep> {
     if (this.#closed) return Promise.reject(new Error(`${this.name} worker closed`));
     const worker = this.#ensure();
     const id = this.#nextId++;
     return new Promise<Rep>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage({ ...request, id }, transfer.map((b) => b.buffer as ArrayBuffer));
+      const buffers = transfer.map((b) => ArrayBuffer.isView(b) ? b.buffer as ArrayBuffer : b);
+      worker.postMessage({ ...request, id }, buffers);
     });
   }
 

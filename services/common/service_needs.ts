@@ -27,6 +27,8 @@ export interface ServiceNeeds {
   env: readonly string[];
   /** Runs zstd on a worker thread, whose module the process must be allowed to load. */
   compressionWorker?: boolean;
+  /** Encodes the engine's chunks on a worker thread, whose modules it must be allowed to load. */
+  encoderWorker?: boolean;
   /** Derives index files on a worker thread, whose modules it must be allowed to load. */
   indexWorker?: boolean;
   /**

@@ -64,6 +64,14 @@ function str(path: string, v: unknown, fallback?: string): string {
   return v;
 }
 
+/**
+ * Whether an engine encodes its chunks on a worker thread unless its config says: where the
+ * machine has a core to spare for it (see SimulationEngineServiceConfig.encodeOnWorker).
+ */
+export function encodeOnWorkerByDefault(cores = navigator.hardwareConcurrency): boolean {
+  return cores >= 4;
+}
+
 function bool(path: string, v: unknown, fallback: boolean): boolean {
   if (v === undefined) return fallback;
   if (typeof v !== "boolean") throw new ConfigError(path, "expected true or false");
@@ -224,6 +232,7 @@ function resolveService(
         "chunksPerBatch",
         "zstdLevel",
         "compressOnWorker",
+        "encodeOnWorker",
         "endWhenExtinct",
         "runId",
         "checkpointStorage",
@@ -240,6 +249,11 @@ function resolveService(
         chunksPerBatch: int(`${path}.chunksPerBatch`, raw.chunksPerBatch, 5, 1, 100000),
         zstdLevel: int(`${path}.zstdLevel`, raw.zstdLevel, 3, 1, 19),
         compressOnWorker: bool(`${path}.compressOnWorker`, raw.compressOnWorker, true),
+        encodeOnWorker: bool(
+          `${path}.encodeOnWorker`,
+          raw.encodeOnWorker,
+          encodeOnWorkerByDefault(),
+        ),
         endWhenExtinct: bool(`${path}.endWhenExtinct`, raw.endWhenExtinct, true),
       };
       if (raw.runId !== undefined) {

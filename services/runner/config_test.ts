@@ -6,6 +6,7 @@ import {
   loadConfigFile,
   resolveConfig,
 } from "./config.ts";
+import { encodeOnWorkerByDefault } from "./config_resolve.ts";
 
 function errorOf(input: unknown): ConfigError {
   try {
@@ -43,6 +44,34 @@ Deno.test("the default config resolves with 3 persistence workers started before
   if (e.kind === "simulation-engine") {
     assert.deepEqual([e.zstdLevel, e.compressOnWorker, e.endWhenExtinct], [3, true, true]);
   }
+});
+
+Deno.test("encodeOnWorker defaults to on where the machine has 4 or more cores, and is kept as set", () => {
+  assert.deepEqual([1, 2, 3, 4, 16].map((n) => encodeOnWorkerByDefault(n)), [
+    false,
+    false,
+    false,
+    true,
+    true,
+  ]);
+  const engine = (c: ReturnType<typeof resolveConfig>) => {
+    const e = c.services["simulation-engine"]!;
+    assert.equal(e.kind, "simulation-engine");
+    return e.kind === "simulation-engine" ? e.encodeOnWorker : undefined;
+  };
+  assert.equal(engine(resolveConfig(defaultConfig())), encodeOnWorkerByDefault());
+  for (const set of [true, false]) {
+    const cfg = defaultConfig();
+    (cfg.services["simulation-engine"] as { encodeOnWorker?: boolean }).encodeOnWorker = set;
+    assert.equal(engine(resolveConfig(cfg)), set);
+  }
+  const bad = defaultConfig();
+  (bad.services["simulation-engine"] as unknown as { encodeOnWorker: string }).encodeOnWorker =
+    "yes";
+  assert.throws(
+    () => resolveConfig(bad),
+    /services\.simulation-engine\.encodeOnWorker.*expected true or false/,
+  );
 });
 
 Deno.test("endWhenExtinct that is not a boolean names the field", () => {

@@ -125,6 +125,13 @@ export interface SimulationEngineServiceConfig {
   zstdLevel?: number;
   /** Compress on a worker thread, beside the simulation (Deno's zlib runs on the calling thread). Default true. */
   compressOnWorker?: boolean;
+  /**
+   * Encode the chunks on a worker thread: the engine's thread only copies each sample's values
+   * (the cells written, each organism as a record) and goes on simulating. It pays where a
+   * core is free for it; on two cores beside the pipeline's other threads it costs more than
+   * it saves (docs/benchmarks.md). Default: true on machines with 4 or more cores.
+   */
+  encodeOnWorker?: boolean;
   /** Run id; default: UTC time, seed and a random suffix. */
   runId?: string;
   /**

@@ -128,6 +128,18 @@ export const INDEX_WORKER_MODULE_DIRS: readonly string[] = [
 ].map((d) => fileURLToPath(new URL(`../../${d}`, import.meta.url)));
 
 /**
+ * The directories of the chunk encoder thread's modules
+ * (services/simulation_engine/_chunk_encoder_worker.ts and what it imports), which an engine
+ * with `encodeOnWorker` loads with `new Worker`.
+ */
+export const ENCODER_WORKER_MODULE_DIRS: readonly string[] = [
+  "codec/",
+  "proto/",
+  "resources/worker/",
+  "services/simulation_engine/",
+].map((d) => fileURLToPath(new URL(`../../${d}`, import.meta.url)));
+
+/**
  * The Kafka producer thread's local modules (resources/kafka/_producer_thread_worker.ts and what
  * it imports), which an engine putting its batches on a Kafka queue loads with `new Worker`.
  */
@@ -250,7 +262,10 @@ export function derivePermissions(o: DerivePermissionsOptions): ProcessPermissio
     if (needs.listen !== undefined) p.net.push(listenAddress(needs.listen));
     if (needs.compressionWorker === true) p.read.push(...ZSTD_WORKER_MODULES);
     if (needs.indexWorker === true) p.read.push(...INDEX_WORKER_MODULE_DIRS);
-    if (needs.compressionWorker === true || needs.indexWorker === true) p.sys.push(...WORKER_SYS);
+    if (needs.encoderWorker === true) p.read.push(...ENCODER_WORKER_MODULE_DIRS);
+    if (needs.compressionWorker === true || needs.indexWorker === true || needs.encoderWorker) {
+      p.sys.push(...WORKER_SYS);
+    }
     if (needs.web !== undefined) {
       p.read.push(needs.web.root === undefined ? REPOSITORY_WEB : resolve(cwd, needs.web.root));
     }

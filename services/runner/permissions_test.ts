@@ -4,6 +4,7 @@ import { resolveConfig } from "./config.ts";
 import {
   ANCESTOR_PROGRAM,
   derivePermissions,
+  ENCODER_WORKER_MODULE_DIRS,
   INDEX_WORKER_MODULE_DIRS,
   KAFKA_ENV,
   KAFKA_PRODUCER_WORKER_MODULES,
@@ -200,6 +201,19 @@ Deno.test("Kafka + S3: the engine may read its Kafka producer thread's modules",
   assert.ok(!derive(filesystem, "engine").read.includes(KAFKA_PRODUCER_WORKER_MODULES[0]!));
 });
 
+Deno.test("an engine encoding on a worker may read the encoder thread's modules and lower its priority", () => {
+  const withEncoder = (on: boolean) => {
+    const e = filesystem.services["engine"]!;
+    const services = { ...filesystem.services, engine: { ...e, encodeOnWorker: on } };
+    return derive({ ...filesystem, services }, "engine");
+  };
+  const on = withEncoder(true);
+  for (const d of ENCODER_WORKER_MODULE_DIRS) assert.ok(on.read.includes(d), d);
+  for (const s of WORKER_SYS) assert.ok(on.sys.includes(s), s);
+  const off = withEncoder(false);
+  assert.ok(!off.read.includes(ENCODER_WORKER_MODULE_DIRS.at(-1)!));
+});
+
 /** The local modules a worker's module loads, by `deno info`. */
 async function localModules(worker: URL): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -219,6 +233,16 @@ async function localModules(worker: URL): Promise<string[]> {
 Deno.test("the indexing thread's local modules all lie in the directories an indexer may read", async () => {
   for (const path of await localModules(new URL("./_index_thread.ts", import.meta.url))) {
     assert.ok(INDEX_WORKER_MODULE_DIRS.some((d) => path.startsWith(d)), `${path} is not readable`);
+  }
+});
+
+Deno.test("the chunk encoder thread's local modules all lie in the directories its engine may read", async () => {
+  const worker = new URL("../simulation_engine/_chunk_encoder_worker.ts", import.meta.url);
+  for (const path of await localModules(worker)) {
+    assert.ok(
+      ENCODER_WORKER_MODULE_DIRS.some((d) => path.startsWith(d)),
+      `${path} is not readable`,
+    );
   }
 });
 

@@ -14,6 +14,7 @@ import { IndexThread } from "./index_thread.ts";
 import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
 import { PersistenceService } from "../persistence/persistence_service.ts";
 import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
+import { ChunkEncoderThread } from "../simulation_engine/chunk_encoder_thread.ts";
 import { EngineService, newRunId } from "../simulation_engine/engine_service.ts";
 import type { ResolvedConfig, ResolvedResource } from "./config.ts";
 import { buildResource, type Resource } from "./resources.ts";
@@ -188,6 +189,7 @@ export class Pipeline {
             clock: CHUNK_CLOCK,
           };
           if (s.compressOnWorker) o.compressor = zstdThread();
+          if (s.encodeOnWorker) o.encoder = startEncoderThread(closers);
           const runId = s.runId ?? ownRun;
           if (runId !== undefined) o.runId = runId;
           if (s.checkpointStorage !== undefined) {
@@ -549,6 +551,14 @@ function startIndexThread(
   closers: (() => void)[],
 ): IndexThread {
   const thread = new IndexThread({ name, config });
+  thread.warmUp();
+  closers.push(() => thread.close());
+  return thread;
+}
+
+/** A chunk encoder thread for one engine, owned by the pipeline (closed in stop()). */
+function startEncoderThread(closers: (() => void)[]): ChunkEncoderThread {
+  const thread = new ChunkEncoderThread();
   thread.warmUp();
   closers.push(() => thread.close());
   return thread;

@@ -13,12 +13,14 @@
  */
 
 import { setImmediate } from "node:timers";
+import type { CapturedChunk } from "../../codec/mod.ts";
 import { SimulationMetadataSchema, toBinary } from "../../proto/mod.ts";
 import type { Queue } from "../../resources/queue/queue.ts";
 import type { Storage } from "../../resources/storage/storage.ts";
 import { isTransientStorageError } from "../../resources/storage/transient_errors.ts";
 import type { Compressor } from "../../resources/storage/message_stream.ts";
 import { BatchPublisher } from "./batch_publisher.ts";
+import type { ChunkEncoder } from "./chunk_encoder.ts";
 import { Lifecycle } from "../common/lifecycle.ts";
 import type { Service, ServiceStatus } from "../common/service.ts";
 import {
@@ -70,6 +72,12 @@ export interface EngineServiceOptions {
    * (absent: on it).
    */
   compressor?: Compressor;
+  /**
+   * Encodes the chunks off the engine's thread (a ChunkEncoderThread): the engine then only
+   * captures each sample (./chunk_encoder.ts). Absent: chunks are encoded as they come, on the
+   * engine's thread. The bytes are the same.
+   */
+  encoder?: ChunkEncoder;
   runId?: string;
   /** Milliseconds of simulation between yields to the event loop (in-process fairness). */
   sliceMs?: number;
@@ -104,8 +112,15 @@ export interface EngineServiceOptions {
 
 /** A chunk waiting to be put, with the checkpoint taken right after it (if one was due). */
 interface HeldChunk {
-  chunk: EncodedChunk;
+  /** The chunk; being encoded while the engine goes on, when there is an encoder. */
+  chunk: EncodedChunk | Promise<EncodedChunk>;
   checkpoint: EncodedCheckpoint | null;
+}
+
+/** A completed chunk: its index (known at once) and the chunk, maybe still being encoded. */
+interface Completed {
+  index: number;
+  chunk: EncodedChunk | Promise<EncodedChunk>;
 }
 
 /**
@@ -161,6 +176,7 @@ export class EngineService implements Service {
       const restored = restoreEngine(options.restoreFrom, config, {
         ...(options.runId === undefined ? {} : { runId: options.runId }),
         ...clock,
+        capture: options.encoder !== undefined,
       });
       this.runId = options.runId ?? restored.runId;
       this.engine = restored.engine;
@@ -173,6 +189,7 @@ export class EngineService implements Service {
         intervals: config.intervals,
         runId: this.runId,
         ...clock,
+        capture: options.encoder !== undefined,
       });
     }
     this.#publisher = new BatchPublisher({
@@ -232,19 +249,19 @@ export class EngineService implements Service {
     // last (short) batch without waiting for chunks that never come. A checkpoint taken after
     // a chunk waits with it, so it is handed over only once that chunk is on the queue.
     let held: HeldChunk | null = null;
-    const emit = async (c: EncodedChunk | null, flushed = false) => {
+    const emit = async (c: Completed | null, flushed = false) => {
       if (c === null) return;
       if (held !== null) await this.#release(held, false);
       // A flushed chunk ends early: a checkpoint after it would continue into another chunk.
-      held = { chunk: c, checkpoint: flushed ? null : this.#dueCheckpoint(c) };
+      held = { chunk: c.chunk, checkpoint: flushed ? null : this.#dueCheckpoint(c.index) };
     };
-    await emit(this.#stream.observe()); // tick 0 (nothing when restored at an observed tick)
+    await emit(this.#observe()); // tick 0 (nothing when restored at an observed tick)
     while (!signal.aborted && goesOn()) {
       const until = performance.now() + slice;
-      let chunk: EncodedChunk | null = null;
+      let chunk: Completed | null = null;
       while (chunk === null && goesOn()) {
         sim.step();
-        chunk = this.#stream.observe();
+        chunk = this.#observe();
         if (performance.now() > until) break;
       }
       await emit(chunk);
@@ -259,19 +276,56 @@ export class EngineService implements Service {
     const last = this.#takesCheckpoints() ? this.#takeCheckpoint() : null;
     const heldNow = held as HeldChunk | null;
     if (last !== null && heldNow?.checkpoint?.tick === last.tick) heldNow.checkpoint = null;
-    await emit(this.#stream.flush(), true);
+    await emit(this.#flush(), true);
     if (held !== null) await this.#release(held, true);
     await this.#publisher.flush();
     if (last !== null) await this.#handOver(last, true);
   }
 
-  /** The checkpoint due after `chunk` (taken now: the chunk has just closed), if any. */
-  #dueCheckpoint(chunk: EncodedChunk): EncodedCheckpoint | null {
+  /** Observes the tick; a completed chunk is encoded here, or handed to the encoder. */
+  #observe(): Completed | null {
+    const encoder = this.#options.encoder;
+    if (encoder === undefined) {
+      const chunk = this.#stream.observe();
+      return chunk === null ? null : { index: chunk.index, chunk };
+    }
+    const capture = this.#stream.capture();
+    if (capture === null) return null;
+    return {
+      index: capture.fields.chunkIndex,
+      chunk: this.#encode(encoder, capture),
+    };
+  }
+
+  #encode(encoder: ChunkEncoder, capture: CapturedChunk): Promise<EncodedChunk> {
+    const chunk = encoder.encode(capture, this.#stream.recycle);
+    // Awaited when the chunk is put; a failure meanwhile is not an unhandled rejection.
+    chunk.catch(() => {});
+    return chunk;
+  }
+
+  /** The run's last, partial chunk, as {@link #observe}. */
+  #flush(): Completed | null {
+    const encoder = this.#options.encoder;
+    if (encoder === undefined) {
+      const chunk = this.#stream.flush();
+      return chunk === null ? null : { index: chunk.index, chunk };
+    }
+    const capture = this.#stream.flushCapture();
+    if (capture === null) return null;
+    return {
+      index: capture.fields.chunkIndex,
+      chunk: this.#encode(encoder, capture),
+    };
+  }
+
+  /** The checkpoint due after chunk `index` (taken now: it has just closed), if any. */
+  #dueCheckpoint(index: number): EncodedCheckpoint | null {
     if (!this.#takesCheckpoints()) return null;
-    if (!checkpointDue(this.engine.sim.config.intervals, chunk)) return null;
+    if (!checkpointDue(this.engine.sim.config.intervals, { index })) return null;
     // Stored only at batch boundaries (see #handOver): without onCheckpoint the others are
     // not worth taking.
-    const boundary = (chunk.index + 1) % this.#options.chunksPerBatch === 0;
+    const boundary = (index + 1) % this.#options.chunksPerBatch === 0;
     if (this.#options.onCheckpoint === undefined && !boundary) return null;
     return this.#takeCheckpoint();
   }
@@ -290,10 +344,11 @@ export class EngineService implements Service {
 
   /** Adds a held chunk to its batch; its checkpoint follows it onto the queue. */
   async #release(held: HeldChunk, final: boolean): Promise<void> {
-    this.#chunks++;
-    this.#bytes += held.chunk.bytes.length; // before add(): its buffer goes to the compressor
     const t = performance.now();
-    await this.#publisher.add(held.chunk, final);
+    const chunk = await held.chunk;
+    this.#chunks++;
+    this.#bytes += chunk.bytes.length; // before add(): its buffer goes to the compressor
+    await this.#publisher.add(chunk, final);
     this.#blockedMs += performance.now() - t;
     const checkpoint = held.checkpoint;
     if (checkpoint !== null) this.#publisher.afterAdded(() => this.#handOver(checkpoint, false));

@@ -8,6 +8,8 @@ import { readChunkHeader } from "../../codec/mod.ts";
 import { readRunTarget } from "../common/run_target.ts";
 import { checkpointTicks } from "./checkpoint_store.ts";
 import { ancestorPlacement } from "./runtime/mod.ts";
+import type { ChunkEncoder } from "./chunk_encoder.ts";
+import { ChunkEncoderThread } from "./chunk_encoder_thread.ts";
 import {
   type EngineCheckpoint,
   EngineService,
@@ -71,6 +73,7 @@ interface RunOptions {
   runId?: string | null;
   /** Whether to pass onCheckpoint (default true). */
   checkpoints?: boolean;
+  encoder?: ChunkEncoder;
 }
 
 /** Runs an engine service to `ticks`, recording its batch records and checkpoints. */
@@ -88,6 +91,7 @@ async function run(ticks: number, o: RunOptions = {}) {
   };
   if (o.runId !== null) options.runId = o.runId ?? "checkpointed-run";
   if (o.restoreFrom !== undefined) options.restoreFrom = o.restoreFrom;
+  if (o.encoder !== undefined) options.encoder = o.encoder;
   if (o.checkpoints ?? true) {
     options.onCheckpoint = (cp) => {
       checkpoints.push({ ...cp, chunksPut: output.chunksPut });
@@ -311,4 +315,44 @@ Deno.test("with endWhenExtinct false an empty world is simulated on to the run's
   assert.equal(service.engine.sim.organisms.length, 0);
   assert.equal(service.status().metrics.extinct_at_tick, -1);
   assert.equal(records.at(-1)!.headers?.last, "2000");
+});
+
+Deno.test("an engine encoding its chunks on a ChunkEncoderThread puts the same records and checkpoints", async () => {
+  const encoder = new ChunkEncoderThread();
+  try {
+    const here = await run(510);
+    const there = await run(510, { encoder });
+    assert.deepEqual(there.records.map((r) => r.headers), here.records.map((r) => r.headers));
+    assert.deepEqual(there.records.map((r) => r.value), here.records.map((r) => r.value));
+    assert.deepEqual(
+      there.checkpoints.map((c) => [c.tick, c.final, c.bytes]),
+      here.checkpoints.map((c) => [c.tick, c.final, c.bytes]),
+    );
+    for (const c of there.checkpoints) {
+      assert.ok(c.chunksPut >= c.chunks, `tick ${c.tick}: handed over before its chunks`);
+    }
+    const cp = here.checkpoints[5]!;
+    const resumed = await run(510, { restoreFrom: cp.bytes, encoder });
+    assert.deepEqual(
+      resumed.records.map((r) => r.value),
+      here.records.slice(cp.chunks / 3).map((r) => r.value),
+    );
+  } finally {
+    encoder.close();
+  }
+});
+
+Deno.test("a chunk its encoder fails to encode ends the run with that error", async () => {
+  const encoder: ChunkEncoder = {
+    encode: (capture) =>
+      capture.fields.chunkIndex < 4
+        ? Promise.reject(new Error(`Cannot encode chunk ${capture.fields.chunkIndex}: broken`))
+        : Promise.reject(new Error("later")),
+    close() {},
+  };
+  const { service, records } = await run(510, { encoder });
+  const status = service.status();
+  assert.equal(status.state, "failed");
+  assert.match(status.error ?? "", /Cannot encode chunk 0: broken/);
+  assert.equal(records.length, 0);
 });

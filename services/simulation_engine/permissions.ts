@@ -1,7 +1,7 @@
 /**
  * The simulation engine's needs: it produces batches and metadata to its two queues and writes
  * checkpoints to its checkpoint storage, if any; with `compressOnWorker` it loads the zstd
- * worker's module. It listens nowhere and reads no variables.
+ * worker's module, with `encodeOnWorker` the chunk encoder's. It listens nowhere and reads no variables.
  * (Continuing a stored run also reads and trims the run's storage: the wiring adds it, since
  * which storage holds the run is a property of the whole config.)
  *
@@ -16,6 +16,7 @@ export interface EngineNeedsConfig {
   metadataOutput: string;
   checkpointStorage?: string;
   compressOnWorker: boolean;
+  encodeOnWorker: boolean;
 }
 
 /** What an engine service with config `s` needs. */
@@ -27,5 +28,6 @@ export function engineNeeds(s: EngineNeedsConfig): ServiceNeeds {
     messaging: [s.output, s.metadataOutput],
     env: [],
     compressionWorker: s.compressOnWorker,
+    encoderWorker: s.encodeOnWorker,
   };
 }

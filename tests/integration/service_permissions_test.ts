@@ -48,6 +48,8 @@ function filesystemConfig(root: string, ticks: number) {
         output: "raw-tick-data",
         metadataOutput: "metadata",
         checkpointStorage: "tick-storage",
+        // Its chunk encoder's thread loads under the engine's flags too, on any machine.
+        encodeOnWorker: true,
         ticks,
         engine: { shape: [64, 64], seed: 3 },
       },

@@ -22,7 +22,7 @@ import type { Engine } from "./engine.ts";
 import type { IntervalsConfig } from "./engine_config.ts";
 import { ENGINE_VERSION } from "./metadata.ts";
 import { organismCheckpointFields, rngWords } from "./organism_checkpoint.ts";
-import type { EncodedChunk, TickStream } from "./tick_stream.ts";
+import type { TickStream } from "./tick_stream.ts";
 import type { World } from "./world.ts";
 
 /** One encoded checkpoint and where it stands in the run. */
@@ -37,7 +37,7 @@ export interface EncodedCheckpoint {
 }
 
 /** Whether the cadence (`intervals.checkpoint`, in chunks) asks for a checkpoint after `chunk`. */
-export function checkpointDue(intervals: IntervalsConfig, chunk: EncodedChunk): boolean {
+export function checkpointDue(intervals: IntervalsConfig, chunk: { index: number }): boolean {
   return intervals.checkpoint > 0 && (chunk.index + 1) % intervals.checkpoint === 0;
 }
 

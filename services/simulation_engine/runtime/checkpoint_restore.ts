@@ -25,6 +25,8 @@ export interface RestoreOptions {
   runId?: string;
   /** Wall clock for the chunks' `created_at_ms`; default Date.now. */
   clock?: () => number;
+  /** A capturing stream (TickStreamOptions.capture). */
+  capture?: boolean;
 }
 
 /** A restored engine and the tick stream that continues its chunks. */
@@ -148,6 +150,7 @@ export function restoreEngine(
     intervals: config.intervals,
     runId,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    capture: options.capture ?? false,
     from,
   });
   return { engine, stream, tick: engine.sim.tick, runId: cp.runId };
