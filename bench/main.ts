@@ -6,6 +6,7 @@
 
 import { runSuites, type Suite } from "./_harness.ts";
 import { chunkFigures, engineThroughput } from "./engine_bench.ts";
+import { encoderThreadFigures } from "./encoder_bench.ts";
 import { checkpointFigures } from "./checkpoint_bench.ts";
 import { persistenceThroughput, pipelineVsEngine } from "./pipeline_bench.ts";
 import { apiThroughput } from "./api_bench.ts";
@@ -21,6 +22,7 @@ import { batchListFigures } from "./batch_list_bench.ts";
 const SUITES: Suite[] = [
   engineThroughput,
   chunkFigures,
+  encoderThreadFigures,
   checkpointFigures,
   persistenceThroughput,
   pipelineVsEngine,

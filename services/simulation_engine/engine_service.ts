@@ -110,6 +110,13 @@ export interface EngineServiceOptions {
   metadata?: Uint8Array;
 }
 
+/**
+ * Chunks an engine with an encoder lets the encoder work on beyond the one held back: enough
+ * to ride out the encoder's thread being descheduled for a while, a capture each
+ * (~1-3 MB at 256x256).
+ */
+const ENCODING_AHEAD = 2;
+
 /** A chunk waiting to be put, with the checkpoint taken right after it (if one was due). */
 interface HeldChunk {
   /** The chunk; being encoded while the engine goes on, when there is an encoder. */
@@ -247,13 +254,16 @@ export class EngineService implements Service {
     const slice = this.#options.sliceMs ?? 20;
     // One chunk is held back so the run's last chunk can be marked final, which closes the
     // last (short) batch without waiting for chunks that never come. A checkpoint taken after
-    // a chunk waits with it, so it is handed over only once that chunk is on the queue.
-    let held: HeldChunk | null = null;
+    // a chunk waits with it, so it is handed over only once that chunk is on the queue. With
+    // an encoder, a few more are held while they are being encoded: the engine waits for an
+    // encoding only when the encoder falls that far behind.
+    const held: HeldChunk[] = [];
+    const depth = this.#options.encoder === undefined ? 1 : ENCODING_AHEAD + 1;
     const emit = async (c: Completed | null, flushed = false) => {
       if (c === null) return;
-      if (held !== null) await this.#release(held, false);
       // A flushed chunk ends early: a checkpoint after it would continue into another chunk.
-      held = { chunk: c.chunk, checkpoint: flushed ? null : this.#dueCheckpoint(c.index) };
+      held.push({ chunk: c.chunk, checkpoint: flushed ? null : this.#dueCheckpoint(c.index) });
+      while (held.length > depth) await this.#release(held.shift()!, false);
     };
     await emit(this.#observe()); // tick 0 (nothing when restored at an observed tick)
     while (!signal.aborted && goesOn()) {
@@ -274,10 +284,10 @@ export class EngineService implements Service {
     // The final checkpoint comes before the flush: it holds the open chunk's samples, so a
     // continuation completes that chunk as an uninterrupted longer run would.
     const last = this.#takesCheckpoints() ? this.#takeCheckpoint() : null;
-    const heldNow = held as HeldChunk | null;
-    if (last !== null && heldNow?.checkpoint?.tick === last.tick) heldNow.checkpoint = null;
+    const newest = held.at(-1);
+    if (last !== null && newest?.checkpoint?.tick === last.tick) newest.checkpoint = null;
     await emit(this.#flush(), true);
-    if (held !== null) await this.#release(held, true);
+    while (held.length > 0) await this.#release(held.shift()!, held.length === 0);
     await this.#publisher.flush();
     if (last !== null) await this.#handOver(last, true);
   }
