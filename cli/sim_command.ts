@@ -20,7 +20,6 @@ import {
 } from "../services/simulation_engine/runtime/mod.ts";
 import type { CapturedChunk } from "../codec/mod.ts";
 import { CliError, encoderFlag, intFlag, seedFlag, shapeFlag } from "./cli_error.ts";
-import { encodeOnWorkerByDefault } from "../services/runner/config_resolve.ts";
 import { ChunkEncoderThread } from "../services/simulation_engine/chunk_encoder_thread.ts";
 import { type EngineOrigin, engineSetupError, isEngineSetupError } from "./engine_setup_error.ts";
 import { compact, Progress } from "./progress.ts";
@@ -40,7 +39,7 @@ Options:
   --sampling N       ticks between samples (default 10)
   --encoder E        where the chunks are encoded: 'worker' (a thread of their own, beside
                      the simulation) or 'inline' (the engine's thread); default: worker on
-                     machines with 4 or more cores, else inline. The bytes are the same
+                     machines with 2 or more cores. The bytes are the same
   --json             print one JSON object as the last line of stdout
   -h, --help         show this help`;
 
@@ -213,7 +212,9 @@ export async function simCommand(args: string[]): Promise<number> {
     throw engineSetupError(e, simOrigin(values, placement.name));
   }
   const sim = engine.sim;
-  const onWorker = encoderFlag(values.encoder) ?? encodeOnWorkerByDefault();
+  // Nothing runs beside the engine here: any second core is free for the encoder (1.2-1.5x the
+  // ticks/s on two cores, docs/benchmarks.md). A pipeline's engine needs more cores for it.
+  const onWorker = encoderFlag(values.encoder) ?? navigator.hardwareConcurrency >= 2;
   // Content only: no run id, no wall clock, so equal seeds give equal hashes.
   const stream = new TickStream(sim, {
     intervals: config.intervals,
