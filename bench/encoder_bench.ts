@@ -28,8 +28,14 @@ interface Round {
   bytes: number;
 }
 
-/** The default 256x256 world (seed 42) for `ticks`, encoding inline or on `encoder`. */
-async function engineRound(ticks: number, encoder?: ChunkEncoderThread): Promise<Round> {
+/**
+ * The default 256x256 world (seed 42) for `ticks`, encoding inline, on `encoder`, or (encoder
+ * "none") not at all: each capture is handed straight back, which measures capturing alone.
+ */
+async function engineRound(
+  ticks: number,
+  encoder?: ChunkEncoderThread | "none",
+): Promise<Round> {
   const config = resolveEngineConfig({ shape: [256, 256], seed: 42 }, ancestorPlacement());
   const engine = createEngine(config);
   const stream = new TickStream(engine.sim, {
@@ -47,6 +53,7 @@ async function engineRound(ticks: number, encoder?: ChunkEncoderThread): Promise
     }
     const capture = stream.capture();
     if (capture === null) return;
+    if (encoder === "none") return stream.recycle(capture);
     pending.push(encoder.encode(capture, stream.recycle));
     if (pending.length > 3) {
       const w = performance.now();
@@ -85,12 +92,15 @@ export const encoderThreadFigures: Suite = {
       await engineRound(3000, encoder); // the thread's code compiled before the rounds
       const inline: Round[] = [];
       const worker: Round[] = [];
+      const captureOnly: Round[] = [];
       for (let i = 0; i < 3; i++) {
         inline.push(await engineRound(ticks));
         worker.push(await engineRound(ticks, encoder));
+        captureOnly.push(await engineRound(ticks, "none"));
       }
       const a = best(inline);
       const b = best(worker);
+      const c = best(captureOnly);
       if (a.bytes !== b.bytes) throw new Error(`chunk bytes differ: ${a.bytes} vs ${b.bytes}`);
       return [
         { name: "engine alone, encoding inline", value: ticks / (a.ms / 1000), unit: "ticks/s" },
@@ -110,6 +120,12 @@ export const encoderThreadFigures: Suite = {
           name: "encoder thread: tick stream on the engine's thread (capture, hand over, " +
             "waits) / simulation time",
           value: b.streamMs / b.simMs,
+          unit: "×",
+        },
+        {
+          name: "capturing alone (each capture handed straight back, nothing encoded) / " +
+            "simulation time",
+          value: c.streamMs / c.simMs,
           unit: "×",
         },
         {
