@@ -15,7 +15,13 @@
 
 import type { DeltaType, OrganismState } from "../proto/mod.ts";
 import type { ChunkBodyWriter } from "./chunk_body_writer.ts";
-import type { ChunkFields, Grid, OrganismStateFields, TickSummaryFields } from "./chunk_writer.ts";
+import {
+  type ChunkFields,
+  emptyTickSummary,
+  type Grid,
+  type OrganismStateFields,
+  type TickSummaryFields,
+} from "./chunk_writer.ts";
 import { MOLECULE_TYPE_COUNT } from "./molecule.ts";
 import { type RecordBuffer, StringTable, writeOrganismRecord } from "./organism_record.ts";
 import type { SampleSink } from "./sample_sink.ts";
@@ -199,7 +205,7 @@ export function replayCapture(c: CapturedChunk, writer: ChunkBodyWriter): void {
   if (c.prefix === null) writer.reset();
   else writer.continueAfter(c.prefix.body, c.prefix.organisms);
   const m = c.meta;
-  const summary = emptySummary();
+  const summary = emptyTickSummary();
   let cells = 0;
   let record = 0;
   for (let s = 0; s < c.samples; s++) {
@@ -225,21 +231,6 @@ export function replayCapture(c: CapturedChunk, writer: ChunkBodyWriter): void {
 export function encodeCapturedChunk(c: CapturedChunk, writer: ChunkBodyWriter): Uint8Array {
   replayCapture(c, writer);
   return writer.finish(c.fields);
-}
-
-function emptySummary(): TickSummaryFields {
-  return {
-    organismsAlive: 0,
-    organismsCreated: 0,
-    births: 0,
-    deaths: 0,
-    totalEnergy: 0,
-    totalEntropy: 0,
-    maxGeneration: 0,
-    distinctGenomes: 0,
-    moleculeCounts: new Float64Array(MOLECULE_TYPE_COUNT),
-    instructionsExecuted: 0,
-  };
 }
 
 function readSummary(m: Float64Array, at: number, s: TickSummaryFields): TickSummaryFields {

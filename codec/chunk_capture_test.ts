@@ -3,10 +3,11 @@ import { DeltaType } from "../proto/mod.ts";
 import { ChunkBodyWriter } from "./chunk_body_writer.ts";
 import { capturedBuffers, ChunkCapture, encodeCapturedChunk } from "./chunk_capture.ts";
 import { decodeTickDataChunk } from "./chunk_decoder.ts";
-import type { ChunkFields, Grid, OrganismStateFields } from "./chunk_writer.ts";
+import type { ChunkFields, OrganismStateFields } from "./chunk_writer.ts";
+import { GRID_16, organismFields } from "./_test_organisms.ts";
 import type { SampleSink } from "./sample_sink.ts";
 
-const GRID: Grid = { shape: [16, 16], strides: [1, 16] };
+const GRID = GRID_16;
 const FIELDS: ChunkFields = {
   runId: "r",
   firstTick: 0,
@@ -16,39 +17,9 @@ const FIELDS: ChunkFields = {
   createdAtMs: 0,
 };
 
+/** An organism with arrays of every kind filled (the helper's defaults leave some empty). */
 function organism(id: number, o: Partial<OrganismStateFields> = {}): OrganismStateFields {
-  return {
-    id,
-    parentId: 0,
-    birthTick: 0,
-    generation: 0,
-    ip: id,
-    dv: [1, 0],
-    dataPointers: [id, id + 1],
-    activeDp: 0,
-    dataRegisters: [0, 0, 0, 0],
-    locationRegisters: [0, 0, 0, 0],
-    dataStack: [],
-    locationStack: [],
-    callStack: [],
-    energy: 100,
-    entropy: 0,
-    marker: 0,
-    genomeHash: 0x12345678,
-    lastOpcode: 0,
-    lastArgs: [],
-    lastCost: 0,
-    lastFailed: false,
-    failureReason: "",
-    instructionsExecuted: 0,
-    alive: true,
-    deathReason: "",
-    children: 0,
-    bodySize: 10,
-    deathTick: 0,
-    lastPosition: -1,
-    ...o,
-  };
+  return organismFields(id, { ip: id, dataPointers: [id, id + 1], genomeHash: 0x12345678, ...o });
 }
 
 interface Sample {

@@ -201,6 +201,22 @@ export interface TickSummaryFields {
   instructionsExecuted: number;
 }
 
+/** A summary of nothing, to be filled field by field (the molecule counts' array replaced). */
+export function emptyTickSummary(): TickSummaryFields {
+  return {
+    organismsAlive: 0,
+    organismsCreated: 0,
+    births: 0,
+    deaths: 0,
+    totalEnergy: 0,
+    totalEntropy: 0,
+    maxGeneration: 0,
+    distinctGenomes: 0,
+    moleculeCounts: new Float64Array(0),
+    instructionsExecuted: 0,
+  };
+}
+
 /** A `TickSummary` message as field `field`. */
 export function writeTickSummaryField(w: ProtoWriter, field: number, s: TickSummaryFields): void {
   w.tag(field, LEN);

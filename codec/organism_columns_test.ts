@@ -13,7 +13,6 @@ import {
   DELTA_LAYOUT,
   encodeChunk,
   endSample,
-  type Grid,
   type OrganismStateFields,
   SNAPSHOT_LAYOUT,
 } from "./chunk_writer.ts";
@@ -22,43 +21,10 @@ import { decodeLeanChunk } from "./lean_chunk.ts";
 import { leanOrganismList } from "./lean_organisms.ts";
 import { OrganismColumnsWriter } from "./organism_columns_writer.ts";
 import { ProtoWriter } from "./proto_writer.ts";
+import { GRID_16, organismFields } from "./_test_organisms.ts";
 
-const GRID: Grid = { shape: [16, 16], strides: [1, 16] };
-
-function fields(id: number, o: Partial<OrganismStateFields> = {}): OrganismStateFields {
-  return {
-    id,
-    parentId: 0,
-    birthTick: 0,
-    generation: 0,
-    ip: 17,
-    dv: [1, 0],
-    dataPointers: [17, 18],
-    activeDp: 0,
-    dataRegisters: [0, 0, 0, 0],
-    locationRegisters: [0, 0, 0, 0],
-    dataStack: [],
-    locationStack: [],
-    callStack: [],
-    energy: 100,
-    entropy: 0,
-    marker: 0,
-    genomeHash: 0,
-    lastOpcode: -1,
-    lastArgs: [],
-    lastCost: 0,
-    lastFailed: false,
-    failureReason: "",
-    instructionsExecuted: 0,
-    alive: true,
-    deathReason: "",
-    children: 0,
-    bodySize: 0,
-    deathTick: 0,
-    lastPosition: -1,
-    ...o,
-  };
-}
+const GRID = GRID_16;
+const fields = organismFields;
 
 /** The OrganismState the wire carries for `o` (positions as coordinates). */
 function message(o: OrganismStateFields): OrganismState {

@@ -117,6 +117,11 @@ export interface EngineServiceOptions {
  */
 const ENCODING_AHEAD = 2;
 
+/** An encoded chunk as {@link Completed}. */
+function completed(chunk: EncodedChunk | null): Completed | null {
+  return chunk === null ? null : { index: chunk.index, chunk };
+}
+
 /** A chunk waiting to be put, with the checkpoint taken right after it (if one was due). */
 interface HeldChunk {
   /** The chunk; being encoded while the engine goes on, when there is an encoder. */
@@ -295,38 +300,24 @@ export class EngineService implements Service {
   /** Observes the tick; a completed chunk is encoded here, or handed to the encoder. */
   #observe(): Completed | null {
     const encoder = this.#options.encoder;
-    if (encoder === undefined) {
-      const chunk = this.#stream.observe();
-      return chunk === null ? null : { index: chunk.index, chunk };
-    }
-    const capture = this.#stream.capture();
-    if (capture === null) return null;
-    return {
-      index: capture.fields.chunkIndex,
-      chunk: this.#encode(encoder, capture),
-    };
-  }
-
-  #encode(encoder: ChunkEncoder, capture: CapturedChunk): Promise<EncodedChunk> {
-    const chunk = encoder.encode(capture, this.#stream.recycle);
-    // Awaited when the chunk is put; a failure meanwhile is not an unhandled rejection.
-    chunk.catch(() => {});
-    return chunk;
+    if (encoder === undefined) return completed(this.#stream.observe());
+    return this.#toEncoder(encoder, this.#stream.capture());
   }
 
   /** The run's last, partial chunk, as {@link #observe}. */
   #flush(): Completed | null {
     const encoder = this.#options.encoder;
-    if (encoder === undefined) {
-      const chunk = this.#stream.flush();
-      return chunk === null ? null : { index: chunk.index, chunk };
-    }
-    const capture = this.#stream.flushCapture();
+    if (encoder === undefined) return completed(this.#stream.flush());
+    return this.#toEncoder(encoder, this.#stream.flushCapture());
+  }
+
+  /** A captured chunk, given to the encoder. */
+  #toEncoder(encoder: ChunkEncoder, capture: CapturedChunk | null): Completed | null {
     if (capture === null) return null;
-    return {
-      index: capture.fields.chunkIndex,
-      chunk: this.#encode(encoder, capture),
-    };
+    const chunk = encoder.encode(capture, this.#stream.recycle);
+    // Awaited when the chunk is put; a failure meanwhile is not an unhandled rejection.
+    chunk.catch(() => {});
+    return { index: capture.fields.chunkIndex, chunk };
   }
 
   /** The checkpoint due after chunk `index` (taken now: it has just closed), if any. */

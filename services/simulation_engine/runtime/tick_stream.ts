@@ -16,6 +16,7 @@ import {
   ChunkCapture,
   type ChunkFields,
   decodeTickDataChunk,
+  emptyTickSummary,
   encodeCapturedChunk,
   encodeChunk,
   ProtoWriter,
@@ -138,19 +139,9 @@ export class TickStream {
   #owner = new Int32Array(0);
   /** Reused for every organism and summary written: no allocation per sample. */
   readonly #organism = emptyOrganismStateFields();
-  readonly #summary: TickSummaryFields = {
-    organismsAlive: 0,
-    organismsCreated: 0,
-    births: 0,
-    deaths: 0,
-    totalEnergy: 0,
-    totalEntropy: 0,
-    maxGeneration: 0,
-    distinctGenomes: 0,
-    // World.typeCounts' type: filling keeps the field type (see emptyOrganismStateFields).
-    moleculeCounts: new Float64Array(0),
-    instructionsExecuted: 0,
-  };
+  // Its molecule counts are a Float64Array, World.typeCounts' type: filling keeps the field
+  // type (see emptyOrganismStateFields).
+  readonly #summary: TickSummaryFields = emptyTickSummary();
   /** Gives a captured chunk's arrays back once it is encoded (see {@link capture}). */
   readonly recycle = (chunk: CapturedChunk): void => this.#capture?.recycle(chunk);
 

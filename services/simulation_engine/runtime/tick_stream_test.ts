@@ -174,27 +174,32 @@ Deno.test("observe records a tick once: a second call at the same tick does noth
   assert.equal(stream.state().chunkIndex, 1);
 });
 
-Deno.test("a stream continued from another's state finishes its open chunk with the same bytes", () => {
-  const config = resolveEngineConfig(
-    { shape: [32, 32], seed: 3, intervals: { sampling: 2, snapshot: 5, chunk: 1 } },
-    ancestorPlacement(0),
-  );
-  const engine = createEngine(config);
-  const options = { intervals: config.intervals, runId: "x", clock: () => 0 };
-  const a = new TickStream(engine.sim, options);
-  a.observe();
-  for (let t = 0; t < 4; t++) {
-    engine.sim.step();
+for (const capture of [false, true]) {
+  const what = capture ? "a capturing stream" : "a stream";
+  Deno.test(`${what} continued from another's state finishes its open chunk with the same bytes`, () => {
+    const config = resolveEngineConfig(
+      { shape: [32, 32], seed: 3, intervals: { sampling: 2, snapshot: 5, chunk: 1 } },
+      ancestorPlacement(0),
+    );
+    const engine = createEngine(config);
+    const options = { intervals: config.intervals, runId: "x", clock: () => 0 };
+    const a = new TickStream(engine.sim, options);
     a.observe();
-  }
-  const state = a.state();
-  assert.equal(state.open?.sampleCount, 3);
-  assert.equal(state.tickSampled, true);
-  const b = new TickStream(engine.sim, { ...options, from: state });
-  assert.equal(b.observe(), null, "tick 4 was observed before");
-  assert.deepEqual(b.state(), state);
-  assert.deepEqual(b.flush()?.bytes, a.flush()?.bytes);
-});
+    for (let t = 0; t < 4; t++) {
+      engine.sim.step();
+      a.observe();
+    }
+    const state = a.state();
+    assert.equal(state.open?.sampleCount, 3);
+    assert.equal(state.tickSampled, true);
+    const b = new TickStream(engine.sim, { ...options, from: state, capture });
+    assert.equal(b.observe(), null, "tick 4 was observed before");
+    assert.deepEqual(b.state(), state);
+    const writer = new ChunkBodyWriter({ shape: [32, 32], strides: [1, 32] });
+    const rest = capture ? encodeCapturedChunk(b.flushCapture()!, writer) : b.flush()?.bytes;
+    assert.deepEqual(rest, a.flush()?.bytes);
+  });
+}
 
 /** Two engines of one config, one stream encoding as it goes, the other capturing. */
 function twinStreams(ticks: number) {
@@ -252,26 +257,6 @@ Deno.test("a capturing stream's state inside a chunk equals the encoding stream'
   assert.deepEqual(capturing.observe(), null, "the tick was observed");
   const last = capturing.flushCapture()!;
   assert.deepEqual(encodeCapturedChunk(last, writer), expected);
-});
-
-Deno.test("a capturing stream continued from a state finishes the open chunk with the same bytes", () => {
-  const config = resolveEngineConfig(
-    { shape: [32, 32], seed: 3, intervals: { sampling: 2, snapshot: 5, chunk: 1 } },
-    ancestorPlacement(0),
-  );
-  const engine = createEngine(config);
-  const options = { intervals: config.intervals, runId: "x", clock: () => 0 };
-  const a = new TickStream(engine.sim, options);
-  a.observe();
-  for (let t = 0; t < 4; t++) {
-    engine.sim.step();
-    a.observe();
-  }
-  const state = a.state();
-  const b = new TickStream(engine.sim, { ...options, from: state, capture: true });
-  assert.deepEqual(b.state(), state);
-  const writer = new ChunkBodyWriter({ shape: [32, 32], strides: [1, 32] });
-  assert.deepEqual(encodeCapturedChunk(b.flushCapture()!, writer), a.flush()?.bytes);
 });
 
 Deno.test("capture() on a stream made without capture is refused", () => {
