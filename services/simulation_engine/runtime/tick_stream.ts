@@ -2,10 +2,13 @@
  * Cuts the simulation's states into self-contained, encoded chunks: a snapshot, then deltas
  * (incremental, accumulated since the last full state, or full), per the configured intervals.
  *
- * This is the engine's adapter to codec/chunk_writer.ts: it decides what each sample holds and
- * feeds the world's cells, the organisms ({@link organismStateFields}) and the summary to the
- * codec's writers, which encode them straight into bytes. The output is byte-identical to
- * `toBinary(TickDataChunkSchema, ...)` of the same content (tested).
+ * This is the engine's adapter to the codec: it decides what each sample holds and feeds the
+ * world's cells, the organisms ({@link organismStateFields}) and the summary to a sample sink
+ * (codec/sample_sink.ts). By default that is codec/chunk_body_writer.ts, which encodes them
+ * straight into bytes; a stream made with `capture` gives them to codec/chunk_capture.ts instead,
+ * which only copies them, and the chunk is encoded later, e.g. on the engine's chunk encoder
+ * thread, into the same bytes. The output is byte-identical to `toBinary(TickDataChunkSchema,
+ * ...)` of the same content (tested).
  *
  * @module
  */
