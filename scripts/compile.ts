@@ -59,9 +59,14 @@ const COMMON_INCLUDES = ["services/simulation_engine/programs/ancestor.evo"];
 
 /** Files a kind's binary embeds besides: modules loaded by path and data it serves. */
 const KIND_INCLUDES: Record<string, string[]> = {
-  // The zstd worker's module, which `new Worker` loads by URL: the engine compresses batches
-  // on it, a persistence worker checks them on it.
-  "simulation-engine": ["resources/storage/_zstd_worker.ts"],
+  // The worker modules `new Worker` loads by URL: the engine compresses batches on the zstd
+  // worker (a persistence worker checks them on it), produces to Kafka from the producer
+  // thread and encodes its chunks on the chunk encoder thread.
+  "simulation-engine": [
+    "resources/storage/_zstd_worker.ts",
+    "resources/kafka/_producer_thread_worker.ts",
+    "services/simulation_engine/_chunk_encoder_worker.ts",
+  ],
   "persistence": ["resources/storage/_zstd_worker.ts"],
   // The indexing thread's module (services/runner/index_thread.ts).
   "indexer": ["services/runner/_index_thread.ts"],

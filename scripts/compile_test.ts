@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfigFile, resolveConfig } from "../services/runner/config.ts";
 import { derivePermissions, permissionFlags } from "../services/runner/permissions.ts";
@@ -134,6 +134,9 @@ Deno.test("compile plans one binary per kind with exactly the flags derivePermis
       s.kind === "indexer",
       s.kind,
     );
+    for (const engineThread of WORKERS_OF_ENGINE) {
+      assert.equal(includes.includes(join(ROOT, engineThread)), s.kind === "simulation-engine");
+    }
   }
   const api = steps.find((s) => s.kind === "http-api")!;
   assert.ok(
@@ -143,6 +146,49 @@ Deno.test("compile plans one binary per kind with exactly the flags derivePermis
   assert.ok(
     api.permissionFlags.some((f) => f.startsWith("--allow-net=") && f.endsWith(",127.0.0.1:8080")),
   );
+});
+
+/** The engine's worker modules besides the zstd worker: Kafka producer, chunk encoder. */
+const WORKERS_OF_ENGINE = [
+  "resources/kafka/_producer_thread_worker.ts",
+  "services/simulation_engine/_chunk_encoder_worker.ts",
+];
+
+/** Every module the code starts a worker thread on (`new URL("./_x.ts", import.meta.url)`). */
+async function workerModules(): Promise<string[]> {
+  const found = new Set<string>();
+  for (const dir of ["resources", "services"]) {
+    for await (const path of walkTs(join(ROOT, dir))) {
+      if (path.endsWith("_test.ts")) continue;
+      const source = await Deno.readTextFile(path);
+      const urls = source.matchAll(/new URL\(\s*"(\.\/_[a-z_]+\.ts)",\s*import\.meta\.url\)/g);
+      for (const m of urls) found.add(join(dirname(path), m[1]!));
+    }
+  }
+  return [...found].sort();
+}
+
+async function* walkTs(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const path = join(dir, e.name);
+    if (e.isDirectory) yield* walkTs(path);
+    else if (e.name.endsWith(".ts")) yield path;
+  }
+}
+
+Deno.test("every worker thread's module is embedded in the binary of a kind that starts it", async () => {
+  const config = await shippedConfig();
+  const steps = planCompile({
+    config,
+    configAt: "/etc/evochora/config.json",
+    out: "/tmp/bin",
+    env: (n: string) => DEPLOYMENT[n],
+    deno: "deno",
+  });
+  const embedded = new Set(steps.flatMap((s) => s.includes));
+  const workers = await workerModules();
+  assert.ok(workers.length >= 4, workers.join(", "));
+  for (const w of workers) assert.ok(embedded.has(w), `${w} is in no binary`);
 });
 
 Deno.test("compile refuses an unknown kind and a kind the config has none of", async () => {
