@@ -32,6 +32,8 @@ const SERVICES = {
     output: "ticks",
     metadataOutput: "metadata",
     checkpointStorage: "store",
+    // Set, not the machine's default (4+ cores): the expected flags do not depend on the host.
+    encodeOnWorker: false,
   },
 };
 
