@@ -178,7 +178,7 @@ export class ChunkCapture implements SampleSink {
     this.#owner = spare?.owner ?? new Int32Array(this.#owner.length);
     this.#records.a = spare?.records ?? new Float64Array(this.#records.a.length);
     this.#strings = new StringTable();
-    this.clear();
+    this.#clear();
     return chunk;
   }
 
@@ -188,7 +188,7 @@ export class ChunkCapture implements SampleSink {
   }
 
   /** Drops the open chunk's samples: a new chunk starts. */
-  clear(): void {
+  #clear(): void {
     this.#samples = 0;
     this.#cells = 0;
     this.#records.n = 0;

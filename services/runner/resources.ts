@@ -29,8 +29,8 @@ export interface BuildResourceOptions {
   readOnly?: boolean;
   /**
    * A queue this process puts records on by the batch (an engine's output): a Kafka queue's
-   * producer then runs on a thread of its own (resources/kafka/producer_thread.ts), taking the records.
-   * buffers over, so that kafkajs' work does not slow the engine's thread.
+   * producer then runs on a thread of its own (resources/kafka/producer_thread.ts), taking the
+   * records' buffers over, so that kafkajs' work does not slow the engine's thread.
    */
   producer?: boolean;
 }

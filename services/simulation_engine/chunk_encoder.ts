@@ -21,18 +21,6 @@ export interface ChunkEncoder {
   close(): void;
 }
 
-/** An encoded chunk: the capture's fields and the bytes. */
-export function encodedChunk(capture: CapturedChunk, bytes: Uint8Array): EncodedChunk {
-  const f = capture.fields;
-  return {
-    index: f.chunkIndex,
-    firstTick: f.firstTick,
-    lastTick: f.lastTick,
-    sampleCount: f.sampleCount,
-    bytes,
-  };
-}
-
 /** The writer for the capture's world shape (made on first use; most runs have one shape). */
 export function writerFor(
   writers: Map<string, ChunkBodyWriter>,

@@ -9,8 +9,8 @@
 
 import { capturedBuffers, type CapturedChunk } from "../../codec/mod.ts";
 import { WorkerRequestError, WorkerRpc } from "../../resources/worker/worker_rpc.ts";
-import { type ChunkEncoder, encodedChunk } from "./chunk_encoder.ts";
-import type { EncodedChunk } from "./runtime/mod.ts";
+import type { ChunkEncoder } from "./chunk_encoder.ts";
+import { type EncodedChunk, encodedChunk } from "./runtime/mod.ts";
 
 /** What the thread is asked (./_chunk_encoder_worker.ts). */
 export interface EncodeRequest {
@@ -44,7 +44,7 @@ export class ChunkEncoderThread implements ChunkEncoder {
     try {
       const reply = await this.#rpc.call({ capture }, capturedBuffers(capture));
       recycle(reply.capture);
-      return encodedChunk(reply.capture, reply.bytes);
+      return encodedChunk(reply.capture.fields, reply.bytes);
     } catch (e) {
       if (!(e instanceof WorkerRequestError)) throw e;
       throw new Error(

@@ -30,6 +30,7 @@ export {
 } from "./simulation.ts";
 export {
   type EncodedChunk,
+  encodedChunk,
   type OpenChunkState,
   TickStream,
   type TickStreamOptions,

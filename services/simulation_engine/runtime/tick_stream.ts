@@ -182,7 +182,7 @@ export class TickStream {
       createdAtMs: 0,
     }, w));
     const last = (chunk.deltas.at(-1) ?? chunk.snapshot)?.organisms ?? [];
-    if (this.#capture !== null) this.#capture.continueAfter(open.body.slice(), last);
+    if (this.#capture !== null) this.#capture.continueAfter(open.body, last);
     else this.#writer.continueAfter(open.body, last);
   }
 
@@ -279,8 +279,8 @@ export class TickStream {
     if (snapshot) {
       this.#open = true;
       this.#firstTick = tick;
-      if (this.#capture !== null) this.#capture.clear();
-      else this.#writer.reset();
+      // A capture starts empty: take() hands its samples over.
+      if (this.#capture === null) this.#writer.reset();
     }
     const type = snapshot ? DeltaType.FULL : this.#deltaType();
     sink.beginSample(tick, snapshot ? null : type);
@@ -344,13 +344,7 @@ export class TickStream {
       bytes = encodeCapturedChunk(chunk, this.#writer);
       capture.recycle(chunk);
     }
-    return {
-      index: fields.chunkIndex,
-      firstTick: fields.firstTick,
-      lastTick: fields.lastTick,
-      sampleCount: fields.sampleCount,
-      bytes,
-    };
+    return encodedChunk(fields, bytes);
   }
 
   #take(): CapturedChunk {
@@ -413,6 +407,17 @@ export class TickStream {
     this.#lastBirths = sim.births;
     this.#lastDeaths = sim.deaths;
   }
+}
+
+/** The chunk of `fields` with its encoded `bytes`. */
+export function encodedChunk(fields: ChunkFields, bytes: Uint8Array): EncodedChunk {
+  return {
+    index: fields.chunkIndex,
+    firstTick: fields.firstTick,
+    lastTick: fields.lastTick,
+    sampleCount: fields.sampleCount,
+    bytes,
+  };
 }
 
 /** Organisms per sample up to which {@link byId} sorts by packed keys (index in 21 bits). */
