@@ -12,6 +12,9 @@
 
 import { createKafkaClient } from "../../resources/kafka/client.ts";
 import type { KafkaLogOptions } from "../../resources/kafka/kafka_log.ts";
+import type { KafkaQueueOptions } from "../../resources/kafka/kafka_queue.ts";
+import type { Queue } from "../../resources/queue/queue.ts";
+import { queueContract } from "../../resources/queue/queue_contract.ts";
 
 /** The env file services:up writes (same rule as scripts/services/config.ts). */
 export function servicesEnvFile(): string {
@@ -93,4 +96,36 @@ export async function deleteTopics(brokers: string, topics: string[]): Promise<v
   } finally {
     await admin.disconnect().catch(() => {});
   }
+}
+
+/**
+ * Registers the queue contract suite for a Kafka queue made by `open`, each case on a fresh
+ * topic (`tag` names it) deleted afterwards. Waits are scaled: rebalances on a real broker take
+ * about a second.
+ */
+export function kafkaQueueContract(
+  name: string,
+  tag: string,
+  open: (options: Omit<KafkaQueueOptions, "client" | "onLog">) => Promise<Queue>,
+): void {
+  queueContract(name, async ({ partitions, maxBytes }) => {
+    const brokers = kafkaBrokers();
+    const topic = uniqueTopic(tag);
+    const queue = await open({
+      name: topic,
+      partitions,
+      brokers,
+      maxBytes,
+      // The contract's backpressure cases wait for commits, as MemoryQueue does.
+      maxRetainedBytes: maxBytes,
+      ...FAST,
+    });
+    return {
+      queue,
+      cleanup: async () => {
+        await queue.close();
+        await deleteTopics(brokers, [topic]);
+      },
+    };
+  }, { timeScale: 4 });
 }

@@ -9,31 +9,22 @@ import assert from "node:assert/strict";
 import { endpointHealth } from "../../resources/common/endpoint_health.ts";
 import { KafkaQueue } from "../../resources/kafka/kafka_queue.ts";
 import { KafkaProducerThread } from "../../resources/kafka/producer_thread.ts";
-import { queueContract } from "../../resources/queue/queue_contract.ts";
 import { workerThreads } from "../fixtures/threads.ts";
 import { buildResource } from "../../services/runner/resources.ts";
 import { ClosedError, type Delivery } from "../../resources/queue/queue.ts";
-import { deleteTopics, FAST, kafkaBrokers, uniqueTopic } from "./kafka_helpers.ts";
+import {
+  deleteTopics,
+  FAST,
+  kafkaBrokers,
+  kafkaQueueContract,
+  uniqueTopic,
+} from "./kafka_helpers.ts";
 
-queueContract("KafkaProducerThread (Kafka broker)", async ({ partitions, maxBytes }) => {
-  const brokers = kafkaBrokers();
-  const topic = uniqueTopic("producer-thread-contract");
-  const queue = await KafkaProducerThread.open({
-    name: topic,
-    partitions,
-    brokers,
-    maxBytes,
-    maxRetainedBytes: maxBytes,
-    ...FAST,
-  });
-  return {
-    queue,
-    cleanup: async () => {
-      await queue.close();
-      await deleteTopics(brokers, [topic]);
-    },
-  };
-}, { timeScale: 4 });
+kafkaQueueContract(
+  "KafkaProducerThread (Kafka broker)",
+  "producer-thread-contract",
+  (o) => KafkaProducerThread.open(o),
+);
 
 Deno.test("KafkaProducerThread: 300 records put from the thread are consumed in per-key order; flush() leaves exact stats", async () => {
   const brokers = kafkaBrokers();

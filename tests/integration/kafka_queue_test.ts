@@ -9,33 +9,16 @@
 
 import assert from "node:assert/strict";
 import { KafkaQueue, type KafkaQueueOptions } from "../../resources/kafka/kafka_queue.ts";
-import { queueContract } from "../../resources/queue/queue_contract.ts";
 import type { Consumer, Delivery } from "../../resources/queue/queue.ts";
-import { deleteTopics, FAST, kafkaBrokers, uniqueTopic } from "./kafka_helpers.ts";
+import {
+  deleteTopics,
+  FAST,
+  kafkaBrokers,
+  kafkaQueueContract,
+  uniqueTopic,
+} from "./kafka_helpers.ts";
 
-/** Contract waits are scaled: rebalances on a real broker take about a second. */
-const TIME_SCALE = 4;
-
-queueContract("KafkaQueue (Kafka broker)", async ({ partitions, maxBytes }) => {
-  const brokers = kafkaBrokers();
-  const topic = uniqueTopic("queue-contract");
-  const queue = await KafkaQueue.open({
-    name: topic,
-    partitions,
-    brokers,
-    maxBytes,
-    // The contract's backpressure cases wait for commits, as MemoryQueue does.
-    maxRetainedBytes: maxBytes,
-    ...FAST,
-  });
-  return {
-    queue,
-    cleanup: async () => {
-      await queue.close();
-      await deleteTopics(brokers, [topic]);
-    },
-  };
-}, { timeScale: TIME_SCALE });
+kafkaQueueContract("KafkaQueue (Kafka broker)", "queue-contract", (o) => KafkaQueue.open(o));
 
 /** Opens a queue on a fresh topic; `body` runs, then everything is closed and deleted. */
 async function withQueue(
