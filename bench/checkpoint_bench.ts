@@ -1,6 +1,6 @@
 /**
  * Checkpoint cost on the evolved 256x256 world (seed 42, default intervals: a checkpoint after
- * every 200-tick chunk): bytes per checkpoint raw and zstd-3, time to take (capture + encode)
+ * every chunk): bytes per checkpoint raw and zstd-3, time to take (capture + encode)
  * and to restore one, and the engine's ticks/s (simulation + tick stream) with checkpoints at
  * the default cadence vs without, over the same ticks from the same state, side by side.
  *
@@ -106,8 +106,14 @@ export const checkpointFigures: Suite = {
     const times = restoreMs(sample, config);
     const best = (v: number[]) => Math.max(...v);
     const writeMs = checkpointMs / taken.length;
+    const { sampling, snapshot, chunk } = config.intervals;
+    const chunkTicks = sampling * snapshot * chunk;
     const figures: Figure[] = [
-      { name: `checkpoints taken (one per chunk of 200 ticks)`, value: taken.length, unit: "" },
+      {
+        name: `checkpoints taken (one per chunk of ${chunkTicks} ticks)`,
+        value: taken.length,
+        unit: "",
+      },
       { name: "organisms alive at the last checkpoint", value: organismsAt(taken), unit: "" },
       {
         name: "bytes per checkpoint (raw)",

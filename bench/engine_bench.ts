@@ -164,13 +164,16 @@ export const chunkFigures: Suite = {
     }
     zMs = performance.now() - zMs;
     const streamMBs = raw / 1e6 / (streamMs / 1000);
+    const iv = resolveEngineConfig({ shape: [256, 256] }, ancestorPlacement()).intervals;
+    const chunkSamples = iv.snapshot * iv.chunk;
+    const chunkTicks = chunkSamples * iv.sampling;
     const protoEsMBs = evolvedRaw / 1e6 / (protoEsMs / 1000);
     const zMBs = evolvedRaw / 1e6 / (zMs / 1000);
     return [
       { name: "bytes per snapshot (TickData)", value: snapBytes / messages.length, unit: "B" },
       { name: "bytes per delta (TickDelta)", value: deltaBytes / Math.max(1, deltas), unit: "B" },
       {
-        name: "bytes per chunk (200 ticks, 20 samples)",
+        name: `bytes per chunk (${chunkTicks} ticks, ${chunkSamples} samples)`,
         value: evolvedRaw / evolved.length,
         unit: "B",
       },

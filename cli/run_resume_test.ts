@@ -13,7 +13,8 @@ import { evochora } from "./_test_helpers.ts";
 import { INSPECT_EXIT } from "./inspect_command.ts";
 
 const RUN = "resume-test";
-const ENGINE = ["--shape", "128x128", "--seed", "5"];
+// Sampling 4: chunks of 200 ticks and batches of 1000, so that the kills land among 40 batches.
+const ENGINE = ["--shape", "128x128", "--seed", "5", "--sampling", "4"];
 const TICKS = "40000";
 
 /** Every file under `dir/runs/<RUN>/<sub>`, relative path -> bytes. */
@@ -121,7 +122,7 @@ Deno.test("a run killed with SIGKILL and resumed stores the uninterrupted run's 
 });
 
 Deno.test("a finished run extended with --resume ID --ticks 2T stores what a run of 2T ticks from the start does", async () => {
-  // T ends inside a batch (batches hold 1000 ticks here), so the short last batch, its index
+  // T ends inside a batch (batches hold 2500 ticks here), so the short last batch, its index
   // files, the final checkpoint and the end record are taken back and written again longer.
   const short = ["--shape", "64x64", "--seed", "9", "--run-id", RUN];
   const a = await Deno.makeTempDir({ prefix: "evochora-extend-a-" });
@@ -139,7 +140,7 @@ Deno.test("a finished run extended with --resume ID --ticks 2T stores what a run
     assert.equal(extended.code, 0, extended.stderr);
     assert.match(
       extended.stderr,
-      /Extending run resume-test \(it ended at tick 3200; \d+ files stored after the checkpoint taken back\) from the checkpoint at tick 2990/,
+      /Extending run resume-test \(it ended at tick 3200; \d+ files stored after the checkpoint taken back\) from the checkpoint at tick 2490/,
     );
     assertSameFiles(await files(a, "raw"), await files(b, "raw"), "raw batches");
     assertSameFiles(await files(a, "checkpoints"), await files(b, "checkpoints"), "checkpoints");

@@ -89,7 +89,7 @@ Deno.test("delete removes everything of a run and says what, only with --yes, an
     assert.equal(text.code, 0, text.stderr);
     assert.match(
       text.stdout,
-      /^Removed run '.*' from .*: \d+ raw batches, 1 metadata, 1 tick target, \d+ checkpoints, \d+ index files \(\d+ objects, \d+\.\d MB\)$/m,
+      /^Removed run '.*' from .*: \d+ raw batch(es)?, 1 metadata, 1 tick target, \d+ checkpoints?, \d+ index files \(\d+ objects, \d+\.\d MB\)$/m,
     );
     assert.deepEqual([...Deno.readDirSync(dir)], [], "no empty directories are left behind");
   } finally {

@@ -29,6 +29,7 @@ import { type IndexerOptions, INDEXERS, IndexerService } from "./indexer_service
 import { type BatchRef, batchRef, listAllKeys, loadRawBatch, loadRunInfo } from "./raw_batch.ts";
 import type { StatsRow } from "../common/index_schema.ts";
 import { computeStats, emptyStatsState } from "./stats_indexer.ts";
+import { SHORT_CHUNKS } from "../../tests/fixtures/short_chunks.ts";
 
 /**
  * A small world with 16 ancestors, a low entropy limit (deaths from tick ~4500) and frequent
@@ -40,6 +41,7 @@ export const FIXTURE_ENGINE: EngineConfigInput = {
   programs: [ancestorPlacement(16)],
   thermo: { maxEntropy: 6000 },
   mutation: { substitutionPerMille: 300 },
+  intervals: SHORT_CHUNKS,
 };
 
 /** Ticks of the fixture run. */
