@@ -168,7 +168,7 @@ function organismState(r: Reader, end: number): OrganismState {
 /** A sample's organism columns (format 2), resolved once the chunk's samples are all read. */
 type Pending = Map<TickData | TickDelta, DecodedColumns>;
 
-function tickData(r: Reader, end: number, pending: Pending): TickData {
+function tickData(r: Reader, end: number, pending: Pending, organisms: boolean): TickData {
   const m: TickData = {
     $typeName: "evochora.v1.TickData",
     tick: 0n,
@@ -186,7 +186,8 @@ function tickData(r: Reader, end: number, pending: Pending): TickData {
         m.cells = cellColumns(r, expectLen(r, w));
         break;
       case 3:
-        m.organisms.push(organismState(r, expectLen(r, w)));
+        if (organisms) m.organisms.push(organismState(r, expectLen(r, w)));
+        else r.skip(w);
         break;
       case 4:
         m.summary = tickSummary(r, expectLen(r, w));
@@ -195,7 +196,8 @@ function tickData(r: Reader, end: number, pending: Pending): TickData {
         m.rngStateHash = r.uint64();
         break;
       case 6:
-        pending.set(m, readOrganismColumns(r, expectLen(r, w)));
+        if (organisms) pending.set(m, readOrganismColumns(r, expectLen(r, w)));
+        else r.skip(w);
         break;
       default:
         r.skip(w);
@@ -205,7 +207,7 @@ function tickData(r: Reader, end: number, pending: Pending): TickData {
   return m;
 }
 
-function tickDelta(r: Reader, end: number, pending: Pending): TickDelta {
+function tickDelta(r: Reader, end: number, pending: Pending, organisms: boolean): TickDelta {
   const m: TickDelta = {
     $typeName: "evochora.v1.TickDelta",
     tick: 0n,
@@ -227,7 +229,8 @@ function tickDelta(r: Reader, end: number, pending: Pending): TickDelta {
         m.changedCells = cellColumns(r, expectLen(r, w));
         break;
       case 4:
-        m.organisms.push(organismState(r, expectLen(r, w)));
+        if (organisms) m.organisms.push(organismState(r, expectLen(r, w)));
+        else r.skip(w);
         break;
       case 5:
         m.summary = tickSummary(r, expectLen(r, w));
@@ -236,7 +239,8 @@ function tickDelta(r: Reader, end: number, pending: Pending): TickDelta {
         m.rngStateHash = r.uint64();
         break;
       case 7:
-        pending.set(m, readOrganismColumns(r, expectLen(r, w)));
+        if (organisms) pending.set(m, readOrganismColumns(r, expectLen(r, w)));
+        else r.skip(w);
         break;
       default:
         r.skip(w);
@@ -246,11 +250,26 @@ function tickDelta(r: Reader, end: number, pending: Pending): TickDelta {
   return m;
 }
 
+/** Options of {@link decodeTickDataChunk}. */
+export interface ChunkDecodeOptions {
+  /**
+   * Decode the samples' organisms (default true). False leaves every sample's `organisms`
+   * empty: a world replay needs only the cells, and the organisms are most of a chunk's
+   * decoding time and heap.
+   */
+  organisms?: boolean;
+}
+
 /**
  * Decodes an encoded TickDataChunk. Throws {@link ChunkDecodeError} naming the byte offset for
- * bytes that are not a well-formed message.
+ * bytes that are not a well-formed message (skipped organisms are checked for their framing
+ * only).
  */
-export function decodeTickDataChunk(bytes: Uint8Array): TickDataChunk {
+export function decodeTickDataChunk(
+  bytes: Uint8Array,
+  options: ChunkDecodeOptions = {},
+): TickDataChunk {
+  const organisms = options.organisms ?? true;
   const r = new Reader(bytes);
   const m: TickDataChunk = {
     $typeName: "evochora.v1.TickDataChunk",
@@ -279,10 +298,10 @@ export function decodeTickDataChunk(bytes: Uint8Array): TickDataChunk {
         m.lastTick = r.int64();
         break;
       case 4:
-        m.snapshot = tickData(r, expectLen(r, w), pending);
+        m.snapshot = tickData(r, expectLen(r, w), pending, organisms);
         break;
       case 5:
-        m.deltas.push(tickDelta(r, expectLen(r, w), pending));
+        m.deltas.push(tickDelta(r, expectLen(r, w), pending, organisms));
         break;
       case 6:
         m.formatVersion = r.int32() as FormatVersion;

@@ -21,6 +21,41 @@ Deno.test("decodeTickDataChunk equals protobuf-es, organism columns resolved, on
   ok(chunks.length >= 30, `${chunks.length} chunks`);
 });
 
+Deno.test("decodeTickDataChunk without organisms gives the same chunk with every sample's organisms empty", () => {
+  const chunks = testRunChunks();
+  let skipped = 0;
+  for (const m of chunks) {
+    const whole = decodeTickDataChunk(m);
+    const cells = decodeTickDataChunk(m, { organisms: false });
+    for (const s of [whole.snapshot, ...whole.deltas]) {
+      if (s === undefined) continue;
+      skipped += s.organisms.length;
+      s.organisms = [];
+    }
+    deepStrictEqual(cells, whole);
+  }
+  ok(skipped > 1000, `${skipped} organism states skipped`);
+  // Cut anywhere, both fail or neither does: skipped organisms are checked for their framing.
+  const m = chunks[1]!;
+  let failed = 0;
+  for (let cut = 1; cut < m.length; cut += 101) {
+    const part = m.subarray(0, cut);
+    const fails = (f: () => unknown) => {
+      try {
+        f();
+        return false;
+      } catch (e) {
+        ok(e instanceof ChunkDecodeError, `cut at ${cut}: ${e}`);
+        return true;
+      }
+    };
+    const whole = fails(() => decodeTickDataChunk(part));
+    deepStrictEqual(fails(() => decodeTickDataChunk(part, { organisms: false })), whole, `${cut}`);
+    if (whole) failed++;
+  }
+  ok(failed > 100, `${failed} cuts failed`);
+});
+
 Deno.test("decodeTickDataChunk handles negative, 64-bit and unpacked values like protobuf-es", () => {
   const chunk = create(TickDataChunkSchema, {
     runId: "run-ü-1",

@@ -19,7 +19,12 @@ export * from "./varint.ts";
 export { LEN, ProtoWriter } from "./proto_writer.ts";
 export * from "./chunk_writer.ts";
 export { type ChunkHeader, readChunkHeader } from "./chunk_header.ts";
-export { ChunkDecodeError, decodeTickDataChunk, resolveChunkOrganisms } from "./chunk_decoder.ts";
+export {
+  ChunkDecodeError,
+  type ChunkDecodeOptions,
+  decodeTickDataChunk,
+  resolveChunkOrganisms,
+} from "./chunk_decoder.ts";
 export { OrganismColumnsWriter } from "./organism_columns_writer.ts";
 export type { SampleSink } from "./sample_sink.ts";
 export { ChunkBodyWriter } from "./chunk_body_writer.ts";

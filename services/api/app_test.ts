@@ -256,15 +256,22 @@ Deno.test("warm requests are served from the caches without decoding again", asy
   await (await api.app.request(`/api/runs/${fx.raw}/world/710`)).arrayBuffer();
   assert.equal(stat("chunks").hits, 1);
   assert.equal(stat("batches").misses, 1);
-  // Organisms of a cached tick: chunk hit.
+  // Organisms of a tick of that chunk: the world decoded only the cells, so the chunk is
+  // decoded again with its organisms, from the cached batch.
+  let batchHits = stat("batches").hits;
   await (await api.app.request(`/api/runs/${fx.raw}/organisms/700`)).arrayBuffer();
+  assert.equal(stat("chunks").misses, 2);
+  assert.equal(stat("batches").hits, batchHits + 1);
+  // The world at another tick of it: the chunk with its organisms serves.
+  await (await api.app.request(`/api/runs/${fx.raw}/world/720`)).arrayBuffer();
   assert.equal(stat("chunks").hits, 2);
+  assert.equal(stat("chunks").misses, 2);
   // A different chunk of the same batch: decoded from the cached batch, not read again.
-  const batchHits = stat("batches").hits;
+  batchHits = stat("batches").hits;
   await (await api.app.request(`/api/runs/${fx.raw}/world/400`)).arrayBuffer();
   assert.equal(stat("batches").hits, batchHits + 1);
   assert.equal(stat("batches").misses, 1);
-  assert.equal(stat("chunks").misses, 2);
+  assert.equal(stat("chunks").misses, 3);
 });
 
 Deno.test("bad parameters answer 400 naming the parameter", async () => {
