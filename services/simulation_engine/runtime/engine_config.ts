@@ -179,9 +179,9 @@ export const DEFAULT_MUTATION: MutationConfig = {
  * bytes, so with one every 20 samples snapshots were 58% of the raw bytes, and writing,
  * compressing, decoding and replaying them most of what the pipeline did per tick. Measured
  * (docs/benchmarks.md, "intervals"): `run` 24% less wall and 34% less CPU, 30% fewer bytes
- * stored; a random tick's world through the API ~1.5x and its organisms ~2x as long to answer
- * (a chunk decodes whole), sequential ticks as fast. Accumulated deltas (every 10 samples) saved
- * the API nothing measurable and cost 8% more bytes.
+ * stored; a random tick's organisms through the API take ~2x as long (a chunk's organisms
+ * decode whole; its world decodes only the cells), sequential ticks as fast. Accumulated deltas
+ * (every 10 samples) saved the API nothing measurable and cost 8% more bytes.
  */
 export const DEFAULT_INTERVALS: IntervalsConfig = {
   sampling: 10,
