@@ -140,7 +140,11 @@ export class KafkaProducerThread implements Queue {
 
   /**
    * See Queue.stats. The producer's figures are the thread's latest (at most ~250 ms old while
-   * asked for, exact after flush()); the consumers' are this thread's.
+   * asked for, exact after flush()); the consumers' are this thread's. A group's lag is the
+   * larger of the two views: the thread knows its own records the moment they are acknowledged
+   * but reads the group's commits from the broker now and then, the consumers here know their
+   * commits but read the topic's end from the broker now and then. Either alone can read 0
+   * while a record just produced is still to be consumed.
    */
   stats(): LogStats {
     // Not after close(): the thread is gone, the last figures stay.
@@ -149,12 +153,16 @@ export class KafkaProducerThread implements Queue {
     }
     const consuming = this.#consuming?.stats();
     if (consuming === undefined) return this.#stats;
+    const lag = { ...this.#stats.lag };
+    for (const [group, n] of Object.entries(consuming.lag)) {
+      lag[group] = Math.max(lag[group] ?? 0, n);
+    }
     return {
       ...this.#stats,
       recordsOut: consuming.recordsOut,
       bytesOut: consuming.bytesOut,
       redelivered: consuming.redelivered,
-      lag: { ...this.#stats.lag, ...consuming.lag },
+      lag,
     };
   }
 

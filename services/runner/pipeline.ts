@@ -356,6 +356,22 @@ export class Pipeline {
     return this.#isDrained();
   }
 
+  /**
+   * Waits (at most `timeoutMs`) until every queue has stored what it accepted, so that its lag
+   * counts the engine's last records: a Kafka queue learns of them only from the broker's
+   * acknowledgements, and until then a drain would find nothing left to store. Failures are
+   * left to the drain to report, as what is not stored.
+   */
+  async #flushQueues(timeoutMs: number): Promise<void> {
+    const flushes = [...this.resources.values()]
+      .filter((r) => r.role === "queue")
+      .map((r) => r.instance.flush().catch(() => {}));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+    await Promise.race([Promise.all(flushes), timeout]);
+    clearTimeout(timer);
+  }
+
   #isDrained(): boolean {
     return this.#undrained().length === 0;
   }
@@ -432,7 +448,8 @@ export class Pipeline {
   /** Waits for storage, then the indexes, within one deadline. */
   async #drain(drainMs: number, signal?: AbortSignal): Promise<DrainReport> {
     const deadline = performance.now() + drainMs;
-    if (!(await this.drained(drainMs, signal))) {
+    await this.#flushQueues(drainMs);
+    if (!(await this.drained(Math.max(0, deadline - performance.now()), signal))) {
       return { complete: false, missing: this.#undrained(), index: null };
     }
     let index: IndexCoverage | null = null;
