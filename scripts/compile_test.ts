@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfigFile, resolveConfig } from "../services/runner/config.ts";
 import { derivePermissions, permissionFlags } from "../services/runner/permissions.ts";
+import { listSourceFiles } from "./lint_deps.ts";
 import { shellLine } from "../cli/service_launcher.ts";
 import { V8_FLAGS_ARG } from "../cli/process_flags.ts";
 import {
@@ -157,23 +158,14 @@ const WORKERS_OF_ENGINE = [
 /** Every module the code starts a worker thread on (`new URL("./_x.ts", import.meta.url)`). */
 async function workerModules(): Promise<string[]> {
   const found = new Set<string>();
-  for (const dir of ["resources", "services"]) {
-    for await (const path of walkTs(join(ROOT, dir))) {
-      if (path.endsWith("_test.ts")) continue;
-      const source = await Deno.readTextFile(path);
-      const urls = source.matchAll(/new URL\(\s*"(\.\/_[a-z_]+\.ts)",\s*import\.meta\.url\)/g);
-      for (const m of urls) found.add(join(dirname(path), m[1]!));
-    }
+  for (const file of await listSourceFiles(ROOT)) {
+    if (!/^(resources|services)\/.*\.ts$/.test(file) || file.endsWith("_test.ts")) continue;
+    const path = join(ROOT, file);
+    const source = await Deno.readTextFile(path);
+    const urls = source.matchAll(/new URL\(\s*"(\.\/_[a-z_]+\.ts)",\s*import\.meta\.url\)/g);
+    for (const m of urls) found.add(join(dirname(path), m[1]!));
   }
   return [...found].sort();
-}
-
-async function* walkTs(dir: string): AsyncGenerator<string> {
-  for await (const e of Deno.readDir(dir)) {
-    const path = join(dir, e.name);
-    if (e.isDirectory) yield* walkTs(path);
-    else if (e.name.endsWith(".ts")) yield path;
-  }
 }
 
 Deno.test("every worker thread's module is embedded in the binary of a kind that starts it", async () => {

@@ -345,10 +345,12 @@ export class Pipeline {
 
   /**
    * Waits until every queue's consumer groups have committed everything (nothing left to
-   * persist) and no service holds a pending batch. Resolves false on timeout.
+   * persist) and no service holds a pending batch. Resolves false on timeout. The queues are
+   * flushed first, so that their lag counts every record they accepted.
    */
   async drained(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
+    await this.#flushQueues(timeoutMs);
     while (performance.now() < deadline && !signal?.aborted) {
       if (this.#isDrained()) return true;
       await new Promise((r) => setTimeout(r, 50));
@@ -448,8 +450,7 @@ export class Pipeline {
   /** Waits for storage, then the indexes, within one deadline. */
   async #drain(drainMs: number, signal?: AbortSignal): Promise<DrainReport> {
     const deadline = performance.now() + drainMs;
-    await this.#flushQueues(drainMs);
-    if (!(await this.drained(Math.max(0, deadline - performance.now()), signal))) {
+    if (!(await this.drained(drainMs, signal))) {
       return { complete: false, missing: this.#undrained(), index: null };
     }
     let index: IndexCoverage | null = null;
