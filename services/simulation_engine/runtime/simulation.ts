@@ -76,6 +76,7 @@ export class Simulation implements VmHost {
   organisms: Organism[] = [];
   /** Organisms that died since {@link Simulation.takeDead} was last called. */
   #dead: Organism[] = [];
+  #restores = 0;
   #born: Organism[] = [];
   #nextId = 1;
   readonly #vm: Vm;
@@ -236,6 +237,7 @@ export class Simulation implements VmHost {
    * the plugins are restored through their own methods.
    */
   restore(state: SimulationState): void {
+    this.#restores++;
     this.tick = state.tick;
     this.organisms = state.organisms;
     this.#dead = state.dead;
@@ -246,6 +248,14 @@ export class Simulation implements VmHost {
     this.deaths = state.deaths;
     this.instructionsExecuted = state.instructionsExecuted;
     this.maxGeneration = state.maxGeneration;
+  }
+
+  /**
+   * How many times {@link restore} replaced the state: organism objects seen before a change of
+   * it are not this simulation's any more.
+   */
+  get restores(): number {
+    return this.#restores;
   }
 
   /** Organisms that died since the last call (for output of their final state). */

@@ -29,7 +29,8 @@ import {
 } from "../../../codec/mod.ts";
 import { DeltaType } from "../../../proto/mod.ts";
 import type { IntervalsConfig } from "./engine_config.ts";
-import type { Organism } from "./organism.ts";
+import { DistinctCounter } from "./distinct_counter.ts";
+import { IdOrder } from "./id_order.ts";
 import { emptyOrganismStateFields, organismStateFields } from "./organism_state.ts";
 import type { Simulation } from "./simulation.ts";
 import type { World } from "./world.ts";
@@ -140,6 +141,10 @@ export class TickStream {
   #flat = new Int32Array(0);
   #molecule = new Int32Array(0);
   #owner = new Int32Array(0);
+  /** Each sample's organisms in id order, from the previous sample's. */
+  readonly #order = new IdOrder();
+  /** Counts a sample's distinct genomes. */
+  readonly #genomes = new DistinctCounter();
   /** Reused for every organism and summary written: no allocation per sample. */
   readonly #organism = emptyOrganismStateFields();
   // Its molecule counts are a Float64Array, World.typeCounts' type: filling keeps the field
@@ -274,7 +279,7 @@ export class TickStream {
     const world = sim.world;
     const sink = this.#sink;
     const tick = sim.tick;
-    const organisms = byId(sim.organisms, sim.takeDead());
+    const organisms = this.#order.of(sim, sim.takeDead());
     const snapshot = !this.#open;
     if (snapshot) {
       this.#open = true;
@@ -385,7 +390,8 @@ export class TickStream {
     let energy = 0;
     let entropy = 0;
     let maxGen = 0;
-    const genomes = new Set<number>();
+    const genomes = this.#genomes;
+    genomes.reset(sim.organisms.length);
     for (const o of sim.organisms) {
       energy += o.er;
       entropy += o.sr;
@@ -418,26 +424,4 @@ export function encodedChunk(fields: ChunkFields, bytes: Uint8Array): EncodedChu
     sampleCount: fields.sampleCount,
     bytes,
   };
-}
-
-/** Organisms per sample up to which {@link byId} sorts by packed keys (index in 21 bits). */
-const KEY_INDEX = 2 ** 21;
-let keys = new Float64Array(1024);
-
-/**
- * The living (in the order of the last tick's shuffle) and the dead organisms, ascending by id.
- * Sorted as numbers, `id * 2^21 + index`, by the typed array's native sort: a comparator
- * called from Array.prototype.sort was 3-4% of the engine's time.
- */
-function byId(living: Organism[], dead: Organism[]): Organism[] {
-  const all = dead.length === 0 ? living : living.concat(dead);
-  const n = all.length;
-  if (n >= KEY_INDEX) return all.slice().sort((a, b) => a.id - b.id);
-  if (keys.length < n) keys = new Float64Array(n * 2);
-  const k = keys.subarray(0, n);
-  for (let i = 0; i < n; i++) k[i] = all[i]!.id * KEY_INDEX + i;
-  k.sort();
-  const out = new Array<Organism>(n);
-  for (let i = 0; i < n; i++) out[i] = all[k[i]! % KEY_INDEX]!;
-  return out;
 }
