@@ -63,15 +63,15 @@ export const LAST_ORGANISM_FIELD = 29;
 
 /** One decoded `OrganismColumn`: lengths for repeated fields, values, and where it began. */
 export interface DecodedColumn {
-  lengths: number[] | null;
-  values: number[];
+  lengths: ArrayLike<number> | null;
+  values: ArrayLike<number>;
   /** Byte offset of the column, for errors. */
   at: number;
 }
 
 /** A decoded `OrganismColumns`: ids ascending, the columns present by field, the strings. */
 export interface DecodedColumns {
-  ids: number[];
+  ids: ArrayLike<number>;
   columns: (DecodedColumn | undefined)[];
   strings: string[];
   at: number;
@@ -211,31 +211,64 @@ export function decodeSint64s(
   out: Float64Array,
   unsigned = false,
 ): number {
-  const r = new Reader(buf);
+  let r: Reader | undefined;
   let n = 0;
   for (const p of parts) {
-    r.pos = p.start;
     const end = p.wire === 0 ? p.start + 1 : p.end;
-    while (r.pos < end) {
-      const b = buf[r.pos]!;
-      let z: number;
-      if (b < 0x80) {
-        z = b;
-        r.pos++;
-      } else z = unsigned ? r.uint32() : r.int64Number();
+    let pos = p.start;
+    while (pos < end) {
+      // Up to four bytes (28 bits, the usual differences) over locals; longer ones by the
+      // reader: through the reader's position every byte cost as much as the rest together.
+      let b = buf[pos++]!;
+      let z = b & 0x7f;
+      if (b >= 0x80) {
+        b = buf[pos++]!;
+        z |= (b & 0x7f) << 7;
+        if (b >= 0x80) {
+          b = buf[pos++]!;
+          z |= (b & 0x7f) << 14;
+          if (b >= 0x80) {
+            b = buf[pos++]!;
+            z |= (b & 0x7f) << 21;
+            if (b >= 0x80) {
+              r ??= new Reader(buf);
+              r.pos = pos - 4;
+              z = unsigned ? r.uint32() : r.int64Number();
+              pos = r.pos;
+            }
+          }
+        }
+      }
       out[n++] = unsigned ? z : z % 2 === 0 ? z / 2 : -(z + 1) / 2;
     }
-    if (p.wire === 2 && r.pos !== end) {
+    if (p.wire === 2 && pos !== end) {
       throw new ChunkDecodeError("packed field overruns its length", end);
     }
   }
   return n;
 }
 
-/** The varints of `parts` as numbers (see {@link decodeSint64s}). */
-function numbers(buf: Uint8Array, parts: readonly Part[], unsigned = false): number[] {
-  const out = new Float64Array(countVarints(buf, parts));
-  return Array.from(out.subarray(0, decodeSint64s(buf, parts, out, unsigned)));
+/** Decodes varints (see {@link decodeSint64s}) into consecutive views of one array. */
+class VarintArena {
+  readonly #buf: Uint8Array;
+  readonly #out: Float64Array;
+  #at = 0;
+
+  /** Room for every varint of `parts` of `buf`. */
+  constructor(buf: Uint8Array, parts: readonly (readonly Part[])[]) {
+    let n = 0;
+    for (const p of parts) n += countVarints(buf, p);
+    this.#buf = buf;
+    this.#out = new Float64Array(n);
+  }
+
+  /** The varints of `parts`, as a view. */
+  take(parts: readonly Part[], unsigned = false): Float64Array {
+    const from = this.#at;
+    const out = this.#out.subarray(from);
+    this.#at += decodeSint64s(this.#buf, parts, out, unsigned);
+    return this.#out.subarray(from, this.#at);
+  }
 }
 
 /**
@@ -265,18 +298,27 @@ export function readOrganismColumns(
   wanted: (field: number) => boolean = () => true,
 ): DecodedColumns {
   const c = scanOrganismColumns(r, end, wanted);
-  const ids = new Float64Array(countVarints(c.buf, c.ids));
+  // One array for the sample's numbers, the columns views of it: an array each cost as much
+  // as decoding them.
+  const all: Part[][] = [];
+  for (const span of c.columns) {
+    if (span === undefined) continue;
+    if (span.lengths !== null) all.push(span.lengths);
+    all.push(span.values);
+  }
+  const arena = new VarintArena(c.buf, all);
   const columns: (DecodedColumn | undefined)[] = [];
   c.columns.forEach((span, field) => {
     if (span === undefined) return;
     columns[field] = {
-      lengths: span.lengths === null ? null : numbers(c.buf, span.lengths, true),
-      values: numbers(c.buf, span.values),
+      lengths: span.lengths === null ? null : arena.take(span.lengths, true),
+      values: arena.take(span.values),
       at: span.at,
     };
   });
+  const ids = new Float64Array(countVarints(c.buf, c.ids));
   return {
-    ids: Array.from(ids.subarray(0, decodeIds(c, ids))),
+    ids: ids.subarray(0, decodeIds(c, ids)),
     columns,
     strings: c.strings,
     at: c.at,
@@ -512,8 +554,9 @@ function applyArrays<O>(
       for (let e = 0; e < a.length; e++) a[e] = a[e]! + values[k++]!;
     } else {
       if (k + len - 1 > values.length) throw mismatch(field, c, "too few values");
-      acc.set(o, values.slice(k, k + len - 1));
-      k += len - 1;
+      const a = new Array<number>(len - 1);
+      for (let e = 0; e < len - 1; e++) a[e] = values[k++]!;
+      acc.set(o, a);
     }
   }
   if (k !== values.length) throw mismatch(field, c, `${values.length - k} values left over`);

@@ -19,6 +19,7 @@ import {
 import { ChunkDecodeError, decodeTickDataChunk } from "./chunk_decoder.ts";
 import { decodeLeanChunk } from "./lean_chunk.ts";
 import { leanOrganismList } from "./lean_organisms.ts";
+import { decodeSint64s } from "./organism_columns.ts";
 import { OrganismColumnsWriter } from "./organism_columns_writer.ts";
 import { ProtoWriter } from "./proto_writer.ts";
 import { GRID_16, organismFields } from "./_test_organisms.ts";
@@ -168,4 +169,42 @@ Deno.test("organism columns that do not fit the organisms are refused, naming th
     });
   }
   throws(() => decodeLeanChunk(cases[0]![0]), /field 14: 1 values for 2/);
+});
+
+/** Where the packed bytes of a length-delimited field with a one-byte tag at 0 begin. */
+function packedStart(buf: Uint8Array): number {
+  let i = 1;
+  while (buf[i]! >= 0x80) i++;
+  return i + 1;
+}
+
+Deno.test("decodeSint64s reads every varint length back, signed and unsigned, and refuses an overrun", () => {
+  const values: number[] = [];
+  for (const m of [0, 1, 63, 64, 2 ** 13, 2 ** 20, 2 ** 27, 2 ** 31, 2 ** 40, 2 ** 52 - 1]) {
+    for (const v of [m - 1, m, m + 1]) {
+      if (Math.abs(v) < 2 ** 52) values.push(v, v === 0 ? 0 : -v);
+    }
+  }
+  const w = new ProtoWriter();
+  w.packedSint64(1, values);
+  const part = { wire: 2 as const, start: packedStart(w.buf), end: w.pos };
+  const out = new Float64Array(values.length);
+  equal(decodeSint64s(w.buf, [part], out), values.length);
+  deepStrictEqual(Array.from(out), values);
+
+  const unsigned = values.filter((v) => v >= 0 && v < 2 ** 32);
+  const u = new ProtoWriter();
+  u.packed(1, unsigned);
+  const uOut = new Float64Array(unsigned.length);
+  const uPart = { wire: 2 as const, start: packedStart(u.buf), end: u.pos };
+  equal(decodeSint64s(u.buf, [uPart], uOut, true), unsigned.length);
+  deepStrictEqual(Array.from(uOut), unsigned);
+
+  // The last varint's continuation bit set: it runs past the field's end.
+  const cut = w.buf.slice(0, w.pos + 2);
+  cut[w.pos - 1]! |= 0x80;
+  throws(
+    () => decodeSint64s(cut, [part], out),
+    (e: unknown) => e instanceof ChunkDecodeError && /overruns its length/.test(e.message),
+  );
 });
