@@ -97,16 +97,37 @@ export function readVarint(bytes: Uint8Array, offset: number): VarintRead {
  * framed size.
  */
 export function frameDelimited(messages: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(framedSize(messages));
+  frameInto(messages, out);
+  return out;
+}
+
+/** The size of `messages` framed by {@link frameDelimited}. */
+export function framedSize(messages: readonly Uint8Array[]): number {
   let size = 0;
   for (const m of messages) size += varintSize(m.length) + m.length;
-  const out = new Uint8Array(size);
+  return size;
+}
+
+/**
+ * Frames `messages` as {@link frameDelimited} does into the start of `out`, which holds at
+ * least {@link framedSize} bytes (a buffer reused from batch to batch: a fresh one of a
+ * batch's size was a tenth of compressing it). Returns the framed bytes, a view of `out`.
+ */
+export function frameInto<B extends ArrayBufferLike>(
+  messages: readonly Uint8Array[],
+  out: Uint8Array<B>,
+): Uint8Array<B> {
   let at = 0;
   for (const m of messages) {
+    if (at + varintSize(m.length) + m.length > out.length) {
+      throw new RangeError(`Cannot frame ${messages.length} messages into ${out.length} bytes`);
+    }
     at = writeVarint(m.length, out, at);
     out.set(m, at);
     at += m.length;
   }
-  return out;
+  return out.subarray(0, at);
 }
 
 /**

@@ -4,6 +4,8 @@ import { BatchInfoSchema, create, toBinary } from "../proto/mod.ts";
 import {
   DelimitedDecodeError,
   frameDelimited,
+  framedSize,
+  frameInto,
   readVarint,
   splitDelimitedRecords,
   VarintDecodeError,
@@ -110,4 +112,16 @@ Deno.test("splitDelimitedRecords reports a bad length prefix at the record's off
   );
   throws(() => [...splitDelimitedRecords(new Uint8Array([5, 1]))], /truncated message at byte 0/);
   throws(() => [...splitDelimitedRecords(new Uint8Array([5, 1]), 4)], /more than the limit of 4/);
+});
+
+Deno.test("frameInto frames into the start of a larger buffer as frameDelimited does, and refuses one too small", () => {
+  const messages = [new Uint8Array(3).fill(7), new Uint8Array(0), new Uint8Array(200).fill(9)];
+  const expected = frameDelimited(messages);
+  equal(framedSize(messages), expected.length);
+  const out = new Uint8Array(expected.length + 50).fill(1);
+  const framed = frameInto(messages, out);
+  deepStrictEqual(framed, expected);
+  equal(framed.buffer, out.buffer);
+  equal(out[expected.length], 1); // nothing written after the framed bytes
+  throws(() => frameInto(messages, new Uint8Array(expected.length - 1)), RangeError);
 });

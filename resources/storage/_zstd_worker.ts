@@ -5,14 +5,28 @@
  * @module
  */
 
-import { frameDelimited } from "../../codec/varint.ts";
+import { framedSize, frameInto } from "../../codec/varint.ts";
 import { compressZstd, decompressZstd } from "./zstd.ts";
 import type { ZstdReply, ZstdRequest } from "./zstd_worker.ts";
 import { serveRequests } from "../worker/worker_rpc.ts";
 
+/**
+ * Where batches are framed, kept from one to the next (their sizes hardly change) up to
+ * {@link SCRATCH_KEPT} bytes: a big world's batches are framed into buffers of their own,
+ * so that the worker does not hold one of that size for the rest of the run.
+ */
+let scratch = new Uint8Array(0);
+const SCRATCH_KEPT = 32 * 2 ** 20;
+
 serveRequests<ZstdRequest>(({ op, bytes, level, messages }) => {
   if (op === "frame-compress") {
-    const framed = frameDelimited(messages ?? []);
+    const size = framedSize(messages ?? []);
+    let into = scratch;
+    if (into.length < size) {
+      into = new Uint8Array(Math.ceil(size * 1.25));
+      if (into.length <= SCRATCH_KEPT) scratch = into;
+    }
+    const framed = frameInto(messages ?? [], into);
     const out = compressZstd(framed, level);
     const value: ZstdReply = { out, rawBytes: framed.length };
     return { value, transfer: [out.buffer] };
