@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { AdminClient } from "./client.ts";
+import type { AdminClient } from "./client_interfaces.ts";
 
 /** What ensureTopic should make sure of. */
 export interface EnsureTopicOptions {

@@ -11,7 +11,7 @@
 import { ClosedError, type QueueRecord } from "../queue/queue.ts";
 import { abortReason, partitionForKey } from "../queue/partitioned_log.ts";
 import type { KafkaLogSink } from "./logger.ts";
-import type { OutgoingMessage, ProducedPartition, ProducerClient } from "./client.ts";
+import type { OutgoingMessage, ProducedPartition, ProducerClient } from "./client_interfaces.ts";
 import { partHeaders, RESERVED_PREFIX, splitValue } from "./large_messages.ts";
 
 /** Bytes counted per message on top of value, key and headers (Kafka record overhead). */

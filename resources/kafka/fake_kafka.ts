@@ -26,7 +26,7 @@ import type {
   ProducedPartition,
   ProducerClient,
   TopicSpec,
-} from "./client.ts";
+} from "./client_interfaces.ts";
 
 /** A stored record. */
 export interface FakeRecord {

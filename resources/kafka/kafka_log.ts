@@ -21,12 +21,8 @@ import {
 } from "../queue/queue.ts";
 import { ensureTopic, type EnsureTopicResult } from "./admin.ts";
 import { BatchingProducer, RECORD_OVERHEAD } from "./batching_producer.ts";
-import {
-  type AdminClient,
-  createKafkaClient,
-  type KafkaClient,
-  type ProducerClient,
-} from "./client.ts";
+import { createKafkaClient } from "./client.ts";
+import type { AdminClient, KafkaClient, ProducerClient } from "./client_interfaces.ts";
 import {
   type KafkaLogCoreOptions,
   type KafkaLogOptions,

@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { KafkaClient, KafkaConnectionOptions } from "./client.ts";
+import type { KafkaClient } from "./client_interfaces.ts";
+import type { KafkaConnectionOptions } from "./connection.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -6,19 +6,20 @@
  * @module
  */
 
+export { createKafkaClient, type CreateKafkaClientOptions } from "./client.ts";
+export type {
+  AdminClient,
+  ConsumerClient,
+  KafkaClient,
+  ProducerClient,
+} from "./client_interfaces.ts";
 export {
-  type AdminClient,
-  type ConsumerClient,
-  createKafkaClient,
-  type CreateKafkaClientOptions,
-  type EnvReader,
-  type KafkaClient,
   type KafkaConnectionOptions,
-  parseBrokers,
-  type ProducerClient,
   resolveConnection,
   type ResolvedConnection,
-} from "./client.ts";
+} from "./connection.ts";
+export { parseBrokers } from "./brokers.ts";
+export type { EnvReader } from "../common/env_reader.ts";
 export { ensureTopic, type EnsureTopicOptions, TopicMismatchError } from "./admin.ts";
 export { type KafkaLogRecord, KafkaLogSink, type KafkaLogSummary } from "./logger.ts";
 export { registerZstdCodec, zstdCodec } from "./zstd_codec.ts";

@@ -22,7 +22,7 @@
 
 import { abortReason, type Waiter, waitInSet } from "../queue/partitioned_log.ts";
 import { ClosedError, type Consumer, type Delivery } from "../queue/queue.ts";
-import type { ConsumerClient, FetchedBatch, FetchedMessage } from "./client.ts";
+import type { ConsumerClient, FetchedBatch, FetchedMessage } from "./client_interfaces.ts";
 import type { KafkaLogSink } from "./logger.ts";
 import { PartitionState } from "./partition_state.ts";
 

@@ -3,10 +3,10 @@
  * a timer on each check of its pending requests, also when nothing is pending and nothing is
  * throttled. The delay it computes then is negative (`throttledUntil` is -1), which timers clamp
  * to 1 ms, so each connection wakes the event loop about 1000 times a second for as long as it
- * exists (the TimeoutNegativeWarning that client.ts filters is its symptom). A consumer process
- * holds several connections (group coordinator, fetches, the notification producer, admin), and
- * these wake-ups cost a persistence worker ~45 ms of CPU per second while idle and the same
- * while busy.
+ * exists (the TimeoutNegativeWarning that ./timeout_negative_warnings.ts filters is its
+ * symptom). A consumer process holds several connections (group coordinator, fetches, the
+ * notification producer, admin), and these wake-ups cost a persistence worker ~45 ms of CPU per
+ * second while idle and the same while busy.
  *
  * {@link stopIdleRequestQueueTimers} patches the queue's scheduling so that a timer is armed
  * only when it has work: requests pending (checked every 10 ms, as before, until they leave) or
