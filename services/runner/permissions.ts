@@ -41,8 +41,8 @@ export const LOAD_ENV: readonly string[] = [
 ];
 
 /**
- * The variables the Kafka client reads: resources/kafka/client.ts's, and kafkajs' own (its log
- * level and protocol debugging, read when a client is created).
+ * The variables the Kafka client reads: resources/kafka/connection.ts's and _stderr_log.ts's,
+ * and kafkajs' own (its log level and protocol debugging, read when a client is created).
  */
 export const KAFKA_ENV: readonly string[] = [
   "KAFKAJS_LOG_LEVEL",
