@@ -24,8 +24,10 @@ serveRequests<ZstdRequest>(({ op, bytes, level, messages }) => {
     const size = framedSize(messages ?? []);
     let into = scratch;
     if (into.length < size) {
-      into = new Uint8Array(Math.ceil(size * 1.25));
-      if (into.length <= SCRATCH_KEPT) scratch = into;
+      // Room to grow only in a buffer that is kept: others are of the batch's size exactly.
+      const kept = Math.ceil(size * 1.25);
+      into = new Uint8Array(kept <= SCRATCH_KEPT ? kept : size);
+      if (kept <= SCRATCH_KEPT) scratch = into;
     }
     const framed = frameInto(messages ?? [], into);
     const out = compressZstd(framed, level);
