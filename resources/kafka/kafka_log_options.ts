@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { KafkaClient } from "./client_interfaces.ts";
+import type { ConsumerClientOptions, KafkaClient } from "./client_interfaces.ts";
 import type { KafkaConnectionOptions } from "./connection.ts";
 
 const KiB = 1024;
@@ -106,8 +106,8 @@ export interface KafkaLogCoreOptions {
   topicConfig?: Record<string, string>;
 }
 
-/** Resolved numeric options. */
-export interface Resolved {
+/** Resolved numeric options; the consumer's settings as the client takes them. */
+export interface Resolved extends Omit<ConsumerClientOptions, "group" | "member"> {
   topic: string;
   maxMessageBytes: number;
   maxBytes: number;
@@ -119,12 +119,6 @@ export interface Resolved {
   ackTimeoutMs: number;
   topicMaxMessageBytes: number;
   replicationFactor: number;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  fetchMaxWaitMs: number;
-  fetchMaxBytes: number;
-  fetchMaxBytesPerPartition: number;
   consumerBufferBytes: number;
   abandonAfterRecords: number;
   lagRefreshMs: number;

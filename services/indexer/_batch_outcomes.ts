@@ -7,25 +7,15 @@
  * @module
  */
 
-import type { Storage } from "../../resources/storage/storage.ts";
 import type { Delivery } from "../../resources/topic/topic.ts";
-import type { BatchIndexer, IndexResult } from "./batch_indexer.ts";
-import type { FailedBatches } from "./failed_batches.ts";
+import type { IndexResult } from "./batch_indexer.ts";
 import { MissingBatchError, MissingMetadataError } from "./raw_batch.ts";
-import type { ErrorLog } from "./_error_log.ts";
-import { type IndexerMetrics, noteDone } from "./_indexer_metrics.ts";
-import type { KnownKeys } from "./_known_keys.ts";
-import { markWaiting, type Pending, type PendingBatches } from "./_pending_batches.ts";
+import type { IndexerParts } from "./_indexer_parts.ts";
+import { noteDone } from "./_indexer_metrics.ts";
+import { markWaiting, type Pending } from "./_pending_batches.ts";
 
 /** What {@link BatchOutcomes} works with, and its settings (see IndexerOptions). */
-export interface BatchOutcomesDeps {
-  storage: Storage;
-  indexer: BatchIndexer;
-  known: KnownKeys;
-  pending: PendingBatches;
-  failed: FailedBatches;
-  metrics: IndexerMetrics;
-  log: ErrorLog;
+export interface BatchOutcomesDeps extends IndexerParts {
   /** Whether the catch-up found the raw key filling a missing gap (see CatchUp.filled). */
   filled: (key: string) => boolean;
   /** Commits the messages of a batch that is done with. */

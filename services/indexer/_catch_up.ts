@@ -7,30 +7,18 @@
  * @module
  */
 
-import type { Storage } from "../../resources/storage/storage.ts";
 import { listKeysUpTo } from "../../resources/storage/list_all_keys.ts";
 import { readRunEnd } from "../common/run_end.ts";
 import { runIdOf } from "../common/storage_layout.ts";
 import { findGaps, type GapWatch } from "./batch_gaps.ts";
-import type { BatchIndexer } from "./batch_indexer.ts";
-import type { FailedBatches } from "./failed_batches.ts";
 import { type BatchRef, batchRef, type RunInfo } from "./raw_batch.ts";
 import { inWindow, keptMissing, RawFloors, type RunWindow } from "./raw_floors.ts";
-import type { ErrorLog } from "./_error_log.ts";
-import { type IndexerMetrics, noteDone } from "./_indexer_metrics.ts";
-import type { KnownKeys } from "./_known_keys.ts";
-import type { PendingBatches } from "./_pending_batches.ts";
+import type { IndexerParts } from "./_indexer_parts.ts";
+import { noteDone } from "./_indexer_metrics.ts";
 
 /** What {@link CatchUp} works with, and its settings (see IndexerOptions). */
-export interface CatchUpDeps {
-  storage: Storage;
-  indexer: BatchIndexer;
-  known: KnownKeys;
-  pending: PendingBatches;
-  failed: FailedBatches;
+export interface CatchUpDeps extends IndexerParts {
   gaps: GapWatch;
-  metrics: IndexerMetrics;
-  log: ErrorLog;
   /** The run's metadata (for its sampling interval). */
   runInfo: (runId: string) => Promise<RunInfo>;
   /** Interval of the catch-up, ms; 0: none. */

@@ -7,32 +7,21 @@
  * @module
  */
 
-import type { Storage } from "../../resources/storage/storage.ts";
 import type { GapWatch } from "./batch_gaps.ts";
-import type { BatchIndexer, PassedOver } from "./batch_indexer.ts";
-import type { FailedBatches } from "./failed_batches.ts";
+import type { PassedOver } from "./batch_indexer.ts";
 import type { Wait } from "./indexer_problems.ts";
 import { type BatchRef, MissingBatchError, type RunInfo } from "./raw_batch.ts";
-import type { ErrorLog } from "./_error_log.ts";
-import type { IndexerMetrics } from "./_indexer_metrics.ts";
-import type { KnownKeys } from "./_known_keys.ts";
-import { markWaiting, type Pending, type PendingBatches } from "./_pending_batches.ts";
+import type { IndexerParts } from "./_indexer_parts.ts";
+import { markWaiting, type Pending } from "./_pending_batches.ts";
 
 /** Longest run of consecutive gaps passed over in one go (bounds the recursion). */
 const MAX_CHAINED_GAPS = 1000;
 
 /** What {@link Prerequisites} looks at. */
-export interface PrerequisitesDeps {
-  storage: Storage;
-  indexer: BatchIndexer;
-  known: KnownKeys;
-  pending: PendingBatches;
-  failed: FailedBatches;
+export interface PrerequisitesDeps extends IndexerParts {
   gaps: GapWatch;
   /** The run's raw batches at the last catch-up. */
   listed: (runId: string) => readonly BatchRef[] | undefined;
-  metrics: IndexerMetrics;
-  log: ErrorLog;
 }
 
 /** The prerequisites of pending batches, and the holes passed over to meet them. */
