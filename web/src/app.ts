@@ -1,85 +1,34 @@
 /// <reference lib="dom" />
 /**
- * The application: run picker and header, and the wiring between timeline, world view,
- * organism list, inspector, charts, live stream, pipeline panel and status bar. Keyboard
- * shortcuts, the URL hash (#run=&tick=&org=) and the test hook `window.__evochora` live here.
+ * The application: its state (the runs, the run and tick shown, the selected organism) and
+ * the wiring between run picker, timeline, world view, organism list, inspector, charts and
+ * their statistics, live follow, pipeline panel, keyboard and status bar. Opening a run,
+ * loading a tick (world, organisms, the selected one's detail) and playing live here; every
+ * move updates the URL hash and the test hook `window.__evochora`.
  *
  * @module
  */
 
-import {
-  Api,
-  ApiRequestError,
-  isAbort,
-  type LiveEnd,
-  type LiveProgress,
-  type RunDetail,
-  type RunSummary,
-} from "./api.ts";
-import { Charts, METRICS } from "./charts.ts";
-import { byId, compact, esc, typingInto } from "./dom.ts";
+import { Api, type RunDetail, type RunSummary } from "./api.ts";
+import { Charts } from "./charts.ts";
+import { ColourModeControl } from "./colour_mode.ts";
+import { byId } from "./dom.ts";
+import { bindKeyboard, type ShortcutActions } from "./keyboard.ts";
 import { LiveStream } from "./live.ts";
-import { type ColourMode, DEFAULT_TYPE_NAMES, typeCss } from "./molecule.ts";
+import { LiveFollow, type LiveHost } from "./live_follow.ts";
 import { Inspector, OrganismList } from "./organisms.ts";
 import { PipelinePanel } from "./pipeline_panel.ts";
+import { RunPicker } from "./run_picker.ts";
+import { StatsLoader } from "./stats_loader.ts";
 import { StatusBar } from "./status.ts";
+import { type EvochoraHook, installHook } from "./test_hook.ts";
 import { nearestIndex, Timeline } from "./timeline.ts";
+import { parseHash, writeHash } from "./url_hash.ts";
 import { WorldView } from "./world_view.ts";
 
-/** What tests (and curious users) can read from `window.__evochora`. */
-export interface EvochoraHook {
-  /** True when the current tick's world and organisms are loaded (or failed visibly). */
-  ready: boolean;
-  /** The tick shown. */
-  tick: number;
-  runId: string;
-  /** Sampled ticks known. */
-  samples: number;
-  /** Organisms in the current tick's list. */
-  organisms: number;
-  selectedId: number | null;
-  /** Id of the organism the inspector shows, null when none. */
-  inspectorId: number | null;
-  /** Points per chart series. */
-  chartPoints: number;
-  playing: boolean;
-  colourMode: ColourMode;
-  /** The error in the status bar, "" when none. */
-  error: string;
-  /** Page coordinates of a world cell's centre. */
-  screenOf(x: number, y: number): [number, number];
-}
-
-declare global {
-  var __evochora: EvochoraHook;
-}
-
-const TICKS_REFRESH_MS = 1000;
-const STATS_REFRESH_MS = 5000;
 const RUNS_POLL_MS = 3000;
-const STATS_RETRY_MS = 10_000;
 
-function parseHash(): { run?: string; tick?: number; org?: number } {
-  const p = new URLSearchParams(location.hash.slice(1));
-  const out: { run?: string; tick?: number; org?: number } = {};
-  const run = p.get("run");
-  if (run) out.run = run;
-  if (p.get("tick") !== null && Number.isFinite(Number(p.get("tick")))) {
-    out.tick = Number(p.get("tick"));
-  }
-  if (p.get("org") !== null && Number.isInteger(Number(p.get("org")))) {
-    out.org = Number(p.get("org"));
-  }
-  return out;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(0)} KiB`;
-  return `${n} B`;
-}
-
+/** The web client: builds on the page's elements; {@link App.start} loads the first run. */
 export class App {
   readonly status = new StatusBar();
   readonly api = new Api("", (n) => this.status.inflight(n));
@@ -90,13 +39,11 @@ export class App {
   readonly charts = new Charts();
   readonly pipeline = new PipelinePanel(this.api);
   readonly live = new LiveStream();
+  readonly picker = new RunPicker();
+  readonly colours = new ColourModeControl(this.world);
   readonly hook: EvochoraHook;
-  readonly #runSelect = byId<HTMLSelectElement>("run-select");
-  readonly #runHeader = byId("run-header");
-  readonly #liveToggle = byId<HTMLInputElement>("live-toggle");
-  readonly #followToggle = byId<HTMLInputElement>("follow-toggle");
-  readonly #liveInfo = byId("live-info");
-  readonly #help = byId("help");
+  readonly stats: StatsLoader;
+  readonly liveFollow: LiveFollow;
   runs: RunSummary[] = [];
   run: RunDetail | null = null;
   selectedId: number | null = null;
@@ -106,29 +53,12 @@ export class App {
   #detailCtrl: AbortController | undefined;
   #runCtrl: AbortController | undefined;
   #playTimer: ReturnType<typeof setInterval> | undefined;
-  #ticksRefreshAt = 0;
-  #ticksRefreshTimer: ReturnType<typeof setTimeout> | undefined;
-  #statsRefreshAt = 0;
   #runsPoll: ReturnType<typeof setTimeout> | undefined;
-  #statsRetry: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     const world = this.world;
-    this.hook = {
-      ready: false,
-      tick: -1,
-      runId: "",
-      samples: 0,
-      organisms: 0,
-      selectedId: null,
-      inspectorId: null,
-      chartPoints: 0,
-      playing: false,
-      colourMode: "type",
-      error: "",
-      screenOf: (x, y) => world.screenOf(x, y),
-    };
-    globalThis.__evochora = this.hook;
+    this.hook = installHook((x, y) => world.screenOf(x, y));
+    this.stats = new StatsLoader(this.api, this.charts, this.status, this.hook, () => this.run);
     const onError = (e: unknown) => this.status.showError(e);
     this.status.onChange = () => (this.hook.error = this.status.current);
     world.onError = onError;
@@ -141,19 +71,21 @@ export class App {
     this.timeline.onSeek = (i) => this.seek(i, true);
     this.timeline.onPlayChange = (p) => this.#setPlaying(p);
     this.charts.onSeek = (tick) => this.seek(nearestIndex(this.timeline.ticks, tick), true);
-    this.live.onProgress = (p) => this.#onProgress(p);
-    this.live.onEnd = (e) => this.#onEnd(e);
-    this.live.onError = (m) => this.status.showError(new Error(m));
-    this.live.onState = (s) => {
-      this.#liveInfo.dataset.state = s;
-      if (s === "connecting") this.#liveInfo.textContent = "connecting…";
-      if (s === "closed") this.#liveInfo.textContent = "";
+    this.picker.onPick = (id) => {
+      this.selectedId = null;
+      this.selectRun(id);
     };
-    this.#bindControls();
-    this.#bindKeyboard();
-    this.#renderLegend();
+    this.colours.onChange = (mode) => (this.hook.colourMode = mode);
+    this.live.onError = (m) => this.status.showError(new Error(m));
+    this.liveFollow = new LiveFollow(this.api, this.live, this.#liveHost());
+    byId("zoom-in").addEventListener("click", () => world.zoomBy(1.5));
+    byId("zoom-out").addEventListener("click", () => world.zoomBy(1 / 1.5));
+    byId("zoom-fit").addEventListener("click", () => world.fit());
+    byId("pipeline-button").addEventListener("click", () => this.pipeline.toggle());
+    bindKeyboard(this.#shortcuts(), this.timeline.slider);
   }
 
+  /** Opens the place in the URL hash, else the newest run at its newest sample. */
   async start(): Promise<void> {
     const h = parseHash();
     if (h.org !== undefined) this.selectedId = h.org;
@@ -172,11 +104,8 @@ export class App {
       this.#runsPoll = setTimeout(() => this.loadRuns(preferred, tick), RUNS_POLL_MS);
       return;
     }
-    this.#runSelect.innerHTML = this.runs.map((r) =>
-      `<option value="${esc(r.runId)}">${esc(r.runId)} · ${esc(r.state)}</option>`
-    ).join("");
+    this.picker.setRuns(this.runs);
     if (this.runs.length === 0) {
-      this.#runHeader.textContent = "No runs stored yet; waiting for a simulation…";
       this.hook.ready = true;
       this.#runsPoll = setTimeout(() => this.loadRuns(preferred, tick), RUNS_POLL_MS);
       return;
@@ -206,24 +135,16 @@ export class App {
     if (ctrl !== this.#runCtrl) return;
     this.run = detail;
     this.hook.runId = detail.runId;
-    if (![...this.#runSelect.options].some((o) => o.value === detail.runId)) {
-      this.#runSelect.insertAdjacentHTML(
-        "afterbegin",
-        `<option value="${esc(detail.runId)}">${esc(detail.runId)} · ${esc(detail.state)}</option>`,
-      );
-    }
-    this.#runSelect.value = detail.runId;
+    this.picker.choose(detail);
     this.world.setRun(detail);
     this.list.set([], 0);
     this.inspector.hide();
-    this.#renderLegend();
+    this.colours.setTypeNames(detail.moleculeTypes);
     this.#setTicks(ticks);
     this.#renderHeader();
-    this.loadStats();
+    this.stats.load();
     const newest = this.runs[0]?.runId === detail.runId;
-    this.#liveToggle.checked = newest;
-    this.#followToggle.checked = newest && tick === undefined;
-    if (newest) this.live.start(this.api.liveUrl(detail.runId));
+    this.liveFollow.open(detail.runId, newest, tick === undefined);
     const index = tick === undefined ? ticks.length - 1 : nearestIndex(ticks, tick);
     if (index < 0) {
       this.timeline.show(0);
@@ -239,52 +160,7 @@ export class App {
   }
 
   #renderHeader(): void {
-    const r = this.run;
-    if (!r) return;
-    const ticks = this.timeline.ticks;
-    const range = ticks.length ? `ticks ${ticks[0]}–${ticks.at(-1)}` : "no ticks yet";
-    this.#runHeader.innerHTML = [
-      `<span class="run-state state-${esc(r.state)}" data-testid="run-state" title="${
-        esc(r.stateReason)
-      }">${esc(r.state)}</span>`,
-      `seed <b>${esc(r.seed)}</b>`,
-      `<b>${esc(r.shape.join("×"))}</b> ${esc(r.topology)}`,
-      `<b>${range}</b> (every ${r.intervals.sampling})`,
-      `${r.batches} batches · ${formatBytes(r.storedBytes)}`,
-      `<span class="muted" title="started ${new Date(r.startedAtMs).toISOString()}">engine ${
-        esc(r.engineVersion)
-      }</span>`,
-    ].join(" · ");
-  }
-
-  /** Loads the statistics charts. */
-  async loadStats(): Promise<void> {
-    const run = this.run;
-    clearTimeout(this.#statsRetry);
-    if (!run) return;
-    this.#statsRefreshAt = performance.now();
-    try {
-      const stats = await this.api.stats(run.runId, METRICS, 1000);
-      if (run !== this.run) return;
-      this.charts.setData(stats);
-      this.charts.setTick(this.hook.tick);
-      this.hook.chartPoints = this.charts.points;
-    } catch (e) {
-      if (run !== this.run || isAbort(e)) return;
-      const noIndex = e instanceof ApiRequestError && e.code === "no_index";
-      // No stats index yet is a normal state of a young run (the indexer lags behind): say so
-      // in the status bar without raising an error, and in the charts' place.
-      if (noIndex) this.status.info((e as Error).message, STATS_RETRY_MS);
-      else this.status.showError(e);
-      this.charts.setMessage(
-        noIndex
-          ? "No statistics yet: the stats indexer has not indexed this run. Retrying every 10 s."
-          : "Statistics unavailable (see the status bar).",
-      );
-      this.hook.chartPoints = 0;
-      clearTimeout(this.#statsRetry);
-      if (noIndex) this.#statsRetry = setTimeout(() => this.loadStats(), STATS_RETRY_MS);
-    }
+    if (this.run) this.picker.renderHeader(this.run, this.timeline.ticks);
   }
 
   /**
@@ -295,7 +171,7 @@ export class App {
     const ticks = this.timeline.ticks;
     if (!this.run || ticks.length === 0) return;
     index = Math.max(0, Math.min(ticks.length - 1, index));
-    if (user) this.#followToggle.checked = index === ticks.length - 1 && this.#liveToggle.checked;
+    if (user) this.liveFollow.userMoved(index === ticks.length - 1);
     const tick = ticks[index]!;
     this.timeline.show(index);
     this.charts.setTick(tick);
@@ -312,6 +188,7 @@ export class App {
     }
   }
 
+  /** Moves `delta` samples from the one shown. */
   step(delta: number): void {
     this.seek(this.timeline.index + delta, true);
   }
@@ -383,7 +260,7 @@ export class App {
     this.world.playing = playing;
     if (!playing) return;
     const last = this.timeline.ticks.length - 1;
-    if (this.timeline.index >= last && !this.#liveToggle.checked) this.seek(0, true);
+    if (this.timeline.index >= last && !this.liveFollow.live) this.seek(0, true);
     this.#playTimer = setInterval(() => {
       if (this.#loading) return; // never queue up: the next step waits for this one
       if (this.timeline.index < this.timeline.ticks.length - 1) {
@@ -392,215 +269,54 @@ export class App {
     }, 1000 / this.timeline.samplesPerSecond);
   }
 
-  #onProgress(p: LiveProgress): void {
-    if (!this.run || p.runId !== this.run.runId) return;
-    this.#liveInfo.dataset.state = "open";
-    this.#liveInfo.textContent = `tick ${p.tick} · ${compact(Math.round(p.ticksPerSecond))} t/s · ${
-      compact(p.organismsAlive)
-    } alive`;
-    const last = this.timeline.ticks.at(-1) ?? -1;
-    if (p.maxStoredTick !== null && p.maxStoredTick > last) this.#refreshTicksSoon();
+  #updateHash(): void {
+    if (this.run) writeHash(this.run.runId, this.hook.tick, this.selectedId);
   }
 
-  /** The run finished: its last ticks are stored; the stream is over. */
-  #onEnd(e: LiveEnd): void {
-    const run = this.run;
-    if (!run || e.runId !== run.runId) return;
-    // In place: requests in flight (statistics, ticks) check that the run is still the same
-    // object, and a finished run is still the same run.
-    run.state = "finished";
-    run.stateReason = `ended at tick ${e.endTick}`;
-    this.#liveToggle.checked = false;
-    this.#liveInfo.dataset.state = "closed";
-    this.#liveInfo.textContent = `finished at tick ${e.endTick}`;
-    const option = [...this.#runSelect.options].find((o) => o.value === run.runId);
-    if (option) option.textContent = `${run.runId} · finished`;
-    this.#renderHeader();
-    this.#refreshTicksSoon();
-  }
-
-  #refreshTicksSoon(): void {
-    if (this.#ticksRefreshTimer !== undefined) return;
-    const wait = Math.max(0, this.#ticksRefreshAt + TICKS_REFRESH_MS - performance.now());
-    this.#ticksRefreshTimer = setTimeout(async () => {
-      this.#ticksRefreshTimer = undefined;
-      this.#ticksRefreshAt = performance.now();
-      const run = this.run;
-      if (!run) return;
-      try {
-        const ticks = await this.api.ticks(run.runId);
-        if (run !== this.run) return;
-        const current = this.timeline.ticks[this.timeline.index];
+  #liveHost(): LiveHost {
+    return {
+      run: () => this.run,
+      timeline: this.timeline,
+      seek: (index, user) => this.seek(index, user),
+      showTicks: (ticks) => {
         this.#setTicks(ticks);
         this.#renderHeader();
-        const keep = current === undefined ? 0 : nearestIndex(ticks, current);
-        if (this.#followToggle.checked) this.seek(ticks.length - 1, false);
-        else this.timeline.show(keep);
-        if (performance.now() - this.#statsRefreshAt > STATS_REFRESH_MS) this.loadStats();
-      } catch (e) {
-        this.status.showError(e);
-      }
-    }, wait);
+      },
+      finished: (run) => {
+        this.picker.markFinished(run.runId);
+        this.#renderHeader();
+      },
+      ticksRefreshed: () => this.stats.refreshIfStale(),
+      showError: (e) => this.status.showError(e),
+    };
   }
 
-  #updateHash(): void {
-    if (!this.run) return;
-    const p = new URLSearchParams({ run: this.run.runId, tick: String(this.hook.tick) });
-    if (this.selectedId !== null) p.set("org", String(this.selectedId));
-    history.replaceState(null, "", `#${p}`);
-  }
-
-  #setColourMode(mode: ColourMode): void {
-    this.hook.colourMode = mode;
-    byId<HTMLInputElement>(mode === "type" ? "colour-type" : "colour-owner").checked = true;
-    this.world.setColourMode(mode);
-    this.#renderLegend();
-  }
-
-  #renderLegend(): void {
-    const el = byId("legend");
-    if (this.world.colourMode === "owner") {
-      el.innerHTML = `<span class="muted">hue per owner · grey: unowned matter</span>`;
-      return;
-    }
-    const names = this.run?.moleculeTypes.length ? this.run.moleculeTypes : DEFAULT_TYPE_NAMES;
-    el.innerHTML =
-      names.map((n, i) =>
-        `<span class="legend-item"><span class="swatch" style="background:${typeCss(i)}"></span>${
-          esc(n)
-        }</span>`
-      ).join("") + `<span class="muted">dim: unowned</span>`;
-  }
-
-  #bindControls(): void {
-    this.#runSelect.addEventListener("change", () => {
-      this.selectedId = null;
-      this.selectRun(this.#runSelect.value);
-    });
-    this.#liveToggle.addEventListener("change", () => {
-      if (!this.run) return;
-      if (this.#liveToggle.checked) this.live.start(this.api.liveUrl(this.run.runId));
-      else {
-        this.live.stop();
-        this.#followToggle.checked = false;
-      }
-    });
-    this.#followToggle.addEventListener("change", () => {
-      if (this.#followToggle.checked) {
-        if (!this.live.active && this.run) {
-          this.#liveToggle.checked = true;
-          this.live.start(this.api.liveUrl(this.run.runId));
-        }
-        this.seek(this.timeline.ticks.length - 1, false);
-      }
-    });
-    byId("colour-type").addEventListener("change", () => this.#setColourMode("type"));
-    byId("colour-owner").addEventListener("change", () => this.#setColourMode("owner"));
-    byId("zoom-in").addEventListener("click", () => this.world.zoomBy(1.5));
-    byId("zoom-out").addEventListener("click", () => this.world.zoomBy(1 / 1.5));
-    byId("zoom-fit").addEventListener("click", () => this.world.fit());
-    byId("pipeline-button").addEventListener("click", () => this.pipeline.toggle());
-    byId("help-button").addEventListener("click", () => this.#toggleHelp());
-    byId("help-close").addEventListener("click", () => this.#toggleHelp(false));
-  }
-
-  #toggleHelp(show = this.#help.hidden): void {
-    this.#help.hidden = !show;
-  }
-
-  #bindKeyboard(): void {
-    document.addEventListener("keyup", (e) => {
-      // Space on a focused button would click it after our keydown already acted.
-      if (e.key === " " && e.target instanceof HTMLButtonElement) e.preventDefault();
-    });
-    document.addEventListener("keydown", (e) => {
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      const target = e.target as HTMLElement | null;
-      if (e.key === "Escape") {
-        if (typingInto(target)) target!.blur();
-        else if (!this.#help.hidden) this.#toggleHelp(false);
-        else if (this.pipeline.open) this.pipeline.close();
+  #shortcuts(): ShortcutActions {
+    const world = this.world;
+    return {
+      togglePlay: () => this.timeline.setPlaying(!this.timeline.playing),
+      step: (delta) => this.step(delta),
+      first: () => this.seek(0, true),
+      newest: () => this.seek(this.timeline.ticks.length - 1, true),
+      zoomBy: (factor) => world.zoomBy(factor),
+      fit: () => world.fit(),
+      pan: (fx, fy) => world.panByView(fx, fy),
+      toggleColourMode: () => this.colours.toggle(),
+      toggleLive: () => this.liveFollow.liveToggle.click(),
+      toggleFollow: () => this.liveFollow.followToggle.click(),
+      togglePipeline: () => this.pipeline.toggle(),
+      centreOnSelected: () => {
+        if (world.selected) world.centreOn(world.selected.ip);
+      },
+      focusFilter: () => {
+        this.list.filterInput.focus();
+        this.list.filterInput.select();
+      },
+      escape: () => {
+        if (this.pipeline.open) this.pipeline.close();
         else if (this.selectedId !== null) this.select(null);
         else this.status.clear();
-        return;
-      }
-      if (typingInto(target)) return;
-      const onSlider = target === this.timeline.slider;
-      const pan = e.shiftKey ? 0.5 : 0.125;
-      let handled = true;
-      switch (e.key) {
-        case " ":
-          this.timeline.setPlaying(!this.timeline.playing);
-          break;
-        case ",":
-        case "[":
-        case "<":
-          this.step(e.shiftKey || e.key === "<" ? -10 : -1);
-          break;
-        case ".":
-        case "]":
-        case ">":
-          this.step(e.shiftKey || e.key === ">" ? 10 : 1);
-          break;
-        case "Home":
-          this.seek(0, true);
-          break;
-        case "End":
-          this.seek(this.timeline.ticks.length - 1, true);
-          break;
-        case "+":
-        case "=":
-          this.world.zoomBy(1.5);
-          break;
-        case "-":
-        case "_":
-          this.world.zoomBy(1 / 1.5);
-          break;
-        case "0":
-          this.world.fit();
-          break;
-        case "ArrowLeft":
-          if (onSlider) handled = false;
-          else this.world.panByView(-pan, 0);
-          break;
-        case "ArrowRight":
-          if (onSlider) handled = false;
-          else this.world.panByView(pan, 0);
-          break;
-        case "ArrowUp":
-          if (onSlider) handled = false;
-          else this.world.panByView(0, -pan);
-          break;
-        case "ArrowDown":
-          if (onSlider) handled = false;
-          else this.world.panByView(0, pan);
-          break;
-        case "c":
-          this.#setColourMode(this.world.colourMode === "type" ? "owner" : "type");
-          break;
-        case "l":
-          this.#liveToggle.click();
-          break;
-        case "f":
-          this.#followToggle.click();
-          break;
-        case "p":
-          this.pipeline.toggle();
-          break;
-        case "i":
-          if (this.world.selected) this.world.centreOn(this.world.selected.ip);
-          break;
-        case "/":
-          this.list.filterInput.focus();
-          this.list.filterInput.select();
-          break;
-        case "?":
-          this.#toggleHelp();
-          break;
-        default:
-          handled = false;
-      }
-      if (handled) e.preventDefault();
-    });
+      },
+    };
   }
 }
