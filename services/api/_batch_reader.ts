@@ -11,7 +11,7 @@ import { type ChunkHeader, decodeTickDataChunk, readChunkHeader } from "../../co
 import { CorruptObjectError, readMessages } from "../../resources/storage/message_stream.ts";
 import { NotFoundError, type Storage } from "../../resources/storage/storage.ts";
 import { newerFormatProblem } from "../common/format_version.ts";
-import { type ApiHttpError, corruptBatch, notFound } from "./errors.ts";
+import { ApiHttpError, corruptBatch } from "./errors.ts";
 import type { BatchRef } from "./batch_listing.ts";
 import { approxSize } from "./approx_size.ts";
 import { type CacheStats, LruCache } from "./lru_cache.ts";
@@ -59,6 +59,20 @@ const CELLS_DECODED_PER_ENCODED = 2;
 
 /** How long a batch found unreadable is set aside before it is read again, ms. */
 const FAILED_TTL_MS = 30_000;
+
+/**
+ * A batch listed a moment ago and gone from storage when read: 404 to a client, and a listing
+ * that meets it leaves the batch out (it was deleted, not damaged).
+ */
+export class BatchGoneError extends ApiHttpError {
+  constructor(readonly key: string) {
+    super(
+      404,
+      "not_found",
+      `Batch '${key}' is no longer in storage; ask again for the run's ticks`,
+    );
+  }
+}
 
 /** Raw batches read and decoded, cached. */
 export class BatchReader {
@@ -185,7 +199,7 @@ export class BatchReader {
     if (e instanceof NotFoundError) {
       // Listed a moment ago and gone now: the next request lists again.
       this.#onGone(key);
-      return notFound(`Batch '${key}' is no longer in storage; ask again for the run's ticks`);
+      return new BatchGoneError(key);
     }
     return e;
   }

@@ -19,7 +19,7 @@ import {
   resolveBatches,
 } from "./batch_listing.ts";
 import { BatchList, ListedCatalog, SettledBatches } from "./batch_list.ts";
-import type { BatchReader } from "./_batch_reader.ts";
+import { BatchGoneError, type BatchReader } from "./_batch_reader.ts";
 import { eachLimited } from "./each_limited.ts";
 import type { IndexReader } from "./index_reader.ts";
 import { takenOver } from "./listing_floor.ts";
@@ -158,7 +158,7 @@ export class RunListings {
         try {
           return await this.#reader.directory(key);
         } catch (e) {
-          if (e instanceof NotFoundError) return null;
+          if (e instanceof NotFoundError || e instanceof BatchGoneError) return null;
           throw e;
         }
       },

@@ -138,6 +138,40 @@ Deno.test("a deleted batch leaves a gap that its ticks' 404 names", async () => 
   }
 });
 
+Deno.test("a batch deleted between the listing and the reading of its chunks is left out, not reported unreadable", async () => {
+  // A name whose ticks do not follow from the sampling: the listing reads its chunks' headers.
+  const stray = batchKey(runId, good.at(-1)!.lastTick + 3, good.at(-1)!.lastTick + 7);
+  await put(stray, await storage.read(good[0]!.key));
+  let deleted = false;
+  // Listed, then gone when read: the storage's read deletes it first.
+  const racing = new Proxy(storage, {
+    get(target, prop) {
+      if (prop === "read") {
+        return async (key: string) => {
+          if (key === stray) {
+            await remove(key);
+            deleted = true;
+          }
+          return await target.read(key);
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  try {
+    const a = createApp({ storage: racing, listingTtlMs: 0 });
+    const detail = await json<RunDetail>(a, `/api/runs/${runId}`);
+    assert.ok(deleted, "the listing read the batch");
+    assert.deepEqual(detail.problems, []);
+    assert.deepEqual(detail.gaps, []);
+    const ticks = await json<TicksResponse>(a, `/api/runs/${runId}/ticks`);
+    assert.deepEqual(spanTicks(ticks.spans), goodTicks);
+  } finally {
+    await remove(stray).catch(() => {});
+  }
+});
+
 Deno.test("empty metadata makes a run unreadable: listed with the reason, 502 everywhere, no hang", async () => {
   const other = "empty-metadata-run";
   await put(metadataKey(other), new Uint8Array());
