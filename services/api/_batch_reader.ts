@@ -128,7 +128,12 @@ export class BatchReader {
   async directory(key: string): Promise<ChunkHeader[]> {
     const cached = this.#directories.get(key);
     if (cached !== undefined) return cached;
-    return (await this.#batches.getOrLoad(key, () => this.#loadBatch(key))).headers;
+    return (await this.#contents(key)).headers;
+  }
+
+  /** A batch's messages and headers (read once while cached). */
+  #contents(key: string): Promise<BatchContents> {
+    return this.#batches.getOrLoad(key, () => this.#loadBatch(key));
   }
 
   /**
@@ -140,7 +145,7 @@ export class BatchReader {
     const whole = `${batch.key}#${position}`;
     if (!organisms && this.#chunks.has(whole)) return this.#chunks.get(whole)!;
     return await this.#chunks.getOrLoad(organisms ? whole : `${whole}#cells`, async () => {
-      const contents = await this.#batches.getOrLoad(batch.key, () => this.#loadBatch(batch.key));
+      const contents = await this.#contents(batch.key);
       const bytes = contents.messages[position];
       if (bytes === undefined) throw this.corrupt(batch.key, `it has no chunk ${position}`);
       try {

@@ -9,6 +9,7 @@
 
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
+import type { EvochoraHook } from "../../web/src/test_hook.ts";
 
 const CHROMIUM = Deno.env.get("EVOCHORA_CHROMIUM") ?? "/usr/bin/chromium";
 /** Where screenshots go: tests/browser/out/. */
@@ -42,19 +43,8 @@ export async function requireChromium(): Promise<void> {
   );
 }
 
-/** The client's test hook (`globalThis.__evochora`). */
-export interface Hook {
-  ready: boolean;
-  tick: number;
-  runId: string;
-  samples: number;
-  organisms: number;
-  selectedId: number | null;
-  inspectorId: number | null;
-  chartPoints: number;
-  playing: boolean;
-  error: string;
-}
+/** The client's test hook (`globalThis.__evochora`) as a copy carries it: its data, no methods. */
+export type Hook = Omit<EvochoraHook, "screenOf">;
 
 /** A copy of the client's test hook. */
 export function hook(page: Page): Promise<Hook> {
