@@ -44,8 +44,6 @@ export function byId(living: readonly Organism[], dead: readonly Organism[]): Or
 export class IdOrder {
   /** The living organisms of the previous sample, ascending by id. */
   #known: Organism[] = [];
-  /** The highest id of the previous sample, or -1. */
-  #maxId = -1;
   /** The simulation's restore count at the previous sample. */
   #restores = -1;
 
@@ -55,11 +53,12 @@ export class IdOrder {
    */
   of(sim: Simulation, dead: readonly Organism[]): Organism[] {
     const living = sim.organisms;
-    const max = this.#maxId;
+    const known = this.#known;
+    // Ids are never reused: an organism above the last known one was born since.
+    const max = known.length > 0 ? known[known.length - 1]!.id : -1;
     const fresh: Organism[] = [];
     for (let i = 0; i < living.length; i++) if (living[i]!.id > max) fresh.push(living[i]!);
     for (let i = 0; i < dead.length; i++) if (dead[i]!.id > max) fresh.push(dead[i]!);
-    const known = this.#known;
     let out: Organism[];
     // Every organism of the previous sample is now living or among the dead, and every other
     // one is a newborn (its id above all known): the counts match unless the organisms were
@@ -74,7 +73,6 @@ export class IdOrder {
     }
     this.#restores = sim.restores;
     this.#known = out.filter((o) => o.alive);
-    if (out.length > 0) this.#maxId = out[out.length - 1]!.id;
     return out;
   }
 }
