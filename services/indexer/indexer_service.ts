@@ -406,6 +406,14 @@ export class IndexerService implements Service {
   }
 
   /**
+   * Batches whose index file this service has written or found written: grows whenever a file
+   * of its kind appears through it, so that a waiter can list storage only then.
+   */
+  get outcomes(): number {
+    return this.#m.batches + this.#m.duplicate_batches;
+  }
+
+  /**
    * State, current problems, error and metrics. `problems` lists what is still wrong, one line
    * each (unreadable batches with their key and reason, missing tick ranges, batches waiting
    * longer than the grace period); `error` is the first problem, or else the latest error

@@ -11,6 +11,7 @@ import type { Topic } from "../../resources/topic/topic.ts";
 import { API_TOKEN_ENV, ApiService, type ApiServiceOptions, splitCacheBudget } from "../api/mod.ts";
 import { IndexerService } from "../indexer/mod.ts";
 import { IndexThread } from "./index_thread.ts";
+import { progressOrTimeout } from "./_progress_wait.ts";
 import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
 import { PersistenceService } from "../persistence/persistence_service.ts";
 import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
@@ -37,6 +38,14 @@ import {
 } from "../../resources/common/endpoint_health.ts";
 
 export type { PipelineStatus, ResourceStatus };
+
+/**
+ * Longest wait between two listings of the indexes while no indexer of this process finishes a
+ * batch (index files written by indexers elsewhere).
+ */
+const INDEX_RELIST_MS = 1000;
+/** Shortest time between two listings of the indexes. */
+const INDEX_LIST_MIN_MS = 100;
 
 /** How a stop's drain ended. */
 export interface DrainReport {
@@ -403,10 +412,21 @@ export class Pipeline {
     const runId = this.engine?.runId;
     if (runId === undefined || this.#indexes === undefined) return null;
     const deadline = performance.now() + timeoutMs;
+    const indexers = this.services.filter((s) => s instanceof IndexerService);
+    const progress = () => indexers.reduce((sum, s) => sum + s.outcomes, 0);
     for (;;) {
+      // Read before listing: what this process's indexers finish meanwhile is listed again.
+      const seen = progress();
+      const listedAt = performance.now();
       const c = await indexCoverage(this.#indexes.storage, runId, this.#indexes.kinds);
       if (c.complete || performance.now() >= deadline || signal?.aborted) return c;
-      await new Promise((r) => setTimeout(r, 100));
+      // Storage is listed again once one of them has finished a batch, not on a timer (each
+      // listing is a request per kind on S3), and at most every INDEX_LIST_MIN_MS however fast
+      // they go; files written by other processes' indexers are seen within INDEX_RELIST_MS.
+      const maxMs = Math.min(INDEX_RELIST_MS, Math.max(0, deadline - performance.now()));
+      await progressOrTimeout({ progress, seen, maxMs, signal });
+      const rest = Math.min(listedAt + INDEX_LIST_MIN_MS, deadline) - performance.now();
+      if (rest > 0 && !signal?.aborted) await new Promise((r) => setTimeout(r, rest));
     }
   }
 

@@ -222,7 +222,20 @@ Deno.test("stop waits for every index of the run, and a drain timeout names the 
   await lagging.start();
   await lagging.services.find((s) => s.name === "stats-indexer")!.stop();
   await lagging.engine!.done;
+  // Storage is listed when an indexer of the pipeline finishes a batch, else once a second:
+  // not every 100 ms (each listing is a request per index kind on S3).
+  let rawListings = 0;
+  for (const r of lagging.resources.values()) {
+    if (r.role !== "storage") continue;
+    const storage = r.instance;
+    const listKeys = storage.listKeys.bind(storage);
+    storage.listKeys = (prefix, options) => {
+      if (prefix.includes("/raw/")) rawListings++;
+      return listKeys(prefix, options);
+    };
+  }
   assert.equal(await lagging.stop(1500), false);
+  assert.ok(rawListings <= 6, `storage was listed ${rawListings} times in 1.5 s`);
   const drain = lagging.lastDrain!;
   assert.equal(drain.index!.kinds.find((k) => k.kind === "stats")!.written, 0);
   assert.equal(drain.missing.length, 1, drain.missing.join("\n"));
