@@ -61,7 +61,7 @@ export const KAFKA_ENV: readonly string[] = [
 
 /**
  * The variables S3 storage reads: resources/storage/s3_client_setup.ts, the bucket default of
- * config_resolve.ts, and those the AWS SDK itself reads while building a client (found by
+ * _resolve_resources.ts, and those the AWS SDK itself reads while building a client (found by
  * running it with none allowed: it throws on the first one it may not read).
  */
 export const S3_ENV: readonly string[] = [
