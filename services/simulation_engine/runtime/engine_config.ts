@@ -202,6 +202,62 @@ export class ConfigError extends Error {
   }
 }
 
+/** Inclusive `[min, max]` of every field of a section. */
+type Ranges<T> = { [K in keyof T]: [number, number] };
+
+/** Upper bound of the counts, costs and intervals that have no tighter natural limit. */
+const BIG = 1 << 30;
+
+/** Most cells a world may have (2^28, as the error message says). */
+const MAX_CELLS = 1 << 28;
+
+const THERMO_RANGES: Ranges<ThermoConfig> = {
+  maxEnergy: [1, 500000],
+  maxEntropy: [1, BIG],
+  failEnergy: [0, BIG],
+  failEntropy: [0, BIG],
+  unownedAccess: [0, BIG],
+  foreignAccess: [0, BIG],
+  write: [0, BIG],
+  structureWrite: [0, BIG],
+  structureBreak: [0, BIG],
+  writeEntropy: [0, BIG],
+  labelTolerance: [0, 3],
+  foreignPeek: [0, 1],
+};
+
+const ENERGY_RANGES: Ranges<EnergyConfig> = {
+  initialCount: [0, BIG],
+  value: [1, 500000],
+  solarPer1000Ticks: [0, BIG],
+  geysers: [0, 10000],
+  geyserInterval: [1, BIG],
+  geyserRadius: [1, 1000],
+  maxCoveragePerMille: [0, 1000],
+};
+
+const DECAY_RANGES: Ranges<DecayConfig> = {
+  delayTicks: [0, BIG],
+  energyPerMille: [0, 1000],
+  energyValue: [1, 500000],
+};
+
+const MUTATION_RANGES: Ranges<MutationConfig> = {
+  substitutionPerMille: [0, 1000],
+  insertionPerMille: [0, 1000],
+  deletionPerMille: [0, 1000],
+  labelRewritePerMille: [0, 1000],
+};
+
+const INTERVALS_RANGES: Ranges<IntervalsConfig> = {
+  sampling: [1, BIG],
+  accumulatedDelta: [1, BIG],
+  snapshot: [1, BIG],
+  chunk: [1, 10000],
+  checkpoint: [0, BIG],
+};
+
+/** Checks one integer field; the error names its dotted `path` so the user can find it. */
 function intField(
   path: string,
   value: unknown,
@@ -217,11 +273,15 @@ function intField(
   return value;
 }
 
+/**
+ * Merges one section over its defaults. Unknown fields are refused rather than ignored, so a
+ * misspelt knob cannot silently leave its default in place.
+ */
 function section<T extends object>(
   name: string,
   defaults: T,
   input: Partial<T> | undefined,
-  ranges: { [K in keyof T]: [number, number] },
+  ranges: Ranges<T>,
 ): T {
   if (input !== undefined && (typeof input !== "object" || input === null)) {
     throw new ConfigError(name, "expected an object");
@@ -257,16 +317,11 @@ export function parseShape(text: string): number[] {
 }
 
 /**
- * Fills in defaults and validates. Throws {@link ConfigError} naming the field, and an
- * UnsupportedShapeError (a RangeError naming the shape, the reason and the shapes that work)
- * when the shipped ancestor is to be placed in a world it cannot live in. Programs of one's own
- * have no fixed limits: `createEngine` refuses one only when its body does not fit.
+ * Validates the world's shape. Returns the given array itself; the resolved config takes a
+ * copy, so later changes to the input cannot reach it.
  */
-export function resolveEngineConfig(
-  input: EngineConfigInput,
-  ancestor?: ProgramPlacement,
-): EngineConfig {
-  const shape = input.shape ?? [256, 256];
+function resolveShape(input: number[] | undefined): number[] {
+  const shape = input ?? [256, 256];
   if (!Array.isArray(shape) || shape.length < 1 || shape.length > 4) {
     throw new ConfigError("shape", "expected 1 to 4 dimension sizes, e.g. [256, 256]");
   }
@@ -275,67 +330,72 @@ export function resolveEngineConfig(
     intField(`shape[${i}]`, s, 4, 1 << 20);
     cells *= s;
   });
-  if (cells > 1 << 28) {
+  if (cells > MAX_CELLS) {
     throw new ConfigError("shape", `${shape.join("x")} has ${cells} cells; at most 2^28`);
   }
-  const topology = input.topology ?? "torus";
+  return shape;
+}
+
+/** Validates the topology at run time: config files are untyped, whatever the type says. */
+function resolveTopology(input: Topology | undefined): Topology {
+  const topology = input ?? "torus";
   if (topology !== "torus" && topology !== "bounded") {
     throw new ConfigError(
       "topology",
       `expected "torus" or "bounded", got ${JSON.stringify(topology)}`,
     );
   }
+  return topology;
+}
+
+/**
+ * Turns the seed into a bigint. A number beyond the safe integers may already have lost
+ * precision, so it is refused rather than turned into some other seed.
+ */
+function resolveSeed(input: bigint | number | undefined): bigint {
   let seed: bigint;
-  const rawSeed = input.seed ?? 42;
+  const rawSeed = input ?? 42;
   if (typeof rawSeed === "bigint") seed = rawSeed;
   else if (typeof rawSeed === "number" && Number.isSafeInteger(rawSeed)) seed = BigInt(rawSeed);
   else throw new ConfigError("seed", `expected an integer, got ${JSON.stringify(rawSeed)}`);
   if (seed < 0n || seed >= 1n << 64n) {
     throw new ConfigError("seed", "expected 0..2^64-1");
   }
-  const big = 1 << 30;
-  const thermo = section("thermo", DEFAULT_THERMO, input.thermo, {
-    maxEnergy: [1, 500000],
-    maxEntropy: [1, big],
-    failEnergy: [0, big],
-    failEntropy: [0, big],
-    unownedAccess: [0, big],
-    foreignAccess: [0, big],
-    write: [0, big],
-    structureWrite: [0, big],
-    structureBreak: [0, big],
-    writeEntropy: [0, big],
-    labelTolerance: [0, 3],
-    foreignPeek: [0, 1],
-  });
-  const energy = section("energy", DEFAULT_ENERGY, input.energy, {
-    initialCount: [0, big],
-    value: [1, 500000],
-    solarPer1000Ticks: [0, big],
-    geysers: [0, 10000],
-    geyserInterval: [1, big],
-    geyserRadius: [1, 1000],
-    maxCoveragePerMille: [0, 1000],
-  });
-  const decay = section("decay", DEFAULT_DECAY, input.decay, {
-    delayTicks: [0, big],
-    energyPerMille: [0, 1000],
-    energyValue: [1, 500000],
-  });
-  const mutation = section("mutation", DEFAULT_MUTATION, input.mutation, {
-    substitutionPerMille: [0, 1000],
-    insertionPerMille: [0, 1000],
-    deletionPerMille: [0, 1000],
-    labelRewritePerMille: [0, 1000],
-  });
-  const intervals = section("intervals", DEFAULT_INTERVALS, input.intervals, {
-    sampling: [1, big],
-    accumulatedDelta: [1, big],
-    snapshot: [1, big],
-    chunk: [1, 10000],
-    checkpoint: [0, big],
-  });
-  const programs = input.programs ?? (ancestor ? [ancestor] : []);
+  return seed;
+}
+
+/** The numeric sections, validated in a fixed order so the first bad field is reported. */
+type Sections = Pick<EngineConfig, "thermo" | "energy" | "decay" | "mutation" | "intervals">;
+
+/** Resolves every numeric section over its defaults. */
+function resolveSections(input: EngineConfigInput): Sections {
+  return {
+    thermo: section("thermo", DEFAULT_THERMO, input.thermo, THERMO_RANGES),
+    energy: section("energy", DEFAULT_ENERGY, input.energy, ENERGY_RANGES),
+    decay: section("decay", DEFAULT_DECAY, input.decay, DECAY_RANGES),
+    mutation: section("mutation", DEFAULT_MUTATION, input.mutation, MUTATION_RANGES),
+    intervals: section("intervals", DEFAULT_INTERVALS, input.intervals, INTERVALS_RANGES),
+  };
+}
+
+/** What {@link resolvePrograms} needs besides the programs themselves. */
+interface ProgramsContext {
+  /** Programs given in the input; when absent, `ancestor` alone. */
+  programs: ProgramPlacement[] | undefined;
+  ancestor: ProgramPlacement | undefined;
+  /** The validated shape, as given. */
+  shape: number[];
+  /** Bound of a program's initial energy: it cannot start with more than it may hold. */
+  maxEnergy: number;
+}
+
+/**
+ * Chooses the programs (the given ones, else the ancestor) and validates them. The shipped
+ * ancestor is checked against the shape first, so an unusable world is refused with the reason.
+ */
+function resolvePrograms(ctx: ProgramsContext): ProgramPlacement[] {
+  const { shape, maxEnergy } = ctx;
+  const programs = ctx.programs ?? (ctx.ancestor ? [ctx.ancestor] : []);
   // The shipped ancestor is known by its source (also when given as a file of one's own).
   if (programs.some((p) => p?.source === ANCESTOR_SOURCE && p.count > 0)) {
     checkAncestorShape(shape);
@@ -345,10 +405,33 @@ export function resolveEngineConfig(
       throw new ConfigError(`programs[${i}].source`, "expected assembler source text");
     }
     intField(`programs[${i}].count`, p.count, 0, 100000);
-    intField(`programs[${i}].energy`, p.energy, 1, thermo.maxEnergy);
+    intField(`programs[${i}].energy`, p.energy, 1, maxEnergy);
     if (p.origin !== undefined && p.origin.length !== shape.length) {
       throw new ConfigError(`programs[${i}].origin`, `expected ${shape.length} coordinates`);
     }
+  });
+  return programs;
+}
+
+/**
+ * Fills in defaults and validates. Throws {@link ConfigError} naming the field, and an
+ * UnsupportedShapeError (a RangeError naming the shape, the reason and the shapes that work)
+ * when the shipped ancestor is to be placed in a world it cannot live in. Programs of one's own
+ * have no fixed limits: `createEngine` refuses one only when its body does not fit.
+ */
+export function resolveEngineConfig(
+  input: EngineConfigInput,
+  ancestor?: ProgramPlacement,
+): EngineConfig {
+  const shape = resolveShape(input.shape);
+  const topology = resolveTopology(input.topology);
+  const seed = resolveSeed(input.seed);
+  const { thermo, energy, decay, mutation, intervals } = resolveSections(input);
+  const programs = resolvePrograms({
+    programs: input.programs,
+    ancestor,
+    shape,
+    maxEnergy: thermo.maxEnergy,
   });
   return {
     shape: [...shape],
