@@ -5,30 +5,10 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { ApiService } from "../services/api/mod.ts";
-import {
-  ConfigError,
-  defaultConfig,
-  type DefaultConfigOptions,
-  Pipeline,
-  type PipelineOptions,
-  resolveConfig,
-} from "../services/runner/mod.ts";
-import { CliError, encoderFlag, intFlag, seedFlag, shapeFlag } from "./cli_error.ts";
 import { DEFAULT_IDLE_MS } from "../services/common/run_state.ts";
-import { loadConfigFlag, type LoadedConfig } from "./config_flag.ts";
-import { pipelineSetupError } from "./engine_setup_error.ts";
-import { applyOverrides, checkPersistenceFlag, type RunOverrides } from "./run_overrides.ts";
-import { compact, Progress } from "./progress.ts";
-import {
-  checkRunIdFlag,
-  refuseExistingRun,
-  resumeFrom,
-  resumePointFlag,
-  storedTarget,
-} from "./run_resume.ts";
-import { mb, reportSummary, sum, summarize } from "./run_summary.ts";
+import { intFlag } from "./cli_error.ts";
+import { parseRunFlags, planRun } from "./_run_plan.ts";
+import { createPipeline, runToEnd } from "./_run_session.ts";
 
 export type { RunSummary } from "./run_summary.ts";
 
@@ -77,218 +57,18 @@ Runs the in-process pipeline with the default config, the indexers, the query AP
 web client until Ctrl-C, and prints the URL. Accepts the options of 'evochora run';
 --ticks defaults to 0 (run until stopped), --port sets the API port (default 8080).`;
 
-/** The built-in config, validated like a file's. */
-function defaultPipeline(options: DefaultConfigOptions): LoadedConfig {
-  const config = defaultConfig(options);
-  return { config, resolved: resolveConfig(config) };
-}
-
 /** Runs the pipeline; shared by `run` and `dev`. */
 async function runPipeline(args: string[], dev: boolean): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ticks: { type: "string" },
-      shape: { type: "string" },
-      seed: { type: "string" },
-      sampling: { type: "string" },
-      encoder: { type: "string" },
-      "data-dir": { type: "string" },
-      persistence: { type: "string" },
-      config: { type: "string" },
-      port: { type: "string" },
-      "drain-timeout": { type: "string" },
-      "run-id": { type: "string" },
-      resume: { type: "string" },
-      "idle-after": { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
+  const flags = parseRunFlags(args);
+  if (flags.help) {
     console.log(dev ? DEV_USAGE : RUN_USAGE);
     return 0;
   }
-  if (values["data-dir"] === "") {
-    throw new CliError("--data-dir expects a directory, got ''");
-  }
-  const configPath = values.config;
-  const defaultTicks = dev ? 0 : 10000;
-  const { config: base, resolved: checked } = configPath === undefined
-    ? defaultPipeline({
-      dataDir: values["data-dir"] ?? "./data",
-      ticks: defaultTicks,
-      ...(dev ? { apiPort: intFlag("port", values.port, 8080, 0, 65535) } : {}),
-    })
-    : await loadConfigFlag(configPath);
-  if (!Object.values(checked.services).some((s) => s.kind === "simulation-engine")) {
-    throw new CliError(
-      `'${configPath}' has no simulation-engine service; add one to its services`,
-    );
-  }
-  // --ticks overrides; without it the config's ticks run, or the command's default.
-  const overrides: RunOverrides = { defaultTicks };
-  if (values.ticks !== undefined) overrides.ticks = intFlag("ticks", values.ticks, 0);
-  const shape = shapeFlag(values.shape);
-  if (shape !== undefined) overrides.shape = shape;
-  const seed = seedFlag(values.seed);
-  if (seed !== undefined) overrides.seed = seed;
-  if (values.sampling !== undefined) {
-    overrides.sampling = intFlag("sampling", values.sampling, 10, 1);
-  }
-  const encodeOnWorker = encoderFlag(values.encoder);
-  if (encodeOnWorker !== undefined) overrides.encodeOnWorker = encodeOnWorker;
-  if (values["data-dir"] !== undefined) overrides.dataDir = values["data-dir"];
-  if (values.persistence !== undefined) {
-    const workers = intFlag("persistence", values.persistence, 3, 1);
-    checkPersistenceFlag({ workers, config: checked, configPath });
-    overrides.persistence = workers;
-  }
-  const resumeId = values.resume === undefined
-    ? undefined
-    : checkRunIdFlag("resume", values.resume);
-  if (resumeId !== undefined) {
-    for (const flag of ["seed", "shape", "sampling", "run-id"] as const) {
-      if (values[flag] !== undefined) {
-        throw new CliError(
-          `--${flag} cannot be combined with --resume: a resumed run keeps its own ` +
-            `${flag === "run-id" ? "id" : "engine config"}`,
-        );
-      }
-    }
-    overrides.runId = resumeId;
-    if (values.ticks === undefined) {
-      const target = await storedTarget(resolveConfig(applyOverrides(base, overrides)), resumeId);
-      if (target !== null) overrides.ticks = target;
-    }
-  } else if (values["run-id"] !== undefined) {
-    overrides.runId = checkRunIdFlag("run-id", values["run-id"]);
-  }
-  let config = resolveConfig(applyOverrides(base, overrides));
-  // `run` indexes its own run only; `dev` serves (and so indexes) every run in the storage.
-  const pipelineOptions: PipelineOptions = dev ? {} : { indexOwnRunOnly: true };
-  if (resumeId !== undefined) {
-    const idleAfterMs = intFlag("idle-after", values["idle-after"], DEFAULT_IDLE_MS / 1000) *
-      1000;
-    const point = await resumePointFlag(config, resumeId, idleAfterMs);
-    if (point === null) {
-      console.error(`Run ${resumeId} is finished; nothing to resume`);
-      return 0;
-    }
-    config = resolveConfig(applyOverrides(base, { ...overrides, engine: point.engine }));
-    pipelineOptions.resume = resumeFrom(point);
-    if (dev || !values.json) {
-      console.error(
-        (point.end === null
-          ? `Resuming run ${resumeId}`
-          : `Extending run ${resumeId} (it ended at tick ${point.end.lastTick}; ` +
-            `${point.retracted} files stored after the checkpoint taken back)`) +
-          (point.checkpoint === null
-            ? ` from tick 0 (no checkpoint with all its batches stored` +
-              `${point.skipped.length > 0 ? `: ${point.skipped.at(-1)}` : ""})`
-            : ` from the checkpoint at tick ${point.checkpoint.tick} ` +
-              `(${point.storedBatches} batches stored)`),
-      );
-    }
-  } else if (overrides.runId !== undefined) {
-    await refuseExistingRun(config, overrides.runId);
-  }
-  const drainMs = intFlag("drain-timeout", values["drain-timeout"], 120, 1) * 1000;
-  let pipeline: Pipeline;
-  try {
-    pipeline = await Pipeline.create(config, undefined, pipelineOptions);
-  } catch (e) {
-    const setup = pipelineSetupError(e, {
-      config,
-      configPath,
-      shape: values.shape,
-      seed: values.seed,
-    });
-    if (setup !== undefined) throw setup;
-    if (e instanceof ConfigError) throw e;
-    throw new CliError((e as Error).message, 1);
-  }
-  const engine = pipeline.engine;
-  if (engine === undefined) throw new CliError("the config has no simulation-engine service");
-  const dataDir = Object.values(config.resources).find((r) => r.kind === "filesystem");
-  const s3Resource = Object.values(config.resources).find((r) => r.kind === "s3");
-  const s3 = s3Resource?.kind === "s3" ? s3Resource : undefined;
-  const progress = new Progress();
-  const started = performance.now();
-  const rawQueue = [...pipeline.resources.values()].find((r) => r.role === "queue");
-  const status = () => {
-    const st = pipeline.status();
-    const secs = Math.max((performance.now() - started) / 1000, 1e-9);
-    const e = st.services.find((s) => s.kind === "simulation-engine")!.metrics;
-    const stored = sum(st, "persistence", "stored_bytes");
-    const raw = sum(st, "persistence", "bytes");
-    const retained = rawQueue?.role === "queue" ? rawQueue.instance.stats().retainedBytes : 0;
-    return `tick ${e.tick} | ${compact(e.ticks_per_second ?? 0)} ticks/s | queue ${
-      mb(retained)
-    } MB | ` +
-      `raw ${mb((e.bytes ?? 0) / secs)} MB/s | stored ${mb(stored / secs)} MB/s | ` +
-      `ratio ${stored > 0 ? (raw / stored).toFixed(2) : "-"} | batches ${
-        sum(st, "persistence", "batches")
-      } | alive ${e.organisms_alive}`;
-  };
-  const stopSignal = new AbortController();
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
-    if (signals === 1) {
-      console.error(
-        "\nStopping: flushing the last chunk and waiting for persistence (Ctrl-C again to abandon)",
-      );
-      stopSignal.abort();
-    } else {
-      console.error("Abandoning: records not yet stored are lost from the in-memory queue.");
-      Deno.exit(130);
-    }
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
-  try {
-    await pipeline.start();
-    const api = pipeline.services.find((s): s is ApiService => s instanceof ApiService);
-    if (api !== undefined) console.log(`Evochora: ${api.url}/ - open it in a browser`);
-    if (dev || !values.json) {
-      console.error(
-        `Run ${engine.runId}: ${config.startupSequence.length} services, data in ${
-          dataDir?.kind === "filesystem"
-            ? dataDir.root
-            : s3 !== undefined
-            ? `s3://${s3.bucket}/${s3.prefix}`
-            : "(no storage)"
-        }${dev ? "; Ctrl-C to stop" : ""}`,
-      );
-    }
-    const timer = setInterval(() => progress.update(status), 250);
-    const stopped = new Promise<void>((r) =>
-      stopSignal.signal.addEventListener("abort", () => r())
-    );
-    await Promise.race([engine.done, stopped]);
-    if (engine.extinctAt !== null) {
-      console.error(
-        (progress.enabled ? "\n" : "") +
-          `Run ${engine.runId}: the population died out at tick ${engine.extinctAt}; the run ` +
-          `ends there (endWhenExtinct: false in the engine's config simulates on)` +
-          (dev ? "; still serving its data, Ctrl-C to stop" : ""),
-      );
-      // dev is for watching: the run stays on view until the user is done with it.
-      if (dev) await stopped;
-    }
-    const complete = await pipeline.stop(drainMs);
-    clearInterval(timer);
-    progress.done(status);
-    const summary = await summarize({ pipeline, config, started, complete, dataDir, s3 });
-    reportSummary(summary, { json: values.json, drainMs, status: pipeline.status() });
-    return complete && summary.deadLetters === 0 ? 0 : 1;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", onSignal);
-  }
+  const plan = await planRun(flags, dev);
+  if (plan === null) return 0;
+  const drainMs = intFlag("drain-timeout", flags["drain-timeout"], 120, 1) * 1000;
+  const pipeline = await createPipeline(plan, flags);
+  return await runToEnd({ pipeline, config: plan.config, dev, json: flags.json, drainMs });
 }
 
 /** `evochora run` */
