@@ -15,7 +15,7 @@ import { mb, reportSummary, sum, summarize, type SummaryInput } from "./run_summ
 import type { RunFlags, RunPlan } from "./_run_plan.ts";
 
 /** The engine service of a pipeline. */
-type Engine = NonNullable<Pipeline["engine"]>;
+export type Engine = NonNullable<Pipeline["engine"]>;
 
 /**
  * Creates the pipeline of `plan`. An engine that cannot be set up becomes a CliError naming the
@@ -67,10 +67,11 @@ export async function runToEnd(o: RunToEndOptions): Promise<number> {
   const started = performance.now();
   const status = statusLine(pipeline, started);
   const stop = listenForStop();
+  let timer: ReturnType<typeof setInterval> | undefined;
   try {
     await pipeline.start();
     announce({ ...o, engine, ...storage });
-    const timer = setInterval(() => progress.update(status), 250);
+    timer = setInterval(() => progress.update(status), 250);
     await untilEnd({ engine, stop: stop.signal, progress, dev: o.dev });
     const complete = await pipeline.stop(o.drainMs);
     clearInterval(timer);
@@ -79,6 +80,8 @@ export async function runToEnd(o: RunToEndOptions): Promise<number> {
     reportSummary(summary, { json: o.json, drainMs: o.drainMs, status: pipeline.status() });
     return complete && summary.deadLetters === 0 ? 0 : 1;
   } finally {
+    // A failing stop or summary must not leave the status line ticking.
+    clearInterval(timer);
     stop.close();
   }
 }
@@ -175,7 +178,7 @@ function announce(o: AnnounceOptions): void {
 }
 
 /** Options of {@link untilEnd}. */
-interface UntilEndOptions {
+export interface UntilEndOptions {
   engine: Engine;
   /** Aborted by a stop signal. */
   stop: AbortSignal;
@@ -187,8 +190,12 @@ interface UntilEndOptions {
  * Waits until the engine is done or a stop signal. A run whose population died out is said to
  * have ended there; under `dev` it stays served until the stop signal.
  */
-async function untilEnd(o: UntilEndOptions): Promise<void> {
-  const stopped = new Promise<void>((r) => o.stop.addEventListener("abort", () => r()));
+export async function untilEnd(o: UntilEndOptions): Promise<void> {
+  // A Ctrl-C while the pipeline was starting has already aborted the signal, and an abort
+  // listener added now would never fire.
+  const stopped = o.stop.aborted
+    ? Promise.resolve()
+    : new Promise<void>((r) => o.stop.addEventListener("abort", () => r(), { once: true }));
   await Promise.race([o.engine.done, stopped]);
   if (o.engine.extinctAt === null) return;
   console.error(

@@ -64,9 +64,11 @@ async function runPipeline(args: string[], dev: boolean): Promise<number> {
     console.log(dev ? DEV_USAGE : RUN_USAGE);
     return 0;
   }
+  // Checked before planRun: resuming a finished run takes files back from storage, which a bad
+  // flag found afterwards would leave half done.
+  const drainMs = intFlag("drain-timeout", flags["drain-timeout"], 120, 1) * 1000;
   const plan = await planRun(flags, dev);
   if (plan === null) return 0;
-  const drainMs = intFlag("drain-timeout", flags["drain-timeout"], 120, 1) * 1000;
   const pipeline = await createPipeline(plan, flags);
   return await runToEnd({ pipeline, config: plan.config, dev, json: flags.json, drainMs });
 }

@@ -17,9 +17,9 @@ const RUN = "resume-test";
 const ENGINE = ["--shape", "128x128", "--seed", "5", "--sampling", "4"];
 const TICKS = "40000";
 
-/** Every file under `dir/runs/<RUN>/<sub>`, relative path -> bytes. */
-async function files(dir: string, sub: string): Promise<Map<string, Uint8Array>> {
-  const root = join(dir, "runs", RUN, sub);
+/** Every file under `dir/runs/<run>/<sub>`, relative path -> bytes. */
+async function files(dir: string, sub: string, run = RUN): Promise<Map<string, Uint8Array>> {
+  const root = join(dir, "runs", run, sub);
   const out = new Map<string, Uint8Array>();
   const walk = async (d: string): Promise<void> => {
     for await (const e of Deno.readDir(d)) {
@@ -180,6 +180,15 @@ Deno.test("--run-id refuses an existing run; --resume refuses a missing run and 
     const seed = await run("--resume", "named", "--seed", "3", "--data-dir", dir);
     assert.equal(seed.code, 2);
     assert.match(seed.stderr, /--seed cannot be combined with --resume/);
+    // Extending the finished run would take its last batch back from storage: a bad flag is
+    // refused before that, not after.
+    const stored = await files(dir, "", "named");
+    const late = await run(
+      ...["--resume", "named", "--ticks", "1000", "--drain-timeout", "soon", "--data-dir", dir],
+    );
+    assert.equal(late.code, 2);
+    assert.match(late.stderr, /--drain-timeout/);
+    assertSameFiles(stored, await files(dir, "", "named"), "the run after a refused extension");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
