@@ -396,8 +396,18 @@ interface ProgramsContext {
 function resolvePrograms(ctx: ProgramsContext): ProgramPlacement[] {
   const { shape, maxEnergy } = ctx;
   const programs = ctx.programs ?? (ctx.ancestor ? [ctx.ancestor] : []);
+  // Config files are untyped: a list of objects is checked before anything reads them.
+  if (!Array.isArray(programs)) throw new ConfigError("programs", "expected a list of programs");
+  programs.forEach((p: unknown, i) => {
+    if (typeof p !== "object" || p === null || Array.isArray(p)) {
+      throw new ConfigError(
+        `programs[${i}]`,
+        "expected an object with 'source', 'count', 'energy'",
+      );
+    }
+  });
   // The shipped ancestor is known by its source (also when given as a file of one's own).
-  if (programs.some((p) => p?.source === ANCESTOR_SOURCE && p.count > 0)) {
+  if (programs.some((p) => p.source === ANCESTOR_SOURCE && p.count > 0)) {
     checkAncestorShape(shape);
   }
   programs.forEach((p, i) => {
