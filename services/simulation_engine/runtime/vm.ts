@@ -184,7 +184,11 @@ export class Vm {
     return found;
   }
 
-  /** Returns the next IP, or -1 to advance normally. Sets #fail on failure. */
+  /**
+   * Returns the next IP, or -1 to advance normally. Sets #fail on failure. Holds the
+   * instructions the ancestor's descendants execute most (each above ~0.5% of all in a long
+   * run, with the partners that share their code); {@link #runRare} the others.
+   */
   #run(o: Organism, op: number, spec: InstructionSpec, next: number): number {
     const dr = o.dr;
     switch (op) {
@@ -193,14 +197,6 @@ export class Vm {
       case O.SETI:
         dr[this.#r(1)] = this.#imm(2);
         return next;
-      case O.SETR:
-        dr[this.#r(1)] = dr[this.#r(2)]!;
-        return next;
-      case O.SETV: {
-        const v = this.#vector(2);
-        this.#lrView(o, this.#l(1)).set(v.subarray(0, this.#dims));
-        return next;
-      }
       case O.ADDI:
       case O.SUBI:
       case O.MULI:
@@ -214,6 +210,134 @@ export class Vm {
         const r = this.#r(1);
         const res = this.#arith(op, dr[r]!, valueOf(this.#imm(2)));
         if (res !== null) dr[r] = res;
+        return next;
+      }
+      case O.LTI:
+        return this.#cond(o, valueOf(dr[this.#r(1)]!) < valueOf(this.#imm(2)), next);
+      case O.GTI:
+        return this.#cond(o, valueOf(dr[this.#r(1)]!) > valueOf(this.#imm(2)), next);
+      case O.IFTI:
+        return this.#cond(o, typeOf(dr[this.#r(1)]!) === typeOf(this.#imm(2)), next);
+      case O.IFER:
+        return this.#cond(o, o.lastFailed, next);
+      case O.IFMR:
+      case O.IFUR: {
+        const t = this.#target(o, this.#lrView(o, this.#l(1)));
+        if (t < 0) return next;
+        const owner = this.#owners[t]!;
+        return this.#cond(o, op === O.IFMR ? owner === o.id : owner === 0, next);
+      }
+      case O.JMPI:
+      case O.CALL: {
+        const target = this.#labels.resolve(o, valueOf(this.#imm(1)));
+        if (target < 0) {
+          this.#fail = "no label matches";
+          return next;
+        }
+        if (op === O.CALL) {
+          if (o.callStack.length >= STACK_LIMIT) {
+            this.#fail = "call stack overflow";
+            return next;
+          }
+          o.callStack.push(next);
+        }
+        const after = this.#world.step(target, o.dirAxis, o.dirSign);
+        return after < 0 ? target : after;
+      }
+      case O.SCAN:
+      case O.SCNR: {
+        const t = this.#target(o, op === O.SCAN ? this.#vector(2) : this.#lrView(o, this.#l(2)));
+        if (t >= 0) dr[this.#r(1)] = this.#cells[t]! & CONTENT_MASK;
+        return next;
+      }
+      case O.PEEK:
+      case O.PEKR: {
+        const t = this.#target(o, op === O.PEEK ? this.#vector(2) : this.#lrView(o, this.#l(2)));
+        if (t >= 0) this.#peek(o, t, this.#r(1));
+        return next;
+      }
+      case O.POKE:
+      case O.POKR: {
+        const t = this.#target(o, op === O.POKE ? this.#vector(2) : this.#lrView(o, this.#l(2)));
+        if (t >= 0) this.#poke(o, t, dr[this.#r(1)]!);
+        return next;
+      }
+      case O.SEEK:
+      case O.SEKR: {
+        const t = this.#target(o, op === O.SEEK ? this.#vector(1) : this.#lrView(o, this.#l(1)));
+        if (t >= 0) o.dps[o.activeDp] = t;
+        return next;
+      }
+      case O.NRG:
+        dr[this.#r(1)] = pack(MoleculeType.DATA, Math.min(o.er, VALUE_MAX));
+        return next;
+      case O.RAND:
+      case O.RNDI: {
+        const r = this.#r(1);
+        const n = op === O.RAND ? valueOf(dr[r]!) : valueOf(this.#imm(2));
+        if (n <= 0) this.#fail = "random bound must be positive";
+        else dr[r] = pack(MoleculeType.DATA, o.rng.nextInt(n));
+        return next;
+      }
+      case O.POSR:
+      case O.DPLR: {
+        const at = op === O.POSR ? o.ip : o.dps[o.activeDp]!;
+        const view = this.#lrView(o, this.#l(1));
+        const w = this.#world;
+        for (let a = 0; a < this.#dims; a++) {
+          view[a] = Math.floor(at / w.strides[a]!) % w.shape[a]!;
+        }
+        return next;
+      }
+      case O.SKLR: {
+        const t = this.#world.flatOf(this.#lrView(o, this.#l(1)));
+        if (t < 0) this.#fail = "position outside the world";
+        else o.dps[o.activeDp] = t;
+        return next;
+      }
+      case O.DIRR: {
+        const n = 2 * this.#dims;
+        const d = ((valueOf(dr[this.#r(2)]!) % n) + n) % n;
+        const view = this.#lrView(o, this.#l(1));
+        view.fill(0);
+        view[d >> 1] = (d & 1) === 0 ? 1 : -1;
+        return next;
+      }
+      case O.VADD: {
+        const a = this.#lrView(o, this.#l(1));
+        const b = this.#lrView(o, this.#l(2));
+        for (let i = 0; i < this.#dims; i++) a[i] = wrapValue(a[i]! + b[i]!);
+        return next;
+      }
+      case O.VSCL: {
+        const a = this.#lrView(o, this.#l(1));
+        const k = valueOf(dr[this.#r(2)]!);
+        for (let i = 0; i < this.#dims; i++) a[i] = wrapValue(Math.imul(a[i]!, k));
+        return next;
+      }
+      case O.SMRR:
+        o.mr = valueOf(dr[this.#r(1)]!) & 0xf;
+        return next;
+      default:
+        return this.#runRare(o, op, spec, next);
+    }
+  }
+
+  /**
+   * The instructions the ancestor's descendants seldom execute, apart from {@link #run}: an
+   * optimized function deoptimizes the first time a path of it runs that had not run before it
+   * was compiled, and evolution reaches such paths all run long. Out here, only this smaller
+   * function is compiled again, not the interpreter's hot loop.
+   */
+  #runRare(o: Organism, op: number, spec: InstructionSpec, next: number): number {
+    const dr = o.dr;
+    switch (op) {
+      case O.SETR:
+        dr[this.#r(1)] = dr[this.#r(2)]!;
+        return next;
+      case O.SETV: {
+        const v = this.#vector(2);
+        this.#lrView(o, this.#l(1)).set(v.subarray(0, this.#dims));
         return next;
       }
       case O.ADDR:
@@ -274,44 +398,12 @@ export class Vm {
         return this.#cond(o, valueOf(dr[this.#r(1)]!) !== valueOf(this.#imm(2)), next);
       case O.NER:
         return this.#cond(o, valueOf(dr[this.#r(1)]!) !== valueOf(dr[this.#r(2)]!), next);
-      case O.LTI:
-        return this.#cond(o, valueOf(dr[this.#r(1)]!) < valueOf(this.#imm(2)), next);
       case O.LTR:
         return this.#cond(o, valueOf(dr[this.#r(1)]!) < valueOf(dr[this.#r(2)]!), next);
-      case O.GTI:
-        return this.#cond(o, valueOf(dr[this.#r(1)]!) > valueOf(this.#imm(2)), next);
       case O.GTR:
         return this.#cond(o, valueOf(dr[this.#r(1)]!) > valueOf(dr[this.#r(2)]!), next);
-      case O.IFTI:
-        return this.#cond(o, typeOf(dr[this.#r(1)]!) === typeOf(this.#imm(2)), next);
       case O.IFTR:
         return this.#cond(o, typeOf(dr[this.#r(1)]!) === typeOf(dr[this.#r(2)]!), next);
-      case O.IFER:
-        return this.#cond(o, o.lastFailed, next);
-      case O.IFMR:
-      case O.IFUR: {
-        const t = this.#target(o, this.#lrView(o, this.#l(1)));
-        if (t < 0) return next;
-        const owner = this.#owners[t]!;
-        return this.#cond(o, op === O.IFMR ? owner === o.id : owner === 0, next);
-      }
-      case O.JMPI:
-      case O.CALL: {
-        const target = this.#labels.resolve(o, valueOf(this.#imm(1)));
-        if (target < 0) {
-          this.#fail = "no label matches";
-          return next;
-        }
-        if (op === O.CALL) {
-          if (o.callStack.length >= STACK_LIMIT) {
-            this.#fail = "call stack overflow";
-            return next;
-          }
-          o.callStack.push(next);
-        }
-        const after = this.#world.step(target, o.dirAxis, o.dirSign);
-        return after < 0 ? target : after;
-      }
       case O.JMPR: {
         const target = this.#world.flatOf(this.#lrView(o, this.#l(1)));
         if (target < 0) {
@@ -326,33 +418,9 @@ export class Vm {
           return next;
         }
         return o.callStack.pop()!;
-      case O.SCAN:
-      case O.SCNR: {
-        const t = this.#target(o, op === O.SCAN ? this.#vector(2) : this.#lrView(o, this.#l(2)));
-        if (t >= 0) dr[this.#r(1)] = this.#cells[t]! & CONTENT_MASK;
-        return next;
-      }
-      case O.PEEK:
-      case O.PEKR: {
-        const t = this.#target(o, op === O.PEEK ? this.#vector(2) : this.#lrView(o, this.#l(2)));
-        if (t >= 0) this.#peek(o, t, this.#r(1));
-        return next;
-      }
-      case O.POKE:
-      case O.POKR: {
-        const t = this.#target(o, op === O.POKE ? this.#vector(2) : this.#lrView(o, this.#l(2)));
-        if (t >= 0) this.#poke(o, t, dr[this.#r(1)]!);
-        return next;
-      }
       case O.XCHG: {
         const t = this.#target(o, this.#vector(2));
         if (t >= 0) this.#xchg(o, t, this.#r(1));
-        return next;
-      }
-      case O.SEEK:
-      case O.SEKR: {
-        const t = this.#target(o, op === O.SEEK ? this.#vector(1) : this.#lrView(o, this.#l(1)));
-        if (t >= 0) o.dps[o.activeDp] = t;
         return next;
       }
       case O.SYNC:
@@ -371,56 +439,9 @@ export class Vm {
         const after = this.#world.step(o.ip, o.dirAxis, o.dirSign);
         return after < 0 ? o.ip : after;
       }
-      case O.NRG:
-        dr[this.#r(1)] = pack(MoleculeType.DATA, Math.min(o.er, VALUE_MAX));
-        return next;
       case O.NTR:
         dr[this.#r(1)] = pack(MoleculeType.DATA, Math.min(o.sr, VALUE_MAX));
         return next;
-      case O.RAND:
-      case O.RNDI: {
-        const r = this.#r(1);
-        const n = op === O.RAND ? valueOf(dr[r]!) : valueOf(this.#imm(2));
-        if (n <= 0) this.#fail = "random bound must be positive";
-        else dr[r] = pack(MoleculeType.DATA, o.rng.nextInt(n));
-        return next;
-      }
-      case O.POSR:
-      case O.DPLR: {
-        const at = op === O.POSR ? o.ip : o.dps[o.activeDp]!;
-        const view = this.#lrView(o, this.#l(1));
-        const w = this.#world;
-        for (let a = 0; a < this.#dims; a++) {
-          view[a] = Math.floor(at / w.strides[a]!) % w.shape[a]!;
-        }
-        return next;
-      }
-      case O.SKLR: {
-        const t = this.#world.flatOf(this.#lrView(o, this.#l(1)));
-        if (t < 0) this.#fail = "position outside the world";
-        else o.dps[o.activeDp] = t;
-        return next;
-      }
-      case O.DIRR: {
-        const n = 2 * this.#dims;
-        const d = ((valueOf(dr[this.#r(2)]!) % n) + n) % n;
-        const view = this.#lrView(o, this.#l(1));
-        view.fill(0);
-        view[d >> 1] = (d & 1) === 0 ? 1 : -1;
-        return next;
-      }
-      case O.VADD: {
-        const a = this.#lrView(o, this.#l(1));
-        const b = this.#lrView(o, this.#l(2));
-        for (let i = 0; i < this.#dims; i++) a[i] = wrapValue(a[i]! + b[i]!);
-        return next;
-      }
-      case O.VSCL: {
-        const a = this.#lrView(o, this.#l(1));
-        const k = valueOf(dr[this.#r(2)]!);
-        for (let i = 0; i < this.#dims; i++) a[i] = wrapValue(Math.imul(a[i]!, k));
-        return next;
-      }
       case O.LPSH:
         if (o.locationStack.length >= STACK_LIMIT) this.#fail = "location stack overflow";
         else o.locationStack.push(Int32Array.from(this.#lrView(o, this.#l(1))));
@@ -434,9 +455,6 @@ export class Vm {
         return next;
       case O.SMRI:
         o.mr = valueOf(this.#imm(1)) & 0xf;
-        return next;
-      case O.SMRR:
-        o.mr = valueOf(dr[this.#r(1)]!) & 0xf;
         return next;
       case O.FORK: {
         const energy = valueOf(dr[this.#r(1)]!);
