@@ -8,7 +8,7 @@
 import { framedSize, frameInto } from "../../codec/varint.ts";
 import { compressZstd, decompressZstd } from "./zstd.ts";
 import type { ZstdReply, ZstdRequest } from "./zstd_worker.ts";
-import { serveRequests } from "../worker/worker_rpc.ts";
+import { ownBytes, serveRequests } from "../worker/worker_rpc.ts";
 
 /**
  * Where batches are framed, kept from one to the next (their sizes hardly change) up to
@@ -18,6 +18,19 @@ import { serveRequests } from "../worker/worker_rpc.ts";
  */
 let scratch = new Uint8Array(0);
 const SCRATCH_KEPT = 8 * 2 ** 20;
+
+/** Below this many bytes a reply is copied rather than its buffer transferred. */
+const COPIED_BELOW = 64 * 1024;
+
+/**
+ * `bytes`, or a copy of them that owns its buffer: node:zlib hands small results out of
+ * Buffer's shared pool, whose buffer cannot be transferred ("Provided key doesn't match
+ * [[ArrayBufferDetachKey]]"). Large results have buffers of their own and are transferred as
+ * they are, without a copy.
+ */
+function transferable(bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength < COPIED_BELOW ? ownBytes(bytes) : bytes;
+}
 
 serveRequests<ZstdRequest>(({ op, bytes, level, messages }) => {
   if (op === "frame-compress") {
@@ -34,7 +47,9 @@ serveRequests<ZstdRequest>(({ op, bytes, level, messages }) => {
     const value: ZstdReply = { out, rawBytes: framed.length };
     return { value, transfer: [out.buffer] };
   }
-  const out = op === "decompress" ? decompressZstd(bytes) : compressZstd(bytes, level);
+  const out = transferable(
+    op === "decompress" ? decompressZstd(bytes) : compressZstd(bytes, level),
+  );
   const value: ZstdReply = { out };
   return { value, transfer: [out.buffer as ArrayBuffer] };
 });
