@@ -90,109 +90,155 @@ async function storedPerTick(dir: string): Promise<{ stored: number; seed: numbe
   }
 }
 
+/** Wall ms and peak resident memory of a whole process. */
+interface ProcessCost {
+  ms: number;
+  peak: number;
+}
+
+/** The best time of `a` and `b`, and the worst peak. */
+function bestOf(a: ProcessCost, b: ProcessCost): ProcessCost {
+  return { ms: Math.min(a.ms, b.ms), peak: Math.max(a.peak, b.peak) };
+}
+
+/** World shape of the sim/run comparison. */
+const SHAPE = "256x256";
+
+/** Each whole process of the comparison, best time and worst peak over the rounds. */
+interface Comparison {
+  sim: ProcessCost;
+  simInline: ProcessCost;
+  run: ProcessCost;
+}
+
+/**
+ * `sim`, `sim --encoder inline` and `run` in three alternating rounds, best time of each (the
+ * machine is shared: with two, `sim` alone ranged 2.5-3.7 s within an hour); peak memory of the
+ * worst.
+ */
+async function compareWholeProcesses(ticks: number): Promise<Comparison> {
+  const none = { ms: Infinity, peak: 0 };
+  let sim = none;
+  let simInline = none;
+  let run = none;
+  for (let round = 0; round < 3; round++) {
+    const simArgs = ["sim", "--ticks", `${ticks}`, "--shape", SHAPE, "--seed", "42"];
+    const a = await evochora(simArgs);
+    progress(`sim: ${(a.ms / 1000).toFixed(1)} s, ${(a.peak / 2 ** 20).toFixed(0)} MiB`);
+    const i = await evochora([...simArgs, "--encoder", "inline"]);
+    progress(`sim --encoder inline: ${(i.ms / 1000).toFixed(1)} s`);
+    simInline = bestOf(simInline, i);
+    const dir = await Deno.makeTempDir({ prefix: "evochora-goals-" });
+    try {
+      const b = await evochora([
+        "run",
+        ...["--ticks", `${ticks}`, "--shape", SHAPE, "--seed", "42", "--data-dir", dir],
+      ]);
+      progress(`run: ${(b.ms / 1000).toFixed(1)} s, ${(b.peak / 2 ** 20).toFixed(0)} MiB`);
+      run = bestOf(run, b);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    sim = bestOf(sim, a);
+  }
+  return { sim, simInline, run };
+}
+
+/** {@link storedPerTick} of a 20000-tick `run` at sampling 1, in a temporary data dir. */
+async function samplingOnePerTick(): Promise<{ stored: number; seed: number }> {
+  const dir = await Deno.makeTempDir({ prefix: "evochora-goals-" });
+  let perTick: { stored: number; seed: number };
+  try {
+    await evochora(["run", "--ticks", "20000", "--sampling", "1", "--data-dir", dir]);
+    perTick = await storedPerTick(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  progress(`sampling 1: ${perTick.stored.toFixed(0)} B/tick stored`);
+  return perTick;
+}
+
+/** Everything the goals table is made of. */
+interface GoalMeasurements extends Comparison {
+  ticks: number;
+  perTick: { stored: number; seed: number };
+  /** Peak resident memory of the 2048x2048 run, bytes. */
+  big: number;
+}
+
+/** The goals table: each goal's figure beside its anchor from the same run. */
+function goalFigures(m: GoalMeasurements): Figure[] {
+  const { ticks, sim, run, perTick } = m;
+  const simTps = ticks / (sim.ms / 1000);
+  const inlineTps = ticks / (m.simInline.ms / 1000);
+  const runTps = ticks / (run.ms / 1000);
+  const encoder = navigator.hardwareConcurrency >= 4 ? "worker" : "inline";
+  return [
+    {
+      name: `sim (engine alone, chunks encoded on a worker: its default on 2+ cores), ${SHAPE}, ` +
+        `${ticks} ticks`,
+      value: simTps,
+      unit: "ticks/s",
+    },
+    {
+      name: "sim --encoder inline (the chunks encoded on the engine's thread)",
+      value: inlineTps,
+      unit: "ticks/s",
+      ratio: inlineTps / simTps,
+      ratioOf: "of sim",
+    },
+    {
+      name: `run with the three indexers, until its indexes are complete (encoder: ${encoder}, ` +
+        "its default here; goal >= 0.8x)",
+      value: runTps,
+      unit: "ticks/s",
+      ratio: runTps / simTps,
+      ratioOf: "of sim",
+    },
+    {
+      name: "the same run beside sim --encoder inline",
+      value: runTps,
+      unit: "ticks/s",
+      ratio: runTps / inlineTps,
+      ratioOf: "of sim --encoder inline",
+    },
+    { name: "sim peak resident memory", value: sim.peak / 2 ** 20, unit: "MiB" },
+    {
+      name: "run peak resident memory (goal <= 400 MB)",
+      value: run.peak / 2 ** 20,
+      unit: "MiB",
+      ratio: run.peak / sim.peak,
+      ratioOf: "of sim",
+    },
+    {
+      name: "seed formula: non-empty cells x 7 + organisms x 1200 per tick (second half)",
+      value: perTick.seed,
+      unit: "B/tick",
+    },
+    {
+      name: "stored at sampling 1 per tick, second half of 20000 ticks (goal >= 145x)",
+      value: perTick.stored,
+      unit: "B/tick",
+      ratio: perTick.seed / perTick.stored,
+      ratioOf: "smaller than the seed formula",
+    },
+    {
+      name: "run, 2048x2048 with 1000 organisms, 2000 ticks: peak (goal <= 1.5 GB)",
+      value: m.big / 2 ** 20,
+      unit: "MiB",
+    },
+  ];
+}
+
 /** The goals suite (see the module doc). */
 export const pipelineGoals: Suite = {
   name: "goals: the whole pipeline beside the engine alone (whole processes, seed 42)",
   async run(): Promise<Figure[]> {
     const ticks = Number(Deno.env.get("EVOCHORA_BENCH_GOAL_TICKS") ?? 60000);
-    const shape = "256x256";
-    let sim = { ms: Infinity, peak: 0 };
-    let simInline = { ms: Infinity, peak: 0 };
-    let run = { ms: Infinity, peak: 0 };
-    // Three alternating rounds, best time of each (the machine is shared: with two, `sim` alone
-    // ranged 2.5-3.7 s within an hour); peak memory of the worst.
-    for (let round = 0; round < 3; round++) {
-      const simArgs = ["sim", "--ticks", `${ticks}`, "--shape", shape, "--seed", "42"];
-      const a = await evochora(simArgs);
-      progress(`sim: ${(a.ms / 1000).toFixed(1)} s, ${(a.peak / 2 ** 20).toFixed(0)} MiB`);
-      const i = await evochora([...simArgs, "--encoder", "inline"]);
-      progress(`sim --encoder inline: ${(i.ms / 1000).toFixed(1)} s`);
-      simInline = { ms: Math.min(simInline.ms, i.ms), peak: Math.max(simInline.peak, i.peak) };
-      const dir = await Deno.makeTempDir({ prefix: "evochora-goals-" });
-      try {
-        const b = await evochora([
-          "run",
-          ...["--ticks", `${ticks}`, "--shape", shape, "--seed", "42", "--data-dir", dir],
-        ]);
-        progress(`run: ${(b.ms / 1000).toFixed(1)} s, ${(b.peak / 2 ** 20).toFixed(0)} MiB`);
-        run = { ms: Math.min(run.ms, b.ms), peak: Math.max(run.peak, b.peak) };
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
-      sim = { ms: Math.min(sim.ms, a.ms), peak: Math.max(sim.peak, a.peak) };
-    }
-
-    const dir = await Deno.makeTempDir({ prefix: "evochora-goals-" });
-    let perTick: { stored: number; seed: number };
-    try {
-      await evochora(["run", "--ticks", "20000", "--sampling", "1", "--data-dir", dir]);
-      perTick = await storedPerTick(dir);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-    progress(`sampling 1: ${perTick.stored.toFixed(0)} B/tick stored`);
-
+    const comparison = await compareWholeProcesses(ticks);
+    const perTick = await samplingOnePerTick();
     const big = await bigWorldPeak();
-    const simTps = ticks / (sim.ms / 1000);
-    const inlineTps = ticks / (simInline.ms / 1000);
-    const runTps = ticks / (run.ms / 1000);
-    const encoder = navigator.hardwareConcurrency >= 4 ? "worker" : "inline";
-    return [
-      {
-        name:
-          `sim (engine alone, chunks encoded on a worker: its default on 2+ cores), ${shape}, ` +
-          `${ticks} ticks`,
-        value: simTps,
-        unit: "ticks/s",
-      },
-      {
-        name: "sim --encoder inline (the chunks encoded on the engine's thread)",
-        value: inlineTps,
-        unit: "ticks/s",
-        ratio: inlineTps / simTps,
-        ratioOf: "of sim",
-      },
-      {
-        name: `run with the three indexers, until its indexes are complete (encoder: ${encoder}, ` +
-          "its default here; goal >= 0.8x)",
-        value: runTps,
-        unit: "ticks/s",
-        ratio: runTps / simTps,
-        ratioOf: "of sim",
-      },
-      {
-        name: "the same run beside sim --encoder inline",
-        value: runTps,
-        unit: "ticks/s",
-        ratio: runTps / inlineTps,
-        ratioOf: "of sim --encoder inline",
-      },
-      { name: "sim peak resident memory", value: sim.peak / 2 ** 20, unit: "MiB" },
-      {
-        name: "run peak resident memory (goal <= 400 MB)",
-        value: run.peak / 2 ** 20,
-        unit: "MiB",
-        ratio: run.peak / sim.peak,
-        ratioOf: "of sim",
-      },
-      {
-        name: "seed formula: non-empty cells x 7 + organisms x 1200 per tick (second half)",
-        value: perTick.seed,
-        unit: "B/tick",
-      },
-      {
-        name: "stored at sampling 1 per tick, second half of 20000 ticks (goal >= 145x)",
-        value: perTick.stored,
-        unit: "B/tick",
-        ratio: perTick.seed / perTick.stored,
-        ratioOf: "smaller than the seed formula",
-      },
-      {
-        name: "run, 2048x2048 with 1000 organisms, 2000 ticks: peak (goal <= 1.5 GB)",
-        value: big / 2 ** 20,
-        unit: "MiB",
-      },
-    ];
+    return goalFigures({ ...comparison, ticks, perTick, big });
   },
 };
 

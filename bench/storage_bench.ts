@@ -44,6 +44,143 @@ function framed(messages: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Rounds of every measurement; each figure is the median. */
+const ROUNDS = 5;
+
+/** A one-shot compression's speed and output size. */
+interface OneShot {
+  mbps: number;
+  size: number;
+}
+
+/**
+ * zstdCompressSync of the whole framed stream at once: the reference writeMessages' streamed
+ * compression and file commit are held against.
+ */
+function oneShot(raw: Uint8Array, params: Record<number, number>): OneShot {
+  const mb = raw.length / 1e6;
+  const ms: number[] = [];
+  let size = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    const t = performance.now();
+    size = zstdCompressSync(raw, { params }).length;
+    ms.push(performance.now() - t);
+  }
+  return { mbps: mb / (median(ms) / 1000), size };
+}
+
+/**
+ * Watches the event loop through a 1 ms timer: the longest stretch without it firing is how
+ * long the work in between held the loop (zlib runs on the calling thread in Deno).
+ */
+function stallWatch(): { stop(): number } {
+  let last = performance.now();
+  let gap = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    gap = Math.max(gap, now - last);
+    last = now;
+  }, 1);
+  return {
+    /** Ends the watch; the longest stall, ms, counting the one still running. */
+    stop() {
+      const longest = Math.max(gap, performance.now() - last);
+      clearInterval(timer);
+      return longest;
+    },
+  };
+}
+
+/** What the writeMessages rounds measured. */
+interface WriteRounds {
+  /** Wall ms of each round. */
+  ms: number[];
+  /** The longest event-loop stall of each round, ms. */
+  stalls: number[];
+  /** Stored bytes of the last round's object. */
+  stored: number;
+}
+
+/** writeMessages of every message, once per round, each into its own object `bench/batch_<r>`. */
+async function timeWrites(
+  storage: FilesystemStorage,
+  messages: Uint8Array[],
+): Promise<WriteRounds> {
+  const ms: number[] = [];
+  const stalls: number[] = [];
+  let stored = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    const watch = stallWatch();
+    const t = performance.now();
+    const result = await writeMessages(storage, `bench/batch_${r}.pb.zst`, messages);
+    ms.push(performance.now() - t);
+    stalls.push(watch.stop());
+    stored = result.storedBytes;
+  }
+  return { ms, stalls, stored };
+}
+
+/** readMessages of each round's object that {@link timeWrites} wrote; wall ms per round. */
+async function timeReads(storage: FilesystemStorage): Promise<number[]> {
+  const ms: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t = performance.now();
+    await readMessages(storage, `bench/batch_${r}.pb.zst`);
+    ms.push(performance.now() - t);
+  }
+  return ms;
+}
+
+/** Everything the storage table is made of. */
+interface StorageMeasurements {
+  /** Length of the framed stream, bytes. */
+  rawBytes: number;
+  plain: OneShot;
+  checked: OneShot;
+  writes: WriteRounds;
+  readMs: number[];
+}
+
+/** The figures after the raw size, in the table's order; speeds relative to the one shot. */
+function streamFigures(m: StorageMeasurements): Figure[] {
+  const mb = m.rawBytes / 1e6;
+  const { plain, checked } = m;
+  const write = mb / (median(m.writes.ms) / 1000);
+  return [
+    { name: "zstdCompressSync, level 3, one shot", value: plain.mbps, unit: "MB/s" },
+    {
+      name: "zstdCompressSync, level 3 + content checksum",
+      value: checked.mbps,
+      unit: "MB/s",
+      ratio: checked.mbps / plain.mbps,
+      ratioOf: "of one shot",
+    },
+    {
+      name: "writeMessages, level 3 (frame, stream-compress, fsync, link)",
+      value: write,
+      unit: "MB/s",
+      ratio: write / plain.mbps,
+      ratioOf: "of one shot",
+    },
+    {
+      name: "writeMessages: longest event-loop stall",
+      value: median(m.writes.stalls),
+      unit: "ms",
+    },
+    {
+      name: "readMessages (read, check frames, decompress, split)",
+      value: mb / (median(m.readMs) / 1000),
+      unit: "MB/s",
+    },
+    { name: "compression ratio (raw / stored)", value: m.rawBytes / m.writes.stored, unit: "x" },
+    {
+      name: "stored size vs one shot without checksum",
+      value: m.writes.stored - plain.size,
+      unit: "B",
+    },
+  ];
+}
+
 /** writeMessages vs one-shot zstd, on ~50 MB of chunks from an evolved 256x256 run. */
 export function storageBenchmark(ticks = 24000): Suite {
   return {
@@ -51,22 +188,9 @@ export function storageBenchmark(ticks = 24000): Suite {
     async run() {
       const messages = evolvedChunks(ticks).chunks.map((c) => c.bytes);
       const raw = framed(messages);
-      const mb = raw.length / 1e6;
-      const rounds = 5;
       const out: Figure[] = [{ name: "raw bytes (framed chunks)", value: raw.length, unit: "B" }];
-
-      const oneShot = (params: Record<number, number>) => {
-        const ms: number[] = [];
-        let size = 0;
-        for (let r = 0; r < rounds; r++) {
-          const t = performance.now();
-          size = zstdCompressSync(raw, { params }).length;
-          ms.push(performance.now() - t);
-        }
-        return { mbps: mb / (median(ms) / 1000), size };
-      };
-      const plain = oneShot({ [constants.ZSTD_c_compressionLevel]: 3 });
-      const checked = oneShot({
+      const plain = oneShot(raw, { [constants.ZSTD_c_compressionLevel]: 3 });
+      const checked = oneShot(raw, {
         [constants.ZSTD_c_compressionLevel]: 3,
         [constants.ZSTD_c_checksumFlag]: 1,
       });
@@ -74,66 +198,9 @@ export function storageBenchmark(ticks = 24000): Suite {
       const root = await Deno.makeTempDir({ prefix: "evochora-storage-bench-" });
       const storage = new FilesystemStorage({ root });
       try {
-        const writeMs: number[] = [];
-        const gaps: number[] = [];
-        let stored = 0;
-        for (let r = 0; r < rounds; r++) {
-          // The longest stretch without a timer firing: how long writeMessages holds the
-          // event loop (zlib runs on the calling thread in Deno).
-          let last = performance.now();
-          let gap = 0;
-          const timer = setInterval(() => {
-            const now = performance.now();
-            gap = Math.max(gap, now - last);
-            last = now;
-          }, 1);
-          const t = performance.now();
-          const result = await writeMessages(storage, `bench/batch_${r}.pb.zst`, messages);
-          writeMs.push(performance.now() - t);
-          gaps.push(Math.max(gap, performance.now() - last));
-          clearInterval(timer);
-          stored = result.storedBytes;
-        }
-        const readMs: number[] = [];
-        for (let r = 0; r < rounds; r++) {
-          const t = performance.now();
-          await readMessages(storage, `bench/batch_${r}.pb.zst`);
-          readMs.push(performance.now() - t);
-        }
-        const write = mb / (median(writeMs) / 1000);
-        out.push(
-          { name: "zstdCompressSync, level 3, one shot", value: plain.mbps, unit: "MB/s" },
-          {
-            name: "zstdCompressSync, level 3 + content checksum",
-            value: checked.mbps,
-            unit: "MB/s",
-            ratio: checked.mbps / plain.mbps,
-            ratioOf: "of one shot",
-          },
-          {
-            name: "writeMessages, level 3 (frame, stream-compress, fsync, link)",
-            value: write,
-            unit: "MB/s",
-            ratio: write / plain.mbps,
-            ratioOf: "of one shot",
-          },
-          {
-            name: "writeMessages: longest event-loop stall",
-            value: median(gaps),
-            unit: "ms",
-          },
-          {
-            name: "readMessages (read, check frames, decompress, split)",
-            value: mb / (median(readMs) / 1000),
-            unit: "MB/s",
-          },
-          { name: "compression ratio (raw / stored)", value: raw.length / stored, unit: "x" },
-          {
-            name: "stored size vs one shot without checksum",
-            value: stored - plain.size,
-            unit: "B",
-          },
-        );
+        const writes = await timeWrites(storage, messages);
+        const readMs = await timeReads(storage);
+        out.push(...streamFigures({ rawBytes: raw.length, plain, checked, writes, readMs }));
       } finally {
         await storage.close();
         await Deno.remove(root, { recursive: true });
