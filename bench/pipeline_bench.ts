@@ -91,7 +91,6 @@ interface WorkerDrain {
 
 /** One persistence worker draining the queue into files in a temporary directory. */
 async function timePersistenceWorker(rig: PersistenceRig): Promise<WorkerDrain> {
-  const { queue } = rig;
   const dir = await Deno.makeTempDir({ prefix: "evochora-bench-" });
   const storage = await FilesystemStorage.open({ root: dir });
   try {
