@@ -174,6 +174,22 @@ class ServiceProcess {
     }
   }
 
+  /**
+   * Sends `sig` to the service processes this launcher started, then to the launcher. A kill of
+   * the launcher alone leaves its service running until it notices (it then exits, but may
+   * still commit meanwhile), which is not the fault under test.
+   */
+  async signalTree(sig: Deno.Signal): Promise<void> {
+    if (!this.running) return;
+    for (const pid of [...(await descendants(this.child.pid)), this.child.pid]) {
+      try {
+        Deno.kill(pid, sig);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+
   /** The final status the service command prints with --json (its last stdout line). */
   status(): PipelineStatus {
     const line = this.stdout.trim().split("\n").pop() ?? "";
@@ -201,6 +217,32 @@ class ServiceProcess {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The descendants of process `pid`, deepest first (Linux: from /proc/<pid>/stat's ppid). */
+async function descendants(pid: number): Promise<number[]> {
+  const parentOf = new Map<number, number>();
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`);
+      // The command name may hold spaces and parentheses: fields follow its last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parentOf.set(Number(e.name), ppid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const visit = (p: number) => {
+    for (const [child, parent] of parentOf) {
+      if (parent !== p) continue;
+      visit(child);
+      out.push(child);
+    }
+  };
+  visit(pid);
+  return out;
+}
 
 /** Polls `check` until it returns a value other than undefined; throws after `ms`. */
 async function until<T>(
@@ -485,13 +527,19 @@ Deno.test({
           0,
         );
       };
+      // The victim is stopped (SIGSTOP) while that is measured, so that it cannot commit them
+      // between the measurement and the kill; commits it sent before arrive within the pause.
       let highBeforeKill = await probe.high(iso.ticksTopic);
       await until(`records uncommitted on ${VICTIM}'s partitions`, 60000, async () => {
+        await victim.signalTree("SIGSTOP");
+        await sleep(300);
         highBeforeKill = await probe!.high(iso.ticksTopic);
-        return (await uncommittedOn(highBeforeKill)) >= 2 ? true : undefined;
+        if ((await uncommittedOn(highBeforeKill)) >= 2) return true;
+        await victim.signalTree("SIGCONT");
+        return undefined;
       });
       const engineRunningAtKill = engine.running;
-      victim.signal("SIGKILL");
+      await victim.signalTree("SIGKILL");
       timings.killed = ms();
       const uncommittedAtKill = await uncommittedOn(highBeforeKill);
       const victimExit = await exitOf(victim, 10000);
