@@ -158,3 +158,24 @@ export class Fields {
     return bool(this.at(field), this.raw[field], fallback);
   }
 }
+
+/**
+ * Resolves the object of `f` with the resolver its `kind` names, in a table whose keys are the
+ * kinds allowed (in the order an unknown kind's message lists them).
+ */
+export function byKind<F extends Fields, R>(
+  f: F,
+  resolvers: Readonly<Record<string, (f: F) => R>>,
+): R {
+  const kind = f.raw.kind;
+  const resolve = typeof kind === "string" && Object.hasOwn(resolvers, kind)
+    ? resolvers[kind]
+    : undefined;
+  if (resolve === undefined) {
+    throw new ConfigError(
+      f.at("kind"),
+      `unknown kind ${JSON.stringify(kind)}; allowed: ${Object.keys(resolvers).join(", ")}`,
+    );
+  }
+  return resolve(f);
+}

@@ -6,43 +6,21 @@
  */
 
 import { ConfigError } from "../simulation_engine/runtime/mod.ts";
-import { Fields, isObj, str } from "./_config_fields.ts";
+import { byKind, Fields, isObj, str } from "./_config_fields.ts";
 import type { ResolvedResource } from "./config_types.ts";
-
-const RESOURCE_KINDS = [
-  "memory-queue",
-  "memory-topic",
-  "filesystem",
-  "s3",
-  "kafka-queue",
-  "kafka-topic",
-] as const;
 
 /** Resolves resource `name`; its `kind` picks the fields it may have. */
 export function resolveResource(name: string, raw: unknown): ResolvedResource {
   const path = `resources.${name}`;
   if (!isObj(raw)) throw new ConfigError(path, "expected an object with a 'kind'");
-  const f = new Fields({ path, raw });
-  const kind = raw.kind;
-  switch (kind) {
-    case "memory-queue":
-      return memoryQueue(f);
-    case "memory-topic":
-      return memoryTopic(f);
-    case "filesystem":
-      return filesystem(f);
-    case "kafka-queue":
-      return kafkaQueue(f, name);
-    case "kafka-topic":
-      return kafkaTopic(f, name);
-    case "s3":
-      return s3(f);
-    default:
-      throw new ConfigError(
-        `${path}.kind`,
-        `unknown kind ${JSON.stringify(kind)}; allowed: ${RESOURCE_KINDS.join(", ")}`,
-      );
-  }
+  return byKind(new Fields({ path, raw }), {
+    "memory-queue": memoryQueue,
+    "memory-topic": memoryTopic,
+    "filesystem": filesystem,
+    "s3": s3,
+    "kafka-queue": (f) => kafkaQueue(f, name),
+    "kafka-topic": (f) => kafkaTopic(f, name),
+  });
 }
 
 /** An in-process queue: its bounds only. */

@@ -11,6 +11,7 @@ import { DEFAULT_CACHE_BYTES } from "../api/cache_budget.ts";
 import { tokenProblem } from "../api/access_token.ts";
 import { isRunId, RUN_ID_RULE } from "../common/storage_layout.ts";
 import {
+  byKind,
   Fields,
   type FieldsAt,
   isObj,
@@ -21,14 +22,6 @@ import {
   TOPIC,
 } from "./_config_fields.ts";
 import type { ResolvedResource, ResolvedService } from "./config_types.ts";
-
-const SERVICE_KINDS = [
-  "simulation-engine",
-  "metadata-persistence",
-  "persistence",
-  "indexer",
-  "http-api",
-] as const;
 
 /**
  * Whether an engine encodes its chunks on a worker thread unless its config says: where the
@@ -66,25 +59,13 @@ export function resolveService(
 ): ResolvedService {
   const path = `services.${name}`;
   if (!isObj(raw)) throw new ConfigError(path, "expected an object with a 'kind'");
-  const f = new ServiceFields({ path, raw, resources });
-  const kind = raw.kind;
-  switch (kind) {
-    case "simulation-engine":
-      return simulationEngine(f);
-    case "metadata-persistence":
-      return metadataPersistence(f);
-    case "persistence":
-      return persistence(f);
-    case "indexer":
-      return indexer(f);
-    case "http-api":
-      return httpApi(f);
-    default:
-      throw new ConfigError(
-        `${path}.kind`,
-        `unknown kind ${JSON.stringify(kind)}; allowed: ${SERVICE_KINDS.join(", ")}`,
-      );
-  }
+  return byKind(new ServiceFields({ path, raw, resources }), {
+    "simulation-engine": simulationEngine,
+    "metadata-persistence": metadataPersistence,
+    "persistence": persistence,
+    "indexer": indexer,
+    "http-api": httpApi,
+  });
 }
 
 /** The engine; its `engine` settings pass through unchecked here (see EngineConfigInput). */
