@@ -11,7 +11,7 @@ import type { Topic } from "../../resources/topic/topic.ts";
 import { API_TOKEN_ENV, ApiService, type ApiServiceOptions, splitCacheBudget } from "../api/mod.ts";
 import { IndexerService } from "../indexer/mod.ts";
 import { IndexThread } from "./index_thread.ts";
-import { progressOrTimeout } from "./_progress_wait.ts";
+import { indexesOf, type RunIndexes, waitForIndexes } from "./_index_wait.ts";
 import { MetadataPersistenceService } from "../metadata_persistence/metadata_persistence_service.ts";
 import { PersistenceService } from "../persistence/persistence_service.ts";
 import { ZstdWorker } from "../../resources/storage/zstd_worker.ts";
@@ -21,12 +21,7 @@ import type { ResolvedConfig, ResolvedResource } from "./config.ts";
 import { buildResource, type Resource } from "./resources.ts";
 import { ensureWebBuilt, WEB_DIST } from "../../web/ensure_built.ts";
 import type { PipelineStatus, ResourceStatus, Service } from "../common/service.ts";
-import {
-  describeMissingIndexes,
-  type IndexCoverage,
-  indexCoverage,
-  type IndexFileKind,
-} from "../common/index_coverage.ts";
+import { describeMissingIndexes, type IndexCoverage } from "../common/index_coverage.ts";
 import { DEFAULT_LEFTOVER_AGE_MS, type Leftover } from "../../resources/storage/storage.ts";
 import { HeartbeatPublisher } from "../common/heartbeat_publisher.ts";
 import { ClusterStatusReader } from "../common/cluster_status_reader.ts";
@@ -38,14 +33,6 @@ import {
 } from "../../resources/common/endpoint_health.ts";
 
 export type { PipelineStatus, ResourceStatus };
-
-/**
- * Longest wait between two listings of the indexes while no indexer of this process finishes a
- * batch (index files written by indexers elsewhere).
- */
-const INDEX_RELIST_MS = 1000;
-/** Shortest time between two listings of the indexes. */
-const INDEX_LIST_MIN_MS = 100;
 
 /** How a stop's drain ended. */
 export interface DrainReport {
@@ -96,7 +83,7 @@ export class Pipeline {
   /** Releases what the wiring made for the services (compression threads). */
   readonly #closers: (() => void)[];
   /** The index kinds this pipeline writes, and where. */
-  readonly #indexes: { kinds: IndexFileKind[]; storage: Storage } | undefined;
+  readonly #indexes: RunIndexes | undefined;
   /** Crash leftovers the storages swept at start. */
   swept: Leftover[] = [];
   /** How the last stop's drain ended (undefined before a stop). */
@@ -411,23 +398,8 @@ export class Pipeline {
   async indexed(timeoutMs: number, signal?: AbortSignal): Promise<IndexCoverage | null> {
     const runId = this.engine?.runId;
     if (runId === undefined || this.#indexes === undefined) return null;
-    const deadline = performance.now() + timeoutMs;
     const indexers = this.services.filter((s) => s instanceof IndexerService);
-    const progress = () => indexers.reduce((sum, s) => sum + s.outcomes, 0);
-    for (;;) {
-      // Read before listing: what this process's indexers finish meanwhile is listed again.
-      const seen = progress();
-      const listedAt = performance.now();
-      const c = await indexCoverage(this.#indexes.storage, runId, this.#indexes.kinds);
-      if (c.complete || performance.now() >= deadline || signal?.aborted) return c;
-      // Storage is listed again once one of them has finished a batch, not on a timer (each
-      // listing is a request per kind on S3), and at most every INDEX_LIST_MIN_MS however fast
-      // they go; files written by other processes' indexers are seen within INDEX_RELIST_MS.
-      const maxMs = Math.min(INDEX_RELIST_MS, Math.max(0, deadline - performance.now()));
-      await progressOrTimeout({ progress, seen, maxMs, signal });
-      const rest = Math.min(listedAt + INDEX_LIST_MIN_MS, deadline) - performance.now();
-      if (rest > 0 && !signal?.aborted) await new Promise((r) => setTimeout(r, rest));
-    }
+    return await waitForIndexes({ ...this.#indexes, runId, indexers, timeoutMs, signal });
   }
 
   /**
@@ -541,22 +513,6 @@ function readOnlyStorages(
       return (kind === "filesystem" || kind === "s3") && !written.has(n);
     }),
   );
-}
-
-/** The index kinds the pipeline's indexers write beside an engine, and their storage. */
-function indexesOf(
-  config: ResolvedConfig,
-  services: readonly Service[],
-  resources: ReadonlyMap<string, Resource>,
-): { kinds: IndexFileKind[]; storage: Storage } | undefined {
-  const built = new Set(services.map((s) => s.name));
-  const indexers = Object.entries(config.services).flatMap(([name, s]) =>
-    s.kind === "indexer" && built.has(name) ? [s] : []
-  );
-  const first = indexers[0];
-  if (first === undefined) return undefined;
-  const kinds = [...new Set(indexers.map((s) => s.index))];
-  return { kinds, storage: resources.get(first.storage)!.instance as Storage };
 }
 
 /** The http-api service's token: the config's, else the environment's (an empty one is none). */
